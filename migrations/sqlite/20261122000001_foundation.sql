@@ -1,0 +1,107 @@
+-- Foundation: accounts, organizations, memberships, tokens, invitations, audit
+-- log and idempotency keys (api.md §3–§4).
+--
+-- Representation (see src/db/mod.rs): ids are 16-byte BLOB uuids, timestamps are
+-- RFC 3339 TEXT in UTC, hashes are BLOBs. The PostgreSQL migration of the same
+-- name holds the same schema with native types.
+--
+-- Tenant tables are keyed (organization_id, id) and carry organization_id in
+-- every foreign key, so the PostgreSQL schema can be distributed by organization.
+
+-- Users are global: one account can belong to several organizations.
+CREATE TABLE users (
+    id            BLOB PRIMARY KEY,
+    email         TEXT NOT NULL,           -- trimmed and lower-cased by the server
+    name          TEXT NOT NULL,
+    password_hash TEXT NOT NULL,           -- Argon2id PHC string
+    created_at    TEXT NOT NULL,
+    updated_at    TEXT NOT NULL
+);
+CREATE UNIQUE INDEX users_email_key ON users (email);
+
+CREATE TABLE organizations (
+    id                BLOB PRIMARY KEY,
+    name              TEXT NOT NULL,
+    default_currency  TEXT NOT NULL DEFAULT 'USD',
+    default_country   TEXT NOT NULL DEFAULT 'US',
+    member_visibility TEXT NOT NULL DEFAULT 'all' CHECK (member_visibility IN ('all', 'own')),
+    created_at        TEXT NOT NULL,
+    updated_at        TEXT NOT NULL,
+    version           INTEGER NOT NULL DEFAULT 1
+);
+
+CREATE TABLE memberships (
+    organization_id BLOB NOT NULL REFERENCES organizations (id) ON DELETE CASCADE,
+    user_id         BLOB NOT NULL REFERENCES users (id) ON DELETE CASCADE,
+    role            TEXT NOT NULL CHECK (role IN ('owner', 'admin', 'manager', 'member')),
+    joined_at       TEXT NOT NULL,
+    PRIMARY KEY (organization_id, user_id)
+);
+-- "Which organizations is this user in" (login, /auth/me).
+CREATE INDEX memberships_user_idx ON memberships (user_id);
+
+-- Refresh tokens, stored only as SHA-256 hashes. A login starts a family;
+-- each refresh rotates to a new token of the same family. Presenting a rotated
+-- token again revokes the whole family (theft detection).
+CREATE TABLE refresh_tokens (
+    id         BLOB PRIMARY KEY,
+    family_id  BLOB NOT NULL,
+    user_id    BLOB NOT NULL REFERENCES users (id) ON DELETE CASCADE,
+    token_hash BLOB NOT NULL,
+    created_at TEXT NOT NULL,
+    expires_at TEXT NOT NULL,
+    rotated_at TEXT,
+    revoked_at TEXT
+);
+CREATE UNIQUE INDEX refresh_tokens_hash_key ON refresh_tokens (token_hash);
+CREATE INDEX refresh_tokens_family_idx ON refresh_tokens (family_id);
+CREATE INDEX refresh_tokens_expires_idx ON refresh_tokens (expires_at);
+
+-- Invitations: the token carries the organization id, so a lookup by token is a
+-- lookup inside one organization (one shard when distributed).
+CREATE TABLE invitations (
+    organization_id BLOB NOT NULL REFERENCES organizations (id) ON DELETE CASCADE,
+    id              BLOB NOT NULL,
+    email           TEXT NOT NULL,
+    role            TEXT NOT NULL CHECK (role IN ('owner', 'admin', 'manager', 'member')),
+    token_hash      BLOB NOT NULL,
+    invited_by      BLOB,
+    created_at      TEXT NOT NULL,
+    expires_at      TEXT NOT NULL,
+    accepted_at     TEXT,
+    revoked_at      TEXT,
+    PRIMARY KEY (organization_id, id)
+);
+CREATE UNIQUE INDEX invitations_token_key ON invitations (organization_id, token_hash);
+CREATE INDEX invitations_pending_idx ON invitations (organization_id, email)
+    WHERE accepted_at IS NULL AND revoked_at IS NULL;
+
+-- Append-only audit trail; no API changes or deletes entries.
+CREATE TABLE audit_log (
+    organization_id BLOB NOT NULL REFERENCES organizations (id) ON DELETE CASCADE,
+    id              BLOB NOT NULL,
+    actor_id        BLOB,
+    action          TEXT NOT NULL,
+    target_type     TEXT,
+    target_id       BLOB,
+    ip              TEXT,
+    details         TEXT NOT NULL DEFAULT '{}',
+    created_at      TEXT NOT NULL,
+    PRIMARY KEY (organization_id, id)
+);
+-- Serves the newest-first keyset walk of GET /audit-log.
+CREATE INDEX audit_log_created_idx ON audit_log (organization_id, created_at, id);
+
+-- Responses of creating POSTs kept for replay under an Idempotency-Key (24 h).
+-- organization_id is the nil uuid for requests outside an organization.
+CREATE TABLE idempotency_keys (
+    organization_id BLOB NOT NULL,
+    user_id         BLOB NOT NULL,
+    idempotency_key TEXT NOT NULL,
+    request_hash    BLOB NOT NULL,         -- SHA-256 of method, path and canonical JSON body
+    status          INTEGER NOT NULL,
+    response        TEXT NOT NULL,         -- the JSON body exactly as first sent
+    created_at      TEXT NOT NULL,
+    PRIMARY KEY (organization_id, user_id, idempotency_key)
+);
+CREATE INDEX idempotency_keys_created_idx ON idempotency_keys (created_at);

@@ -1,0 +1,347 @@
+//! Command line and configuration. Every setting comes from a flag or its
+//! environment variable (the flag wins). Values arrive as text and are checked
+//! here, so a bad value stops start-up with a message naming the variable.
+
+use std::fmt;
+use std::net::SocketAddr;
+use std::path::{Path, PathBuf};
+use std::time::Duration;
+
+use anyhow::{Context, bail};
+use clap::{Args, Parser, Subcommand, ValueEnum};
+use secrecy::{ExposeSecret, SecretString};
+
+#[derive(Debug, Parser)]
+#[command(
+    name = "crm",
+    version,
+    about = "A fast, multi-tenant CRM server: REST API and web app on SQLite or PostgreSQL",
+    long_about = "A fast, multi-tenant CRM server: REST API and web app on SQLite or PostgreSQL.\n\n\
+        With no subcommand, `crm` serves (same as `crm serve`). Every option can also be \
+        given as the environment variable shown next to it; a flag wins over its variable."
+)]
+pub struct Cli {
+    #[command(flatten)]
+    pub settings: Settings,
+    #[command(subcommand)]
+    pub command: Option<Command>,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum Command {
+    /// Serve the API and the web app (the default).
+    Serve,
+    /// Apply pending database migrations and exit (serving applies them too).
+    Migrate,
+    /// Manage user accounts.
+    User {
+        #[command(subcommand)]
+        command: UserCommand,
+    },
+}
+
+#[derive(Debug, Subcommand)]
+pub enum UserCommand {
+    /// Create a user as the owner of a new organization (the way to bootstrap
+    /// CRM_REGISTRATION=invite_only).
+    Create {
+        /// The user's email address (sign-in name).
+        #[arg(long)]
+        email: String,
+        /// The user's display name.
+        #[arg(long)]
+        name: String,
+        /// The password: 8..128 characters with at least one letter and one digit.
+        #[arg(long, env = "CRM_USER_PASSWORD", hide_env_values = true)]
+        password: String,
+        /// The name of the new organization the user will own.
+        #[arg(long)]
+        org_name: String,
+    },
+}
+
+/// Raw settings as given on the command line or in the environment.
+#[derive(Debug, Args)]
+pub struct Settings {
+    /// Database URL: sqlite://<path>, sqlite:///<absolute path> or postgres://…
+    /// [default: sqlite://<data dir>/crm.sqlite]
+    #[arg(long, env = "DATABASE_URL", global = true, hide_env_values = true)]
+    pub database_url: Option<String>,
+    /// Address and port to listen on.
+    #[arg(long, env = "CRM_BIND", global = true, default_value = "127.0.0.1:8004")]
+    pub bind: String,
+    /// Directory for the SQLite file and the generated secret key (created on start).
+    #[arg(long, env = "CRM_DATA_DIR", global = true, default_value = "./data")]
+    pub data_dir: PathBuf,
+    /// Public base URL of this server, used in invitation links.
+    #[arg(long, env = "CRM_PUBLIC_URL", global = true, default_value = "http://127.0.0.1:8004")]
+    pub public_url: String,
+    /// Key that signs access tokens (HS256). When unset, a random key is generated
+    /// once and kept in <data dir>/secret_key (mode 0600). Set it when several
+    /// instances share a database.
+    #[arg(long, env = "CRM_SECRET_KEY", global = true, hide_env_values = true)]
+    pub secret_key: Option<String>,
+    /// Access token lifetime in seconds.
+    #[arg(long, env = "CRM_ACCESS_TTL", global = true, default_value = "900")]
+    pub access_ttl: String,
+    /// Refresh token lifetime in seconds.
+    #[arg(long, env = "CRM_REFRESH_TTL", global = true, default_value = "604800")]
+    pub refresh_ttl: String,
+    /// Who may register: `open` (anyone) or `invite_only` (users join through
+    /// invitations; create the first owner with `crm user create`).
+    #[arg(long, env = "CRM_REGISTRATION", global = true, default_value = "open")]
+    pub registration: String,
+    /// Sign-in and registration attempts allowed per minute per (client IP, email).
+    #[arg(long, env = "CRM_AUTH_RATE_PER_MINUTE", global = true, default_value = "5")]
+    pub auth_rate_per_minute: String,
+    /// API requests allowed per second per user (bursts up to twice this).
+    #[arg(long, env = "CRM_RATE_PER_SECOND", global = true, default_value = "100")]
+    pub rate_per_second: String,
+    /// Maximum database connections (per pool).
+    #[arg(long, env = "CRM_DB_MAX_CONNECTIONS", global = true, default_value = "10")]
+    pub db_max_connections: String,
+    /// Log filter, in tracing's EnvFilter syntax (e.g. `info`, `crm=debug,sqlx=warn`).
+    #[arg(long, env = "CRM_LOG", global = true, default_value = "info,sqlx=warn")]
+    pub log: String,
+    /// Log format: `pretty` or `json`.
+    #[arg(long, env = "CRM_LOG_FORMAT", global = true, default_value = "pretty")]
+    pub log_format: String,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum Registration {
+    Open,
+    #[value(name = "invite_only", alias = "invite-only")]
+    InviteOnly,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum LogFormat {
+    Pretty,
+    Json,
+}
+
+/// A database URL whose password never reaches logs or `Debug` output.
+#[derive(Clone)]
+pub struct DatabaseUrl(SecretString);
+
+impl DatabaseUrl {
+    pub fn new(url: impl Into<String>) -> Self {
+        Self(SecretString::from(url.into()))
+    }
+    pub fn expose(&self) -> &str {
+        self.0.expose_secret()
+    }
+    /// The URL with any password replaced by `***`.
+    pub fn redacted(&self) -> String {
+        let url = self.expose();
+        if let Some((scheme, rest)) = url.split_once("://")
+            && let Some((userinfo, host)) = rest.split_once('@')
+            && let Some((user, _password)) = userinfo.split_once(':')
+        {
+            return format!("{scheme}://{user}:***@{host}");
+        }
+        url.to_string()
+    }
+}
+
+impl fmt::Debug for DatabaseUrl {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(&self.redacted())
+    }
+}
+
+/// Checked configuration of a running server.
+#[derive(Debug, Clone)]
+pub struct Config {
+    pub database_url: DatabaseUrl,
+    pub bind: SocketAddr,
+    pub data_dir: PathBuf,
+    pub public_url: String,
+    pub secret_key: SecretString,
+    pub access_ttl: Duration,
+    pub refresh_ttl: Duration,
+    pub registration: Registration,
+    pub auth_rate_per_minute: u32,
+    pub rate_per_second: u32,
+    pub db_max_connections: u32,
+    pub log: String,
+    pub log_format: LogFormat,
+}
+
+impl Settings {
+    /// Checks every value and resolves defaults that need the file system (data
+    /// directory, SQLite path, generated secret key).
+    pub fn resolve(self) -> anyhow::Result<Config> {
+        let bind = self
+            .bind
+            .parse()
+            .map_err(|_| anyhow::anyhow!("CRM_BIND (--bind) must be an address like 127.0.0.1:8004, got {:?}", self.bind))?;
+        let public_url = self.public_url.trim().trim_end_matches('/').to_string();
+        if !(public_url.starts_with("http://") || public_url.starts_with("https://")) {
+            bail!("CRM_PUBLIC_URL (--public-url) must start with http:// or https://, got {:?}", self.public_url);
+        }
+        let access_ttl = seconds("CRM_ACCESS_TTL", "--access-ttl", &self.access_ttl)?;
+        let refresh_ttl = seconds("CRM_REFRESH_TTL", "--refresh-ttl", &self.refresh_ttl)?;
+        let registration = enum_value("CRM_REGISTRATION", "--registration", &self.registration)?;
+        let log_format = enum_value("CRM_LOG_FORMAT", "--log-format", &self.log_format)?;
+        let auth_rate_per_minute = positive("CRM_AUTH_RATE_PER_MINUTE", "--auth-rate-per-minute", &self.auth_rate_per_minute)?;
+        let rate_per_second = positive("CRM_RATE_PER_SECOND", "--rate-per-second", &self.rate_per_second)?;
+        let db_max_connections = positive("CRM_DB_MAX_CONNECTIONS", "--db-max-connections", &self.db_max_connections)?;
+        if tracing_subscriber::EnvFilter::try_new(&self.log).is_err() {
+            bail!("CRM_LOG (--log) is not a valid log filter: {:?}", self.log);
+        }
+
+        std::fs::create_dir_all(&self.data_dir)
+            .with_context(|| format!("CRM_DATA_DIR (--data-dir): cannot create {}", self.data_dir.display()))?;
+        let database_url = match self.database_url.filter(|u| !u.trim().is_empty()) {
+            Some(url) => {
+                let url = url.trim().to_string();
+                if !(url.starts_with("sqlite:") || url.starts_with("postgres://") || url.starts_with("postgresql://")) {
+                    bail!("DATABASE_URL (--database-url) must start with sqlite:// or postgres://");
+                }
+                url
+            }
+            None => format!("sqlite://{}", self.data_dir.join("crm.sqlite").display()),
+        };
+        let secret_key = match self.secret_key.filter(|k| !k.is_empty()) {
+            Some(key) if key.len() < 32 => bail!("CRM_SECRET_KEY (--secret-key) must be at least 32 characters"),
+            Some(key) => SecretString::from(key),
+            None => generated_secret(&self.data_dir)?,
+        };
+        Ok(Config {
+            database_url: DatabaseUrl::new(database_url),
+            bind,
+            data_dir: self.data_dir,
+            public_url,
+            secret_key,
+            access_ttl,
+            refresh_ttl,
+            registration,
+            auth_rate_per_minute,
+            rate_per_second,
+            db_max_connections,
+            log: self.log,
+            log_format,
+        })
+    }
+}
+
+fn seconds(var: &str, flag: &str, value: &str) -> anyhow::Result<Duration> {
+    Ok(Duration::from_secs(positive::<u64>(var, flag, value)?))
+}
+
+fn positive<T: std::str::FromStr + PartialOrd + Default>(var: &str, flag: &str, value: &str) -> anyhow::Result<T> {
+    match value.trim().parse::<T>() {
+        Ok(n) if n > T::default() => Ok(n),
+        _ => bail!("{var} ({flag}) must be a whole number above 0, got {value:?}"),
+    }
+}
+
+fn enum_value<T: ValueEnum>(var: &str, flag: &str, value: &str) -> anyhow::Result<T> {
+    T::from_str(value.trim(), true).map_err(|_| {
+        let allowed: Vec<String> = T::value_variants()
+            .iter()
+            .filter_map(|v| v.to_possible_value().map(|p| p.get_name().to_string()))
+            .collect();
+        anyhow::anyhow!("{var} ({flag}) must be one of {}, got {value:?}", allowed.join(", "))
+    })
+}
+
+/// Reads the key kept in the data directory, or creates it (mode 0600).
+fn generated_secret(data_dir: &Path) -> anyhow::Result<SecretString> {
+    use rand::RngCore;
+    let path = data_dir.join("secret_key");
+    if let Ok(existing) = std::fs::read_to_string(&path) {
+        let key = existing.trim().to_string();
+        if key.len() >= 32 {
+            return Ok(SecretString::from(key));
+        }
+    }
+    let mut bytes = [0u8; 32];
+    rand::rng().fill_bytes(&mut bytes);
+    let key: String = bytes.iter().map(|b| format!("{b:02x}")).collect();
+    write_private(&path, &key).with_context(|| format!("cannot write the generated secret key to {}", path.display()))?;
+    Ok(SecretString::from(key))
+}
+
+#[cfg(unix)]
+fn write_private(path: &Path, contents: &str) -> std::io::Result<()> {
+    use std::io::Write;
+    use std::os::unix::fs::OpenOptionsExt;
+    let mut file = std::fs::OpenOptions::new().write(true).create(true).truncate(true).mode(0o600).open(path)?;
+    file.write_all(contents.as_bytes())
+}
+
+#[cfg(not(unix))]
+fn write_private(path: &Path, contents: &str) -> std::io::Result<()> {
+    std::fs::write(path, contents)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn settings(dir: &Path) -> Settings {
+        Settings {
+            database_url: None,
+            bind: "127.0.0.1:0".into(),
+            data_dir: dir.to_path_buf(),
+            public_url: "http://example.test/".into(),
+            secret_key: None,
+            access_ttl: "900".into(),
+            refresh_ttl: "604800".into(),
+            registration: "open".into(),
+            auth_rate_per_minute: "5".into(),
+            rate_per_second: "100".into(),
+            db_max_connections: "10".into(),
+            log: "info".into(),
+            log_format: "pretty".into(),
+        }
+    }
+
+    #[test]
+    fn bad_values_name_their_variable() {
+        let dir = tempfile::tempdir().unwrap();
+        let mut s = settings(dir.path());
+        s.access_ttl = "abc".into();
+        let err = s.resolve().unwrap_err().to_string();
+        assert!(err.contains("CRM_ACCESS_TTL"), "{err}");
+
+        let mut s = settings(dir.path());
+        s.registration = "closed".into();
+        let err = s.resolve().unwrap_err().to_string();
+        assert!(err.contains("CRM_REGISTRATION") && err.contains("invite_only"), "{err}");
+
+        let mut s = settings(dir.path());
+        s.bind = "nowhere".into();
+        assert!(s.resolve().unwrap_err().to_string().contains("CRM_BIND"));
+    }
+
+    #[test]
+    fn generated_key_is_kept_private_and_reused() {
+        let dir = tempfile::tempdir().unwrap();
+        let first = settings(dir.path()).resolve().unwrap();
+        let second = settings(dir.path()).resolve().unwrap();
+        assert_eq!(first.secret_key.expose_secret(), second.secret_key.expose_secret());
+        assert_eq!(first.public_url, "http://example.test");
+        #[cfg(unix)]
+        {
+            use std::os::unix::fs::PermissionsExt;
+            let mode = std::fs::metadata(dir.path().join("secret_key")).unwrap().permissions().mode();
+            assert_eq!(mode & 0o777, 0o600);
+        }
+    }
+
+    #[test]
+    fn secrets_stay_out_of_debug_output() {
+        let dir = tempfile::tempdir().unwrap();
+        let mut s = settings(dir.path());
+        s.secret_key = Some("a-very-secret-key-that-is-long-enough".into());
+        s.database_url = Some("postgres://crm:hunter2@db.example:5432/crm".into());
+        let config = s.resolve().unwrap();
+        let debug = format!("{config:?}");
+        assert!(!debug.contains("hunter2") && !debug.contains("a-very-secret"), "{debug}");
+        assert!(debug.contains("postgres://crm:***@db.example:5432/crm"));
+    }
+}

@@ -1,0 +1,294 @@
+//! The database: one embedded SQLite file or a PostgreSQL server, chosen by the
+//! URL scheme.
+//!
+//! Business logic is written once. Queries are written once as runtime sqlx
+//! queries with `$1` placeholders (they run unchanged on both backends) and
+//! executed through [`Exec`], which is either a SQLite or a PostgreSQL
+//! connection. The [`run!`](crate::run) macro expands one query body for both
+//! backends, so the source is single and each backend gets its own
+//! monomorphised code. Where the SQL has to differ (locking, upserts, full-text
+//! search) the call site matches on [`Exec`] itself.
+//!
+//! Value representation, identical on both sides of the mapping:
+//! - ids are `uuid::Uuid` (SQLite: 16-byte BLOB, PostgreSQL: UUID);
+//! - timestamps are `DateTime<Utc>` truncated to microseconds (SQLite: RFC 3339
+//!   TEXT with a `+00:00` suffix, which sorts chronologically; PostgreSQL:
+//!   TIMESTAMPTZ);
+//! - hashes are `Vec<u8>` (BLOB / BYTEA), JSON is `sqlx::types::Json` (TEXT / JSONB).
+
+use std::str::FromStr;
+use std::time::Duration;
+
+use anyhow::Context;
+use chrono::{DateTime, SubsecRound, Utc};
+use sqlx::pool::PoolConnection;
+use sqlx::postgres::{PgConnectOptions, PgPoolOptions};
+use sqlx::sqlite::{SqliteConnectOptions, SqliteJournalMode, SqlitePoolOptions, SqliteSynchronous};
+use sqlx::{PgConnection, PgPool, Postgres, Sqlite, SqliteConnection, SqlitePool, Transaction};
+
+static SQLITE_MIGRATIONS: sqlx::migrate::Migrator = sqlx::migrate!("migrations/sqlite");
+static POSTGRES_MIGRATIONS: sqlx::migrate::Migrator = sqlx::migrate!("migrations/postgres");
+
+/// Runs one query body on whichever backend `$exec` holds.
+///
+/// `$conn` is bound to `&mut SqliteConnection` or `&mut PgConnection`; the body is
+/// compiled once per backend, so the same SQL text and the same binds serve both.
+#[macro_export]
+macro_rules! run {
+    ($exec:expr, $conn:ident => $body:expr) => {
+        match $exec {
+            $crate::db::Exec::Sqlite($conn) => $body,
+            $crate::db::Exec::Postgres($conn) => $body,
+        }
+    };
+}
+
+/// Which database engine serves this process.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Backend {
+    Sqlite,
+    Postgres,
+}
+
+/// Pools of the configured database.
+///
+/// SQLite allows one writer at a time. Rather than letting writers race for the
+/// lock (and surface `database is locked`), every write transaction goes through a
+/// pool of exactly one connection: writers queue for it in async code, and readers
+/// use a separate read-only pool that WAL mode never blocks.
+#[derive(Debug, Clone)]
+pub enum Db {
+    Sqlite { read: SqlitePool, write: SqlitePool },
+    Postgres(PgPool),
+}
+
+/// Pool sizing and timeouts.
+#[derive(Debug, Clone)]
+pub struct PoolSettings {
+    pub max_connections: u32,
+    pub acquire_timeout: Duration,
+}
+
+impl Default for PoolSettings {
+    fn default() -> Self {
+        Self { max_connections: 10, acquire_timeout: Duration::from_secs(5) }
+    }
+}
+
+impl Db {
+    /// Connects to `url` (`sqlite://…` or `postgres://…`), creating a SQLite file
+    /// when it does not exist yet. Does not migrate.
+    pub async fn connect(url: &str, settings: &PoolSettings) -> anyhow::Result<Db> {
+        if url.starts_with("sqlite:") {
+            let base = SqliteConnectOptions::from_str(url)
+                .context("DATABASE_URL is not a valid sqlite:// URL")?
+                .foreign_keys(true)
+                .journal_mode(SqliteJournalMode::Wal)
+                .synchronous(SqliteSynchronous::Normal)
+                .busy_timeout(Duration::from_secs(10))
+                .pragma("temp_store", "memory")
+                .pragma("cache_size", "-32000");
+            let write = SqlitePoolOptions::new()
+                .max_connections(1)
+                .min_connections(1)
+                // Writers queue here; give a burst of them time before a 503.
+                .acquire_timeout(settings.acquire_timeout * 6)
+                .connect_with(base.clone().create_if_missing(true))
+                .await
+                .context("could not open the SQLite database")?;
+            let read = SqlitePoolOptions::new()
+                .max_connections(settings.max_connections.max(2))
+                .acquire_timeout(settings.acquire_timeout)
+                .connect_with(base.read_only(true))
+                .await
+                .context("could not open the SQLite database for reading")?;
+            Ok(Db::Sqlite { read, write })
+        } else if url.starts_with("postgres:") || url.starts_with("postgresql:") {
+            let options = PgConnectOptions::from_str(url)
+                .context("DATABASE_URL is not a valid postgres:// URL")?
+                .application_name("crm");
+            let pool = PgPoolOptions::new()
+                .max_connections(settings.max_connections)
+                .acquire_timeout(settings.acquire_timeout)
+                .connect_with(options)
+                .await
+                .context("could not connect to PostgreSQL")?;
+            Ok(Db::Postgres(pool))
+        } else {
+            anyhow::bail!("DATABASE_URL must start with sqlite:// or postgres://")
+        }
+    }
+
+    /// Applies the pending migrations of this backend.
+    pub async fn migrate(&self) -> anyhow::Result<()> {
+        match self {
+            Db::Sqlite { write, .. } => SQLITE_MIGRATIONS.run(write).await?,
+            Db::Postgres(pool) => POSTGRES_MIGRATIONS.run(pool).await?,
+        }
+        Ok(())
+    }
+
+    pub fn backend(&self) -> Backend {
+        match self {
+            Db::Sqlite { .. } => Backend::Sqlite,
+            Db::Postgres(_) => Backend::Postgres,
+        }
+    }
+
+    /// A connection for reads outside a transaction.
+    pub async fn read(&self) -> Result<Conn, sqlx::Error> {
+        Ok(match self {
+            Db::Sqlite { read, .. } => Conn::Sqlite(read.acquire().await?),
+            Db::Postgres(pool) => Conn::Postgres(pool.acquire().await?),
+        })
+    }
+
+    /// Starts the transaction of a request that writes. Every write of a request
+    /// goes through one of these, so a failed request leaves nothing behind.
+    pub async fn begin(&self) -> Result<Tx, sqlx::Error> {
+        Ok(match self {
+            Db::Sqlite { write, .. } => Tx::Sqlite(write.begin().await?),
+            Db::Postgres(pool) => Tx::Postgres(pool.begin().await?),
+        })
+    }
+
+    /// `true` when the database answers a trivial query.
+    pub async fn ping(&self) -> bool {
+        let Ok(mut conn) = self.read().await else { return false };
+        run!(conn.exec(), c => sqlx::query("SELECT 1").execute(c).await.is_ok())
+    }
+
+    /// Pool usage for `/metrics`: (pool name, open connections, idle connections).
+    pub fn pool_usage(&self) -> Vec<(&'static str, u32, usize)> {
+        match self {
+            Db::Sqlite { read, write } => vec![
+                ("read", read.size(), read.num_idle()),
+                ("write", write.size(), write.num_idle()),
+            ],
+            Db::Postgres(pool) => vec![("main", pool.size(), pool.num_idle())],
+        }
+    }
+
+    pub async fn close(&self) {
+        match self {
+            Db::Sqlite { read, write } => {
+                read.close().await;
+                // Fold the WAL back into the main file on a clean stop.
+                if let Ok(mut c) = write.acquire().await {
+                    let _ = sqlx::query("PRAGMA wal_checkpoint(TRUNCATE)").execute(&mut *c).await;
+                }
+                write.close().await;
+            }
+            Db::Postgres(pool) => pool.close().await,
+        }
+    }
+}
+
+/// A pooled connection used for reads.
+pub enum Conn {
+    Sqlite(PoolConnection<Sqlite>),
+    Postgres(PoolConnection<Postgres>),
+}
+
+impl Conn {
+    pub fn exec(&mut self) -> Exec<'_> {
+        match self {
+            Conn::Sqlite(c) => Exec::Sqlite(c),
+            Conn::Postgres(c) => Exec::Postgres(c),
+        }
+    }
+}
+
+/// A write transaction. Dropped without [`Tx::commit`], it rolls back.
+pub enum Tx {
+    Sqlite(Transaction<'static, Sqlite>),
+    Postgres(Transaction<'static, Postgres>),
+}
+
+impl Tx {
+    pub fn exec(&mut self) -> Exec<'_> {
+        match self {
+            Tx::Sqlite(t) => Exec::Sqlite(t),
+            Tx::Postgres(t) => Exec::Postgres(t),
+        }
+    }
+
+    pub async fn commit(self) -> Result<(), sqlx::Error> {
+        match self {
+            Tx::Sqlite(t) => t.commit().await,
+            Tx::Postgres(t) => t.commit().await,
+        }
+    }
+}
+
+/// A borrowed connection of either backend: what every query function takes.
+pub enum Exec<'a> {
+    Sqlite(&'a mut SqliteConnection),
+    Postgres(&'a mut PgConnection),
+}
+
+impl Exec<'_> {
+    /// Reborrows, so one function can run several queries on the same connection.
+    pub fn re(&mut self) -> Exec<'_> {
+        match self {
+            Exec::Sqlite(c) => Exec::Sqlite(c),
+            Exec::Postgres(c) => Exec::Postgres(c),
+        }
+    }
+
+    pub fn backend(&self) -> Backend {
+        match self {
+            Exec::Sqlite(_) => Backend::Sqlite,
+            Exec::Postgres(_) => Backend::Postgres,
+        }
+    }
+
+    /// The row-locking suffix of a `SELECT` that is followed by an update in the
+    /// same transaction. SQLite needs none: its write transactions run one at a
+    /// time on the single writer connection.
+    pub fn for_update(&self) -> &'static str {
+        match self {
+            Exec::Sqlite(_) => "",
+            Exec::Postgres(_) => " FOR UPDATE",
+        }
+    }
+}
+
+/// The current time as stored: UTC, truncated to microseconds (PostgreSQL's
+/// precision), so what is written is exactly what is read back.
+pub fn now() -> DateTime<Utc> {
+    Utc::now().trunc_subsecs(6)
+}
+
+/// A new time-ordered id.
+pub fn new_id() -> uuid::Uuid {
+    uuid::Uuid::now_v7()
+}
+
+/// `true` when `err` is a unique-constraint violation.
+pub fn is_unique_violation(err: &sqlx::Error) -> bool {
+    matches!(err, sqlx::Error::Database(e) if e.is_unique_violation())
+}
+
+/// `true` when `err` means the database cannot be reached or is overloaded, so
+/// the client should retry later (503) rather than see a server fault.
+pub fn is_unavailable(err: &sqlx::Error) -> bool {
+    match err {
+        sqlx::Error::PoolTimedOut
+        | sqlx::Error::PoolClosed
+        | sqlx::Error::Io(_)
+        | sqlx::Error::Tls(_)
+        | sqlx::Error::WorkerCrashed => true,
+        sqlx::Error::Database(e) => {
+            let code = e.code().unwrap_or_default();
+            // PostgreSQL: connection exceptions (08…), shutdown (57P0…),
+            // too many connections (53300). SQLite: BUSY (5) and LOCKED (6).
+            code.starts_with("08")
+                || code.starts_with("57P0")
+                || code == "53300"
+                || code == "5"
+                || code == "6"
+        }
+        _ => false,
+    }
+}

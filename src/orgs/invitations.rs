@@ -1,0 +1,375 @@
+//! `/api/v1/invitations` (api.md §4): invite by email, list, revoke, and the
+//! public read and accept of a one-time link.
+//!
+//! The token is random and stored only as a hash. It also carries the
+//! organization id (16 bytes before 32 random ones), so finding an invitation by
+//! token is a lookup inside one organization.
+//!
+//! Creating an invitation does not honour `Idempotency-Key`: a replay would
+//! have to keep the token (inside `accept_url`) in clear text.
+
+use axum::Json;
+use axum::extract::State;
+use axum::http::StatusCode;
+use base64::Engine;
+use base64::engine::general_purpose::URL_SAFE_NO_PAD;
+use chrono::{DateTime, Utc};
+use rand::RngCore;
+use serde::{Deserialize, Serialize};
+use serde_json::json;
+use utoipa::ToSchema;
+use utoipa_axum::router::OpenApiRouter;
+use utoipa_axum::routes;
+use uuid::Uuid;
+
+use crate::audit::{self, Event};
+use crate::auth::queries as users;
+use crate::auth::session::{self, TokenResponse};
+use crate::auth::tokens::hash_token;
+use crate::auth::{password, routes::authenticate};
+use crate::db::Exec;
+use crate::http::AppState;
+use crate::http::error::{ApiError, ApiResult, Problem, Validator};
+use crate::http::extract::{ApiJson, ClientIp, IdPath, TextPath};
+use crate::http::pagination::Page;
+use crate::http::rate_limit::AuthAction;
+use crate::orgs::{OrgCtx, OrgHeader, Role, queries};
+use crate::{run, validate};
+
+/// How long an invitation link stays valid.
+const VALID_DAYS: i64 = 7;
+
+pub fn router() -> OpenApiRouter<AppState> {
+    OpenApiRouter::new()
+        .routes(routes!(list_invitations, create_invitation))
+        .routes(routes!(read_invitation, revoke_invitation))
+        .routes(routes!(accept_invitation))
+}
+
+#[derive(Debug, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct CreateInvitation {
+    pub email: String,
+    pub role: Role,
+}
+
+/// A pending invitation.
+#[derive(Debug, Serialize, ToSchema, sqlx::FromRow)]
+pub struct Invitation {
+    pub id: Uuid,
+    pub email: String,
+    #[schema(value_type = Role)]
+    pub role: String,
+    pub invited_by: Option<Uuid>,
+    pub created_at: DateTime<Utc>,
+    pub expires_at: DateTime<Utc>,
+}
+
+/// A new invitation, with its one-time link (shown only here).
+#[derive(Debug, Serialize, ToSchema)]
+pub struct CreatedInvitation {
+    #[serde(flatten)]
+    pub invitation: Invitation,
+    /// `<CRM_PUBLIC_URL>/invite/<token>`: the one-time link to send to the invitee.
+    pub accept_url: String,
+}
+
+/// Invite someone by email (admins invite managers and members, owners any role).
+/// A new invitation to the same email replaces a pending one.
+#[utoipa::path(
+    post, path = "/invitations", tag = "invitations",
+    params(OrgHeader),
+    request_body = CreateInvitation,
+    security(("bearer" = [])),
+    responses(
+        (status = 201, body = CreatedInvitation),
+        (status = 403, body = Problem, description = "`forbidden`: below admin, or an admin inviting an admin or owner"),
+        (status = 409, body = Problem, description = "`already_member`"),
+        (status = 422, body = Problem, description = "`validation_failed`"),
+    )
+)]
+async fn create_invitation(
+    ctx: OrgCtx,
+    State(state): State<AppState>,
+    ApiJson { data: input, .. }: ApiJson<CreateInvitation>,
+) -> ApiResult<(StatusCode, Json<CreatedInvitation>)> {
+    ctx.require(Role::Admin)?;
+    if input.role.is_privileged() && ctx.role != Role::Owner {
+        return Err(ApiError::forbidden("only an owner may invite owners and admins"));
+    }
+    let email = validate::email(&input.email).map_err(|m| ApiError::field("email", m))?;
+
+    let mut tx = state.db.begin().await?;
+    if queries::find_member_by_email(tx.exec(), ctx.org_id, &email).await?.is_some() {
+        return Err(ApiError::conflict("already_member", "this person is already a member of the organization"));
+    }
+    let now = crate::db::now();
+    // A new invitation replaces a pending one to the same address.
+    run!(tx.exec(), c => sqlx::query(
+        "UPDATE invitations SET revoked_at = $3 \
+         WHERE organization_id = $1 AND email = $2 AND accepted_at IS NULL AND revoked_at IS NULL",
+    )
+    .bind(ctx.org_id)
+    .bind(&email)
+    .bind(now)
+    .execute(c)
+    .await.map(|r| r.rows_affected()))?;
+
+    let token = new_token(ctx.org_id);
+    let invitation = Invitation {
+        id: crate::db::new_id(),
+        email,
+        role: input.role.as_str().to_string(),
+        invited_by: Some(ctx.user_id),
+        created_at: now,
+        expires_at: now + chrono::Duration::days(VALID_DAYS),
+    };
+    run!(tx.exec(), c => sqlx::query(
+        "INSERT INTO invitations (organization_id, id, email, role, token_hash, invited_by, created_at, expires_at) \
+         VALUES ($1, $2, $3, $4, $5, $6, $7, $8)",
+    )
+    .bind(ctx.org_id)
+    .bind(invitation.id)
+    .bind(&invitation.email)
+    .bind(&invitation.role)
+    .bind(hash_token(&token))
+    .bind(invitation.invited_by)
+    .bind(invitation.created_at)
+    .bind(invitation.expires_at)
+    .execute(c)
+    .await.map(|r| r.rows_affected()))?;
+    let event = Event::new("member.invited")
+        .actor(ctx.user_id)
+        .target("invitation", invitation.id)
+        .ip(ctx.ip_text())
+        .details(json!({ "email": invitation.email, "role": invitation.role }));
+    audit::record(tx.exec(), ctx.org_id, &event).await?;
+    tx.commit().await?;
+    let accept_url = format!("{}/invite/{token}", state.config.public_url);
+    Ok((StatusCode::CREATED, Json(CreatedInvitation { invitation, accept_url })))
+}
+
+/// Pending invitations (admin and owner).
+#[utoipa::path(
+    get, path = "/invitations", tag = "invitations",
+    params(OrgHeader),
+    security(("bearer" = [])),
+    responses((status = 200, body = Page<Invitation>), (status = 403, body = Problem, description = "`forbidden`"))
+)]
+async fn list_invitations(ctx: OrgCtx, State(state): State<AppState>) -> ApiResult<Json<Page<Invitation>>> {
+    ctx.require(Role::Admin)?;
+    let mut conn = state.db.read().await?;
+    let rows = run!(conn.exec(), c => sqlx::query_as(
+        "SELECT id, email, role, invited_by, created_at, expires_at FROM invitations \
+         WHERE organization_id = $1 AND accepted_at IS NULL AND revoked_at IS NULL AND expires_at > $2 \
+         ORDER BY created_at DESC, id DESC",
+    )
+    .bind(ctx.org_id)
+    .bind(crate::db::now())
+    .fetch_all(c)
+    .await)?;
+    Ok(Json(Page::all(rows)))
+}
+
+/// Revoke a pending invitation.
+#[utoipa::path(
+    delete, path = "/invitations/{id}", tag = "invitations",
+    params(OrgHeader, ("id" = Uuid, Path, description = "The invitation id")),
+    security(("bearer" = [])),
+    responses(
+        (status = 204, description = "Revoked"),
+        (status = 403, body = Problem, description = "`forbidden`"),
+        (status = 404, body = Problem, description = "`not_found`: no pending invitation with this id"),
+    )
+)]
+async fn revoke_invitation(ctx: OrgCtx, State(state): State<AppState>, IdPath(id): IdPath) -> ApiResult<StatusCode> {
+    ctx.require(Role::Admin)?;
+    let mut tx = state.db.begin().await?;
+    let done = run!(tx.exec(), c => sqlx::query(
+        "UPDATE invitations SET revoked_at = $3 \
+         WHERE organization_id = $1 AND id = $2 AND accepted_at IS NULL AND revoked_at IS NULL",
+    )
+    .bind(ctx.org_id)
+    .bind(id)
+    .bind(crate::db::now())
+    .execute(c)
+    .await.map(|r| r.rows_affected()))?;
+    if done == 0 {
+        return Err(ApiError::not_found());
+    }
+    let event = Event::new("invitation.revoked").actor(ctx.user_id).target("invitation", id).ip(ctx.ip_text());
+    audit::record(tx.exec(), ctx.org_id, &event).await?;
+    tx.commit().await?;
+    Ok(StatusCode::NO_CONTENT)
+}
+
+/// What an invitation link offers (public).
+#[derive(Debug, Serialize, ToSchema)]
+pub struct InvitationPreview {
+    pub organization_name: String,
+    pub email: String,
+    pub role: Role,
+}
+
+/// Read an invitation by its token (public: the link is the credential).
+#[utoipa::path(
+    get, path = "/invitations/{id}", tag = "invitations",
+    params(("id" = String, Path, description = "The token from `accept_url`")),
+    responses(
+        (status = 200, body = InvitationPreview),
+        (status = 410, body = Problem, description = "`invitation_invalid`: unknown, used, revoked or expired"),
+    )
+)]
+async fn read_invitation(State(state): State<AppState>, TextPath(token): TextPath) -> ApiResult<Json<InvitationPreview>> {
+    let mut conn = state.db.read().await?;
+    let pending = find_pending(conn.exec(), &token).await?;
+    Ok(Json(InvitationPreview { organization_name: pending.organization_name, email: pending.email, role: pending.role }))
+}
+
+#[derive(Debug, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct AcceptInvitation {
+    /// Required when the email has no account yet.
+    pub name: Option<String>,
+    /// A new account's password (register rules), or the existing account's.
+    pub password: String,
+}
+
+/// Accept an invitation: joins the organization (creating the account when the
+/// email has none) and answers with a token pair. Counts as a sign-in.
+#[utoipa::path(
+    post, path = "/invitations/{id}/accept", tag = "invitations",
+    params(("id" = String, Path, description = "The token from `accept_url`")),
+    request_body = AcceptInvitation,
+    responses(
+        (status = 200, body = TokenResponse),
+        (status = 401, body = Problem, description = "`invalid_credentials`: not the existing account's password"),
+        (status = 409, body = Problem, description = "`already_member`"),
+        (status = 410, body = Problem, description = "`invitation_invalid`"),
+        (status = 422, body = Problem, description = "`validation_failed`"),
+        (status = 429, body = Problem, description = "`rate_limited`"),
+    )
+)]
+async fn accept_invitation(
+    State(state): State<AppState>,
+    ip: ClientIp,
+    TextPath(token): TextPath,
+    ApiJson { data: input, .. }: ApiJson<AcceptInvitation>,
+) -> ApiResult<Json<TokenResponse>> {
+    let pending = {
+        let mut conn = state.db.read().await?;
+        find_pending(conn.exec(), &token).await?
+    };
+    state.limits.check_auth(AuthAction::Login, ip.0, &pending.email)?;
+
+    let existing = {
+        let mut conn = state.db.read().await?;
+        users::find_user_by_email(conn.exec(), &pending.email).await?
+    };
+    let joiner = match existing {
+        Some(_) => Joiner::Existing(authenticate(&state, &pending.email, input.password, ip).await?),
+        None => {
+            let mut v = Validator::new();
+            let name = match input.name.as_deref() {
+                Some(name) => v.check("name", validate::required_text(name, 200)),
+                None => {
+                    v.add("name", "is required");
+                    None
+                }
+            };
+            v.check("password", validate::password(&input.password, &pending.email));
+            v.finish()?;
+            let hash = password::hash(input.password).await?;
+            Joiner::New { name: name.unwrap_or_default(), hash }
+        }
+    };
+
+    let mut tx = state.db.begin().await?;
+    let used = run!(tx.exec(), c => sqlx::query(
+        "UPDATE invitations SET accepted_at = $3 \
+         WHERE organization_id = $1 AND id = $2 AND accepted_at IS NULL AND revoked_at IS NULL AND expires_at > $3",
+    )
+    .bind(pending.organization_id)
+    .bind(pending.id)
+    .bind(crate::db::now())
+    .execute(c)
+    .await.map(|r| r.rows_affected()))?;
+    if used == 0 {
+        return Err(invitation_invalid());
+    }
+    let user = match joiner {
+        Joiner::Existing(user) => user,
+        Joiner::New { name, hash } => users::insert_user(tx.exec(), &pending.email, &name, &hash).await.map_err(|e| {
+            if crate::db::is_unique_violation(&e) {
+                ApiError::conflict("email_taken", "an account with this email was just created; accept again with its password")
+            } else {
+                e.into()
+            }
+        })?,
+    };
+    queries::add_member(tx.exec(), pending.organization_id, user.id, pending.role).await.map_err(|e| {
+        if crate::db::is_unique_violation(&e) {
+            ApiError::conflict("already_member", "you are already a member of this organization")
+        } else {
+            e.into()
+        }
+    })?;
+    let event = Event::new("member.joined")
+        .actor(user.id)
+        .target("user", user.id)
+        .ip(ip.text())
+        .details(json!({ "invitation_id": pending.id, "role": pending.role }));
+    audit::record(tx.exec(), pending.organization_id, &event).await?;
+    let response = session::start(tx.exec(), &state, &user).await?;
+    tx.commit().await?;
+    Ok(Json(response))
+}
+
+/// Who accepts: an existing account (password checked) or a new one.
+enum Joiner {
+    Existing(users::UserRow),
+    New { name: String, hash: String },
+}
+
+struct Pending {
+    organization_id: Uuid,
+    organization_name: String,
+    id: Uuid,
+    email: String,
+    role: Role,
+}
+
+fn invitation_invalid() -> ApiError {
+    ApiError::gone("invitation_invalid", "this invitation link is unknown, used, revoked or expired")
+}
+
+/// A new token for an invitation of `org`.
+fn new_token(org: Uuid) -> String {
+    let mut bytes = [0u8; 48];
+    bytes[..16].copy_from_slice(org.as_bytes());
+    rand::rng().fill_bytes(&mut bytes[16..]);
+    URL_SAFE_NO_PAD.encode(bytes)
+}
+
+/// The pending invitation a token stands for; anything else → 410.
+async fn find_pending(c: Exec<'_>, token: &str) -> ApiResult<Pending> {
+    let org = URL_SAFE_NO_PAD
+        .decode(token)
+        .ok()
+        .filter(|b| b.len() == 48)
+        .and_then(|b| Uuid::from_slice(&b[..16]).ok())
+        .ok_or_else(invitation_invalid)?;
+    let row: Option<(Uuid, String, String, String)> = run!(c, conn => sqlx::query_as(
+        "SELECT i.id, i.email, i.role, o.name FROM invitations i JOIN organizations o ON o.id = i.organization_id \
+         WHERE i.organization_id = $1 AND i.token_hash = $2 \
+           AND i.accepted_at IS NULL AND i.revoked_at IS NULL AND i.expires_at > $3",
+    )
+    .bind(org)
+    .bind(hash_token(token))
+    .bind(crate::db::now())
+    .fetch_optional(conn)
+    .await)?;
+    let (id, email, role, organization_name) = row.ok_or_else(invitation_invalid)?;
+    let role = role.parse().map_err(|_| invitation_invalid())?;
+    Ok(Pending { organization_id: org, organization_name, id, email, role })
+}

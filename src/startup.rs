@@ -1,0 +1,123 @@
+//! Building and running the server. [`Application::build`] connects, migrates
+//! and binds the listener before serving, so tests can start the real server on
+//! port 0 and read the port it got.
+
+use std::future::Future;
+use std::net::SocketAddr;
+use std::time::Duration;
+
+use anyhow::Context;
+use axum::Router;
+use tokio::net::TcpListener;
+
+use crate::config::Config;
+use crate::db::{Db, PoolSettings};
+use crate::http::{self, AppState};
+
+/// How long in-flight requests may run after a stop signal.
+pub const SHUTDOWN_GRACE: Duration = Duration::from_secs(10);
+
+pub struct Application {
+    listener: TcpListener,
+    router: Router,
+    state: AppState,
+}
+
+impl Application {
+    pub async fn build(config: Config) -> anyhow::Result<Self> {
+        let settings = PoolSettings { max_connections: config.db_max_connections, ..PoolSettings::default() };
+        let db = Db::connect(config.database_url.expose(), &settings).await?;
+        db.migrate().await.context("database migration failed")?;
+        let listener = TcpListener::bind(config.bind).await.with_context(|| format!("cannot listen on {} (CRM_BIND)", config.bind))?;
+        let state = AppState::new(config, db, crate::telemetry::metrics());
+        let router = http::router(state.clone());
+        Ok(Self { listener, router, state })
+    }
+
+    pub fn local_addr(&self) -> SocketAddr {
+        self.listener.local_addr().unwrap_or_else(|_| SocketAddr::from(([127, 0, 0, 1], 0)))
+    }
+
+    pub fn state(&self) -> &AppState {
+        &self.state
+    }
+
+    /// Serves until `shutdown` completes, then stops accepting, lets in-flight
+    /// requests finish for up to [`SHUTDOWN_GRACE`], and closes the pool.
+    pub async fn run_until(self, shutdown: impl Future<Output = ()> + Send + 'static) -> anyhow::Result<()> {
+        let Application { listener, router, state } = self;
+        let housekeeping = tokio::spawn(housekeeping(state.clone()));
+        let (stopping_tx, stopping_rx) = tokio::sync::oneshot::channel::<()>();
+        let serve = axum::serve(listener, router.into_make_service_with_connect_info::<SocketAddr>()).with_graceful_shutdown(
+            async move {
+                shutdown.await;
+                tracing::info!("stop requested; finishing in-flight requests");
+                let _ = stopping_tx.send(());
+            },
+        );
+        let grace = async move {
+            if stopping_rx.await.is_ok() {
+                tokio::time::sleep(SHUTDOWN_GRACE).await;
+            } else {
+                std::future::pending::<()>().await;
+            }
+        };
+        let result = tokio::select! {
+            result = serve => result.context("server error"),
+            () = grace => {
+                tracing::warn!("in-flight requests did not finish within {} s; stopping anyway", SHUTDOWN_GRACE.as_secs());
+                Ok(())
+            }
+        };
+        housekeeping.abort();
+        state.db.close().await;
+        tracing::info!("stopped");
+        result
+    }
+}
+
+/// Resolves on Ctrl-C or SIGTERM.
+pub async fn stop_signal() {
+    let ctrl_c = async {
+        let _ = tokio::signal::ctrl_c().await;
+    };
+    #[cfg(unix)]
+    let terminate = async {
+        match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
+            Ok(mut s) => {
+                s.recv().await;
+            }
+            Err(_) => std::future::pending::<()>().await,
+        }
+    };
+    #[cfg(not(unix))]
+    let terminate = std::future::pending::<()>();
+    tokio::select! {
+        () = ctrl_c => {},
+        () = terminate => {},
+    }
+}
+
+/// Periodic upkeep: expired idempotency keys and refresh tokens, idle rate-limit
+/// keys, metric histograms.
+async fn housekeeping(state: AppState) {
+    let mut tick = tokio::time::interval(Duration::from_secs(60));
+    loop {
+        tick.tick().await;
+        state.limits.retain_recent();
+        state.metrics.run_upkeep();
+        let purged = async {
+            let mut tx = state.db.begin().await?;
+            let keys = crate::http::idempotency::purge_expired(tx.exec()).await?;
+            let tokens = crate::auth::queries::purge_expired_tokens(tx.exec()).await?;
+            tx.commit().await?;
+            Ok::<_, sqlx::Error>((keys, tokens))
+        }
+        .await;
+        match purged {
+            Ok((0, 0)) => {}
+            Ok((keys, tokens)) => tracing::debug!(keys, tokens, "purged expired idempotency keys and refresh tokens"),
+            Err(e) => tracing::warn!(error = %e, "housekeeping failed"),
+        }
+    }
+}
