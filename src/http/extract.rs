@@ -68,7 +68,9 @@ fn field_error(path: &str, message: &str) -> FieldError {
         return FieldError { field: join(name), message: "is required".into() };
     }
     if let Some(name) = quoted("unknown field `") {
-        return FieldError { field: join(name), message: "is not a known field".into() };
+        // The path already ends at the unknown key.
+        let field = if path.is_empty() || path == "." { name } else { path.to_string() };
+        return FieldError { field, message: "is not a known field".into() };
     }
     let field = if path.is_empty() || path == "." { "body".to_string() } else { path.to_string() };
     let message = message.split(" at line ").next().unwrap_or(message).to_string();
