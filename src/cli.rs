@@ -21,31 +21,52 @@ pub async fn run() -> anyhow::Result<()> {
             println!("migrations applied to {}", config.database_url.redacted());
             Ok(())
         }
-        Command::User { command: UserCommand::Create { email, name, password, org_name } } => {
+        Command::User {
+            command:
+                UserCommand::Create {
+                    email,
+                    name,
+                    password,
+                    org_name,
+                },
+        } => {
             let email = validate::email(&email).map_err(|m| anyhow::anyhow!("--email: {m}"))?;
-            let name = validate::required_text(&name, 200).map_err(|m| anyhow::anyhow!("--name: {m}"))?;
-            let org_name = validate::required_text(&org_name, 200).map_err(|m| anyhow::anyhow!("--org-name: {m}"))?;
-            validate::password(&password, &email).map_err(|m| anyhow::anyhow!("--password: {m}"))?;
+            let name =
+                validate::required_text(&name, 200).map_err(|m| anyhow::anyhow!("--name: {m}"))?;
+            let org_name = validate::required_text(&org_name, 200)
+                .map_err(|m| anyhow::anyhow!("--org-name: {m}"))?;
+            validate::password(&password, &email)
+                .map_err(|m| anyhow::anyhow!("--password: {m}"))?;
             let db = connect(&config).await?;
             db.migrate().await.context("database migration failed")?;
             let hash = auth::password::hash(password).await?;
             let mut tx = db.begin().await?;
-            let created = auth::routes::create_account(tx.exec(), &email, &name, &hash, &org_name, None).await;
+            let created =
+                auth::routes::create_account(tx.exec(), &email, &name, &hash, &org_name, None)
+                    .await;
             let (user, org) = match created {
                 Ok(pair) => pair,
-                Err(e) if e.code == "email_taken" => anyhow::bail!("a user with the email {email} already exists"),
+                Err(e) if e.code == "email_taken" => {
+                    anyhow::bail!("a user with the email {email} already exists")
+                }
                 Err(e) => anyhow::bail!("could not create the user: {}", e.detail),
             };
             tx.commit().await?;
             db.close().await;
-            println!("created user {} ({}) as owner of organization {} ({})", user.email, user.id, org.name, org.id);
+            println!(
+                "created user {} ({}) as owner of organization {} ({})",
+                user.email, user.id, org.name, org.id
+            );
             Ok(())
         }
     }
 }
 
 async fn connect(config: &Config) -> anyhow::Result<Db> {
-    let settings = PoolSettings { max_connections: config.db_max_connections, ..PoolSettings::default() };
+    let settings = PoolSettings {
+        max_connections: config.db_max_connections,
+        ..PoolSettings::default()
+    };
     Db::connect(config.database_url.expose(), &settings).await
 }
 

@@ -68,13 +68,23 @@ pub struct Settings {
     #[arg(long, env = "DATABASE_URL", global = true, hide_env_values = true)]
     pub database_url: Option<String>,
     /// Address and port to listen on.
-    #[arg(long, env = "CRM_BIND", global = true, default_value = "127.0.0.1:8004")]
+    #[arg(
+        long,
+        env = "CRM_BIND",
+        global = true,
+        default_value = "127.0.0.1:8004"
+    )]
     pub bind: String,
     /// Directory for the SQLite file and the generated secret key (created on start).
     #[arg(long, env = "CRM_DATA_DIR", global = true, default_value = "./data")]
     pub data_dir: PathBuf,
     /// Public base URL of this server, used in invitation links.
-    #[arg(long, env = "CRM_PUBLIC_URL", global = true, default_value = "http://127.0.0.1:8004")]
+    #[arg(
+        long,
+        env = "CRM_PUBLIC_URL",
+        global = true,
+        default_value = "http://127.0.0.1:8004"
+    )]
     pub public_url: String,
     /// Key that signs access tokens (HS256). When unset, a random key is generated
     /// once and kept in <data dir>/secret_key (mode 0600). Set it when several
@@ -92,13 +102,28 @@ pub struct Settings {
     #[arg(long, env = "CRM_REGISTRATION", global = true, default_value = "open")]
     pub registration: String,
     /// Sign-in and registration attempts allowed per minute per (client IP, email).
-    #[arg(long, env = "CRM_AUTH_RATE_PER_MINUTE", global = true, default_value = "5")]
+    #[arg(
+        long,
+        env = "CRM_AUTH_RATE_PER_MINUTE",
+        global = true,
+        default_value = "5"
+    )]
     pub auth_rate_per_minute: String,
     /// API requests allowed per second per user (bursts up to twice this).
-    #[arg(long, env = "CRM_RATE_PER_SECOND", global = true, default_value = "100")]
+    #[arg(
+        long,
+        env = "CRM_RATE_PER_SECOND",
+        global = true,
+        default_value = "100"
+    )]
     pub rate_per_second: String,
     /// Maximum database connections (per pool).
-    #[arg(long, env = "CRM_DB_MAX_CONNECTIONS", global = true, default_value = "10")]
+    #[arg(
+        long,
+        env = "CRM_DB_MAX_CONNECTIONS",
+        global = true,
+        default_value = "10"
+    )]
     pub db_max_connections: String,
     /// Log filter, in tracing's EnvFilter syntax (e.g. `info`, `crm=debug,sqlx=warn`).
     #[arg(long, env = "CRM_LOG", global = true, default_value = "info,sqlx=warn")]
@@ -173,31 +198,55 @@ impl Settings {
     /// Checks every value and resolves defaults that need the file system (data
     /// directory, SQLite path, generated secret key).
     pub fn resolve(self) -> anyhow::Result<Config> {
-        let bind = self
-            .bind
-            .parse()
-            .map_err(|_| anyhow::anyhow!("CRM_BIND (--bind) must be an address like 127.0.0.1:8004, got {:?}", self.bind))?;
+        let bind = self.bind.parse().map_err(|_| {
+            anyhow::anyhow!(
+                "CRM_BIND (--bind) must be an address like 127.0.0.1:8004, got {:?}",
+                self.bind
+            )
+        })?;
         let public_url = self.public_url.trim().trim_end_matches('/').to_string();
         if !(public_url.starts_with("http://") || public_url.starts_with("https://")) {
-            bail!("CRM_PUBLIC_URL (--public-url) must start with http:// or https://, got {:?}", self.public_url);
+            bail!(
+                "CRM_PUBLIC_URL (--public-url) must start with http:// or https://, got {:?}",
+                self.public_url
+            );
         }
         let access_ttl = seconds("CRM_ACCESS_TTL", "--access-ttl", &self.access_ttl)?;
         let refresh_ttl = seconds("CRM_REFRESH_TTL", "--refresh-ttl", &self.refresh_ttl)?;
         let registration = enum_value("CRM_REGISTRATION", "--registration", &self.registration)?;
         let log_format = enum_value("CRM_LOG_FORMAT", "--log-format", &self.log_format)?;
-        let auth_rate_per_minute = positive("CRM_AUTH_RATE_PER_MINUTE", "--auth-rate-per-minute", &self.auth_rate_per_minute)?;
-        let rate_per_second = positive("CRM_RATE_PER_SECOND", "--rate-per-second", &self.rate_per_second)?;
-        let db_max_connections = positive("CRM_DB_MAX_CONNECTIONS", "--db-max-connections", &self.db_max_connections)?;
+        let auth_rate_per_minute = positive(
+            "CRM_AUTH_RATE_PER_MINUTE",
+            "--auth-rate-per-minute",
+            &self.auth_rate_per_minute,
+        )?;
+        let rate_per_second = positive(
+            "CRM_RATE_PER_SECOND",
+            "--rate-per-second",
+            &self.rate_per_second,
+        )?;
+        let db_max_connections = positive(
+            "CRM_DB_MAX_CONNECTIONS",
+            "--db-max-connections",
+            &self.db_max_connections,
+        )?;
         if tracing_subscriber::EnvFilter::try_new(&self.log).is_err() {
             bail!("CRM_LOG (--log) is not a valid log filter: {:?}", self.log);
         }
 
-        std::fs::create_dir_all(&self.data_dir)
-            .with_context(|| format!("CRM_DATA_DIR (--data-dir): cannot create {}", self.data_dir.display()))?;
+        std::fs::create_dir_all(&self.data_dir).with_context(|| {
+            format!(
+                "CRM_DATA_DIR (--data-dir): cannot create {}",
+                self.data_dir.display()
+            )
+        })?;
         let database_url = match self.database_url.filter(|u| !u.trim().is_empty()) {
             Some(url) => {
                 let url = url.trim().to_string();
-                if !(url.starts_with("sqlite:") || url.starts_with("postgres://") || url.starts_with("postgresql://")) {
+                if !(url.starts_with("sqlite:")
+                    || url.starts_with("postgres://")
+                    || url.starts_with("postgresql://"))
+                {
                     bail!("DATABASE_URL (--database-url) must start with sqlite:// or postgres://");
                 }
                 url
@@ -205,7 +254,9 @@ impl Settings {
             None => format!("sqlite://{}", self.data_dir.join("crm.sqlite").display()),
         };
         let secret_key = match self.secret_key.filter(|k| !k.is_empty()) {
-            Some(key) if key.len() < 32 => bail!("CRM_SECRET_KEY (--secret-key) must be at least 32 characters"),
+            Some(key) if key.len() < 32 => {
+                bail!("CRM_SECRET_KEY (--secret-key) must be at least 32 characters")
+            }
             Some(key) => SecretString::from(key),
             None => generated_secret(&self.data_dir)?,
         };
@@ -231,7 +282,11 @@ fn seconds(var: &str, flag: &str, value: &str) -> anyhow::Result<Duration> {
     Ok(Duration::from_secs(positive::<u64>(var, flag, value)?))
 }
 
-fn positive<T: std::str::FromStr + PartialOrd + Default>(var: &str, flag: &str, value: &str) -> anyhow::Result<T> {
+fn positive<T: std::str::FromStr + PartialOrd + Default>(
+    var: &str,
+    flag: &str,
+    value: &str,
+) -> anyhow::Result<T> {
     match value.trim().parse::<T>() {
         Ok(n) if n > T::default() => Ok(n),
         _ => bail!("{var} ({flag}) must be a whole number above 0, got {value:?}"),
@@ -244,7 +299,10 @@ fn enum_value<T: ValueEnum>(var: &str, flag: &str, value: &str) -> anyhow::Resul
             .iter()
             .filter_map(|v| v.to_possible_value().map(|p| p.get_name().to_string()))
             .collect();
-        anyhow::anyhow!("{var} ({flag}) must be one of {}, got {value:?}", allowed.join(", "))
+        anyhow::anyhow!(
+            "{var} ({flag}) must be one of {}, got {value:?}",
+            allowed.join(", ")
+        )
     })
 }
 
@@ -261,7 +319,12 @@ fn generated_secret(data_dir: &Path) -> anyhow::Result<SecretString> {
     let mut bytes = [0u8; 32];
     rand::rng().fill_bytes(&mut bytes);
     let key: String = bytes.iter().map(|b| format!("{b:02x}")).collect();
-    write_private(&path, &key).with_context(|| format!("cannot write the generated secret key to {}", path.display()))?;
+    write_private(&path, &key).with_context(|| {
+        format!(
+            "cannot write the generated secret key to {}",
+            path.display()
+        )
+    })?;
     Ok(SecretString::from(key))
 }
 
@@ -269,7 +332,12 @@ fn generated_secret(data_dir: &Path) -> anyhow::Result<SecretString> {
 fn write_private(path: &Path, contents: &str) -> std::io::Result<()> {
     use std::io::Write;
     use std::os::unix::fs::OpenOptionsExt;
-    let mut file = std::fs::OpenOptions::new().write(true).create(true).truncate(true).mode(0o600).open(path)?;
+    let mut file = std::fs::OpenOptions::new()
+        .write(true)
+        .create(true)
+        .truncate(true)
+        .mode(0o600)
+        .open(path)?;
     file.write_all(contents.as_bytes())
 }
 
@@ -311,7 +379,10 @@ mod tests {
         let mut s = settings(dir.path());
         s.registration = "closed".into();
         let err = s.resolve().unwrap_err().to_string();
-        assert!(err.contains("CRM_REGISTRATION") && err.contains("invite_only"), "{err}");
+        assert!(
+            err.contains("CRM_REGISTRATION") && err.contains("invite_only"),
+            "{err}"
+        );
 
         let mut s = settings(dir.path());
         s.bind = "nowhere".into();
@@ -323,12 +394,18 @@ mod tests {
         let dir = tempfile::tempdir().unwrap();
         let first = settings(dir.path()).resolve().unwrap();
         let second = settings(dir.path()).resolve().unwrap();
-        assert_eq!(first.secret_key.expose_secret(), second.secret_key.expose_secret());
+        assert_eq!(
+            first.secret_key.expose_secret(),
+            second.secret_key.expose_secret()
+        );
         assert_eq!(first.public_url, "http://example.test");
         #[cfg(unix)]
         {
             use std::os::unix::fs::PermissionsExt;
-            let mode = std::fs::metadata(dir.path().join("secret_key")).unwrap().permissions().mode();
+            let mode = std::fs::metadata(dir.path().join("secret_key"))
+                .unwrap()
+                .permissions()
+                .mode();
             assert_eq!(mode & 0o777, 0o600);
         }
     }
@@ -341,7 +418,10 @@ mod tests {
         s.database_url = Some("postgres://crm:hunter2@db.example:5432/crm".into());
         let config = s.resolve().unwrap();
         let debug = format!("{config:?}");
-        assert!(!debug.contains("hunter2") && !debug.contains("a-very-secret"), "{debug}");
+        assert!(
+            !debug.contains("hunter2") && !debug.contains("a-very-secret"),
+            "{debug}"
+        );
         assert!(debug.contains("postgres://crm:***@db.example:5432/crm"));
     }
 }

@@ -13,7 +13,10 @@ use crate::http::AppState;
 use crate::http::error::ApiError;
 
 pub fn router() -> Router<AppState> {
-    Router::new().route("/health", get(health)).route("/ready", get(ready)).route("/metrics", get(metrics))
+    Router::new()
+        .route("/health", get(health))
+        .route("/ready", get(ready))
+        .route("/metrics", get(metrics))
 }
 
 /// The process runs.
@@ -35,7 +38,12 @@ async fn metrics(State(state): State<AppState>) -> impl IntoResponse {
     for (pool, size, idle) in state.db.pool_usage() {
         metrics::gauge!("db_pool_connections", "pool" => pool, "state" => "open").set(size as f64);
         metrics::gauge!("db_pool_connections", "pool" => pool, "state" => "idle").set(idle as f64);
-        metrics::gauge!("db_pool_connections", "pool" => pool, "state" => "in_use").set(size.saturating_sub(idle as u32) as f64);
+        metrics::gauge!("db_pool_connections", "pool" => pool, "state" => "in_use")
+            .set(size.saturating_sub(idle as u32) as f64);
     }
-    (StatusCode::OK, [(header::CONTENT_TYPE, "text/plain; version=0.0.4")], state.metrics.render())
+    (
+        StatusCode::OK,
+        [(header::CONTENT_TYPE, "text/plain; version=0.0.4")],
+        state.metrics.render(),
+    )
 }

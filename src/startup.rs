@@ -25,17 +25,28 @@ pub struct Application {
 
 impl Application {
     pub async fn build(config: Config) -> anyhow::Result<Self> {
-        let settings = PoolSettings { max_connections: config.db_max_connections, ..PoolSettings::default() };
+        let settings = PoolSettings {
+            max_connections: config.db_max_connections,
+            ..PoolSettings::default()
+        };
         let db = Db::connect(config.database_url.expose(), &settings).await?;
         db.migrate().await.context("database migration failed")?;
-        let listener = TcpListener::bind(config.bind).await.with_context(|| format!("cannot listen on {} (CRM_BIND)", config.bind))?;
+        let listener = TcpListener::bind(config.bind)
+            .await
+            .with_context(|| format!("cannot listen on {} (CRM_BIND)", config.bind))?;
         let state = AppState::new(config, db, crate::telemetry::metrics());
         let router = http::router(state.clone());
-        Ok(Self { listener, router, state })
+        Ok(Self {
+            listener,
+            router,
+            state,
+        })
     }
 
     pub fn local_addr(&self) -> SocketAddr {
-        self.listener.local_addr().unwrap_or_else(|_| SocketAddr::from(([127, 0, 0, 1], 0)))
+        self.listener
+            .local_addr()
+            .unwrap_or_else(|_| SocketAddr::from(([127, 0, 0, 1], 0)))
     }
 
     pub fn state(&self) -> &AppState {
@@ -44,17 +55,26 @@ impl Application {
 
     /// Serves until `shutdown` completes, then stops accepting, lets in-flight
     /// requests finish for up to [`SHUTDOWN_GRACE`], and closes the pool.
-    pub async fn run_until(self, shutdown: impl Future<Output = ()> + Send + 'static) -> anyhow::Result<()> {
-        let Application { listener, router, state } = self;
+    pub async fn run_until(
+        self,
+        shutdown: impl Future<Output = ()> + Send + 'static,
+    ) -> anyhow::Result<()> {
+        let Application {
+            listener,
+            router,
+            state,
+        } = self;
         let housekeeping = tokio::spawn(housekeeping(state.clone()));
         let (stopping_tx, stopping_rx) = tokio::sync::oneshot::channel::<()>();
-        let serve = axum::serve(listener, router.into_make_service_with_connect_info::<SocketAddr>()).with_graceful_shutdown(
-            async move {
-                shutdown.await;
-                tracing::info!("stop requested; finishing in-flight requests");
-                let _ = stopping_tx.send(());
-            },
-        );
+        let serve = axum::serve(
+            listener,
+            router.into_make_service_with_connect_info::<SocketAddr>(),
+        )
+        .with_graceful_shutdown(async move {
+            shutdown.await;
+            tracing::info!("stop requested; finishing in-flight requests");
+            let _ = stopping_tx.send(());
+        });
         let grace = async move {
             if stopping_rx.await.is_ok() {
                 tokio::time::sleep(SHUTDOWN_GRACE).await;
@@ -116,7 +136,11 @@ async fn housekeeping(state: AppState) {
         .await;
         match purged {
             Ok((0, 0)) => {}
-            Ok((keys, tokens)) => tracing::debug!(keys, tokens, "purged expired idempotency keys and refresh tokens"),
+            Ok((keys, tokens)) => tracing::debug!(
+                keys,
+                tokens,
+                "purged expired idempotency keys and refresh tokens"
+            ),
             Err(e) => tracing::warn!(error = %e, "housekeeping failed"),
         }
     }

@@ -30,13 +30,17 @@ pub fn email(value: &str) -> Result<String, String> {
     if v.len() > 254 {
         return invalid();
     }
-    let Some((local, domain)) = v.rsplit_once('@') else { return invalid() };
+    let Some((local, domain)) = v.rsplit_once('@') else {
+        return invalid();
+    };
     let local_ok = !local.is_empty()
         && local.len() <= 64
         && !local.starts_with('.')
         && !local.ends_with('.')
         && !local.contains("..")
-        && local.chars().all(|c| !c.is_whitespace() && !c.is_control() && !"@<>()[]\\,;:\"".contains(c));
+        && local
+            .chars()
+            .all(|c| !c.is_whitespace() && !c.is_control() && !"@<>()[]\\,;:\"".contains(c));
     let labels: Vec<&str> = domain.split('.').collect();
     let domain_ok = labels.len() >= 2
         && labels.iter().all(|l| {
@@ -46,7 +50,11 @@ pub fn email(value: &str) -> Result<String, String> {
                 && !l.ends_with('-')
                 && l.chars().all(|c| c.is_alphanumeric() || c == '-')
         });
-    if local_ok && domain_ok { Ok(v) } else { invalid() }
+    if local_ok && domain_ok {
+        Ok(v)
+    } else {
+        invalid()
+    }
 }
 
 /// Password rules of api.md §3: 8..128 characters, at least one letter and one
@@ -112,8 +120,20 @@ mod tests {
 
     #[test]
     fn emails() {
-        assert_eq!(email("  John.Smith@Acme.COM ").unwrap(), "john.smith@acme.com");
-        for bad in ["", "a", "a@b", "@acme.com", "a b@acme.com", "a@acme..com", "a@-acme.com", "a@@acme.com"] {
+        assert_eq!(
+            email("  John.Smith@Acme.COM ").unwrap(),
+            "john.smith@acme.com"
+        );
+        for bad in [
+            "",
+            "a",
+            "a@b",
+            "@acme.com",
+            "a b@acme.com",
+            "a@acme..com",
+            "a@-acme.com",
+            "a@@acme.com",
+        ] {
             assert!(email(bad).is_err(), "{bad:?} should be rejected");
         }
     }

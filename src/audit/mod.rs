@@ -33,7 +33,14 @@ pub struct Event {
 
 impl Event {
     pub fn new(action: &'static str) -> Self {
-        Self { action, actor_id: None, target_type: None, target_id: None, ip: None, details: Value::Object(Default::default()) }
+        Self {
+            action,
+            actor_id: None,
+            target_type: None,
+            target_id: None,
+            ip: None,
+            details: Value::Object(Default::default()),
+        }
     }
     pub fn actor(mut self, user: Uuid) -> Self {
         self.actor_id = Some(user);
@@ -76,7 +83,11 @@ pub async fn record(c: Exec<'_>, organization: Uuid, event: &Event) -> Result<()
 
 /// Appends `event` to the log of every organization `user` belongs to (sign-in
 /// events concern all of them).
-pub async fn record_for_user(mut c: Exec<'_>, user: Uuid, event: &Event) -> Result<(), sqlx::Error> {
+pub async fn record_for_user(
+    mut c: Exec<'_>,
+    user: Uuid,
+    event: &Event,
+) -> Result<(), sqlx::Error> {
     let organizations: Vec<(Uuid,)> = run!(c.re(), conn => sqlx::query_as(
         "SELECT organization_id FROM memberships WHERE user_id = $1",
     )
@@ -128,7 +139,11 @@ pub fn router() -> OpenApiRouter<AppState> {
         (status = 422, body = Problem, description = "`validation_failed` or `invalid_cursor`"),
     )
 )]
-async fn list_audit_log(ctx: OrgCtx, State(state): State<AppState>, ApiQuery(query): ApiQuery<AuditQuery>) -> ApiResult<Json<Page<AuditEntry>>> {
+async fn list_audit_log(
+    ctx: OrgCtx,
+    State(state): State<AppState>,
+    ApiQuery(query): ApiQuery<AuditQuery>,
+) -> ApiResult<Json<Page<AuditEntry>>> {
     ctx.require(Role::Admin)?;
     let limit = pagination::limit(query.limit.as_deref())?;
     let after: Option<(DateTime<Utc>, Uuid)> = Cursor::decode(query.cursor.as_deref())?;
@@ -146,5 +161,7 @@ async fn list_audit_log(ctx: OrgCtx, State(state): State<AppState>, ApiQuery(que
         q.push(" ORDER BY created_at DESC, id DESC LIMIT ").push_bind(limit + 1);
         q.build_query_as().fetch_all(c).await
     })?;
-    Ok(Json(Page::from_rows(rows, limit, |e| Cursor::encode(&(e.created_at, e.id)))))
+    Ok(Json(Page::from_rows(rows, limit, |e| {
+        Cursor::encode(&(e.created_at, e.id))
+    })))
 }

@@ -31,18 +31,28 @@ pub struct AuthUser {
 impl FromRequestParts<AppState> for AuthUser {
     type Rejection = ApiError;
 
-    async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Self, Self::Rejection> {
+    async fn from_request_parts(
+        parts: &mut Parts,
+        state: &AppState,
+    ) -> Result<Self, Self::Rejection> {
         if let Some(user) = parts.extensions.get::<AuthUser>() {
             return Ok(*user);
         }
-        let header = parts.headers.get(AUTHORIZATION).and_then(|v| v.to_str().ok()).ok_or_else(ApiError::invalid_token)?;
+        let header = parts
+            .headers
+            .get(AUTHORIZATION)
+            .and_then(|v| v.to_str().ok())
+            .ok_or_else(ApiError::invalid_token)?;
         let token = match header.trim().split_once(' ') {
             Some((scheme, token)) if scheme.eq_ignore_ascii_case("bearer") => token.trim(),
             _ => return Err(ApiError::invalid_token()),
         };
         let claims = state.tokens.verify_access(token)?;
         state.limits.check_user(claims.sub)?;
-        let user = AuthUser { user_id: claims.sub, session_id: claims.sid };
+        let user = AuthUser {
+            user_id: claims.sub,
+            session_id: claims.sid,
+        };
         parts.extensions.insert(user);
         Ok(user)
     }

@@ -14,11 +14,11 @@ use crate::auth::session::{self, TokenResponse};
 use crate::auth::tokens::hash_token;
 use crate::auth::{AuthUser, User, password};
 use crate::config::Registration;
+use crate::db::Exec;
 use crate::http::AppState;
 use crate::http::error::{ApiError, ApiResult, Problem, Validator};
 use crate::http::extract::{ApiJson, ClientIp};
 use crate::http::rate_limit::AuthAction;
-use crate::db::Exec;
 use crate::orgs::{self, Organization, OrganizationEntry};
 use crate::validate;
 
@@ -67,16 +67,26 @@ async fn register(
             "registration is by invitation only on this server",
         ));
     }
-    state.limits.check_auth(AuthAction::Register, ip.0, &input.email)?;
+    state
+        .limits
+        .check_auth(AuthAction::Register, ip.0, &input.email)?;
 
     let mut v = Validator::new();
     let email = v.check("email", validate::email(&input.email));
     let name = v.check("name", validate::required_text(&input.name, 200));
-    v.check("password", validate::password(&input.password, &input.email));
-    let org_name = v.check("organization_name", validate::optional_text(input.organization_name.as_deref(), 200));
+    v.check(
+        "password",
+        validate::password(&input.password, &input.email),
+    );
+    let org_name = v.check(
+        "organization_name",
+        validate::optional_text(input.organization_name.as_deref(), 200),
+    );
     v.finish()?;
     let (Some(email), Some(name), Some(org_name)) = (email, name, org_name) else {
-        return Err(ApiError::internal(anyhow::anyhow!("validated values missing")));
+        return Err(ApiError::internal(anyhow::anyhow!(
+            "validated values missing"
+        )));
     };
     let org_name = org_name.unwrap_or_else(|| format!("{name}'s organization"));
 
@@ -84,7 +94,10 @@ async fn register(
     // unique index still decides under concurrency.
     {
         let mut conn = state.db.read().await?;
-        if queries::find_user_by_email(conn.exec(), &email).await?.is_some() {
+        if queries::find_user_by_email(conn.exec(), &email)
+            .await?
+            .is_some()
+        {
             return Err(email_taken());
         }
     }
@@ -110,9 +123,18 @@ pub async fn create_account(
 ) -> ApiResult<(UserRow, Organization)> {
     let user = queries::insert_user(c.re(), email, name, password_hash)
         .await
-        .map_err(|e| if crate::db::is_unique_violation(&e) { email_taken() } else { e.into() })?;
+        .map_err(|e| {
+            if crate::db::is_unique_violation(&e) {
+                email_taken()
+            } else {
+                e.into()
+            }
+        })?;
     let org = orgs::queries::create_organization(c.re(), org_name, "USD", user.id).await?;
-    let event = Event::new("auth.register").actor(user.id).target("user", user.id).ip(ip);
+    let event = Event::new("auth.register")
+        .actor(user.id)
+        .target("user", user.id)
+        .ip(ip);
     audit::record(c.re(), org.id, &event).await?;
     Ok((user, org))
 }
@@ -144,10 +166,15 @@ async fn login(
     ip: ClientIp,
     ApiJson { data: input, .. }: ApiJson<LoginInput>,
 ) -> ApiResult<Json<TokenResponse>> {
-    state.limits.check_auth(AuthAction::Login, ip.0, &input.email)?;
+    state
+        .limits
+        .check_auth(AuthAction::Login, ip.0, &input.email)?;
     let user = authenticate(&state, &input.email, input.password, ip).await?;
     let mut tx = state.db.begin().await?;
-    let event = Event::new("auth.login").actor(user.id).target("user", user.id).ip(ip.text());
+    let event = Event::new("auth.login")
+        .actor(user.id)
+        .target("user", user.id)
+        .ip(ip.text());
     audit::record_for_user(tx.exec(), user.id, &event).await?;
     let response = session::start(tx.exec(), &state, &user).await?;
     tx.commit().await?;
@@ -157,7 +184,12 @@ async fn login(
 /// Checks an email and password. A wrong password is logged as
 /// `auth.login_failed` in the user's organizations; an unknown email and a wrong
 /// password answer the same body after the same work (a hash verification).
-pub async fn authenticate(state: &AppState, email: &str, password: String, ip: ClientIp) -> ApiResult<UserRow> {
+pub async fn authenticate(
+    state: &AppState,
+    email: &str,
+    password: String,
+    ip: ClientIp,
+) -> ApiResult<UserRow> {
     let email = email.trim().to_lowercase();
     let user = {
         let mut conn = state.db.read().await?;
@@ -169,11 +201,17 @@ pub async fn authenticate(state: &AppState, email: &str, password: String, ip: C
         other => {
             if let Some(user) = other {
                 let mut tx = state.db.begin().await?;
-                let event = Event::new("auth.login_failed").actor(user.id).target("user", user.id).ip(ip.text());
+                let event = Event::new("auth.login_failed")
+                    .actor(user.id)
+                    .target("user", user.id)
+                    .ip(ip.text());
                 audit::record_for_user(tx.exec(), user.id, &event).await?;
                 tx.commit().await?;
             }
-            Err(ApiError::unauthorized("invalid_credentials", "wrong email or password"))
+            Err(ApiError::unauthorized(
+                "invalid_credentials",
+                "wrong email or password",
+            ))
         }
     }
 }
@@ -202,7 +240,9 @@ async fn refresh(
     let hash = hash_token(input.refresh_token.trim());
     let mut tx = state.db.begin().await?;
     if let Some((user_id, family)) = queries::rotate_refresh_token(tx.exec(), &hash).await? {
-        let user = queries::find_user(tx.exec(), user_id).await?.ok_or_else(ApiError::invalid_token)?;
+        let user = queries::find_user(tx.exec(), user_id)
+            .await?
+            .ok_or_else(ApiError::invalid_token)?;
         let response = session::issue(tx.exec(), &state, &user, family).await?;
         tx.commit().await?;
         return Ok(Json(response));
@@ -239,7 +279,10 @@ pub struct LogoutInput {
     request_body = LogoutInput,
     responses((status = 204, description = "Signed out (also for an unknown token)"))
 )]
-async fn logout(State(state): State<AppState>, ApiJson { data: input, .. }: ApiJson<LogoutInput>) -> ApiResult<StatusCode> {
+async fn logout(
+    State(state): State<AppState>,
+    ApiJson { data: input, .. }: ApiJson<LogoutInput>,
+) -> ApiResult<StatusCode> {
     let hash = hash_token(input.refresh_token.trim());
     let mut tx = state.db.begin().await?;
     if let Some(token) = queries::find_refresh_token(tx.exec(), &hash).await? {
@@ -266,7 +309,12 @@ pub struct MeResponse {
 )]
 async fn me(user: AuthUser, State(state): State<AppState>) -> ApiResult<Json<MeResponse>> {
     let mut conn = state.db.read().await?;
-    let row = queries::find_user(conn.exec(), user.user_id).await?.ok_or_else(ApiError::invalid_token)?;
+    let row = queries::find_user(conn.exec(), user.user_id)
+        .await?
+        .ok_or_else(ApiError::invalid_token)?;
     let organizations = orgs::queries::user_organizations(conn.exec(), user.user_id).await?;
-    Ok(Json(MeResponse { user: row.public(), organizations }))
+    Ok(Json(MeResponse {
+        user: row.public(),
+        organizations,
+    }))
 }

@@ -50,8 +50,14 @@ impl TokenKeys {
 
     pub fn issue_access(&self, user: Uuid, session: Uuid) -> Result<String, ApiError> {
         let now = chrono::Utc::now().timestamp();
-        let claims = Claims { sub: user, sid: session, iat: now, exp: now + self.access_ttl.as_secs() as i64 };
-        jsonwebtoken::encode(&Header::new(Algorithm::HS256), &claims, &self.encoding).map_err(ApiError::internal)
+        let claims = Claims {
+            sub: user,
+            sid: session,
+            iat: now,
+            exp: now + self.access_ttl.as_secs() as i64,
+        };
+        jsonwebtoken::encode(&Header::new(Algorithm::HS256), &claims, &self.encoding)
+            .map_err(ApiError::internal)
     }
 
     /// Verifies signature and expiry: expired → `token_expired`, anything else
@@ -60,7 +66,9 @@ impl TokenKeys {
         jsonwebtoken::decode::<Claims>(token, &self.decoding, &self.validation)
             .map(|data| data.claims)
             .map_err(|err| match err.kind() {
-                ErrorKind::ExpiredSignature => ApiError::unauthorized("token_expired", "Token expired"),
+                ErrorKind::ExpiredSignature => {
+                    ApiError::unauthorized("token_expired", "Token expired")
+                }
                 _ => ApiError::invalid_token(),
             })
     }

@@ -71,7 +71,10 @@ pub struct PoolSettings {
 
 impl Default for PoolSettings {
     fn default() -> Self {
-        Self { max_connections: 10, acquire_timeout: Duration::from_secs(5) }
+        Self {
+            max_connections: 10,
+            acquire_timeout: Duration::from_secs(5),
+        }
     }
 }
 
@@ -154,7 +157,9 @@ impl Db {
 
     /// `true` when the database answers a trivial query.
     pub async fn ping(&self) -> bool {
-        let Ok(mut conn) = self.read().await else { return false };
+        let Ok(mut conn) = self.read().await else {
+            return false;
+        };
         run!(conn.exec(), c => sqlx::query("SELECT 1").execute(c).await.is_ok())
     }
 
@@ -175,7 +180,9 @@ impl Db {
                 read.close().await;
                 // Fold the WAL back into the main file on a clean stop.
                 if let Ok(mut c) = write.acquire().await {
-                    let _ = sqlx::query("PRAGMA wal_checkpoint(TRUNCATE)").execute(&mut *c).await;
+                    let _ = sqlx::query("PRAGMA wal_checkpoint(TRUNCATE)")
+                        .execute(&mut *c)
+                        .await;
                 }
                 write.close().await;
             }

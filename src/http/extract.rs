@@ -15,7 +15,14 @@ use crate::http::error::{ApiError, FieldError};
 
 /// Fields a client may send back as it read them; they are ignored on input
 /// (api.md §7) rather than rejected as unknown.
-const READ_ONLY_FIELDS: &[&str] = &["id", "version", "created_at", "updated_at", "closed_at", "completed_at"];
+const READ_ONLY_FIELDS: &[&str] = &[
+    "id",
+    "version",
+    "created_at",
+    "updated_at",
+    "closed_at",
+    "completed_at",
+];
 
 /// A JSON request body: not JSON → 400 `malformed_json`; over the body limit →
 /// 413; wrong types, missing or unknown fields → 422 `validation_failed` naming
@@ -31,13 +38,18 @@ impl<S: Send + Sync, T: DeserializeOwned> FromRequest<S> for ApiJson<T> {
     async fn from_request(req: Request, state: &S) -> Result<Self, Self::Rejection> {
         let bytes = Bytes::from_request(req, state).await.map_err(|rejection| {
             if rejection.status() == StatusCode::PAYLOAD_TOO_LARGE {
-                ApiError::new(StatusCode::PAYLOAD_TOO_LARGE, "payload_too_large", "the request body is larger than 1 MiB")
+                ApiError::new(
+                    StatusCode::PAYLOAD_TOO_LARGE,
+                    "payload_too_large",
+                    "the request body is larger than 1 MiB",
+                )
             } else {
                 ApiError::bad_request("malformed_json", "the request body could not be read")
             }
         })?;
-        let mut raw: Value = serde_json::from_slice(&bytes)
-            .map_err(|_| ApiError::bad_request("malformed_json", "the request body is not valid JSON"))?;
+        let mut raw: Value = serde_json::from_slice(&bytes).map_err(|_| {
+            ApiError::bad_request("malformed_json", "the request body is not valid JSON")
+        })?;
         let Value::Object(map) = &mut raw else {
             return Err(ApiError::field("body", "must be a JSON object"));
         };
@@ -61,19 +73,46 @@ pub fn deserialize_fields<T: DeserializeOwned>(value: &Value) -> Result<T, ApiEr
 /// their name in the message rather than in the path.
 fn field_error(path: &str, message: &str) -> FieldError {
     let quoted = |prefix: &str| {
-        message.strip_prefix(prefix).and_then(|rest| rest.split('`').next()).map(str::to_string)
+        message
+            .strip_prefix(prefix)
+            .and_then(|rest| rest.split('`').next())
+            .map(str::to_string)
     };
-    let join = |name: String| if path.is_empty() || path == "." { name } else { format!("{path}.{name}") };
+    let join = |name: String| {
+        if path.is_empty() || path == "." {
+            name
+        } else {
+            format!("{path}.{name}")
+        }
+    };
     if let Some(name) = quoted("missing field `") {
-        return FieldError { field: join(name), message: "is required".into() };
+        return FieldError {
+            field: join(name),
+            message: "is required".into(),
+        };
     }
     if let Some(name) = quoted("unknown field `") {
         // The path already ends at the unknown key.
-        let field = if path.is_empty() || path == "." { name } else { path.to_string() };
-        return FieldError { field, message: "is not a known field".into() };
+        let field = if path.is_empty() || path == "." {
+            name
+        } else {
+            path.to_string()
+        };
+        return FieldError {
+            field,
+            message: "is not a known field".into(),
+        };
     }
-    let field = if path.is_empty() || path == "." { "body".to_string() } else { path.to_string() };
-    let message = message.split(" at line ").next().unwrap_or(message).to_string();
+    let field = if path.is_empty() || path == "." {
+        "body".to_string()
+    } else {
+        path.to_string()
+    };
+    let message = message
+        .split(" at line ")
+        .next()
+        .unwrap_or(message)
+        .to_string();
     FieldError { field, message }
 }
 
@@ -87,10 +126,12 @@ impl<S: Send + Sync, T: DeserializeOwned> FromRequestParts<S> for ApiQuery<T> {
     async fn from_request_parts(parts: &mut Parts, _state: &S) -> Result<Self, Self::Rejection> {
         let query = parts.uri.query().unwrap_or_default();
         let deserializer = serde_html_form::Deserializer::from_bytes(query.as_bytes());
-        serde_path_to_error::deserialize(deserializer).map(ApiQuery).map_err(|err| {
-            let path = err.path().to_string();
-            ApiError::validation(vec![field_error(&path, &err.into_inner().to_string())])
-        })
+        serde_path_to_error::deserialize(deserializer)
+            .map(ApiQuery)
+            .map_err(|err| {
+                let path = err.path().to_string();
+                ApiError::validation(vec![field_error(&path, &err.into_inner().to_string())])
+            })
     }
 }
 
@@ -102,8 +143,12 @@ impl<S: Send + Sync> FromRequestParts<S> for IdPath {
     type Rejection = ApiError;
 
     async fn from_request_parts(parts: &mut Parts, state: &S) -> Result<Self, Self::Rejection> {
-        let Path(raw) = Path::<String>::from_request_parts(parts, state).await.map_err(|_| ApiError::not_found())?;
-        Uuid::parse_str(&raw).map(IdPath).map_err(|_| ApiError::not_found())
+        let Path(raw) = Path::<String>::from_request_parts(parts, state)
+            .await
+            .map_err(|_| ApiError::not_found())?;
+        Uuid::parse_str(&raw)
+            .map(IdPath)
+            .map_err(|_| ApiError::not_found())
     }
 }
 
@@ -114,7 +159,9 @@ impl<S: Send + Sync> FromRequestParts<S> for TextPath {
     type Rejection = ApiError;
 
     async fn from_request_parts(parts: &mut Parts, state: &S) -> Result<Self, Self::Rejection> {
-        let Path(raw) = Path::<String>::from_request_parts(parts, state).await.map_err(|_| ApiError::not_found())?;
+        let Path(raw) = Path::<String>::from_request_parts(parts, state)
+            .await
+            .map_err(|_| ApiError::not_found())?;
         Ok(TextPath(raw))
     }
 }
@@ -127,7 +174,12 @@ impl<S: Send + Sync> FromRequestParts<S> for ClientIp {
     type Rejection = std::convert::Infallible;
 
     async fn from_request_parts(parts: &mut Parts, _state: &S) -> Result<Self, Self::Rejection> {
-        Ok(ClientIp(parts.extensions.get::<ConnectInfo<SocketAddr>>().map(|c| c.0.ip())))
+        Ok(ClientIp(
+            parts
+                .extensions
+                .get::<ConnectInfo<SocketAddr>>()
+                .map(|c| c.0.ip()),
+        ))
     }
 }
 
@@ -174,7 +226,13 @@ impl<S: Send + Sync> FromRequestParts<S> for IfMatch {
         // A list of tags matches when any of them does; weak tags compare equal.
         let versions: Vec<i64> = text
             .split(',')
-            .filter_map(|tag| tag.trim().trim_start_matches("W/").trim_matches('"').parse().ok())
+            .filter_map(|tag| {
+                tag.trim()
+                    .trim_start_matches("W/")
+                    .trim_matches('"')
+                    .parse()
+                    .ok()
+            })
             .collect();
         Ok(IfMatch(Some(match versions.as_slice() {
             [v] => ExpectedVersion::Exactly(*v),
@@ -201,7 +259,10 @@ impl<S: Send + Sync> FromRequestParts<S> for IdempotencyKey {
             .map_err(|_| ApiError::field("Idempotency-Key", "must be visible ASCII text"))?
             .trim();
         if key.is_empty() || key.chars().count() > 255 {
-            return Err(ApiError::field("Idempotency-Key", "must be 1..255 characters"));
+            return Err(ApiError::field(
+                "Idempotency-Key",
+                "must be 1..255 characters",
+            ));
         }
         Ok(IdempotencyKey(Some(key.to_string())))
     }

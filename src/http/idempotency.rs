@@ -31,7 +31,13 @@ impl Idempotency {
     /// `operation` names the endpoint (`"POST /organizations"`), so the same key
     /// sent to another endpoint counts as a different request. `organization` is
     /// the nil uuid outside an organization.
-    pub fn new(key: IdempotencyKey, organization: Uuid, user: Uuid, operation: &str, body: &Value) -> Self {
+    pub fn new(
+        key: IdempotencyKey,
+        organization: Uuid,
+        user: Uuid,
+        operation: &str,
+        body: &Value,
+    ) -> Self {
         // serde_json's maps are ordered by key, so equal JSON hashes equally
         // whatever the order of its members on the wire.
         let canonical = serde_json::to_vec(body).unwrap_or_default();
@@ -39,13 +45,20 @@ impl Idempotency {
         hasher.update(operation.as_bytes());
         hasher.update([0]);
         hasher.update(&canonical);
-        Self { key: key.0, organization, user, request_hash: hasher.finalize().to_vec() }
+        Self {
+            key: key.0,
+            organization,
+            user,
+            request_hash: hasher.finalize().to_vec(),
+        }
     }
 
     /// The first response of this key, if this is a repeat; 422
     /// `idempotency_key_reused` when the key came before with another request.
     pub async fn replay(&self, mut c: Exec<'_>) -> ApiResult<Option<Response>> {
-        let Some(key) = &self.key else { return Ok(None) };
+        let Some(key) = &self.key else {
+            return Ok(None);
+        };
         let row: Option<(Vec<u8>, i32, String, DateTime<Utc>)> = run!(c.re(), conn => sqlx::query_as(
             "SELECT request_hash, status, response, created_at FROM idempotency_keys \
              WHERE organization_id = $1 AND user_id = $2 AND idempotency_key = $3",
@@ -55,7 +68,9 @@ impl Idempotency {
         .bind(key)
         .fetch_optional(conn)
         .await)?;
-        let Some((hash, status, body, created_at)) = row else { return Ok(None) };
+        let Some((hash, status, body, created_at)) = row else {
+            return Ok(None);
+        };
         if created_at < crate::db::now() - chrono::Duration::hours(KEEP_HOURS) {
             // Expired: forget it, this request starts afresh.
             run!(c, conn => sqlx::query(
@@ -69,12 +84,17 @@ impl Idempotency {
             return Ok(None);
         }
         if hash != self.request_hash {
-            return Err(ApiError::rule("idempotency_key_reused", "this Idempotency-Key was used with a different request"));
+            return Err(ApiError::rule(
+                "idempotency_key_reused",
+                "this Idempotency-Key was used with a different request",
+            ));
         }
         let status = StatusCode::from_u16(status as u16).unwrap_or(StatusCode::OK);
         let body: Value = serde_json::from_str(&body).map_err(ApiError::internal)?;
         let mut response = json_response(status, &body);
-        response.headers_mut().insert("idempotent-replayed", HeaderValue::from_static("true"));
+        response
+            .headers_mut()
+            .insert("idempotent-replayed", HeaderValue::from_static("true"));
         Ok(Some(response))
     }
 

@@ -45,7 +45,13 @@ impl AppState {
     pub fn new(config: Config, db: Db, metrics: PrometheusHandle) -> Self {
         let tokens = TokenKeys::new(&config.secret_key, config.access_ttl);
         let limits = RateLimits::new(config.auth_rate_per_minute, config.rate_per_second);
-        Self(Arc::new(AppInner { config, db, tokens, limits, metrics }))
+        Self(Arc::new(AppInner {
+            config,
+            db,
+            tokens,
+            limits,
+            metrics,
+        }))
     }
 }
 
@@ -64,7 +70,9 @@ pub fn router(state: AppState) -> Router {
         .merge(crate::orgs::members::router())
         .merge(crate::orgs::invitations::router())
         .merge(crate::audit::router());
-    let (api, spec) = OpenApiRouter::with_openapi(openapi::base()).nest("/api/v1", api).split_for_parts();
+    let (api, spec) = OpenApiRouter::with_openapi(openapi::base())
+        .nest("/api/v1", api)
+        .split_for_parts();
     let spec = openapi::finish(spec);
 
     Router::new()
@@ -87,7 +95,11 @@ async fn not_found() -> ApiError {
 }
 
 async fn method_not_allowed() -> ApiError {
-    ApiError::new(StatusCode::METHOD_NOT_ALLOWED, "method_not_allowed", "this method is not allowed on this path")
+    ApiError::new(
+        StatusCode::METHOD_NOT_ALLOWED,
+        "method_not_allowed",
+        "this method is not allowed on this path",
+    )
 }
 
 /// A panic is a server fault: the client sees a generic problem, the log the cause.
@@ -102,5 +114,9 @@ fn panic_response(panic: Box<dyn std::any::Any + Send + 'static>) -> Response {
 
 /// `ETag: "<version>"` for a record response.
 pub fn etag(version: i64) -> (header::HeaderName, HeaderValue) {
-    (header::ETAG, HeaderValue::from_str(&format!("\"{version}\"")).unwrap_or(HeaderValue::from_static("\"0\"")))
+    (
+        header::ETAG,
+        HeaderValue::from_str(&format!("\"{version}\""))
+            .unwrap_or(HeaderValue::from_static("\"0\"")),
+    )
 }

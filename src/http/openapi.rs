@@ -55,5 +55,7 @@ pub fn finish(mut spec: Spec) -> Spec {
 
 /// `/api/v1/openapi.json` and the human-readable reference at `/api/docs`.
 pub fn docs_router(spec: Spec) -> Router<AppState> {
-    SwaggerUi::new("/api/docs").url("/api/v1/openapi.json", spec).into()
+    SwaggerUi::new("/api/docs")
+        .url("/api/v1/openapi.json", spec)
+        .into()
 }

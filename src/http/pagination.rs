@@ -19,7 +19,10 @@ pub fn limit(raw: Option<&str>) -> ApiResult<i64> {
         None | Some("") => Ok(DEFAULT_LIMIT),
         Some(text) => match text.parse::<i64>() {
             Ok(n) if (1..=MAX_LIMIT).contains(&n) => Ok(n),
-            _ => Err(ApiError::field("limit", format!("must be a whole number from 1 to {MAX_LIMIT}"))),
+            _ => Err(ApiError::field(
+                "limit",
+                format!("must be a whole number from 1 to {MAX_LIMIT}"),
+            )),
         },
     }
 }
@@ -34,13 +37,17 @@ impl Cursor {
 
     /// Reads a cursor made by [`Cursor::encode`]; anything else → 422 `invalid_cursor`.
     pub fn decode<T: DeserializeOwned>(raw: Option<&str>) -> ApiResult<Option<T>> {
-        let Some(raw) = raw.filter(|r| !r.is_empty()) else { return Ok(None) };
+        let Some(raw) = raw.filter(|r| !r.is_empty()) else {
+            return Ok(None);
+        };
         URL_SAFE_NO_PAD
             .decode(raw)
             .ok()
             .and_then(|bytes| serde_json::from_slice(&bytes).ok())
             .map(Some)
-            .ok_or_else(|| ApiError::rule("invalid_cursor", "the cursor is not one this list produced"))
+            .ok_or_else(|| {
+                ApiError::rule("invalid_cursor", "the cursor is not one this list produced")
+            })
     }
 }
 
@@ -58,13 +65,23 @@ impl<T> Page<T> {
     pub fn from_rows(mut rows: Vec<T>, limit: i64, cursor_of: impl Fn(&T) -> String) -> Self {
         let more = rows.len() as i64 > limit;
         rows.truncate(limit.max(0) as usize);
-        let next_cursor = if more { rows.last().map(cursor_of) } else { None };
-        Page { data: rows, next_cursor }
+        let next_cursor = if more {
+            rows.last().map(cursor_of)
+        } else {
+            None
+        };
+        Page {
+            data: rows,
+            next_cursor,
+        }
     }
 
     /// A list that is not paginated, in the same envelope.
     pub fn all(rows: Vec<T>) -> Self {
-        Page { data: rows, next_cursor: None }
+        Page {
+            data: rows,
+            next_cursor: None,
+        }
     }
 }
 

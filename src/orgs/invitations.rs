@@ -95,13 +95,21 @@ async fn create_invitation(
 ) -> ApiResult<(StatusCode, Json<CreatedInvitation>)> {
     ctx.require(Role::Admin)?;
     if input.role.is_privileged() && ctx.role != Role::Owner {
-        return Err(ApiError::forbidden("only an owner may invite owners and admins"));
+        return Err(ApiError::forbidden(
+            "only an owner may invite owners and admins",
+        ));
     }
     let email = validate::email(&input.email).map_err(|m| ApiError::field("email", m))?;
 
     let mut tx = state.db.begin().await?;
-    if queries::find_member_by_email(tx.exec(), ctx.org_id, &email).await?.is_some() {
-        return Err(ApiError::conflict("already_member", "this person is already a member of the organization"));
+    if queries::find_member_by_email(tx.exec(), ctx.org_id, &email)
+        .await?
+        .is_some()
+    {
+        return Err(ApiError::conflict(
+            "already_member",
+            "this person is already a member of the organization",
+        ));
     }
     let now = crate::db::now();
     // A new invitation replaces a pending one to the same address.
@@ -146,7 +154,13 @@ async fn create_invitation(
     audit::record(tx.exec(), ctx.org_id, &event).await?;
     tx.commit().await?;
     let accept_url = format!("{}/invite/{token}", state.config.public_url);
-    Ok((StatusCode::CREATED, Json(CreatedInvitation { invitation, accept_url })))
+    Ok((
+        StatusCode::CREATED,
+        Json(CreatedInvitation {
+            invitation,
+            accept_url,
+        }),
+    ))
 }
 
 /// Pending invitations (admin and owner).
@@ -156,7 +170,10 @@ async fn create_invitation(
     security(("bearer" = [])),
     responses((status = 200, body = Page<Invitation>), (status = 403, body = Problem, description = "`forbidden`"))
 )]
-async fn list_invitations(ctx: OrgCtx, State(state): State<AppState>) -> ApiResult<Json<Page<Invitation>>> {
+async fn list_invitations(
+    ctx: OrgCtx,
+    State(state): State<AppState>,
+) -> ApiResult<Json<Page<Invitation>>> {
     ctx.require(Role::Admin)?;
     let mut conn = state.db.read().await?;
     let rows = run!(conn.exec(), c => sqlx::query_as(
@@ -182,7 +199,11 @@ async fn list_invitations(ctx: OrgCtx, State(state): State<AppState>) -> ApiResu
         (status = 404, body = Problem, description = "`not_found`: no pending invitation with this id"),
     )
 )]
-async fn revoke_invitation(ctx: OrgCtx, State(state): State<AppState>, IdPath(id): IdPath) -> ApiResult<StatusCode> {
+async fn revoke_invitation(
+    ctx: OrgCtx,
+    State(state): State<AppState>,
+    IdPath(id): IdPath,
+) -> ApiResult<StatusCode> {
     ctx.require(Role::Admin)?;
     let mut tx = state.db.begin().await?;
     let done = run!(tx.exec(), c => sqlx::query(
@@ -197,7 +218,10 @@ async fn revoke_invitation(ctx: OrgCtx, State(state): State<AppState>, IdPath(id
     if done == 0 {
         return Err(ApiError::not_found());
     }
-    let event = Event::new("invitation.revoked").actor(ctx.user_id).target("invitation", id).ip(ctx.ip_text());
+    let event = Event::new("invitation.revoked")
+        .actor(ctx.user_id)
+        .target("invitation", id)
+        .ip(ctx.ip_text());
     audit::record(tx.exec(), ctx.org_id, &event).await?;
     tx.commit().await?;
     Ok(StatusCode::NO_CONTENT)
@@ -220,10 +244,17 @@ pub struct InvitationPreview {
         (status = 410, body = Problem, description = "`invitation_invalid`: unknown, used, revoked or expired"),
     )
 )]
-async fn read_invitation(State(state): State<AppState>, TextPath(token): TextPath) -> ApiResult<Json<InvitationPreview>> {
+async fn read_invitation(
+    State(state): State<AppState>,
+    TextPath(token): TextPath,
+) -> ApiResult<Json<InvitationPreview>> {
     let mut conn = state.db.read().await?;
     let pending = find_pending(conn.exec(), &token).await?;
-    Ok(Json(InvitationPreview { organization_name: pending.organization_name, email: pending.email, role: pending.role }))
+    Ok(Json(InvitationPreview {
+        organization_name: pending.organization_name,
+        email: pending.email,
+        role: pending.role,
+    }))
 }
 
 #[derive(Debug, Deserialize, ToSchema)]
@@ -260,14 +291,18 @@ async fn accept_invitation(
         let mut conn = state.db.read().await?;
         find_pending(conn.exec(), &token).await?
     };
-    state.limits.check_auth(AuthAction::Login, ip.0, &pending.email)?;
+    state
+        .limits
+        .check_auth(AuthAction::Login, ip.0, &pending.email)?;
 
     let existing = {
         let mut conn = state.db.read().await?;
         users::find_user_by_email(conn.exec(), &pending.email).await?
     };
     let joiner = match existing {
-        Some(_) => Joiner::Existing(authenticate(&state, &pending.email, input.password, ip).await?),
+        Some(_) => {
+            Joiner::Existing(authenticate(&state, &pending.email, input.password, ip).await?)
+        }
         None => {
             let mut v = Validator::new();
             let name = match input.name.as_deref() {
@@ -277,10 +312,16 @@ async fn accept_invitation(
                     None
                 }
             };
-            v.check("password", validate::password(&input.password, &pending.email));
+            v.check(
+                "password",
+                validate::password(&input.password, &pending.email),
+            );
             v.finish()?;
             let hash = password::hash(input.password).await?;
-            Joiner::New { name: name.unwrap_or_default(), hash }
+            Joiner::New {
+                name: name.unwrap_or_default(),
+                hash,
+            }
         }
     };
 
@@ -307,13 +348,18 @@ async fn accept_invitation(
             }
         })?,
     };
-    queries::add_member(tx.exec(), pending.organization_id, user.id, pending.role).await.map_err(|e| {
-        if crate::db::is_unique_violation(&e) {
-            ApiError::conflict("already_member", "you are already a member of this organization")
-        } else {
-            e.into()
-        }
-    })?;
+    queries::add_member(tx.exec(), pending.organization_id, user.id, pending.role)
+        .await
+        .map_err(|e| {
+            if crate::db::is_unique_violation(&e) {
+                ApiError::conflict(
+                    "already_member",
+                    "you are already a member of this organization",
+                )
+            } else {
+                e.into()
+            }
+        })?;
     let event = Event::new("member.joined")
         .actor(user.id)
         .target("user", user.id)
@@ -340,7 +386,10 @@ struct Pending {
 }
 
 fn invitation_invalid() -> ApiError {
-    ApiError::gone("invitation_invalid", "this invitation link is unknown, used, revoked or expired")
+    ApiError::gone(
+        "invitation_invalid",
+        "this invitation link is unknown, used, revoked or expired",
+    )
 }
 
 /// A new token for an invitation of `org`.
@@ -371,5 +420,11 @@ async fn find_pending(c: Exec<'_>, token: &str) -> ApiResult<Pending> {
     .await)?;
     let (id, email, role, organization_name) = row.ok_or_else(invitation_invalid)?;
     let role = role.parse().map_err(|_| invitation_invalid())?;
-    Ok(Pending { organization_id: org, organization_name, id, email, role })
+    Ok(Pending {
+        organization_id: org,
+        organization_name,
+        id,
+        email,
+        role,
+    })
 }

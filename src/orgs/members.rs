@@ -23,7 +23,9 @@ use crate::orgs::queries::{self, Member};
 use crate::orgs::{OrgCtx, OrgHeader, Role};
 
 pub fn router() -> OpenApiRouter<AppState> {
-    OpenApiRouter::new().routes(routes!(list_members)).routes(routes!(change_role, remove_member))
+    OpenApiRouter::new()
+        .routes(routes!(list_members))
+        .routes(routes!(change_role, remove_member))
 }
 
 /// Every member of the organization, in the order they joined.
@@ -35,7 +37,9 @@ pub fn router() -> OpenApiRouter<AppState> {
 )]
 async fn list_members(ctx: OrgCtx, State(state): State<AppState>) -> ApiResult<Json<Page<Member>>> {
     let mut conn = state.db.read().await?;
-    Ok(Json(Page::all(queries::list_members(conn.exec(), ctx.org_id).await?)))
+    Ok(Json(Page::all(
+        queries::list_members(conn.exec(), ctx.org_id).await?,
+    )))
 }
 
 #[derive(Debug, Deserialize, ToSchema)]
@@ -66,10 +70,14 @@ async fn change_role(
     ctx.require(Role::Admin)?;
     let mut tx = state.db.begin().await?;
     queries::lock_organization(tx.exec(), ctx.org_id).await?;
-    let target = queries::find_member(tx.exec(), ctx.org_id, user_id).await?.ok_or_else(ApiError::not_found)?;
+    let target = queries::find_member(tx.exec(), ctx.org_id, user_id)
+        .await?
+        .ok_or_else(ApiError::not_found)?;
     let from = target.role();
     if (from.is_privileged() || input.role.is_privileged()) && ctx.role != Role::Owner {
-        return Err(ApiError::forbidden("only an owner may grant, change or remove the owner and admin roles"));
+        return Err(ApiError::forbidden(
+            "only an owner may grant, change or remove the owner and admin roles",
+        ));
     }
     if from == input.role {
         return Ok(Json(target));
@@ -82,7 +90,9 @@ async fn change_role(
         .ip(ctx.ip_text())
         .details(json!({ "from": from, "to": input.role }));
     audit::record(tx.exec(), ctx.org_id, &event).await?;
-    let member = queries::find_member(tx.exec(), ctx.org_id, user_id).await?.ok_or_else(ApiError::not_found)?;
+    let member = queries::find_member(tx.exec(), ctx.org_id, user_id)
+        .await?
+        .ok_or_else(ApiError::not_found)?;
     tx.commit().await?;
     Ok(Json(member))
 }
@@ -99,17 +109,25 @@ async fn change_role(
         (status = 409, body = Problem, description = "`last_owner`"),
     )
 )]
-async fn remove_member(ctx: OrgCtx, State(state): State<AppState>, IdPath(user_id): IdPath) -> ApiResult<StatusCode> {
+async fn remove_member(
+    ctx: OrgCtx,
+    State(state): State<AppState>,
+    IdPath(user_id): IdPath,
+) -> ApiResult<StatusCode> {
     let leaving = user_id == ctx.user_id;
     if !leaving {
         ctx.require(Role::Admin)?;
     }
     let mut tx = state.db.begin().await?;
     queries::lock_organization(tx.exec(), ctx.org_id).await?;
-    let target = queries::find_member(tx.exec(), ctx.org_id, user_id).await?.ok_or_else(ApiError::not_found)?;
+    let target = queries::find_member(tx.exec(), ctx.org_id, user_id)
+        .await?
+        .ok_or_else(ApiError::not_found)?;
     let role = target.role();
     if !leaving && role.is_privileged() && ctx.role != Role::Owner {
-        return Err(ApiError::forbidden("only an owner may remove an owner or an admin"));
+        return Err(ApiError::forbidden(
+            "only an owner may remove an owner or an admin",
+        ));
     }
     ensure_other_owner(tx.exec(), ctx.org_id, role).await?;
     queries::remove_member(tx.exec(), ctx.org_id, user_id).await?;
@@ -127,7 +145,10 @@ async fn remove_member(ctx: OrgCtx, State(state): State<AppState>, IdPath(user_i
 /// other owner remains. Runs with the organization row locked.
 async fn ensure_other_owner(c: Exec<'_>, org: uuid::Uuid, role: Role) -> ApiResult<()> {
     if role == Role::Owner && queries::count_owners(c, org).await? <= 1 {
-        return Err(ApiError::conflict("last_owner", "an organization must keep at least one owner"));
+        return Err(ApiError::conflict(
+            "last_owner",
+            "an organization must keep at least one owner",
+        ));
     }
     Ok(())
 }

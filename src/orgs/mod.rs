@@ -23,7 +23,9 @@ use crate::http::error::ApiError;
 use crate::http::extract::ClientIp;
 
 /// Roles, highest first. The order is the order of privilege.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize, ToSchema)]
+#[derive(
+    Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize, ToSchema,
+)]
 #[serde(rename_all = "lowercase")]
 pub enum Role {
     Member,
@@ -103,7 +105,9 @@ impl OrgCtx {
         if self.role >= minimum {
             Ok(())
         } else {
-            Err(ApiError::forbidden(format!("this needs the {minimum} role or higher")))
+            Err(ApiError::forbidden(format!(
+                "this needs the {minimum} role or higher"
+            )))
         }
     }
 
@@ -125,7 +129,10 @@ pub struct OrgHeader {
 impl FromRequestParts<AppState> for OrgCtx {
     type Rejection = ApiError;
 
-    async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Self, Self::Rejection> {
+    async fn from_request_parts(
+        parts: &mut Parts,
+        state: &AppState,
+    ) -> Result<Self, Self::Rejection> {
         // Authentication comes first: no token and no header is a 401.
         let user = AuthUser::from_request_parts(parts, state).await?;
         let org_id = parts
@@ -134,14 +141,31 @@ impl FromRequestParts<AppState> for OrgCtx {
             .and_then(|v| v.to_str().ok())
             .and_then(|v| Uuid::parse_str(v.trim()).ok())
             .ok_or_else(|| {
-                ApiError::bad_request("organization_required", "the X-Organization-Id header must name an organization (a UUID)")
+                ApiError::bad_request(
+                    "organization_required",
+                    "the X-Organization-Id header must name an organization (a UUID)",
+                )
             })?;
         let mut conn = state.db.read().await?;
         let (role, visibility) = queries::membership(conn.exec(), org_id, user.user_id)
             .await?
-            .ok_or_else(|| ApiError::new(axum::http::StatusCode::FORBIDDEN, "not_a_member", "you are not a member of this organization"))?;
-        let ClientIp(ip) = ClientIp::from_request_parts(parts, state).await.unwrap_or(ClientIp(None));
-        Ok(OrgCtx { user_id: user.user_id, org_id, role, visibility, ip })
+            .ok_or_else(|| {
+                ApiError::new(
+                    axum::http::StatusCode::FORBIDDEN,
+                    "not_a_member",
+                    "you are not a member of this organization",
+                )
+            })?;
+        let ClientIp(ip) = ClientIp::from_request_parts(parts, state)
+            .await
+            .unwrap_or(ClientIp(None));
+        Ok(OrgCtx {
+            user_id: user.user_id,
+            org_id,
+            role,
+            visibility,
+            ip,
+        })
     }
 }
 

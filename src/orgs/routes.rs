@@ -35,9 +35,14 @@ pub fn router() -> OpenApiRouter<AppState> {
     security(("bearer" = [])),
     responses((status = 200, body = Page<OrganizationEntry>), (status = 401, body = Problem))
 )]
-async fn my_organizations(user: AuthUser, State(state): State<AppState>) -> ApiResult<Json<Page<OrganizationEntry>>> {
+async fn my_organizations(
+    user: AuthUser,
+    State(state): State<AppState>,
+) -> ApiResult<Json<Page<OrganizationEntry>>> {
     let mut conn = state.db.read().await?;
-    Ok(Json(Page::all(queries::user_organizations(conn.exec(), user.user_id).await?)))
+    Ok(Json(Page::all(
+        queries::user_organizations(conn.exec(), user.user_id).await?,
+    )))
 }
 
 #[derive(Debug, Deserialize, ToSchema)]
@@ -74,19 +79,35 @@ async fn create_organization(
     };
     v.finish()?;
     let (Some(name), Some(currency)) = (name, currency) else {
-        return Err(ApiError::internal(anyhow::anyhow!("validated values missing")));
+        return Err(ApiError::internal(anyhow::anyhow!(
+            "validated values missing"
+        )));
     };
 
-    let idempotency = Idempotency::new(key, Uuid::nil(), user.user_id, "POST /organizations", &body.raw);
+    let idempotency = Idempotency::new(
+        key,
+        Uuid::nil(),
+        user.user_id,
+        "POST /organizations",
+        &body.raw,
+    );
     let mut tx = state.db.begin().await?;
     if let Some(replay) = idempotency.replay(tx.exec()).await? {
         return Ok(replay);
     }
     let org = queries::create_organization(tx.exec(), &name, &currency, user.user_id).await?;
-    audit::record(tx.exec(), org.id, &Event::new("organization.created").actor(user.user_id).target("organization", org.id))
-        .await?;
+    audit::record(
+        tx.exec(),
+        org.id,
+        &Event::new("organization.created")
+            .actor(user.user_id)
+            .target("organization", org.id),
+    )
+    .await?;
     let body = serde_json::to_value(&org).map_err(ApiError::internal)?;
-    idempotency.save(tx.exec(), StatusCode::CREATED, &body).await?;
+    idempotency
+        .save(tx.exec(), StatusCode::CREATED, &body)
+        .await?;
     tx.commit().await?;
     Ok(json_response(StatusCode::CREATED, &body))
 }
@@ -104,7 +125,9 @@ async fn create_organization(
 )]
 async fn get_organization(ctx: OrgCtx, State(state): State<AppState>) -> ApiResult<Response> {
     let mut conn = state.db.read().await?;
-    let org = queries::find_organization(conn.exec(), ctx.org_id).await?.ok_or_else(ApiError::not_found)?;
+    let org = queries::find_organization(conn.exec(), ctx.org_id)
+        .await?
+        .ok_or_else(ApiError::not_found)?;
     Ok(([etag(org.version)], Json(org)).into_response())
 }
 
@@ -146,7 +169,9 @@ async fn update_organization(
 ) -> ApiResult<Response> {
     ctx.require(Role::Admin)?;
     let mut tx = state.db.begin().await?;
-    let current = queries::lock_organization(tx.exec(), ctx.org_id).await?.ok_or_else(ApiError::not_found)?;
+    let current = queries::lock_organization(tx.exec(), ctx.org_id)
+        .await?
+        .ok_or_else(ApiError::not_found)?;
     if_match.check(current.version)?;
 
     let mut next = current.clone();
@@ -159,13 +184,21 @@ async fn update_organization(
     if let Some(code) = &input.default_currency {
         match code.as_deref().map(str::trim) {
             None | Some("") => next.default_currency = "USD".into(),
-            Some(code) => next.default_currency = v.check("default_currency", validate::currency(code)).unwrap_or_default(),
+            Some(code) => {
+                next.default_currency = v
+                    .check("default_currency", validate::currency(code))
+                    .unwrap_or_default()
+            }
         }
     }
     if let Some(code) = &input.default_country {
         match code.as_deref().map(str::trim) {
             None | Some("") => next.default_country = "US".into(),
-            Some(code) => next.default_country = v.check("default_country", validate::country(code)).unwrap_or_default(),
+            Some(code) => {
+                next.default_country = v
+                    .check("default_country", validate::country(code))
+                    .unwrap_or_default()
+            }
         }
     }
     if let Some(visibility) = &input.member_visibility {
@@ -199,7 +232,11 @@ fn diff(a: &Organization, b: &Organization) -> Map<String, Value> {
         ("name", &a.name, &b.name),
         ("default_currency", &a.default_currency, &b.default_currency),
         ("default_country", &a.default_country, &b.default_country),
-        ("member_visibility", &a.member_visibility, &b.member_visibility),
+        (
+            "member_visibility",
+            &a.member_visibility,
+            &b.member_visibility,
+        ),
     ];
     pairs
         .into_iter()

@@ -112,14 +112,22 @@ impl Resp {
     }
     #[track_caller]
     pub fn assert(&self, status: u16) -> &Self {
-        assert_eq!(self.status.as_u16(), status, "unexpected status; body: {}", self.body);
+        assert_eq!(
+            self.status.as_u16(),
+            status,
+            "unexpected status; body: {}",
+            self.body
+        );
         self
     }
     #[track_caller]
     pub fn assert_problem(&self, status: u16, code: &str) -> &Self {
         self.assert(status);
         assert_eq!(self.code(), code, "unexpected code; body: {}", self.body);
-        assert_eq!(self.header("content-type"), Some("application/problem+json"));
+        assert_eq!(
+            self.header("content-type"),
+            Some("application/problem+json")
+        );
         self
     }
 }
@@ -150,12 +158,19 @@ impl TestApp {
     pub async fn spawn_with(backend: Backend, tweak: impl FnOnce(&mut Config)) -> TestApp {
         let dir = tempfile::tempdir().unwrap();
         let (database_url, pg_database) = match backend {
-            Backend::Sqlite => (format!("sqlite://{}", dir.path().join("crm.sqlite").display()), None),
+            Backend::Sqlite => (
+                format!("sqlite://{}", dir.path().join("crm.sqlite").display()),
+                None,
+            ),
             Backend::Postgres => {
                 let admin = std::env::var("TEST_DATABASE_URL").expect("TEST_DATABASE_URL");
                 let name = format!("crm_test_{}", uuid::Uuid::new_v4().simple());
-                let mut conn = sqlx::PgConnection::connect(&admin).await.expect("connect to TEST_DATABASE_URL");
-                conn.execute(format!("CREATE DATABASE {name}").as_str()).await.unwrap();
+                let mut conn = sqlx::PgConnection::connect(&admin)
+                    .await
+                    .expect("connect to TEST_DATABASE_URL");
+                conn.execute(format!("CREATE DATABASE {name}").as_str())
+                    .await
+                    .unwrap();
                 conn.close().await.ok();
                 (with_database(&admin, &name), Some((admin, name)))
             }
@@ -170,7 +185,10 @@ impl TestApp {
         }));
         TestApp {
             addr,
-            client: reqwest::Client::builder().redirect(reqwest::redirect::Policy::none()).build().unwrap(),
+            client: reqwest::Client::builder()
+                .redirect(reqwest::redirect::Policy::none())
+                .build()
+                .unwrap(),
             backend,
             database_url,
             shutdown: Some(tx),
@@ -193,8 +211,16 @@ impl TestApp {
     }
 
     /// A request as `session` inside organization `org`.
-    pub fn as_user_in(&self, session: &Session, org: &str, method: Method, path: &str) -> RequestBuilder {
-        self.request(method, path).bearer_auth(&session.token).header("X-Organization-Id", org)
+    pub fn as_user_in(
+        &self,
+        session: &Session,
+        org: &str,
+        method: Method,
+        path: &str,
+    ) -> RequestBuilder {
+        self.request(method, path)
+            .bearer_auth(&session.token)
+            .header("X-Organization-Id", org)
     }
 
     pub async fn get(&self, session: &Session, path: &str) -> Resp {
@@ -220,7 +246,12 @@ impl TestApp {
 
     pub async fn register(&self, email: &str) -> Session {
         let name = email.split('@').next().unwrap_or("someone").to_string();
-        let r = self.post_public("/api/v1/auth/register", json!({"email": email, "password": PASSWORD, "name": name})).await;
+        let r = self
+            .post_public(
+                "/api/v1/auth/register",
+                json!({"email": email, "password": PASSWORD, "name": name}),
+            )
+            .await;
         r.assert(201);
         session_from(&r.body)
     }
@@ -228,11 +259,20 @@ impl TestApp {
     /// Invites `email` into `admin`'s organization with `role`, accepts as a
     /// new user, and returns the new member's session acting in that organization.
     pub async fn add_member(&self, admin: &Session, email: &str, role: &str) -> Session {
-        let invite = self.post(admin, "/api/v1/invitations", json!({"email": email, "role": role})).await;
+        let invite = self
+            .post(
+                admin,
+                "/api/v1/invitations",
+                json!({"email": email, "role": role}),
+            )
+            .await;
         invite.assert(201);
         let token = accept_token(&invite.body);
         let r = self
-            .post_public(&format!("/api/v1/invitations/{token}/accept"), json!({"name": email, "password": PASSWORD}))
+            .post_public(
+                &format!("/api/v1/invitations/{token}/accept"),
+                json!({"name": email, "password": PASSWORD}),
+            )
             .await;
         r.assert(200);
         let mut s = session_from(&r.body);
@@ -243,7 +283,13 @@ impl TestApp {
 
 /// The token at the end of an invitation's `accept_url`.
 pub fn accept_token(invitation: &Value) -> String {
-    invitation["accept_url"].as_str().unwrap().rsplit('/').next().unwrap().to_string()
+    invitation["accept_url"]
+        .as_str()
+        .unwrap()
+        .rsplit('/')
+        .next()
+        .unwrap()
+        .to_string()
 }
 
 pub fn session_from(body: &Value) -> Session {
@@ -251,7 +297,10 @@ pub fn session_from(body: &Value) -> Session {
         token: body["access_token"].as_str().unwrap().to_string(),
         refresh: body["refresh_token"].as_str().unwrap().to_string(),
         user_id: body["user"]["id"].as_str().unwrap().to_string(),
-        org_id: body["organizations"][0]["id"].as_str().unwrap_or_default().to_string(),
+        org_id: body["organizations"][0]["id"]
+            .as_str()
+            .unwrap_or_default()
+            .to_string(),
         email: body["user"]["email"].as_str().unwrap().to_string(),
     }
 }
@@ -264,9 +313,14 @@ pub async fn send(request: RequestBuilder) -> Resp {
     let body = if bytes.is_empty() {
         Value::Null
     } else {
-        serde_json::from_slice(&bytes).unwrap_or_else(|_| Value::String(String::from_utf8_lossy(&bytes).into_owned()))
+        serde_json::from_slice(&bytes)
+            .unwrap_or_else(|_| Value::String(String::from_utf8_lossy(&bytes).into_owned()))
     };
-    Resp { status, headers, body }
+    Resp {
+        status,
+        headers,
+        body,
+    }
 }
 
 fn with_database(url: &str, name: &str) -> String {
@@ -289,10 +343,17 @@ impl Drop for TestApp {
         if let Some((admin, name)) = self.pg_database.take() {
             // Drop the test database from a thread of its own: Drop cannot await.
             let _ = std::thread::spawn(move || {
-                let rt = tokio::runtime::Builder::new_current_thread().enable_all().build().unwrap();
+                let rt = tokio::runtime::Builder::new_current_thread()
+                    .enable_all()
+                    .build()
+                    .unwrap();
                 rt.block_on(async {
                     if let Ok(mut conn) = sqlx::PgConnection::connect(&admin).await {
-                        let _ = conn.execute(format!("DROP DATABASE IF EXISTS {name} WITH (FORCE)").as_str()).await;
+                        let _ = conn
+                            .execute(
+                                format!("DROP DATABASE IF EXISTS {name} WITH (FORCE)").as_str(),
+                            )
+                            .await;
                     }
                 });
             })

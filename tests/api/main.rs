@@ -1,7 +1,12 @@
 //! HTTP-level tests of the API against the real server, on SQLite and (with
 //! `TEST_DATABASE_URL`) PostgreSQL. One test binary.
 
+#![allow(clippy::unwrap_used, clippy::expect_used)]
+
+// Not every test uses every helper.
+#[allow(dead_code)]
 mod helpers;
 
 mod auth;
 mod conventions;
+mod robustness;
