@@ -11,7 +11,8 @@ use anyhow::{Context, bail};
 use clap::{Args, Parser, Subcommand, ValueEnum};
 use secrecy::{ExposeSecret, SecretString};
 
-#[derive(Debug, Parser)]
+// No `Debug` on the command line types: they hold a password and secrets.
+#[derive(Parser)]
 #[command(
     name = "crm",
     version,
@@ -27,7 +28,7 @@ pub struct Cli {
     pub command: Option<Command>,
 }
 
-#[derive(Debug, Subcommand)]
+#[derive(Subcommand)]
 pub enum Command {
     /// Serve the API and the web app (the default).
     Serve,
@@ -40,7 +41,7 @@ pub enum Command {
     },
 }
 
-#[derive(Debug, Subcommand)]
+#[derive(Subcommand)]
 pub enum UserCommand {
     /// Create a user as the owner of a new organization (the way to bootstrap
     /// CRM_REGISTRATION=invite_only).
@@ -61,7 +62,7 @@ pub enum UserCommand {
 }
 
 /// Raw settings as given on the command line or in the environment.
-#[derive(Debug, Args)]
+#[derive(Args)]
 pub struct Settings {
     /// Database URL: sqlite://<path>, sqlite:///<absolute path> or postgres://…
     /// [default: sqlite://<data dir>/crm.sqlite]
@@ -131,6 +132,36 @@ pub struct Settings {
     /// Log format: `pretty` or `json`.
     #[arg(long, env = "CRM_LOG_FORMAT", global = true, default_value = "pretty")]
     pub log_format: String,
+}
+
+/// Shows every setting but the secret key, and the database URL without its password.
+impl fmt::Debug for Settings {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("Settings")
+            .field(
+                "database_url",
+                &self
+                    .database_url
+                    .as_ref()
+                    .map(|u| DatabaseUrl::new(u.clone())),
+            )
+            .field("bind", &self.bind)
+            .field("data_dir", &self.data_dir)
+            .field("public_url", &self.public_url)
+            .field(
+                "secret_key",
+                &self.secret_key.as_ref().map(|_| "[REDACTED]"),
+            )
+            .field("access_ttl", &self.access_ttl)
+            .field("refresh_ttl", &self.refresh_ttl)
+            .field("registration", &self.registration)
+            .field("auth_rate_per_minute", &self.auth_rate_per_minute)
+            .field("rate_per_second", &self.rate_per_second)
+            .field("db_max_connections", &self.db_max_connections)
+            .field("log", &self.log)
+            .field("log_format", &self.log_format)
+            .finish()
+    }
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
@@ -416,6 +447,11 @@ mod tests {
         let mut s = settings(dir.path());
         s.secret_key = Some("a-very-secret-key-that-is-long-enough".into());
         s.database_url = Some("postgres://crm:hunter2@db.example:5432/crm".into());
+        let raw = format!("{s:?}");
+        assert!(
+            !raw.contains("hunter2") && !raw.contains("a-very-secret"),
+            "{raw}"
+        );
         let config = s.resolve().unwrap();
         let debug = format!("{config:?}");
         assert!(

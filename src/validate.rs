@@ -75,22 +75,21 @@ pub fn password(password: &str, email: &str) -> Result<(), String> {
 
 /// An ISO 4217 currency code, in any case; returned upper-case.
 pub fn currency(value: &str) -> Result<String, String> {
-    let code = value.trim().to_ascii_uppercase();
-    if CURRENCIES.split_ascii_whitespace().any(|c| c == code) {
-        Ok(code)
-    } else {
-        Err("not an ISO 4217 currency code".into())
-    }
+    code_in(CURRENCIES, value).ok_or_else(|| "not an ISO 4217 currency code".into())
 }
 
 /// An ISO 3166-1 alpha-2 country code, in any case; returned upper-case.
 pub fn country(value: &str) -> Result<String, String> {
+    code_in(COUNTRIES, value).ok_or_else(|| "not an ISO 3166-1 alpha-2 country code".into())
+}
+
+/// `value` upper-cased, when it is one of the space-separated `codes`.
+fn code_in(codes: &str, value: &str) -> Option<String> {
     let code = value.trim().to_ascii_uppercase();
-    if COUNTRIES.split_ascii_whitespace().any(|c| c == code) {
-        Ok(code)
-    } else {
-        Err("not an ISO 3166-1 alpha-2 country code".into())
-    }
+    codes
+        .split_ascii_whitespace()
+        .any(|c| c == code)
+        .then_some(code)
 }
 
 /// Active ISO 4217 codes (funds and precious metals included, the testing and

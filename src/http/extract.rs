@@ -143,9 +143,7 @@ impl<S: Send + Sync> FromRequestParts<S> for IdPath {
     type Rejection = ApiError;
 
     async fn from_request_parts(parts: &mut Parts, state: &S) -> Result<Self, Self::Rejection> {
-        let Path(raw) = Path::<String>::from_request_parts(parts, state)
-            .await
-            .map_err(|_| ApiError::not_found())?;
+        let TextPath(raw) = TextPath::from_request_parts(parts, state).await?;
         Uuid::parse_str(&raw)
             .map(IdPath)
             .map_err(|_| ApiError::not_found())

@@ -94,14 +94,13 @@ async fn create_invitation(
     ApiJson { data: input, .. }: ApiJson<CreateInvitation>,
 ) -> ApiResult<(StatusCode, Json<CreatedInvitation>)> {
     ctx.require(Role::Admin)?;
-    if input.role.is_privileged() && ctx.role != Role::Owner {
-        return Err(ApiError::forbidden(
-            "only an owner may invite owners and admins",
-        ));
-    }
+    ensure_may_manage(&ctx, input.role.as_str())?;
     let email = validate::email(&input.email).map_err(|m| ApiError::field("email", m))?;
 
     let mut tx = state.db.begin().await?;
+    // Invitation writes of one organization run one at a time, so concurrent
+    // invitations to one address cannot leave several pending.
+    queries::lock_organization(tx.exec(), ctx.org_id).await?;
     if queries::find_member_by_email(tx.exec(), ctx.org_id, &email)
         .await?
         .is_some()
@@ -111,8 +110,20 @@ async fn create_invitation(
             "this person is already a member of the organization",
         ));
     }
+    // A new invitation replaces a pending one to the same address; replacing
+    // an owner's or admin's invitation is for owners, like granting those roles.
+    let pending: Vec<(Uuid, String)> = run!(tx.exec(), c => sqlx::query_as(
+        "SELECT id, role FROM invitations \
+         WHERE organization_id = $1 AND email = $2 AND accepted_at IS NULL AND revoked_at IS NULL",
+    )
+    .bind(ctx.org_id)
+    .bind(&email)
+    .fetch_all(c)
+    .await)?;
+    for (_, role) in &pending {
+        ensure_may_manage(&ctx, role)?;
+    }
     let now = crate::db::now();
-    // A new invitation replaces a pending one to the same address.
     run!(tx.exec(), c => sqlx::query(
         "UPDATE invitations SET revoked_at = $3 \
          WHERE organization_id = $1 AND email = $2 AND accepted_at IS NULL AND revoked_at IS NULL",
@@ -206,6 +217,17 @@ async fn revoke_invitation(
 ) -> ApiResult<StatusCode> {
     ctx.require(Role::Admin)?;
     let mut tx = state.db.begin().await?;
+    queries::lock_organization(tx.exec(), ctx.org_id).await?;
+    let role: Option<(String,)> = run!(tx.exec(), c => sqlx::query_as(
+        "SELECT role FROM invitations \
+         WHERE organization_id = $1 AND id = $2 AND accepted_at IS NULL AND revoked_at IS NULL",
+    )
+    .bind(ctx.org_id)
+    .bind(id)
+    .fetch_optional(c)
+    .await)?;
+    let (role,) = role.ok_or_else(ApiError::not_found)?;
+    ensure_may_manage(&ctx, &role)?;
     let done = run!(tx.exec(), c => sqlx::query(
         "UPDATE invitations SET revoked_at = $3 \
          WHERE organization_id = $1 AND id = $2 AND accepted_at IS NULL AND revoked_at IS NULL",
@@ -339,7 +361,12 @@ async fn accept_invitation(
         return Err(invitation_invalid());
     }
     let user = match joiner {
-        Joiner::Existing(user) => user,
+        Joiner::Existing(user) => {
+            // Accepting with an existing account is a sign-in of that account.
+            let event = Event::new("auth.login").actor(user.id).target("user", user.id).ip(ip.text());
+            audit::record_for_user(tx.exec(), user.id, &event).await?;
+            user
+        }
         Joiner::New { name, hash } => users::insert_user(tx.exec(), &pending.email, &name, &hash).await.map_err(|e| {
             if crate::db::is_unique_violation(&e) {
                 ApiError::conflict("email_taken", "an account with this email was just created; accept again with its password")
@@ -383,6 +410,20 @@ struct Pending {
     id: Uuid,
     email: String,
     role: Role,
+}
+
+/// Invitations to the owner and admin roles are managed by owners only.
+fn ensure_may_manage(ctx: &OrgCtx, role: &str) -> ApiResult<()> {
+    let privileged = role
+        .parse::<Role>()
+        .map(Role::is_privileged)
+        .unwrap_or(true);
+    if privileged && ctx.role != Role::Owner {
+        return Err(ApiError::forbidden(
+            "only an owner may invite owners and admins, or replace or revoke their invitations",
+        ));
+    }
+    Ok(())
 }
 
 fn invitation_invalid() -> ApiError {

@@ -20,26 +20,9 @@ pub const PASSWORD: &str = "correct horse 1";
 /// `name::postgres`.
 #[macro_export]
 macro_rules! both {
-    ($(async fn $name:ident($app:ident) $body:block)*) => {$(
-        mod $name {
-            #[allow(unused_imports)]
-            use super::*;
-            #[tokio::test]
-            async fn sqlite() {
-                let $app = $crate::helpers::TestApp::spawn($crate::helpers::Backend::Sqlite).await;
-                $body
-            }
-            #[tokio::test]
-            async fn postgres() {
-                if std::env::var("TEST_DATABASE_URL").is_err() {
-                    eprintln!("TEST_DATABASE_URL is not set: PostgreSQL run skipped");
-                    return;
-                }
-                let $app = $crate::helpers::TestApp::spawn($crate::helpers::Backend::Postgres).await;
-                $body
-            }
-        }
-    )*};
+    ($($tests:tt)*) => {
+        $crate::both_with! { |_config| (); $($tests)* }
+    };
 }
 
 /// Like [`both!`], with a configuration tweak: `both_with! { |config| ...; async fn name(app) {...} }`.
@@ -49,6 +32,7 @@ macro_rules! both_with {
         mod $name {
             #[allow(unused_imports)]
             use super::*;
+            #[allow(clippy::no_effect, clippy::unused_unit)]
             fn tweak($cfg: &mut crm::config::Config) { $tweak; }
             #[tokio::test]
             async fn sqlite() {

@@ -9,4 +9,7 @@ mod helpers;
 
 mod auth;
 mod conventions;
+mod invitations;
+mod members;
+mod organizations;
 mod robustness;
