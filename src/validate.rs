@@ -73,6 +73,21 @@ pub fn password(password: &str, email: &str) -> Result<(), String> {
     Ok(())
 }
 
+/// A phone number normalized to E.164, read with `default_country` when it has
+/// no country code. Returns (E.164, national digits): the national digits are
+/// also a search word (api.md §5).
+pub fn phone(value: &str, default_country: &str) -> Result<(String, String), String> {
+    use std::str::FromStr;
+    let country = phonenumber::country::Id::from_str(default_country).ok();
+    let invalid = || "not a valid phone number".to_string();
+    let number = phonenumber::parse(country, value.trim()).map_err(|_| invalid())?;
+    if !number.is_valid() {
+        return Err(invalid());
+    }
+    let e164 = number.format().mode(phonenumber::Mode::E164).to_string();
+    Ok((e164, number.national().to_string()))
+}
+
 /// An ISO 4217 currency code, in any case; returned upper-case.
 pub fn currency(value: &str) -> Result<String, String> {
     code_in(CURRENCIES, value).ok_or_else(|| "not an ISO 4217 currency code".into())
@@ -156,6 +171,18 @@ mod tests {
         assert!(country("XX").is_err());
         assert_eq!(CURRENCIES.split_ascii_whitespace().count(), 180);
         assert_eq!(COUNTRIES.split_ascii_whitespace().count(), 249);
+    }
+
+    #[test]
+    fn phones() {
+        assert_eq!(
+            phone("(415) 555-0100", "US").unwrap(),
+            ("+14155550100".into(), "4155550100".into())
+        );
+        assert_eq!(phone("+44 20 7946 0958", "US").unwrap().0, "+442079460958");
+        assert_eq!(phone("030 12345678", "DE").unwrap().0, "+493012345678");
+        assert!(phone("12", "US").is_err());
+        assert!(phone("not a phone", "US").is_err());
     }
 
     #[test]

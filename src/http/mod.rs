@@ -69,7 +69,8 @@ pub fn router(state: AppState) -> Router {
         .merge(crate::orgs::routes::router())
         .merge(crate::orgs::members::router())
         .merge(crate::orgs::invitations::router())
-        .merge(crate::audit::router());
+        .merge(crate::audit::router())
+        .merge(crate::contacts::router());
     let (api, spec) = OpenApiRouter::with_openapi(openapi::base())
         .nest("/api/v1", api)
         .split_for_parts();

@@ -27,6 +27,7 @@ use crate::http::error::{FieldError, Problem};
         (name = "members", description = "Members and roles"),
         (name = "invitations", description = "Invitations"),
         (name = "audit", description = "Audit log"),
+        (name = "contacts", description = "Contacts"),
     )
 )]
 struct ApiDoc;

@@ -1,0 +1,639 @@
+//! Contacts `/api/v1/contacts` (api.md §5): people, with E.164 phones and an
+//! email and phone unique in the organization.
+
+pub mod queries;
+
+use axum::Json;
+use axum::extract::State;
+use axum::http::StatusCode;
+use axum::response::Response;
+use chrono::{DateTime, NaiveDate, Utc};
+use serde::Deserialize;
+use serde_json::json;
+use sqlx::types::Json as SqlJson;
+use utoipa::{IntoParams, ToSchema};
+use utoipa_axum::router::OpenApiRouter;
+use utoipa_axum::routes;
+use uuid::Uuid;
+
+use crate::audit::{self, Event};
+use crate::db::Exec;
+use crate::http::AppState;
+use crate::http::error::{ApiError, ApiResult, Problem, Validator};
+use crate::http::extract::{ApiJson, ApiQuery, IdPath, IdempotencyKey, IfMatch, double_option};
+use crate::http::idempotency::{Idempotency, json_response};
+use crate::http::pagination::{self, Cursor, Page};
+use crate::orgs::{OrgCtx, OrgHeader, queries as orgs};
+use crate::records::{self, Sort};
+use crate::validate;
+use queries::{After, Contact, Filter};
+
+const RECORD_TYPE: &str = "contact";
+const SORTS: &[&str] = &["created_at", "updated_at", "name"];
+
+pub fn router() -> OpenApiRouter<AppState> {
+    OpenApiRouter::new()
+        .routes(routes!(list_contacts, create_contact))
+        .routes(routes!(
+            get_contact,
+            replace_contact,
+            update_contact,
+            delete_contact
+        ))
+}
+
+/// A contact as sent on create and full replace (`PUT`). Empty strings are null.
+#[derive(Debug, Default, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct ContactInput {
+    pub name: String,
+    pub email: Option<String>,
+    /// Read with the organization's `default_country` when it has no country code.
+    pub phone: Option<String>,
+    pub title: Option<String>,
+    pub company_id: Option<String>,
+    pub lead_source: Option<String>,
+    /// `YYYY-MM-DD`.
+    pub customer_since: Option<String>,
+    /// Defaults to the caller (on `PUT`: stays as it is).
+    pub owner_id: Option<String>,
+    pub tags: Option<Vec<String>>,
+}
+
+/// A partial change (`PATCH`): fields left out stay; `null` clears.
+#[derive(Debug, Default, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct ContactPatch {
+    pub name: Option<String>,
+    #[serde(default, deserialize_with = "double_option")]
+    pub email: Option<Option<String>>,
+    #[serde(default, deserialize_with = "double_option")]
+    pub phone: Option<Option<String>>,
+    #[serde(default, deserialize_with = "double_option")]
+    pub title: Option<Option<String>>,
+    #[serde(default, deserialize_with = "double_option")]
+    pub company_id: Option<Option<String>>,
+    #[serde(default, deserialize_with = "double_option")]
+    pub lead_source: Option<Option<String>>,
+    #[serde(default, deserialize_with = "double_option")]
+    pub customer_since: Option<Option<String>>,
+    pub owner_id: Option<String>,
+    #[serde(default, deserialize_with = "double_option")]
+    pub tags: Option<Option<Vec<String>>>,
+}
+
+impl ContactPatch {
+    /// The full input this patch makes of `current`.
+    fn apply_to(self, current: &Contact) -> ContactInput {
+        let keep =
+            |new: Option<Option<String>>, old: &Option<String>| new.unwrap_or_else(|| old.clone());
+        ContactInput {
+            name: self.name.unwrap_or_else(|| current.name.clone()),
+            email: keep(self.email, &current.email),
+            phone: keep(self.phone, &current.phone),
+            title: keep(self.title, &current.title),
+            company_id: keep(
+                self.company_id,
+                &current.company_id.map(|id| id.to_string()),
+            ),
+            lead_source: keep(self.lead_source, &current.lead_source),
+            customer_since: keep(
+                self.customer_since,
+                &current.customer_since.map(|d| d.to_string()),
+            ),
+            owner_id: Some(
+                self.owner_id
+                    .unwrap_or_else(|| current.owner_id.to_string()),
+            ),
+            tags: Some(
+                self.tags
+                    .map(Option::unwrap_or_default)
+                    .unwrap_or_else(|| current.tags.0.clone()),
+            ),
+        }
+    }
+}
+
+/// A contact checked and normalized, with the words `q` finds it by.
+struct Checked {
+    contact: Contact,
+    search_text: String,
+}
+
+/// Validates `input` into the contact it describes (`current` for changes):
+/// every field error at once, then the rules that need the database.
+async fn check(
+    mut c: Exec<'_>,
+    ctx: &OrgCtx,
+    input: ContactInput,
+    current: Option<&Contact>,
+) -> ApiResult<Checked> {
+    let mut v = Validator::new();
+    let name = v.check("name", validate::required_text(&input.name, 200));
+    let email = v.check("email", opt(&input.email).map(validate::email).transpose());
+    let title = v.check(
+        "title",
+        validate::optional_text(input.title.as_deref(), 200),
+    );
+    let lead_source = v.check(
+        "lead_source",
+        validate::optional_text(input.lead_source.as_deref(), 100),
+    );
+    let company_id = v.check(
+        "company_id",
+        opt(&input.company_id).map(parse_uuid).transpose(),
+    );
+    let owner_id = v.check("owner_id", opt(&input.owner_id).map(parse_uuid).transpose());
+    let customer_since = v.check(
+        "customer_since",
+        opt(&input.customer_since)
+            .map(|d| {
+                NaiveDate::parse_from_str(d, "%Y-%m-%d")
+                    .map_err(|_| "must be a date (YYYY-MM-DD)".to_string())
+            })
+            .transpose(),
+    );
+    let tags = v.check(
+        "tags",
+        records::normalize_tags(&input.tags.unwrap_or_default()),
+    );
+    let phone = match opt(&input.phone) {
+        None => Some(None),
+        Some(raw) => {
+            let org = orgs::find_organization(c.re(), ctx.org_id)
+                .await?
+                .ok_or_else(ApiError::not_found)?;
+            v.check(
+                "phone",
+                validate::phone(raw, &org.default_country).map(Some),
+            )
+        }
+    };
+    v.finish()?;
+    let (
+        Some(name),
+        Some(email),
+        Some(title),
+        Some(lead_source),
+        Some(company_id),
+        Some(owner_id),
+        Some(customer_since),
+        Some(tags),
+        Some(phone),
+    ) = (
+        name,
+        email,
+        title,
+        lead_source,
+        company_id,
+        owner_id,
+        customer_since,
+        tags,
+        phone,
+    )
+    else {
+        return Err(ApiError::internal(anyhow::anyhow!(
+            "validated values missing"
+        )));
+    };
+
+    let owner_id = match (owner_id, current) {
+        (Some(requested), Some(current)) if requested == current.owner_id => requested,
+        (None, Some(current)) => current.owner_id,
+        (requested, _) => records::resolve_owner(c.re(), ctx, requested).await?,
+    };
+    let company_name = match company_id {
+        None => None,
+        Some(company) => Some(
+            queries::company_name(c.re(), ctx.org_id, company)
+                .await?
+                .ok_or_else(|| {
+                    ApiError::rule(
+                        "company_not_found",
+                        "company_id is not a company of this organization",
+                    )
+                })?,
+        ),
+    };
+    let (phone, national) = phone.map_or((None, None), |(e164, national)| {
+        (Some(e164), Some(national))
+    });
+    let search_text = records::search_text([
+        Some(name.as_str()),
+        email.as_deref(),
+        phone.as_deref(),
+        national.as_deref(),
+        company_name.as_deref(),
+    ]);
+    let now = crate::db::now();
+    let contact = Contact {
+        id: current.map_or_else(crate::db::new_id, |c| c.id),
+        owner_id,
+        name,
+        email,
+        phone,
+        title,
+        company_id,
+        lead_source,
+        customer_since,
+        tags: SqlJson(tags),
+        created_at: current.map_or(now, |c| c.created_at),
+        updated_at: current.map_or(now, |c| c.updated_at),
+        version: current.map_or(1, |c| c.version),
+    };
+    Ok(Checked {
+        contact,
+        search_text,
+    })
+}
+
+/// An optional text field: trimmed, empty is absent.
+fn opt(value: &Option<String>) -> Option<&str> {
+    value.as_deref().map(str::trim).filter(|s| !s.is_empty())
+}
+
+fn parse_uuid(value: &str) -> Result<Uuid, String> {
+    Uuid::parse_str(value).map_err(|_| "must be a UUID".to_string())
+}
+
+/// 409 `duplicate_contact` when another contact has this email or phone.
+async fn ensure_unique(
+    c: Exec<'_>,
+    ctx: &OrgCtx,
+    contact: &Contact,
+    except: Option<Uuid>,
+) -> ApiResult<()> {
+    match queries::find_duplicate(
+        c,
+        ctx.org_id,
+        contact.email.as_deref(),
+        contact.phone.as_deref(),
+        except,
+    )
+    .await?
+    {
+        Some(existing) => Err(duplicate(existing)),
+        None => Ok(()),
+    }
+}
+
+fn duplicate(existing: Uuid) -> ApiError {
+    ApiError::conflict(
+        "duplicate_contact",
+        "a contact with this email or phone already exists",
+    )
+    .with("existing_id", existing.to_string())
+}
+
+/// Maps a unique violation that slipped past [`ensure_unique`] (a concurrent
+/// insert) to the same 409.
+async fn on_conflict(c: Exec<'_>, ctx: &OrgCtx, contact: &Contact, err: sqlx::Error) -> ApiError {
+    if !crate::db::is_unique_violation(&err) {
+        return err.into();
+    }
+    match queries::find_duplicate(
+        c,
+        ctx.org_id,
+        contact.email.as_deref(),
+        contact.phone.as_deref(),
+        Some(contact.id),
+    )
+    .await
+    {
+        Ok(Some(existing)) => duplicate(existing),
+        _ => ApiError::conflict(
+            "duplicate_contact",
+            "a contact with this email or phone already exists",
+        ),
+    }
+}
+
+fn record_response(status: StatusCode, contact: &Contact) -> ApiResult<Response> {
+    let body = serde_json::to_value(contact).map_err(ApiError::internal)?;
+    Ok(json_response(status, &body))
+}
+
+#[derive(Debug, Deserialize, IntoParams)]
+#[into_params(parameter_in = Query)]
+pub struct ContactQuery {
+    /// Every word must be a prefix of a word of the name, email, phone or company name.
+    pub q: Option<String>,
+    #[param(value_type = Option<Uuid>)]
+    pub owner_id: Option<String>,
+    #[param(value_type = Option<Uuid>)]
+    pub company_id: Option<String>,
+    /// Repeatable; all must match.
+    #[serde(default)]
+    pub tag: Vec<String>,
+    pub lead_source: Option<String>,
+    /// RFC 3339, inclusive.
+    #[param(value_type = Option<DateTime<Utc>>)]
+    pub created_after: Option<String>,
+    /// RFC 3339, exclusive.
+    #[param(value_type = Option<DateTime<Utc>>)]
+    pub created_before: Option<String>,
+    /// `created_at` (default `-created_at`), `updated_at`, `name`; `-` for descending.
+    pub sort: Option<String>,
+    #[param(value_type = Option<u32>)]
+    pub limit: Option<String>,
+    pub cursor: Option<String>,
+}
+
+/// List contacts (keyset-paginated).
+#[utoipa::path(
+    get, path = "/contacts", tag = "contacts",
+    params(OrgHeader, ContactQuery),
+    security(("bearer" = [])),
+    responses(
+        (status = 200, body = Page<Contact>),
+        (status = 422, body = Problem, description = "`validation_failed` or `invalid_cursor`"),
+    )
+)]
+async fn list_contacts(
+    ctx: OrgCtx,
+    State(state): State<AppState>,
+    ApiQuery(query): ApiQuery<ContactQuery>,
+) -> ApiResult<Json<Page<Contact>>> {
+    let limit = pagination::limit(query.limit.as_deref())?;
+    let sort = Sort::parse(query.sort.as_deref(), SORTS, "-created_at")?;
+    let mut v = Validator::new();
+    let owner_id = v
+        .check("owner_id", opt(&query.owner_id).map(parse_uuid).transpose())
+        .flatten();
+    let company_id = v
+        .check(
+            "company_id",
+            opt(&query.company_id).map(parse_uuid).transpose(),
+        )
+        .flatten();
+    let created_after = v
+        .check(
+            "created_after",
+            opt(&query.created_after).map(parse_time).transpose(),
+        )
+        .flatten();
+    let created_before = v
+        .check(
+            "created_before",
+            opt(&query.created_before).map(parse_time).transpose(),
+        )
+        .flatten();
+    v.finish()?;
+    let filter = Filter {
+        words: query.q.as_deref().map(records::words).unwrap_or_default(),
+        owner_id,
+        company_id,
+        tags: query
+            .tag
+            .iter()
+            .map(|t| t.trim().to_lowercase())
+            .filter(|t| !t.is_empty())
+            .collect(),
+        lead_source: opt(&query.lead_source).map(str::to_string),
+        created_after,
+        created_before,
+        only_owner: ctx.sees_only_own().then_some(ctx.user_id),
+    };
+    let after = match sort.field {
+        "name" => Cursor::decode::<(String, Uuid)>(query.cursor.as_deref())?
+            .map(|(t, id)| After::Text(t, id)),
+        _ => Cursor::decode::<(DateTime<Utc>, Uuid)>(query.cursor.as_deref())?
+            .map(|(t, id)| After::Time(t, id)),
+    };
+    let mut conn = state.db.read().await?;
+    let rows = queries::list(conn.exec(), ctx.org_id, &filter, sort, after, limit).await?;
+    Ok(Json(Page::from_rows(rows, limit, |c| match sort.field {
+        "name" => Cursor::encode(&(&c.name, c.id)),
+        "updated_at" => Cursor::encode(&(c.updated_at, c.id)),
+        _ => Cursor::encode(&(c.created_at, c.id)),
+    })))
+}
+
+fn parse_time(value: &str) -> Result<DateTime<Utc>, String> {
+    DateTime::parse_from_rfc3339(value)
+        .map(|t| t.with_timezone(&Utc))
+        .map_err(|_| "must be an RFC 3339 date-time".to_string())
+}
+
+/// Create a contact.
+#[utoipa::path(
+    post, path = "/contacts", tag = "contacts",
+    params(OrgHeader, ("Idempotency-Key" = Option<String>, Header, description = "Replays the first response of a repeated request")),
+    request_body = ContactInput,
+    security(("bearer" = [])),
+    responses(
+        (status = 201, body = Contact),
+        (status = 403, body = Problem, description = "`forbidden`: a member making someone else the owner"),
+        (status = 409, body = Problem, description = "`duplicate_contact` with `existing_id`"),
+        (status = 422, body = Problem, description = "`validation_failed`, `owner_not_member`, `company_not_found`, `idempotency_key_reused`"),
+    )
+)]
+async fn create_contact(
+    ctx: OrgCtx,
+    State(state): State<AppState>,
+    key: IdempotencyKey,
+    body: ApiJson<ContactInput>,
+) -> ApiResult<Response> {
+    let idempotency = Idempotency::new(key, ctx.org_id, ctx.user_id, "POST /contacts", &body.raw);
+    let mut tx = state.db.begin().await?;
+    if let Some(replay) = idempotency.replay(tx.exec()).await? {
+        return Ok(replay);
+    }
+    let Checked {
+        contact,
+        search_text,
+    } = check(tx.exec(), &ctx, body.data, None).await?;
+    ensure_unique(tx.exec(), &ctx, &contact, None).await?;
+    if let Err(e) = queries::insert(tx.exec(), ctx.org_id, &contact, &search_text).await {
+        return Err(on_conflict(tx.exec(), &ctx, &contact, e).await);
+    }
+    records::index_tags(
+        tx.exec(),
+        ctx.org_id,
+        RECORD_TYPE,
+        contact.id,
+        contact.owner_id,
+        &contact.tags,
+    )
+    .await?;
+    let body = serde_json::to_value(&contact).map_err(ApiError::internal)?;
+    idempotency
+        .save(tx.exec(), StatusCode::CREATED, &body)
+        .await?;
+    tx.commit().await?;
+    Ok(json_response(StatusCode::CREATED, &body))
+}
+
+/// A contact the caller may read, or 404.
+async fn readable(c: Exec<'_>, ctx: &OrgCtx, id: Uuid) -> ApiResult<Contact> {
+    match queries::find(c, ctx.org_id, id).await? {
+        Some(contact) if ctx.may_read(contact.owner_id) => Ok(contact),
+        _ => Err(ApiError::not_found()),
+    }
+}
+
+/// Read a contact.
+#[utoipa::path(
+    get, path = "/contacts/{id}", tag = "contacts",
+    params(OrgHeader, ("id" = Uuid, Path)),
+    security(("bearer" = [])),
+    responses((status = 200, body = Contact), (status = 404, body = Problem))
+)]
+async fn get_contact(
+    ctx: OrgCtx,
+    State(state): State<AppState>,
+    IdPath(id): IdPath,
+) -> ApiResult<Response> {
+    let mut conn = state.db.read().await?;
+    let contact = readable(conn.exec(), &ctx, id).await?;
+    record_response(StatusCode::OK, &contact)
+}
+
+/// Replace every writable field of a contact; fields left out become null.
+#[utoipa::path(
+    put, path = "/contacts/{id}", tag = "contacts",
+    params(OrgHeader, ("id" = Uuid, Path), ("If-Match" = Option<String>, Header, description = "\"<version>\" last read")),
+    request_body = ContactInput,
+    security(("bearer" = [])),
+    responses(
+        (status = 200, body = Contact),
+        (status = 403, body = Problem, description = "`forbidden`"),
+        (status = 404, body = Problem),
+        (status = 409, body = Problem, description = "`duplicate_contact`"),
+        (status = 412, body = Problem, description = "`version_mismatch`"),
+        (status = 422, body = Problem, description = "`validation_failed`, `owner_not_member`, `company_not_found`"),
+    )
+)]
+async fn replace_contact(
+    ctx: OrgCtx,
+    State(state): State<AppState>,
+    IdPath(id): IdPath,
+    if_match: IfMatch,
+    ApiJson { data: input, .. }: ApiJson<ContactInput>,
+) -> ApiResult<Response> {
+    change(&state, &ctx, id, if_match, |_| input).await
+}
+
+/// Change some fields of a contact.
+#[utoipa::path(
+    patch, path = "/contacts/{id}", tag = "contacts",
+    params(OrgHeader, ("id" = Uuid, Path), ("If-Match" = Option<String>, Header, description = "\"<version>\" last read")),
+    request_body = ContactPatch,
+    security(("bearer" = [])),
+    responses(
+        (status = 200, body = Contact),
+        (status = 403, body = Problem, description = "`forbidden`"),
+        (status = 404, body = Problem),
+        (status = 409, body = Problem, description = "`duplicate_contact`"),
+        (status = 412, body = Problem, description = "`version_mismatch`"),
+        (status = 422, body = Problem, description = "`validation_failed`, `owner_not_member`, `company_not_found`"),
+    )
+)]
+async fn update_contact(
+    ctx: OrgCtx,
+    State(state): State<AppState>,
+    IdPath(id): IdPath,
+    if_match: IfMatch,
+    ApiJson { data: patch, .. }: ApiJson<ContactPatch>,
+) -> ApiResult<Response> {
+    change(&state, &ctx, id, if_match, |current| {
+        patch.apply_to(current)
+    })
+    .await
+}
+
+/// Read-modify-write of one contact under its row lock: PUT and PATCH differ
+/// only in how they make the new input from the current contact.
+async fn change(
+    state: &AppState,
+    ctx: &OrgCtx,
+    id: Uuid,
+    if_match: IfMatch,
+    input: impl FnOnce(&Contact) -> ContactInput,
+) -> ApiResult<Response> {
+    let mut tx = state.db.begin().await?;
+    let current = readable(tx.exec(), ctx, id).await?;
+    ctx.ensure_may_change(current.owner_id)?;
+    if_match.check(current.version)?;
+    let Checked {
+        mut contact,
+        search_text,
+    } = check(tx.exec(), ctx, input(&current), Some(&current)).await?;
+    if contact_fields_equal(&contact, &current) {
+        return record_response(StatusCode::OK, &current);
+    }
+    ensure_unique(tx.exec(), ctx, &contact, Some(id)).await?;
+    contact.version = current.version + 1;
+    contact.updated_at = crate::db::now();
+    if let Err(e) = queries::update(tx.exec(), ctx.org_id, &contact, &search_text).await {
+        return Err(on_conflict(tx.exec(), ctx, &contact, e).await);
+    }
+    if contact.tags.0 != current.tags.0 || contact.owner_id != current.owner_id {
+        records::index_tags(
+            tx.exec(),
+            ctx.org_id,
+            RECORD_TYPE,
+            contact.id,
+            contact.owner_id,
+            &contact.tags,
+        )
+        .await?;
+    }
+    tx.commit().await?;
+    record_response(StatusCode::OK, &contact)
+}
+
+/// Whether two versions of a contact hold the same writable values.
+fn contact_fields_equal(a: &Contact, b: &Contact) -> bool {
+    a.owner_id == b.owner_id
+        && a.name == b.name
+        && a.email == b.email
+        && a.phone == b.phone
+        && a.title == b.title
+        && a.company_id == b.company_id
+        && a.lead_source == b.lead_source
+        && a.customer_since == b.customer_since
+        && a.tags.0 == b.tags.0
+}
+
+/// Delete a contact.
+#[utoipa::path(
+    delete, path = "/contacts/{id}", tag = "contacts",
+    params(OrgHeader, ("id" = Uuid, Path), ("If-Match" = Option<String>, Header, description = "\"<version>\" last read")),
+    security(("bearer" = [])),
+    responses(
+        (status = 204, description = "Deleted"),
+        (status = 403, body = Problem, description = "`forbidden`"),
+        (status = 404, body = Problem),
+        (status = 412, body = Problem, description = "`version_mismatch`"),
+    )
+)]
+async fn delete_contact(
+    ctx: OrgCtx,
+    State(state): State<AppState>,
+    IdPath(id): IdPath,
+    if_match: IfMatch,
+) -> ApiResult<StatusCode> {
+    let mut tx = state.db.begin().await?;
+    let current = readable(tx.exec(), &ctx, id).await?;
+    ctx.ensure_may_change(current.owner_id)?;
+    if_match.check(current.version)?;
+    records::index_tags(
+        tx.exec(),
+        ctx.org_id,
+        RECORD_TYPE,
+        id,
+        current.owner_id,
+        &[],
+    )
+    .await?;
+    queries::delete(tx.exec(), ctx.org_id, id).await?;
+    let event = Event::new("contact.deleted")
+        .actor(ctx.user_id)
+        .target("contact", id)
+        .ip(ctx.ip_text())
+        .details(json!({ "name": current.name }));
+    audit::record(tx.exec(), ctx.org_id, &event).await?;
+    tx.commit().await?;
+    Ok(StatusCode::NO_CONTENT)
+}

@@ -1,0 +1,211 @@
+//! What every record type shares (api.md §5): owners and who may change what,
+//! tags, free-text search words, list sorting.
+
+use uuid::Uuid;
+
+use crate::db::Exec;
+use crate::http::error::{ApiError, ApiResult};
+use crate::orgs::{OrgCtx, Role, Visibility, queries as orgs};
+use crate::run;
+
+impl OrgCtx {
+    /// `true` when the caller may read only what they own
+    /// (`member_visibility: own` applies to the member role).
+    pub fn sees_only_own(&self) -> bool {
+        self.role == Role::Member && self.visibility == Visibility::Own
+    }
+
+    /// Whether the caller may read a record owned by `owner`.
+    pub fn may_read(&self, owner: Uuid) -> bool {
+        !self.sees_only_own() || owner == self.user_id
+    }
+
+    /// 403 unless the caller may change or delete a record owned by `owner`:
+    /// managers and above change anything, members what they own.
+    pub fn ensure_may_change(&self, owner: Uuid) -> ApiResult<()> {
+        if self.role >= Role::Manager || owner == self.user_id {
+            Ok(())
+        } else {
+            Err(ApiError::forbidden(
+                "members may change only the records they own",
+            ))
+        }
+    }
+}
+
+/// The owner a record gets: the requested one (checked) or the caller.
+/// A member may not make someone else the owner (403 `forbidden`); an owner who
+/// is not a member of the organization → 422 `owner_not_member`.
+pub async fn resolve_owner(c: Exec<'_>, ctx: &OrgCtx, requested: Option<Uuid>) -> ApiResult<Uuid> {
+    let owner = requested.unwrap_or(ctx.user_id);
+    if owner == ctx.user_id {
+        return Ok(owner);
+    }
+    if ctx.role < Role::Manager {
+        return Err(ApiError::forbidden(
+            "members may create and keep records only as their own",
+        ));
+    }
+    if orgs::membership(c, ctx.org_id, owner).await?.is_none() {
+        return Err(ApiError::rule(
+            "owner_not_member",
+            "owner_id must be a member of the organization",
+        ));
+    }
+    Ok(owner)
+}
+
+/// Normalizes tags: trimmed, lower-cased, 1..50 characters each, at most 20,
+/// duplicates dropped keeping the first appearance.
+pub fn normalize_tags(tags: &[String]) -> Result<Vec<String>, String> {
+    let mut out: Vec<String> = Vec::new();
+    for tag in tags {
+        let tag = tag.trim().to_lowercase();
+        let len = tag.chars().count();
+        if !(1..=50).contains(&len) {
+            return Err("each tag must be 1 to 50 characters".into());
+        }
+        if !out.contains(&tag) {
+            out.push(tag);
+        }
+    }
+    if out.len() > 20 {
+        return Err("at most 20 tags".into());
+    }
+    Ok(out)
+}
+
+/// Replaces the tag index rows of one record.
+pub async fn index_tags(
+    mut c: Exec<'_>,
+    org: Uuid,
+    record_type: &str,
+    record: Uuid,
+    owner: Uuid,
+    tags: &[String],
+) -> Result<(), sqlx::Error> {
+    run!(c.re(), conn => sqlx::query("DELETE FROM record_tags WHERE organization_id = $1 AND record_type = $2 AND record_id = $3")
+        .bind(org)
+        .bind(record_type)
+        .bind(record)
+        .execute(conn)
+        .await
+        .map(|r| r.rows_affected()))?;
+    for tag in tags {
+        run!(c.re(), conn => sqlx::query(
+            "INSERT INTO record_tags (organization_id, record_type, tag, record_id, owner_id) VALUES ($1, $2, $3, $4, $5)",
+        )
+        .bind(org)
+        .bind(record_type)
+        .bind(tag)
+        .bind(record)
+        .bind(owner)
+        .execute(conn)
+        .await
+        .map(|r| r.rows_affected()))?;
+    }
+    Ok(())
+}
+
+/// The words of a text as search matches them: split at anything that is not a
+/// letter or digit, lower-cased.
+pub fn words(text: &str) -> Vec<String> {
+    text.split(|c: char| !c.is_alphanumeric())
+        .filter(|w| !w.is_empty())
+        .map(str::to_lowercase)
+        .collect()
+}
+
+/// The search text of a record: the words of its searched fields, space-separated.
+pub fn search_text<'a>(fields: impl IntoIterator<Item = Option<&'a str>>) -> String {
+    let mut all: Vec<String> = Vec::new();
+    for field in fields.into_iter().flatten() {
+        for word in words(field) {
+            if !all.contains(&word) {
+                all.push(word);
+            }
+        }
+    }
+    all.join(" ")
+}
+
+/// A `sort` parameter: the field and its direction. Unsupported → 422.
+#[derive(Debug, Clone, Copy)]
+pub struct Sort {
+    pub field: &'static str,
+    pub descending: bool,
+}
+
+impl Sort {
+    pub fn parse(raw: Option<&str>, allowed: &[&'static str], default: &str) -> ApiResult<Sort> {
+        let raw = raw
+            .map(str::trim)
+            .filter(|s| !s.is_empty())
+            .unwrap_or(default);
+        let (descending, name) = match raw.strip_prefix('-') {
+            Some(name) => (true, name),
+            None => (false, raw),
+        };
+        let field = allowed.iter().find(|f| **f == name).ok_or_else(|| {
+            ApiError::field(
+                "sort",
+                format!(
+                    "must be one of {} (prefix - for descending)",
+                    allowed.join(", ")
+                ),
+            )
+        })?;
+        Ok(Sort { field, descending })
+    }
+
+    pub fn order_sql(&self) -> String {
+        let dir = if self.descending { "DESC" } else { "ASC" };
+        format!("{} {dir}, id {dir}", self.field)
+    }
+
+    /// The keyset comparison that continues after the cursor.
+    pub fn after_op(&self) -> &'static str {
+        if self.descending { "<" } else { ">" }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn words_split_like_the_contract() {
+        assert_eq!(
+            words("john.smith@acme.com"),
+            vec!["john", "smith", "acme", "com"]
+        );
+        assert_eq!(words("  O'Brien — Müller "), vec!["o", "brien", "müller"]);
+        assert_eq!(
+            search_text([Some("Ann Lee"), None, Some("ann@lee.io")]),
+            "ann lee io"
+        );
+    }
+
+    #[test]
+    fn tags_are_normalized() {
+        let tags = vec![" VIP ".to_string(), "vip".into(), "Lead".into()];
+        assert_eq!(normalize_tags(&tags).unwrap(), vec!["vip", "lead"]);
+        assert!(normalize_tags(&["".to_string()]).is_err());
+        assert!(normalize_tags(&["x".repeat(51)]).is_err());
+        let many: Vec<String> = (0..21).map(|i| format!("t{i}")).collect();
+        assert!(normalize_tags(&many).is_err());
+    }
+
+    #[test]
+    fn sorts() {
+        let s = Sort::parse(Some("-name"), &["created_at", "name"], "-created_at").unwrap();
+        assert_eq!(s.order_sql(), "name DESC, id DESC");
+        assert_eq!(
+            Sort::parse(None, &["created_at"], "-created_at")
+                .unwrap()
+                .after_op(),
+            "<"
+        );
+        assert!(Sort::parse(Some("email"), &["created_at"], "-created_at").is_err());
+    }
+}
