@@ -8,6 +8,7 @@
 pub mod audit;
 pub mod auth;
 pub mod cli;
+pub mod companies;
 pub mod config;
 pub mod contacts;
 pub mod db;
@@ -16,6 +17,7 @@ pub mod http;
 pub mod orgs;
 pub mod records;
 pub mod startup;
+pub mod tags;
 pub mod telemetry;
 pub mod validate;
 pub mod web;

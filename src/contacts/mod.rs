@@ -24,8 +24,8 @@ use crate::http::extract::{ApiJson, ApiQuery, IdPath, IdempotencyKey, IfMatch, d
 use crate::http::idempotency::{Idempotency, json_response};
 use crate::http::pagination::{self, Cursor, Page};
 use crate::orgs::{OrgCtx, OrgHeader, queries as orgs};
-use crate::records::{self, Sort};
-use crate::validate;
+use crate::records::{self, Sort, opt, parse_time, parse_uuid, record_response};
+use crate::{run, validate};
 use queries::{After, Contact, Filter};
 
 const RECORD_TYPE: &str = "contact";
@@ -215,16 +215,13 @@ async fn check(
                 })?,
         ),
     };
-    let (phone, national) = phone.map_or((None, None), |(e164, national)| {
-        (Some(e164), Some(national))
-    });
-    let search_text = records::search_text([
-        Some(name.as_str()),
+    let phone = phone.map(|(e164, _national)| e164);
+    let search_text = search_text(
+        &name,
         email.as_deref(),
         phone.as_deref(),
-        national.as_deref(),
         company_name.as_deref(),
-    ]);
+    );
     let now = crate::db::now();
     let contact = Contact {
         id: current.map_or_else(crate::db::new_id, |c| c.id),
@@ -247,13 +244,59 @@ async fn check(
     })
 }
 
-/// An optional text field: trimmed, empty is absent.
-fn opt(value: &Option<String>) -> Option<&str> {
-    value.as_deref().map(str::trim).filter(|s| !s.is_empty())
+/// The words `q` finds a contact by: its name, email, phone (also as national
+/// digits) and its company's name.
+fn search_text(
+    name: &str,
+    email: Option<&str>,
+    phone: Option<&str>,
+    company: Option<&str>,
+) -> String {
+    let national = phone
+        .and_then(|p| validate::phone(p, "US").ok())
+        .map(|(_, national)| national);
+    records::search_text([Some(name), email, phone, national.as_deref(), company])
 }
 
-fn parse_uuid(value: &str) -> Result<Uuid, String> {
-    Uuid::parse_str(value).map_err(|_| "must be a UUID".to_string())
+/// Keeps a company's contacts findable by its name: after a rename
+/// (`Some(name)`), or before the company is deleted (`None`: their `company_id`
+/// is cleared, which is a change of each contact).
+pub async fn reindex_company(
+    mut c: Exec<'_>,
+    org: Uuid,
+    company: Uuid,
+    name: Option<&str>,
+) -> Result<(), sqlx::Error> {
+    let rows: Vec<(Uuid, String, Option<String>, Option<String>)> = run!(c.re(), conn => sqlx::query_as(
+        "SELECT id, name, email, phone FROM contacts WHERE organization_id = $1 AND company_id = $2",
+    )
+    .bind(org)
+    .bind(company)
+    .fetch_all(conn)
+    .await)?;
+    if name.is_none() {
+        run!(c.re(), conn => sqlx::query(
+            "UPDATE contacts SET company_id = NULL, updated_at = $3, version = version + 1 \
+             WHERE organization_id = $1 AND company_id = $2",
+        )
+        .bind(org)
+        .bind(company)
+        .bind(crate::db::now())
+        .execute(conn)
+        .await
+        .map(|r| r.rows_affected()))?;
+    }
+    for (id, contact_name, email, phone) in rows {
+        let text = search_text(&contact_name, email.as_deref(), phone.as_deref(), name);
+        run!(c.re(), conn => sqlx::query("UPDATE contacts SET search_text = $3 WHERE organization_id = $1 AND id = $2")
+            .bind(org)
+            .bind(id)
+            .bind(text)
+            .execute(conn)
+            .await
+            .map(|r| r.rows_affected()))?;
+    }
+    Ok(())
 }
 
 /// 409 `duplicate_contact` when another contact has this email or phone.
@@ -306,11 +349,6 @@ async fn on_conflict(c: Exec<'_>, ctx: &OrgCtx, contact: &Contact, err: sqlx::Er
             "a contact with this email or phone already exists",
         ),
     }
-}
-
-fn record_response(status: StatusCode, contact: &Contact) -> ApiResult<Response> {
-    let body = serde_json::to_value(contact).map_err(ApiError::internal)?;
-    Ok(json_response(status, &body))
 }
 
 #[derive(Debug, Deserialize, IntoParams)]
@@ -407,12 +445,6 @@ async fn list_contacts(
         "updated_at" => Cursor::encode(&(c.updated_at, c.id)),
         _ => Cursor::encode(&(c.created_at, c.id)),
     })))
-}
-
-fn parse_time(value: &str) -> Result<DateTime<Utc>, String> {
-    DateTime::parse_from_rfc3339(value)
-        .map(|t| t.with_timezone(&Utc))
-        .map_err(|_| "must be an RFC 3339 date-time".to_string())
 }
 
 /// Create a contact.

@@ -5,8 +5,8 @@ use chrono::{DateTime, NaiveDate, Utc};
 use sqlx::types::Json;
 use uuid::Uuid;
 
-use crate::db::{Backend, Exec};
-use crate::records::Sort;
+use crate::db::Exec;
+use crate::records::{self, Sort};
 use crate::run;
 
 #[derive(Debug, Clone, serde::Serialize, utoipa::ToSchema, sqlx::FromRow)]
@@ -166,12 +166,7 @@ pub struct Filter {
     pub only_owner: Option<Uuid>,
 }
 
-/// Where a page starts: the sort value and id of the last row of the previous page.
-#[derive(Debug, Clone)]
-pub enum After {
-    Time(DateTime<Utc>, Uuid),
-    Text(String, Uuid),
-}
+pub use crate::records::After;
 
 /// One page (up to `limit + 1` rows) of a contact list.
 pub async fn list(
@@ -186,20 +181,7 @@ pub async fn list(
     run!(c, conn => {
         let mut q = sqlx::QueryBuilder::new(format!("SELECT {COLUMNS} FROM contacts WHERE organization_id = "));
         q.push_bind(org);
-        if !filter.words.is_empty() {
-            match backend {
-                Backend::Sqlite => {
-                    let expr: Vec<String> = filter.words.iter().map(|w| format!("\"{w}\"*")).collect();
-                    q.push(" AND rowid IN (SELECT rowid FROM contacts_fts WHERE contacts_fts MATCH ")
-                        .push_bind(expr.join(" "))
-                        .push(")");
-                }
-                Backend::Postgres => {
-                    let expr: Vec<String> = filter.words.iter().map(|w| format!("{w}:*")).collect();
-                    q.push(" AND search_vector @@ to_tsquery('simple', ").push_bind(expr.join(" & ")).push(")");
-                }
-            }
-        }
+        records::push_search(&mut q, backend, "contacts", &filter.words);
         if let Some(owner) = filter.owner_id {
             q.push(" AND owner_id = ").push_bind(owner);
         }
@@ -218,23 +200,8 @@ pub async fn list(
         if let Some(at) = filter.created_before {
             q.push(" AND created_at < ").push_bind(at);
         }
-        for tag in &filter.tags {
-            q.push(" AND id IN (SELECT record_id FROM record_tags WHERE organization_id = ")
-                .push_bind(org)
-                .push(" AND record_type = 'contact' AND tag = ")
-                .push_bind(tag.clone())
-                .push(")");
-        }
-        match after {
-            Some(After::Time(at, id)) => {
-                q.push(format!(" AND ({}, id) {} (", sort.field, sort.after_op())).push_bind(at).push(", ").push_bind(id).push(")");
-            }
-            Some(After::Text(text, id)) => {
-                q.push(format!(" AND ({}, id) {} (", sort.field, sort.after_op())).push_bind(text).push(", ").push_bind(id).push(")");
-            }
-            None => {}
-        }
-        q.push(format!(" ORDER BY {} LIMIT ", sort.order_sql())).push_bind(limit + 1);
+        records::push_tags(&mut q, org, "contact", &filter.tags);
+        records::push_page(&mut q, sort, after, limit);
         q.build_query_as().fetch_all(conn).await
     })
 }

@@ -70,7 +70,9 @@ pub fn router(state: AppState) -> Router {
         .merge(crate::orgs::members::router())
         .merge(crate::orgs::invitations::router())
         .merge(crate::audit::router())
-        .merge(crate::contacts::router());
+        .merge(crate::contacts::router())
+        .merge(crate::companies::router())
+        .merge(crate::tags::router());
     let (api, spec) = OpenApiRouter::with_openapi(openapi::base())
         .nest("/api/v1", api)
         .split_for_parts();

@@ -28,6 +28,8 @@ use crate::http::error::{FieldError, Problem};
         (name = "invitations", description = "Invitations"),
         (name = "audit", description = "Audit log"),
         (name = "contacts", description = "Contacts"),
+        (name = "companies", description = "Companies"),
+        (name = "tags", description = "Tags across record types"),
     )
 )]
 struct ApiDoc;

@@ -1,9 +1,11 @@
 //! What every record type shares (api.md §5): owners and who may change what,
 //! tags, free-text search words, list sorting.
 
+use chrono::{DateTime, Utc};
+use sqlx::{Database, Encode, QueryBuilder, Type};
 use uuid::Uuid;
 
-use crate::db::Exec;
+use crate::db::{Backend, Exec};
 use crate::http::error::{ApiError, ApiResult};
 use crate::orgs::{OrgCtx, Role, Visibility, queries as orgs};
 use crate::run;
@@ -167,6 +169,123 @@ impl Sort {
     pub fn after_op(&self) -> &'static str {
         if self.descending { "<" } else { ">" }
     }
+}
+
+/// An optional text value: trimmed, empty is absent.
+pub fn opt(value: &Option<String>) -> Option<&str> {
+    value.as_deref().map(str::trim).filter(|s| !s.is_empty())
+}
+
+pub fn parse_uuid(value: &str) -> Result<Uuid, String> {
+    Uuid::parse_str(value).map_err(|_| "must be a UUID".to_string())
+}
+
+pub fn parse_time(value: &str) -> Result<DateTime<Utc>, String> {
+    DateTime::parse_from_rfc3339(value)
+        .map(|t| t.with_timezone(&Utc))
+        .map_err(|_| "must be an RFC 3339 date-time".to_string())
+}
+
+/// A record as a JSON response with its `ETag`.
+pub fn record_response<T: serde::Serialize>(
+    status: axum::http::StatusCode,
+    record: &T,
+) -> ApiResult<axum::response::Response> {
+    let body = serde_json::to_value(record).map_err(ApiError::internal)?;
+    Ok(crate::http::idempotency::json_response(status, &body))
+}
+
+/// Where a page starts: the sort value and id of the last row of the previous page.
+#[derive(Debug, Clone)]
+pub enum After {
+    Time(DateTime<Utc>, Uuid),
+    Text(String, Uuid),
+}
+
+/// Appends ` AND ` + the free-text condition: every word a prefix of a word of
+/// the record's search text, served by `<table>_fts` (SQLite FTS5) or the GIN
+/// index on `search_vector` (PostgreSQL). Words are letters and digits only
+/// ([`words`]), so they cannot break out of the query syntax.
+pub fn push_search<'q, DB>(
+    q: &mut QueryBuilder<'q, DB>,
+    backend: Backend,
+    table: &str,
+    words: &[String],
+) where
+    DB: Database,
+    String: Encode<'q, DB> + Type<DB>,
+{
+    if words.is_empty() {
+        return;
+    }
+    match backend {
+        Backend::Sqlite => {
+            let expr: Vec<String> = words.iter().map(|w| format!("\"{w}\"*")).collect();
+            q.push(format!(
+                " AND rowid IN (SELECT rowid FROM {table}_fts WHERE {table}_fts MATCH "
+            ))
+            .push_bind(expr.join(" "))
+            .push(")");
+        }
+        Backend::Postgres => {
+            let expr: Vec<String> = words.iter().map(|w| format!("{w}:*")).collect();
+            q.push(" AND search_vector @@ to_tsquery('simple', ")
+                .push_bind(expr.join(" & "))
+                .push(")");
+        }
+    }
+}
+
+/// Appends one condition per tag: the record carries every one of them.
+pub fn push_tags<'q, DB>(
+    q: &mut QueryBuilder<'q, DB>,
+    org: Uuid,
+    record_type: &'static str,
+    tags: &[String],
+) where
+    DB: Database,
+    String: Encode<'q, DB> + Type<DB>,
+    Uuid: Encode<'q, DB> + Type<DB>,
+{
+    for tag in tags {
+        q.push(" AND id IN (SELECT record_id FROM record_tags WHERE organization_id = ")
+            .push_bind(org)
+            .push(format!(" AND record_type = '{record_type}' AND tag = "))
+            .push_bind(tag.clone())
+            .push(")");
+    }
+}
+
+/// Appends the keyset condition after `after`, then the order and the limit
+/// (one row more than the page, to tell whether another page follows).
+pub fn push_page<'q, DB>(q: &mut QueryBuilder<'q, DB>, sort: Sort, after: Option<After>, limit: i64)
+where
+    DB: Database,
+    String: Encode<'q, DB> + Type<DB>,
+    Uuid: Encode<'q, DB> + Type<DB>,
+    DateTime<Utc>: Encode<'q, DB> + Type<DB>,
+    i64: Encode<'q, DB> + Type<DB>,
+{
+    let keyset = format!(" AND ({}, id) {} (", sort.field, sort.after_op());
+    match after {
+        Some(After::Time(at, id)) => {
+            q.push(keyset)
+                .push_bind(at)
+                .push(", ")
+                .push_bind(id)
+                .push(")");
+        }
+        Some(After::Text(text, id)) => {
+            q.push(keyset)
+                .push_bind(text)
+                .push(", ")
+                .push_bind(id)
+                .push(")");
+        }
+        None => {}
+    }
+    q.push(format!(" ORDER BY {} LIMIT ", sort.order_sql()))
+        .push_bind(limit + 1);
 }
 
 #[cfg(test)]

@@ -8,6 +8,7 @@
 mod helpers;
 
 mod auth;
+mod companies;
 mod conventions;
 mod invitations;
 mod members;

@@ -1,0 +1,47 @@
+//! `GET /api/v1/tags` (api.md §5): the tags of every record type with how
+//! often each is used, most used first.
+
+use axum::Json;
+use axum::extract::State;
+use serde::Serialize;
+use utoipa::ToSchema;
+use utoipa_axum::router::OpenApiRouter;
+use utoipa_axum::routes;
+
+use crate::http::AppState;
+use crate::http::error::{ApiResult, Problem};
+use crate::http::pagination::Page;
+use crate::orgs::{OrgCtx, OrgHeader};
+use crate::run;
+
+#[derive(Debug, Serialize, ToSchema, sqlx::FromRow)]
+pub struct TagCount {
+    pub name: String,
+    pub count: i64,
+}
+
+pub fn router() -> OpenApiRouter<AppState> {
+    OpenApiRouter::new().routes(routes!(list_tags))
+}
+
+/// Tags used at least once by records the caller can see; ties by name.
+#[utoipa::path(
+    get, path = "/tags", tag = "tags",
+    params(OrgHeader),
+    security(("bearer" = [])),
+    responses((status = 200, body = Page<TagCount>), (status = 403, body = Problem, description = "`not_a_member`"))
+)]
+async fn list_tags(ctx: OrgCtx, State(state): State<AppState>) -> ApiResult<Json<Page<TagCount>>> {
+    let mut conn = state.db.read().await?;
+    let only_owner = ctx.sees_only_own().then_some(ctx.user_id);
+    let rows = run!(conn.exec(), c => sqlx::query_as(
+        "SELECT tag AS name, COUNT(*) AS count FROM record_tags \
+         WHERE organization_id = $1 AND ($2 IS NULL OR owner_id = $2) \
+         GROUP BY tag ORDER BY COUNT(*) DESC, tag ASC",
+    )
+    .bind(ctx.org_id)
+    .bind(only_owner)
+    .fetch_all(c)
+    .await)?;
+    Ok(Json(Page::all(rows)))
+}
