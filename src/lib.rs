@@ -15,6 +15,7 @@ pub mod db;
 pub mod health;
 pub mod http;
 pub mod orgs;
+pub mod pipelines;
 pub mod records;
 pub mod startup;
 pub mod tags;

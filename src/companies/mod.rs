@@ -24,7 +24,7 @@ use crate::http::idempotency::{Idempotency, json_response};
 use crate::http::pagination::{self, Cursor, Page};
 use crate::orgs::{OrgCtx, OrgHeader};
 use crate::records::{self, After, Sort, opt, parse_uuid, record_response};
-use crate::validate;
+use crate::{run, validate};
 use queries::{Company, Filter};
 
 const RECORD_TYPE: &str = "company";
@@ -411,7 +411,7 @@ async fn update_company(
     record_response(StatusCode::OK, &company)
 }
 
-/// Delete a company; its contacts stay, without a company.
+/// Delete a company; its contacts and deals stay, without a company.
 #[utoipa::path(
     delete, path = "/companies/{id}", tag = "companies",
     params(OrgHeader, ("id" = Uuid, Path), ("If-Match" = Option<String>, Header, description = "\"<version>\" last read")),
@@ -434,6 +434,16 @@ async fn delete_company(
     ctx.ensure_may_change(current.owner_id)?;
     if_match.check(current.version)?;
     crate::contacts::reindex_company(tx.exec(), ctx.org_id, id, None).await?;
+    // Its deals stay too, without a company (a change of each deal).
+    run!(tx.exec(), c => sqlx::query(
+        "UPDATE deals SET company_id = NULL, updated_at = $3, version = version + 1 WHERE organization_id = $1 AND company_id = $2",
+    )
+    .bind(ctx.org_id)
+    .bind(id)
+    .bind(crate::db::now())
+    .execute(c)
+    .await
+    .map(|r| r.rows_affected()))?;
     records::index_tags(
         tx.exec(),
         ctx.org_id,

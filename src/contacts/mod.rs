@@ -637,6 +637,7 @@ fn contact_fields_equal(a: &Contact, b: &Contact) -> bool {
         (status = 204, description = "Deleted"),
         (status = 403, body = Problem, description = "`forbidden`"),
         (status = 404, body = Problem),
+        (status = 409, body = Problem, description = "`contact_has_deals`"),
         (status = 412, body = Problem, description = "`version_mismatch`"),
     )
 )]
@@ -650,6 +651,17 @@ async fn delete_contact(
     let current = readable(tx.exec(), &ctx, id).await?;
     ctx.ensure_may_change(current.owner_id)?;
     if_match.check(current.version)?;
+    let deals: i64 = run!(tx.exec(), c => sqlx::query_scalar("SELECT COUNT(*) FROM deals WHERE organization_id = $1 AND contact_id = $2")
+        .bind(ctx.org_id)
+        .bind(id)
+        .fetch_one(c)
+        .await)?;
+    if deals > 0 {
+        return Err(ApiError::conflict(
+            "contact_has_deals",
+            "this contact has deals; delete or move them first",
+        ));
+    }
     records::index_tags(
         tx.exec(),
         ctx.org_id,

@@ -72,7 +72,8 @@ pub fn router(state: AppState) -> Router {
         .merge(crate::audit::router())
         .merge(crate::contacts::router())
         .merge(crate::companies::router())
-        .merge(crate::tags::router());
+        .merge(crate::tags::router())
+        .merge(crate::pipelines::router());
     let (api, spec) = OpenApiRouter::with_openapi(openapi::base())
         .nest("/api/v1", api)
         .split_for_parts();

@@ -30,6 +30,7 @@ use crate::http::error::{FieldError, Problem};
         (name = "contacts", description = "Contacts"),
         (name = "companies", description = "Companies"),
         (name = "tags", description = "Tags across record types"),
+        (name = "pipelines", description = "Pipelines and their stages"),
     )
 )]
 struct ApiDoc;

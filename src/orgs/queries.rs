@@ -9,7 +9,7 @@ use crate::run;
 
 const ORG_COLUMNS: &str = "id, name, default_currency, default_country, member_visibility, created_at, updated_at, version";
 
-/// Creates an organization with `owner` as its first owner.
+/// Creates an organization with `owner` as its first owner and its default pipeline.
 pub async fn create_organization(
     mut c: Exec<'_>,
     name: &str,
@@ -29,6 +29,7 @@ pub async fn create_organization(
         .fetch_one(conn)
         .await)?;
     add_member(c.re(), org.id, owner, Role::Owner).await?;
+    crate::pipelines::create_default(c.re(), org.id).await?;
     Ok(org)
 }
 

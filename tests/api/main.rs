@@ -13,4 +13,5 @@ mod conventions;
 mod invitations;
 mod members;
 mod organizations;
+mod pipelines;
 mod robustness;

@@ -1,0 +1,473 @@
+//! Pipelines `/api/v1/pipelines` (api.md §5, §7 "Pipelines"): ordered stages
+//! that deals move through. Every organization has one default pipeline; the
+//! last stage of every pipeline is `closed`. Managed by admins and owners.
+
+use axum::Json;
+use axum::extract::State;
+use axum::http::StatusCode;
+use axum::response::Response;
+use chrono::{DateTime, Utc};
+use serde::{Deserialize, Serialize};
+use serde_json::json;
+use sqlx::types::Json as SqlJson;
+use utoipa::ToSchema;
+use utoipa_axum::router::OpenApiRouter;
+use utoipa_axum::routes;
+use uuid::Uuid;
+
+use crate::audit::{self, Event};
+use crate::db::Exec;
+use crate::http::AppState;
+use crate::http::error::{ApiError, ApiResult, Problem, Validator};
+use crate::http::extract::{ApiJson, IdPath, IdempotencyKey, IfMatch};
+use crate::http::idempotency::{Idempotency, json_response};
+use crate::http::pagination::Page;
+use crate::orgs::{OrgCtx, OrgHeader, Role};
+use crate::records::record_response;
+use crate::{run, validate};
+
+/// The stage every pipeline ends with; deals reach it only by being won or lost.
+pub const CLOSED: &str = "closed";
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
+pub struct Stage {
+    /// `[a-z0-9_]{1,40}`, unique in the pipeline.
+    pub key: String,
+    pub name: String,
+    /// 0-based index in the pipeline.
+    pub position: i64,
+    /// Win probability in percent (0..100), when set.
+    pub probability: Option<i64>,
+}
+
+#[derive(Debug, Clone, Serialize, ToSchema, sqlx::FromRow)]
+pub struct Pipeline {
+    pub id: Uuid,
+    pub name: String,
+    pub is_default: bool,
+    #[schema(value_type = Vec<Stage>)]
+    pub stages: SqlJson<Vec<Stage>>,
+    pub created_at: DateTime<Utc>,
+    pub updated_at: DateTime<Utc>,
+    pub version: i64,
+}
+
+impl Pipeline {
+    pub fn stage(&self, key: &str) -> Option<&Stage> {
+        self.stages.0.iter().find(|s| s.key == key)
+    }
+
+    /// The first stage: where new deals start.
+    pub fn first_stage(&self) -> Option<&Stage> {
+        self.stages.0.first()
+    }
+}
+
+const COLUMNS: &str = "id, name, is_default, stages, created_at, updated_at, version";
+
+fn default_stages() -> Vec<Stage> {
+    [
+        ("qualification", "Qualification", 10),
+        ("proposal", "Proposal", 40),
+        ("negotiation", "Negotiation", 70),
+        (CLOSED, "Closed", 100),
+    ]
+    .into_iter()
+    .enumerate()
+    .map(|(i, (key, name, p))| Stage {
+        key: key.into(),
+        name: name.into(),
+        position: i as i64,
+        probability: Some(p),
+    })
+    .collect()
+}
+
+/// Creates the default pipeline of a new organization.
+pub async fn create_default(c: Exec<'_>, org: Uuid) -> Result<Pipeline, sqlx::Error> {
+    let now = crate::db::now();
+    let pipeline = Pipeline {
+        id: crate::db::new_id(),
+        name: "Sales".into(),
+        is_default: true,
+        stages: SqlJson(default_stages()),
+        created_at: now,
+        updated_at: now,
+        version: 1,
+    };
+    insert(c, org, &pipeline).await?;
+    Ok(pipeline)
+}
+
+async fn insert(c: Exec<'_>, org: Uuid, p: &Pipeline) -> Result<(), sqlx::Error> {
+    run!(c, conn => sqlx::query(
+        "INSERT INTO pipelines (organization_id, id, name, is_default, stages, created_at, updated_at, version) \
+         VALUES ($1, $2, $3, $4, $5, $6, $7, $8)",
+    )
+    .bind(org)
+    .bind(p.id)
+    .bind(&p.name)
+    .bind(p.is_default)
+    .bind(&p.stages)
+    .bind(p.created_at)
+    .bind(p.updated_at)
+    .bind(p.version)
+    .execute(conn)
+    .await
+    .map(|r| r.rows_affected()))?;
+    Ok(())
+}
+
+pub async fn find(c: Exec<'_>, org: Uuid, id: Uuid) -> Result<Option<Pipeline>, sqlx::Error> {
+    let sql = format!(
+        "SELECT {COLUMNS} FROM pipelines WHERE organization_id = $1 AND id = $2{}",
+        c.for_update()
+    );
+    run!(c, conn => sqlx::query_as(&sql).bind(org).bind(id).fetch_optional(conn).await)
+}
+
+pub async fn find_default(c: Exec<'_>, org: Uuid) -> Result<Option<Pipeline>, sqlx::Error> {
+    let sql =
+        format!("SELECT {COLUMNS} FROM pipelines WHERE organization_id = $1 AND is_default = $2");
+    run!(c, conn => sqlx::query_as(&sql).bind(org).bind(true).fetch_optional(conn).await)
+}
+
+/// How many deals are in `pipeline` (in `stage`, when given).
+async fn count_deals(
+    c: Exec<'_>,
+    org: Uuid,
+    pipeline: Uuid,
+    stage: Option<&str>,
+) -> Result<i64, sqlx::Error> {
+    run!(c, conn => sqlx::query_scalar(
+        "SELECT COUNT(*) FROM deals WHERE organization_id = $1 AND pipeline_id = $2 AND ($3 IS NULL OR stage = $3)",
+    )
+    .bind(org)
+    .bind(pipeline)
+    .bind(stage)
+    .fetch_one(conn)
+    .await)
+}
+
+pub fn router() -> OpenApiRouter<AppState> {
+    OpenApiRouter::new()
+        .routes(routes!(list_pipelines, create_pipeline))
+        .routes(routes!(get_pipeline, update_pipeline, delete_pipeline))
+}
+
+/// A stage as sent: its place in the list is its position.
+#[derive(Debug, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct StageInput {
+    pub key: String,
+    pub name: String,
+    pub probability: Option<i64>,
+    /// Ignored (the order of the list decides), so a client can send back what it read.
+    #[serde(default)]
+    #[schema(ignore)]
+    pub position: Option<serde_json::Value>,
+}
+
+#[derive(Debug, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct CreatePipeline {
+    pub name: String,
+    /// In order; `closed` is appended when not given last.
+    pub stages: Vec<StageInput>,
+}
+
+#[derive(Debug, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct UpdatePipeline {
+    pub name: Option<String>,
+    /// Replaces the stage list (same form as on create). A kept key keeps its deals.
+    pub stages: Option<Vec<StageInput>>,
+    /// `true` makes this the organization's default pipeline.
+    pub is_default: Option<bool>,
+}
+
+/// Checks a stage list and makes it canonical: positions from the order,
+/// `closed` last.
+fn check_stages(input: Vec<StageInput>, v: &mut Validator) -> Vec<Stage> {
+    let mut stages: Vec<Stage> = Vec::new();
+    let count = input.len();
+    for (i, s) in input.into_iter().enumerate() {
+        let field = |f: &str| format!("stages[{i}].{f}");
+        let key = s.key.trim().to_string();
+        let key_ok = (1..=40).contains(&key.len())
+            && key
+                .bytes()
+                .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'_');
+        if !key_ok {
+            v.add(field("key"), "must match [a-z0-9_]{1,40}");
+        } else if stages.iter().any(|st| st.key == key) {
+            v.add(field("key"), "is used twice in this pipeline");
+        } else if key == CLOSED && i + 1 != count {
+            v.add(field("key"), "`closed` can only be the last stage");
+        }
+        let name = v
+            .check(&field("name"), validate::required_text(&s.name, 100))
+            .unwrap_or_default();
+        if let Some(p) = s.probability
+            && !(0..=100).contains(&p)
+        {
+            v.add(field("probability"), "must be from 0 to 100");
+        }
+        stages.push(Stage {
+            key,
+            name,
+            position: i as i64,
+            probability: s.probability,
+        });
+    }
+    if stages.last().is_none_or(|s| s.key != CLOSED) {
+        stages.push(Stage {
+            key: CLOSED.into(),
+            name: "Closed".into(),
+            position: stages.len() as i64,
+            probability: Some(100),
+        });
+    }
+    if stages.len() < 2 {
+        v.add("stages", "needs at least one stage before `closed`");
+    }
+    stages
+}
+
+/// The organization's pipelines, the default first.
+#[utoipa::path(
+    get, path = "/pipelines", tag = "pipelines",
+    params(OrgHeader),
+    security(("bearer" = [])),
+    responses((status = 200, body = Page<Pipeline>))
+)]
+async fn list_pipelines(
+    ctx: OrgCtx,
+    State(state): State<AppState>,
+) -> ApiResult<Json<Page<Pipeline>>> {
+    let mut conn = state.db.read().await?;
+    let sql = format!(
+        "SELECT {COLUMNS} FROM pipelines WHERE organization_id = $1 ORDER BY is_default DESC, created_at, id"
+    );
+    let rows = run!(conn.exec(), c => sqlx::query_as(&sql).bind(ctx.org_id).fetch_all(c).await)?;
+    Ok(Json(Page::all(rows)))
+}
+
+/// Create a pipeline (admin and owner).
+#[utoipa::path(
+    post, path = "/pipelines", tag = "pipelines",
+    params(OrgHeader, ("Idempotency-Key" = Option<String>, Header, description = "Replays the first response of a repeated request")),
+    request_body = CreatePipeline,
+    security(("bearer" = [])),
+    responses(
+        (status = 201, body = Pipeline),
+        (status = 403, body = Problem, description = "`forbidden`: below admin"),
+        (status = 422, body = Problem, description = "`validation_failed`"),
+    )
+)]
+async fn create_pipeline(
+    ctx: OrgCtx,
+    State(state): State<AppState>,
+    key: IdempotencyKey,
+    body: ApiJson<CreatePipeline>,
+) -> ApiResult<Response> {
+    ctx.require(Role::Admin)?;
+    let idempotency = Idempotency::new(key, ctx.org_id, ctx.user_id, "POST /pipelines", &body.raw);
+    let input = body.data;
+    let mut v = Validator::new();
+    let name = v
+        .check("name", validate::required_text(&input.name, 200))
+        .unwrap_or_default();
+    let stages = check_stages(input.stages, &mut v);
+    v.finish()?;
+    let mut tx = state.db.begin().await?;
+    if let Some(replay) = idempotency.replay(tx.exec()).await? {
+        return Ok(replay);
+    }
+    let now = crate::db::now();
+    let pipeline = Pipeline {
+        id: crate::db::new_id(),
+        name,
+        is_default: false,
+        stages: SqlJson(stages),
+        created_at: now,
+        updated_at: now,
+        version: 1,
+    };
+    insert(tx.exec(), ctx.org_id, &pipeline).await?;
+    log_change(tx.exec(), &ctx, pipeline.id, "created").await?;
+    let body = serde_json::to_value(&pipeline).map_err(ApiError::internal)?;
+    idempotency
+        .save(tx.exec(), StatusCode::CREATED, &body)
+        .await?;
+    tx.commit().await?;
+    Ok(json_response(StatusCode::CREATED, &body))
+}
+
+async fn log_change(
+    c: Exec<'_>,
+    ctx: &OrgCtx,
+    pipeline: Uuid,
+    change: &str,
+) -> Result<(), sqlx::Error> {
+    let event = Event::new("pipeline.changed")
+        .actor(ctx.user_id)
+        .target("pipeline", pipeline)
+        .ip(ctx.ip_text())
+        .details(json!({ "change": change }));
+    audit::record(c, ctx.org_id, &event).await
+}
+
+/// Read a pipeline.
+#[utoipa::path(
+    get, path = "/pipelines/{id}", tag = "pipelines",
+    params(OrgHeader, ("id" = Uuid, Path)),
+    security(("bearer" = [])),
+    responses((status = 200, body = Pipeline), (status = 404, body = Problem))
+)]
+async fn get_pipeline(
+    ctx: OrgCtx,
+    State(state): State<AppState>,
+    IdPath(id): IdPath,
+) -> ApiResult<Response> {
+    let mut conn = state.db.read().await?;
+    let pipeline = find(conn.exec(), ctx.org_id, id)
+        .await?
+        .ok_or_else(ApiError::not_found)?;
+    record_response(StatusCode::OK, &pipeline)
+}
+
+/// Rename, replace the stages, or make default (admin and owner).
+#[utoipa::path(
+    patch, path = "/pipelines/{id}", tag = "pipelines",
+    params(OrgHeader, ("id" = Uuid, Path), ("If-Match" = Option<String>, Header, description = "\"<version>\" last read")),
+    request_body = UpdatePipeline,
+    security(("bearer" = [])),
+    responses(
+        (status = 200, body = Pipeline),
+        (status = 403, body = Problem, description = "`forbidden`"),
+        (status = 404, body = Problem),
+        (status = 409, body = Problem, description = "`pipeline_in_use`: a removed stage holds deals"),
+        (status = 412, body = Problem, description = "`version_mismatch`"),
+        (status = 422, body = Problem, description = "`validation_failed`"),
+    )
+)]
+async fn update_pipeline(
+    ctx: OrgCtx,
+    State(state): State<AppState>,
+    IdPath(id): IdPath,
+    if_match: IfMatch,
+    ApiJson { data: input, .. }: ApiJson<UpdatePipeline>,
+) -> ApiResult<Response> {
+    ctx.require(Role::Admin)?;
+    let mut tx = state.db.begin().await?;
+    let current = find(tx.exec(), ctx.org_id, id)
+        .await?
+        .ok_or_else(ApiError::not_found)?;
+    if_match.check(current.version)?;
+    let mut v = Validator::new();
+    let name = match &input.name {
+        Some(name) => v
+            .check("name", validate::required_text(name, 200))
+            .unwrap_or_default(),
+        None => current.name.clone(),
+    };
+    let stages = input
+        .stages
+        .map(|s| check_stages(s, &mut v))
+        .unwrap_or_else(|| current.stages.0.clone());
+    if input.is_default == Some(false) && current.is_default {
+        v.add("is_default", "make another pipeline the default instead");
+    }
+    v.finish()?;
+    let make_default = input.is_default == Some(true) && !current.is_default;
+    if name == current.name && stages == current.stages.0 && !make_default {
+        return record_response(StatusCode::OK, &current);
+    }
+    for removed in current
+        .stages
+        .0
+        .iter()
+        .filter(|old| !stages.iter().any(|s| s.key == old.key))
+    {
+        if count_deals(tx.exec(), ctx.org_id, id, Some(&removed.key)).await? > 0 {
+            return Err(ApiError::conflict(
+                "pipeline_in_use",
+                format!("stage `{}` holds deals; move them first", removed.key),
+            ));
+        }
+    }
+    if make_default {
+        run!(tx.exec(), c => sqlx::query("UPDATE pipelines SET is_default = $2 WHERE organization_id = $1 AND is_default = $3")
+            .bind(ctx.org_id)
+            .bind(false)
+            .bind(true)
+            .execute(c)
+            .await
+            .map(|r| r.rows_affected()))?;
+    }
+    let sql = format!(
+        "UPDATE pipelines SET name = $3, stages = $4, is_default = $5, updated_at = $6, version = version + 1 \
+         WHERE organization_id = $1 AND id = $2 RETURNING {COLUMNS}"
+    );
+    let updated: Pipeline = run!(tx.exec(), c => sqlx::query_as(&sql)
+        .bind(ctx.org_id)
+        .bind(id)
+        .bind(&name)
+        .bind(SqlJson(&stages))
+        .bind(current.is_default || make_default)
+        .bind(crate::db::now())
+        .fetch_one(c)
+        .await)?;
+    log_change(tx.exec(), &ctx, id, "updated").await?;
+    tx.commit().await?;
+    record_response(StatusCode::OK, &updated)
+}
+
+/// Delete a pipeline that holds no deals (admin and owner); not the default.
+#[utoipa::path(
+    delete, path = "/pipelines/{id}", tag = "pipelines",
+    params(OrgHeader, ("id" = Uuid, Path), ("If-Match" = Option<String>, Header, description = "\"<version>\" last read")),
+    security(("bearer" = [])),
+    responses(
+        (status = 204, description = "Deleted"),
+        (status = 403, body = Problem, description = "`forbidden`"),
+        (status = 404, body = Problem),
+        (status = 409, body = Problem, description = "`default_pipeline` or `pipeline_in_use`"),
+        (status = 412, body = Problem, description = "`version_mismatch`"),
+    )
+)]
+async fn delete_pipeline(
+    ctx: OrgCtx,
+    State(state): State<AppState>,
+    IdPath(id): IdPath,
+    if_match: IfMatch,
+) -> ApiResult<StatusCode> {
+    ctx.require(Role::Admin)?;
+    let mut tx = state.db.begin().await?;
+    let current = find(tx.exec(), ctx.org_id, id)
+        .await?
+        .ok_or_else(ApiError::not_found)?;
+    if_match.check(current.version)?;
+    if current.is_default {
+        return Err(ApiError::conflict(
+            "default_pipeline",
+            "the default pipeline cannot be deleted; make another one the default first",
+        ));
+    }
+    if count_deals(tx.exec(), ctx.org_id, id, None).await? > 0 {
+        return Err(ApiError::conflict(
+            "pipeline_in_use",
+            "this pipeline holds deals; move or delete them first",
+        ));
+    }
+    run!(tx.exec(), c => sqlx::query("DELETE FROM pipelines WHERE organization_id = $1 AND id = $2")
+        .bind(ctx.org_id)
+        .bind(id)
+        .execute(c)
+        .await
+        .map(|r| r.rows_affected()))?;
+    log_change(tx.exec(), &ctx, id, "deleted").await?;
+    tx.commit().await?;
+    Ok(StatusCode::NO_CONTENT)
+}
