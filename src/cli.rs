@@ -31,19 +31,14 @@ pub async fn run() -> anyhow::Result<()> {
                 },
         } => {
             let email = validate::email(&email).map_err(|m| anyhow::anyhow!("--email: {m}"))?;
-            let name =
-                validate::required_text(&name, 200).map_err(|m| anyhow::anyhow!("--name: {m}"))?;
-            let org_name = validate::required_text(&org_name, 200)
-                .map_err(|m| anyhow::anyhow!("--org-name: {m}"))?;
-            validate::password(&password, &email)
-                .map_err(|m| anyhow::anyhow!("--password: {m}"))?;
+            let name = validate::required_text(&name, 200).map_err(|m| anyhow::anyhow!("--name: {m}"))?;
+            let org_name = validate::required_text(&org_name, 200).map_err(|m| anyhow::anyhow!("--org-name: {m}"))?;
+            validate::password(&password, &email).map_err(|m| anyhow::anyhow!("--password: {m}"))?;
             let db = connect(&config).await?;
             db.migrate().await.context("database migration failed")?;
             let hash = auth::password::hash(password).await?;
             let mut tx = db.begin().await?;
-            let created =
-                auth::routes::create_account(tx.exec(), &email, &name, &hash, &org_name, None)
-                    .await;
+            let created = auth::routes::create_account(tx.exec(), &email, &name, &hash, &org_name, None).await;
             let (user, org) = match created {
                 Ok(pair) => pair,
                 Err(e) if e.code == "email_taken" => {

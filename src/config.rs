@@ -69,23 +69,13 @@ pub struct Settings {
     #[arg(long, env = "DATABASE_URL", global = true, hide_env_values = true)]
     pub database_url: Option<String>,
     /// Address and port to listen on.
-    #[arg(
-        long,
-        env = "CRM_BIND",
-        global = true,
-        default_value = "127.0.0.1:8004"
-    )]
+    #[arg(long, env = "CRM_BIND", global = true, default_value = "127.0.0.1:8004")]
     pub bind: String,
     /// Directory for the SQLite file and the generated secret key (created on start).
     #[arg(long, env = "CRM_DATA_DIR", global = true, default_value = "./data")]
     pub data_dir: PathBuf,
     /// Public base URL of this server, used in invitation links.
-    #[arg(
-        long,
-        env = "CRM_PUBLIC_URL",
-        global = true,
-        default_value = "http://127.0.0.1:8004"
-    )]
+    #[arg(long, env = "CRM_PUBLIC_URL", global = true, default_value = "http://127.0.0.1:8004")]
     pub public_url: String,
     /// Key that signs access tokens (HS256). When unset, a random key is generated
     /// once and kept in <data dir>/secret_key (mode 0600). Set it when several
@@ -103,28 +93,13 @@ pub struct Settings {
     #[arg(long, env = "CRM_REGISTRATION", global = true, default_value = "open")]
     pub registration: String,
     /// Sign-in and registration attempts allowed per minute per (client IP, email).
-    #[arg(
-        long,
-        env = "CRM_AUTH_RATE_PER_MINUTE",
-        global = true,
-        default_value = "5"
-    )]
+    #[arg(long, env = "CRM_AUTH_RATE_PER_MINUTE", global = true, default_value = "5")]
     pub auth_rate_per_minute: String,
     /// API requests allowed per second per user (bursts up to twice this).
-    #[arg(
-        long,
-        env = "CRM_RATE_PER_SECOND",
-        global = true,
-        default_value = "100"
-    )]
+    #[arg(long, env = "CRM_RATE_PER_SECOND", global = true, default_value = "100")]
     pub rate_per_second: String,
     /// Maximum database connections (per pool).
-    #[arg(
-        long,
-        env = "CRM_DB_MAX_CONNECTIONS",
-        global = true,
-        default_value = "10"
-    )]
+    #[arg(long, env = "CRM_DB_MAX_CONNECTIONS", global = true, default_value = "10")]
     pub db_max_connections: String,
     /// Log filter, in tracing's EnvFilter syntax (e.g. `info`, `crm=debug,sqlx=warn`).
     #[arg(long, env = "CRM_LOG", global = true, default_value = "info,sqlx=warn")]
@@ -140,18 +115,12 @@ impl fmt::Debug for Settings {
         f.debug_struct("Settings")
             .field(
                 "database_url",
-                &self
-                    .database_url
-                    .as_ref()
-                    .map(|u| DatabaseUrl::new(u.clone())),
+                &self.database_url.as_ref().map(|u| DatabaseUrl::new(u.clone())),
             )
             .field("bind", &self.bind)
             .field("data_dir", &self.data_dir)
             .field("public_url", &self.public_url)
-            .field(
-                "secret_key",
-                &self.secret_key.as_ref().map(|_| "[REDACTED]"),
-            )
+            .field("secret_key", &self.secret_key.as_ref().map(|_| "[REDACTED]"))
             .field("access_ttl", &self.access_ttl)
             .field("refresh_ttl", &self.refresh_ttl)
             .field("registration", &self.registration)
@@ -251,11 +220,7 @@ impl Settings {
             "--auth-rate-per-minute",
             &self.auth_rate_per_minute,
         )?;
-        let rate_per_second = positive(
-            "CRM_RATE_PER_SECOND",
-            "--rate-per-second",
-            &self.rate_per_second,
-        )?;
+        let rate_per_second = positive("CRM_RATE_PER_SECOND", "--rate-per-second", &self.rate_per_second)?;
         let db_max_connections = positive(
             "CRM_DB_MAX_CONNECTIONS",
             "--db-max-connections",
@@ -265,19 +230,12 @@ impl Settings {
             bail!("CRM_LOG (--log) is not a valid log filter: {:?}", self.log);
         }
 
-        std::fs::create_dir_all(&self.data_dir).with_context(|| {
-            format!(
-                "CRM_DATA_DIR (--data-dir): cannot create {}",
-                self.data_dir.display()
-            )
-        })?;
+        std::fs::create_dir_all(&self.data_dir)
+            .with_context(|| format!("CRM_DATA_DIR (--data-dir): cannot create {}", self.data_dir.display()))?;
         let database_url = match self.database_url.filter(|u| !u.trim().is_empty()) {
             Some(url) => {
                 let url = url.trim().to_string();
-                if !(url.starts_with("sqlite:")
-                    || url.starts_with("postgres://")
-                    || url.starts_with("postgresql://"))
-                {
+                if !(url.starts_with("sqlite:") || url.starts_with("postgres://") || url.starts_with("postgresql://")) {
                     bail!("DATABASE_URL (--database-url) must start with sqlite:// or postgres://");
                 }
                 url
@@ -313,11 +271,7 @@ fn seconds(var: &str, flag: &str, value: &str) -> anyhow::Result<Duration> {
     Ok(Duration::from_secs(positive::<u64>(var, flag, value)?))
 }
 
-fn positive<T: std::str::FromStr + PartialOrd + Default>(
-    var: &str,
-    flag: &str,
-    value: &str,
-) -> anyhow::Result<T> {
+fn positive<T: std::str::FromStr + PartialOrd + Default>(var: &str, flag: &str, value: &str) -> anyhow::Result<T> {
     match value.trim().parse::<T>() {
         Ok(n) if n > T::default() => Ok(n),
         _ => bail!("{var} ({flag}) must be a whole number above 0, got {value:?}"),
@@ -330,10 +284,7 @@ fn enum_value<T: ValueEnum>(var: &str, flag: &str, value: &str) -> anyhow::Resul
             .iter()
             .filter_map(|v| v.to_possible_value().map(|p| p.get_name().to_string()))
             .collect();
-        anyhow::anyhow!(
-            "{var} ({flag}) must be one of {}, got {value:?}",
-            allowed.join(", ")
-        )
+        anyhow::anyhow!("{var} ({flag}) must be one of {}, got {value:?}", allowed.join(", "))
     })
 }
 
@@ -350,12 +301,8 @@ fn generated_secret(data_dir: &Path) -> anyhow::Result<SecretString> {
     let mut bytes = [0u8; 32];
     rand::rng().fill_bytes(&mut bytes);
     let key: String = bytes.iter().map(|b| format!("{b:02x}")).collect();
-    write_private(&path, &key).with_context(|| {
-        format!(
-            "cannot write the generated secret key to {}",
-            path.display()
-        )
-    })?;
+    write_private(&path, &key)
+        .with_context(|| format!("cannot write the generated secret key to {}", path.display()))?;
     Ok(SecretString::from(key))
 }
 
@@ -410,10 +357,7 @@ mod tests {
         let mut s = settings(dir.path());
         s.registration = "closed".into();
         let err = s.resolve().unwrap_err().to_string();
-        assert!(
-            err.contains("CRM_REGISTRATION") && err.contains("invite_only"),
-            "{err}"
-        );
+        assert!(err.contains("CRM_REGISTRATION") && err.contains("invite_only"), "{err}");
 
         let mut s = settings(dir.path());
         s.bind = "nowhere".into();
@@ -425,10 +369,7 @@ mod tests {
         let dir = tempfile::tempdir().unwrap();
         let first = settings(dir.path()).resolve().unwrap();
         let second = settings(dir.path()).resolve().unwrap();
-        assert_eq!(
-            first.secret_key.expose_secret(),
-            second.secret_key.expose_secret()
-        );
+        assert_eq!(first.secret_key.expose_secret(), second.secret_key.expose_secret());
         assert_eq!(first.public_url, "http://example.test");
         #[cfg(unix)]
         {
@@ -448,10 +389,7 @@ mod tests {
         s.secret_key = Some("a-very-secret-key-that-is-long-enough".into());
         s.database_url = Some("postgres://crm:hunter2@db.example:5432/crm".into());
         let raw = format!("{s:?}");
-        assert!(
-            !raw.contains("hunter2") && !raw.contains("a-very-secret"),
-            "{raw}"
-        );
+        assert!(!raw.contains("hunter2") && !raw.contains("a-very-secret"), "{raw}");
         let config = s.resolve().unwrap();
         let debug = format!("{config:?}");
         assert!(

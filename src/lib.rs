@@ -5,6 +5,7 @@
 //! `http` (state, errors, extractors, middleware, OpenAPI), `db` (both
 //! backends), and one module per domain: `auth`, `orgs`, `audit`.
 
+pub mod activities;
 pub mod audit;
 pub mod auth;
 pub mod cli;
@@ -12,6 +13,7 @@ pub mod companies;
 pub mod config;
 pub mod contacts;
 pub mod db;
+pub mod deals;
 pub mod health;
 pub mod http;
 pub mod orgs;

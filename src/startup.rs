@@ -55,10 +55,7 @@ impl Application {
 
     /// Serves until `shutdown` completes, then stops accepting, lets in-flight
     /// requests finish for up to [`SHUTDOWN_GRACE`], and closes the pool.
-    pub async fn run_until(
-        self,
-        shutdown: impl Future<Output = ()> + Send + 'static,
-    ) -> anyhow::Result<()> {
+    pub async fn run_until(self, shutdown: impl Future<Output = ()> + Send + 'static) -> anyhow::Result<()> {
         let Application {
             listener,
             router,
@@ -66,15 +63,12 @@ impl Application {
         } = self;
         let housekeeping = tokio::spawn(housekeeping(state.clone()));
         let (stopping_tx, stopping_rx) = tokio::sync::oneshot::channel::<()>();
-        let serve = axum::serve(
-            listener,
-            router.into_make_service_with_connect_info::<SocketAddr>(),
-        )
-        .with_graceful_shutdown(async move {
-            shutdown.await;
-            tracing::info!("stop requested; finishing in-flight requests");
-            let _ = stopping_tx.send(());
-        });
+        let serve = axum::serve(listener, router.into_make_service_with_connect_info::<SocketAddr>())
+            .with_graceful_shutdown(async move {
+                shutdown.await;
+                tracing::info!("stop requested; finishing in-flight requests");
+                let _ = stopping_tx.send(());
+            });
         let grace = async move {
             if stopping_rx.await.is_ok() {
                 tokio::time::sleep(SHUTDOWN_GRACE).await;
@@ -136,11 +130,7 @@ async fn housekeeping(state: AppState) {
         .await;
         match purged {
             Ok((0, 0)) => {}
-            Ok((keys, tokens)) => tracing::debug!(
-                keys,
-                tokens,
-                "purged expired idempotency keys and refresh tokens"
-            ),
+            Ok((keys, tokens)) => tracing::debug!(keys, tokens, "purged expired idempotency keys and refresh tokens"),
             Err(e) => tracing::warn!(error = %e, "housekeeping failed"),
         }
     }

@@ -50,11 +50,7 @@ pub fn email(value: &str) -> Result<String, String> {
                 && !l.ends_with('-')
                 && l.chars().all(|c| c.is_alphanumeric() || c == '-')
         });
-    if local_ok && domain_ok {
-        Ok(v)
-    } else {
-        invalid()
-    }
+    if local_ok && domain_ok { Ok(v) } else { invalid() }
 }
 
 /// Password rules of api.md §3: 8..128 characters, at least one letter and one
@@ -101,10 +97,7 @@ pub fn country(value: &str) -> Result<String, String> {
 /// `value` upper-cased, when it is one of the space-separated `codes`.
 fn code_in(codes: &str, value: &str) -> Option<String> {
     let code = value.trim().to_ascii_uppercase();
-    codes
-        .split_ascii_whitespace()
-        .any(|c| c == code)
-        .then_some(code)
+    codes.split_ascii_whitespace().any(|c| c == code).then_some(code)
 }
 
 /// Active ISO 4217 codes (funds and precious metals included, the testing and
@@ -134,10 +127,7 @@ mod tests {
 
     #[test]
     fn emails() {
-        assert_eq!(
-            email("  John.Smith@Acme.COM ").unwrap(),
-            "john.smith@acme.com"
-        );
+        assert_eq!(email("  John.Smith@Acme.COM ").unwrap(), "john.smith@acme.com");
         for bad in [
             "",
             "a",

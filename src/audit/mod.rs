@@ -83,11 +83,7 @@ pub async fn record(c: Exec<'_>, organization: Uuid, event: &Event) -> Result<()
 
 /// Appends `event` to the log of every organization `user` belongs to (sign-in
 /// events concern all of them).
-pub async fn record_for_user(
-    mut c: Exec<'_>,
-    user: Uuid,
-    event: &Event,
-) -> Result<(), sqlx::Error> {
+pub async fn record_for_user(mut c: Exec<'_>, user: Uuid, event: &Event) -> Result<(), sqlx::Error> {
     let organizations: Vec<(Uuid,)> = run!(c.re(), conn => sqlx::query_as(
         "SELECT organization_id FROM memberships WHERE user_id = $1",
     )

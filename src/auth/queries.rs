@@ -30,12 +30,7 @@ impl UserRow {
 const USER_COLUMNS: &str = "id, email, name, password_hash, created_at";
 
 /// Inserts a user; a taken email fails with a unique violation.
-pub async fn insert_user(
-    c: Exec<'_>,
-    email: &str,
-    name: &str,
-    password_hash: &str,
-) -> Result<UserRow, sqlx::Error> {
+pub async fn insert_user(c: Exec<'_>, email: &str, name: &str, password_hash: &str) -> Result<UserRow, sqlx::Error> {
     let now = crate::db::now();
     let user = UserRow {
         id: crate::db::new_id(),
@@ -91,10 +86,7 @@ pub async fn insert_refresh_token(
 
 /// Marks a live token as rotated and returns its (user, family). Done in one
 /// statement so two concurrent refreshes with the same token cannot both win.
-pub async fn rotate_refresh_token(
-    c: Exec<'_>,
-    token_hash: &[u8],
-) -> Result<Option<(Uuid, Uuid)>, sqlx::Error> {
+pub async fn rotate_refresh_token(c: Exec<'_>, token_hash: &[u8]) -> Result<Option<(Uuid, Uuid)>, sqlx::Error> {
     let now = crate::db::now();
     run!(c, conn => sqlx::query_as(
         "UPDATE refresh_tokens SET rotated_at = $2 \
@@ -115,10 +107,7 @@ pub struct RefreshTokenState {
     pub revoked_at: Option<DateTime<Utc>>,
 }
 
-pub async fn find_refresh_token(
-    c: Exec<'_>,
-    token_hash: &[u8],
-) -> Result<Option<RefreshTokenState>, sqlx::Error> {
+pub async fn find_refresh_token(c: Exec<'_>, token_hash: &[u8]) -> Result<Option<RefreshTokenState>, sqlx::Error> {
     run!(c, conn => sqlx::query_as(
         "SELECT user_id, family_id, rotated_at, revoked_at FROM refresh_tokens WHERE token_hash = $1",
     )

@@ -67,26 +67,19 @@ async fn register(
             "registration is by invitation only on this server",
         ));
     }
-    state
-        .limits
-        .check_auth(AuthAction::Register, ip.0, &input.email)?;
+    state.limits.check_auth(AuthAction::Register, ip.0, &input.email)?;
 
     let mut v = Validator::new();
     let email = v.check("email", validate::email(&input.email));
     let name = v.check("name", validate::required_text(&input.name, 200));
-    v.check(
-        "password",
-        validate::password(&input.password, &input.email),
-    );
+    v.check("password", validate::password(&input.password, &input.email));
     let org_name = v.check(
         "organization_name",
         validate::optional_text(input.organization_name.as_deref(), 200),
     );
     v.finish()?;
     let (Some(email), Some(name), Some(org_name)) = (email, name, org_name) else {
-        return Err(ApiError::internal(anyhow::anyhow!(
-            "validated values missing"
-        )));
+        return Err(ApiError::internal(anyhow::anyhow!("validated values missing")));
     };
     let org_name = org_name.unwrap_or_else(|| format!("{name}'s organization"));
 
@@ -94,10 +87,7 @@ async fn register(
     // unique index still decides under concurrency.
     {
         let mut conn = state.db.read().await?;
-        if queries::find_user_by_email(conn.exec(), &email)
-            .await?
-            .is_some()
-        {
+        if queries::find_user_by_email(conn.exec(), &email).await?.is_some() {
             return Err(email_taken());
         }
     }
@@ -166,9 +156,7 @@ async fn login(
     ip: ClientIp,
     ApiJson { data: input, .. }: ApiJson<LoginInput>,
 ) -> ApiResult<Json<TokenResponse>> {
-    state
-        .limits
-        .check_auth(AuthAction::Login, ip.0, &input.email)?;
+    state.limits.check_auth(AuthAction::Login, ip.0, &input.email)?;
     let user = authenticate(&state, &input.email, input.password, ip).await?;
     let mut tx = state.db.begin().await?;
     let event = Event::new("auth.login")
@@ -184,12 +172,7 @@ async fn login(
 /// Checks an email and password. A wrong password is logged as
 /// `auth.login_failed` in the user's organizations; an unknown email and a wrong
 /// password answer the same body after the same work (a hash verification).
-pub async fn authenticate(
-    state: &AppState,
-    email: &str,
-    password: String,
-    ip: ClientIp,
-) -> ApiResult<UserRow> {
+pub async fn authenticate(state: &AppState, email: &str, password: String, ip: ClientIp) -> ApiResult<UserRow> {
     let email = email.trim().to_lowercase();
     let user = {
         let mut conn = state.db.read().await?;
@@ -208,10 +191,7 @@ pub async fn authenticate(
                 audit::record_for_user(tx.exec(), user.id, &event).await?;
                 tx.commit().await?;
             }
-            Err(ApiError::unauthorized(
-                "invalid_credentials",
-                "wrong email or password",
-            ))
+            Err(ApiError::unauthorized("invalid_credentials", "wrong email or password"))
         }
     }
 }

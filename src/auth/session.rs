@@ -28,21 +28,12 @@ pub struct TokenResponse {
 }
 
 /// Starts a new login (a new refresh-token family) for `user`.
-pub async fn start(
-    c: Exec<'_>,
-    state: &AppState,
-    user: &UserRow,
-) -> Result<TokenResponse, ApiError> {
+pub async fn start(c: Exec<'_>, state: &AppState, user: &UserRow) -> Result<TokenResponse, ApiError> {
     issue(c, state, user, crate::db::new_id()).await
 }
 
 /// Issues a token pair in the login `family`.
-pub async fn issue(
-    mut c: Exec<'_>,
-    state: &AppState,
-    user: &UserRow,
-    family: Uuid,
-) -> Result<TokenResponse, ApiError> {
+pub async fn issue(mut c: Exec<'_>, state: &AppState, user: &UserRow, family: Uuid) -> Result<TokenResponse, ApiError> {
     let (refresh_token, hash) = new_opaque_token();
     let expires_at = crate::db::now() + state.config.refresh_ttl;
     queries::insert_refresh_token(c.re(), family, user.id, &hash, expires_at).await?;

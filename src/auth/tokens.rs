@@ -56,8 +56,7 @@ impl TokenKeys {
             iat: now,
             exp: now + self.access_ttl.as_secs() as i64,
         };
-        jsonwebtoken::encode(&Header::new(Algorithm::HS256), &claims, &self.encoding)
-            .map_err(ApiError::internal)
+        jsonwebtoken::encode(&Header::new(Algorithm::HS256), &claims, &self.encoding).map_err(ApiError::internal)
     }
 
     /// Verifies signature and expiry: expired → `token_expired`, anything else
@@ -66,9 +65,7 @@ impl TokenKeys {
         jsonwebtoken::decode::<Claims>(token, &self.decoding, &self.validation)
             .map(|data| data.claims)
             .map_err(|err| match err.kind() {
-                ErrorKind::ExpiredSignature => {
-                    ApiError::unauthorized("token_expired", "Token expired")
-                }
+                ErrorKind::ExpiredSignature => ApiError::unauthorized("token_expired", "Token expired"),
                 _ => ApiError::invalid_token(),
             })
     }

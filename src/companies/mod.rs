@@ -71,10 +71,7 @@ impl CompanyPatch {
             domain: self.domain.unwrap_or_else(|| current.domain.clone()),
             industry: self.industry.unwrap_or_else(|| current.industry.clone()),
             employee_count: self.employee_count.unwrap_or(current.employee_count),
-            owner_id: Some(
-                self.owner_id
-                    .unwrap_or_else(|| current.owner_id.to_string()),
-            ),
+            owner_id: Some(self.owner_id.unwrap_or_else(|| current.owner_id.to_string())),
             tags: Some(
                 self.tags
                     .map(Option::unwrap_or_default)
@@ -90,11 +87,7 @@ pub fn domain(value: &str) -> Result<String, String> {
     let rest = v.split_once("://").map_or(v.as_str(), |(_, rest)| rest);
     let host = rest.split(['/', '?', '#']).next().unwrap_or_default();
     let host = host.rsplit_once('@').map_or(host, |(_, h)| h);
-    let host = host
-        .split(':')
-        .next()
-        .unwrap_or_default()
-        .trim_end_matches('.');
+    let host = host.split(':').next().unwrap_or_default().trim_end_matches('.');
     let labels: Vec<&str> = host.split('.').collect();
     let ok = labels.len() >= 2
         && host.len() <= 253
@@ -117,19 +110,11 @@ struct Checked {
     search_text: String,
 }
 
-async fn check(
-    c: Exec<'_>,
-    ctx: &OrgCtx,
-    input: CompanyInput,
-    current: Option<&Company>,
-) -> ApiResult<Checked> {
+async fn check(c: Exec<'_>, ctx: &OrgCtx, input: CompanyInput, current: Option<&Company>) -> ApiResult<Checked> {
     let mut v = Validator::new();
     let name = v.check("name", validate::required_text(&input.name, 200));
     let domain = v.check("domain", opt(&input.domain).map(domain).transpose());
-    let industry = v.check(
-        "industry",
-        validate::optional_text(input.industry.as_deref(), 100),
-    );
+    let industry = v.check("industry", validate::optional_text(input.industry.as_deref(), 100));
     let employee_count = v.check(
         "employee_count",
         match input.employee_count {
@@ -138,23 +123,12 @@ async fn check(
         },
     );
     let owner_id = v.check("owner_id", opt(&input.owner_id).map(parse_uuid).transpose());
-    let tags = v.check(
-        "tags",
-        records::normalize_tags(&input.tags.unwrap_or_default()),
-    );
+    let tags = v.check("tags", records::normalize_tags(&input.tags.unwrap_or_default()));
     v.finish()?;
-    let (
-        Some(name),
-        Some(domain),
-        Some(industry),
-        Some(employee_count),
-        Some(owner_id),
-        Some(tags),
-    ) = (name, domain, industry, employee_count, owner_id, tags)
+    let (Some(name), Some(domain), Some(industry), Some(employee_count), Some(owner_id), Some(tags)) =
+        (name, domain, industry, employee_count, owner_id, tags)
     else {
-        return Err(ApiError::internal(anyhow::anyhow!(
-            "validated values missing"
-        )));
+        return Err(ApiError::internal(anyhow::anyhow!("validated values missing")));
     };
     let owner_id = match (owner_id, current) {
         (Some(requested), Some(current)) if requested == current.owner_id => requested,
@@ -175,19 +149,11 @@ async fn check(
         updated_at: current.map_or(now, |c| c.updated_at),
         version: current.map_or(1, |c| c.version),
     };
-    Ok(Checked {
-        company,
-        search_text,
-    })
+    Ok(Checked { company, search_text })
 }
 
 /// 409 `duplicate_company` when another company has this domain.
-async fn ensure_unique(
-    c: Exec<'_>,
-    ctx: &OrgCtx,
-    company: &Company,
-    except: Option<Uuid>,
-) -> ApiResult<()> {
+async fn ensure_unique(c: Exec<'_>, ctx: &OrgCtx, company: &Company, except: Option<Uuid>) -> ApiResult<()> {
     let Some(domain) = &company.domain else {
         return Ok(());
     };
@@ -198,10 +164,7 @@ async fn ensure_unique(
 }
 
 fn duplicate() -> ApiError {
-    ApiError::conflict(
-        "duplicate_company",
-        "a company with this domain already exists",
-    )
+    ApiError::conflict("duplicate_company", "a company with this domain already exists")
 }
 
 fn unique_to_conflict(err: sqlx::Error) -> ApiError {
@@ -262,10 +225,8 @@ async fn list_companies(
         only_owner: ctx.sees_only_own().then_some(ctx.user_id),
     };
     let after = match sort.field {
-        "name" => Cursor::decode::<(String, Uuid)>(query.cursor.as_deref())?
-            .map(|(t, id)| After::Text(t, id)),
-        _ => Cursor::decode::<(DateTime<Utc>, Uuid)>(query.cursor.as_deref())?
-            .map(|(t, id)| After::Time(t, id)),
+        "name" => Cursor::decode::<(String, Uuid)>(query.cursor.as_deref())?.map(|(t, id)| After::Text(t, id)),
+        _ => Cursor::decode::<(DateTime<Utc>, Uuid)>(query.cursor.as_deref())?.map(|(t, id)| After::Time(t, id)),
     };
     let mut conn = state.db.read().await?;
     let rows = queries::list(conn.exec(), ctx.org_id, &filter, sort, after, limit).await?;
@@ -299,10 +260,7 @@ async fn create_company(
     if let Some(replay) = idempotency.replay(tx.exec()).await? {
         return Ok(replay);
     }
-    let Checked {
-        company,
-        search_text,
-    } = check(tx.exec(), &ctx, body.data, None).await?;
+    let Checked { company, search_text } = check(tx.exec(), &ctx, body.data, None).await?;
     ensure_unique(tx.exec(), &ctx, &company, None).await?;
     queries::insert(tx.exec(), ctx.org_id, &company, &search_text)
         .await
@@ -317,9 +275,7 @@ async fn create_company(
     )
     .await?;
     let body = serde_json::to_value(&company).map_err(ApiError::internal)?;
-    idempotency
-        .save(tx.exec(), StatusCode::CREATED, &body)
-        .await?;
+    idempotency.save(tx.exec(), StatusCode::CREATED, &body).await?;
     tx.commit().await?;
     Ok(json_response(StatusCode::CREATED, &body))
 }
@@ -338,11 +294,7 @@ async fn readable(c: Exec<'_>, ctx: &OrgCtx, id: Uuid) -> ApiResult<Company> {
     security(("bearer" = [])),
     responses((status = 200, body = Company), (status = 404, body = Problem))
 )]
-async fn get_company(
-    ctx: OrgCtx,
-    State(state): State<AppState>,
-    IdPath(id): IdPath,
-) -> ApiResult<Response> {
+async fn get_company(ctx: OrgCtx, State(state): State<AppState>, IdPath(id): IdPath) -> ApiResult<Response> {
     let mut conn = state.db.read().await?;
     record_response(StatusCode::OK, &readable(conn.exec(), &ctx, id).await?)
 }
@@ -393,15 +345,7 @@ async fn update_company(
         .await
         .map_err(unique_to_conflict)?;
     if company.tags.0 != current.tags.0 || company.owner_id != current.owner_id {
-        records::index_tags(
-            tx.exec(),
-            ctx.org_id,
-            RECORD_TYPE,
-            id,
-            company.owner_id,
-            &company.tags,
-        )
-        .await?;
+        records::index_tags(tx.exec(), ctx.org_id, RECORD_TYPE, id, company.owner_id, &company.tags).await?;
     }
     if company.name != current.name {
         // Contacts are found by their company's name.
@@ -444,15 +388,7 @@ async fn delete_company(
     .execute(c)
     .await
     .map(|r| r.rows_affected()))?;
-    records::index_tags(
-        tx.exec(),
-        ctx.org_id,
-        RECORD_TYPE,
-        id,
-        current.owner_id,
-        &[],
-    )
-    .await?;
+    records::index_tags(tx.exec(), ctx.org_id, RECORD_TYPE, id, current.owner_id, &[]).await?;
     queries::delete(tx.exec(), ctx.org_id, id).await?;
     let event = Event::new("company.deleted")
         .actor(ctx.user_id)

@@ -25,13 +25,11 @@ pub struct Company {
     pub version: i64,
 }
 
-const COLUMNS: &str =
-    "id, owner_id, name, domain, industry, employee_count, tags, created_at, updated_at, version";
+const COLUMNS: &str = "id, owner_id, name, domain, industry, employee_count, tags, created_at, updated_at, version";
 
 pub async fn find(c: Exec<'_>, org: Uuid, id: Uuid) -> Result<Option<Company>, sqlx::Error> {
     let lock = c.for_update();
-    let sql =
-        format!("SELECT {COLUMNS} FROM companies WHERE organization_id = $1 AND id = $2{lock}");
+    let sql = format!("SELECT {COLUMNS} FROM companies WHERE organization_id = $1 AND id = $2{lock}");
     run!(c, conn => sqlx::query_as(&sql).bind(org).bind(id).fetch_optional(conn).await)
 }
 
@@ -53,12 +51,7 @@ pub async fn find_by_domain(
     Ok(row.map(|r| r.0))
 }
 
-pub async fn insert(
-    c: Exec<'_>,
-    org: Uuid,
-    company: &Company,
-    search_text: &str,
-) -> Result<(), sqlx::Error> {
+pub async fn insert(c: Exec<'_>, org: Uuid, company: &Company, search_text: &str) -> Result<(), sqlx::Error> {
     run!(c, conn => sqlx::query(
         "INSERT INTO companies (organization_id, id, owner_id, name, domain, industry, employee_count, tags, search_text, \
          created_at, updated_at, version) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12)",
@@ -81,12 +74,7 @@ pub async fn insert(
     Ok(())
 }
 
-pub async fn update(
-    c: Exec<'_>,
-    org: Uuid,
-    company: &Company,
-    search_text: &str,
-) -> Result<(), sqlx::Error> {
+pub async fn update(c: Exec<'_>, org: Uuid, company: &Company, search_text: &str) -> Result<(), sqlx::Error> {
     run!(c, conn => sqlx::query(
         "UPDATE companies SET owner_id = $3, name = $4, domain = $5, industry = $6, employee_count = $7, tags = $8, \
          search_text = $9, updated_at = $10, version = $11 WHERE organization_id = $1 AND id = $2",

@@ -16,6 +16,7 @@ use utoipa_axum::router::OpenApiRouter;
 use utoipa_axum::routes;
 use uuid::Uuid;
 
+use crate::activities::{self, Activity, CommentInput, Timeline, TimelineQuery};
 use crate::audit::{self, Event};
 use crate::db::Exec;
 use crate::http::AppState;
@@ -34,12 +35,8 @@ const SORTS: &[&str] = &["created_at", "updated_at", "name"];
 pub fn router() -> OpenApiRouter<AppState> {
     OpenApiRouter::new()
         .routes(routes!(list_contacts, create_contact))
-        .routes(routes!(
-            get_contact,
-            replace_contact,
-            update_contact,
-            delete_contact
-        ))
+        .routes(routes!(get_contact, replace_contact, update_contact, delete_contact))
+        .routes(routes!(contact_timeline, comment_on_contact))
 }
 
 /// A contact as sent on create and full replace (`PUT`). Empty strings are null.
@@ -85,26 +82,16 @@ pub struct ContactPatch {
 impl ContactPatch {
     /// The full input this patch makes of `current`.
     fn apply_to(self, current: &Contact) -> ContactInput {
-        let keep =
-            |new: Option<Option<String>>, old: &Option<String>| new.unwrap_or_else(|| old.clone());
+        let keep = |new: Option<Option<String>>, old: &Option<String>| new.unwrap_or_else(|| old.clone());
         ContactInput {
             name: self.name.unwrap_or_else(|| current.name.clone()),
             email: keep(self.email, &current.email),
             phone: keep(self.phone, &current.phone),
             title: keep(self.title, &current.title),
-            company_id: keep(
-                self.company_id,
-                &current.company_id.map(|id| id.to_string()),
-            ),
+            company_id: keep(self.company_id, &current.company_id.map(|id| id.to_string())),
             lead_source: keep(self.lead_source, &current.lead_source),
-            customer_since: keep(
-                self.customer_since,
-                &current.customer_since.map(|d| d.to_string()),
-            ),
-            owner_id: Some(
-                self.owner_id
-                    .unwrap_or_else(|| current.owner_id.to_string()),
-            ),
+            customer_since: keep(self.customer_since, &current.customer_since.map(|d| d.to_string())),
+            owner_id: Some(self.owner_id.unwrap_or_else(|| current.owner_id.to_string())),
             tags: Some(
                 self.tags
                     .map(Option::unwrap_or_default)
@@ -122,51 +109,31 @@ struct Checked {
 
 /// Validates `input` into the contact it describes (`current` for changes):
 /// every field error at once, then the rules that need the database.
-async fn check(
-    mut c: Exec<'_>,
-    ctx: &OrgCtx,
-    input: ContactInput,
-    current: Option<&Contact>,
-) -> ApiResult<Checked> {
+async fn check(mut c: Exec<'_>, ctx: &OrgCtx, input: ContactInput, current: Option<&Contact>) -> ApiResult<Checked> {
     let mut v = Validator::new();
     let name = v.check("name", validate::required_text(&input.name, 200));
     let email = v.check("email", opt(&input.email).map(validate::email).transpose());
-    let title = v.check(
-        "title",
-        validate::optional_text(input.title.as_deref(), 200),
-    );
+    let title = v.check("title", validate::optional_text(input.title.as_deref(), 200));
     let lead_source = v.check(
         "lead_source",
         validate::optional_text(input.lead_source.as_deref(), 100),
     );
-    let company_id = v.check(
-        "company_id",
-        opt(&input.company_id).map(parse_uuid).transpose(),
-    );
+    let company_id = v.check("company_id", opt(&input.company_id).map(parse_uuid).transpose());
     let owner_id = v.check("owner_id", opt(&input.owner_id).map(parse_uuid).transpose());
     let customer_since = v.check(
         "customer_since",
         opt(&input.customer_since)
-            .map(|d| {
-                NaiveDate::parse_from_str(d, "%Y-%m-%d")
-                    .map_err(|_| "must be a date (YYYY-MM-DD)".to_string())
-            })
+            .map(|d| NaiveDate::parse_from_str(d, "%Y-%m-%d").map_err(|_| "must be a date (YYYY-MM-DD)".to_string()))
             .transpose(),
     );
-    let tags = v.check(
-        "tags",
-        records::normalize_tags(&input.tags.unwrap_or_default()),
-    );
+    let tags = v.check("tags", records::normalize_tags(&input.tags.unwrap_or_default()));
     let phone = match opt(&input.phone) {
         None => Some(None),
         Some(raw) => {
             let org = orgs::find_organization(c.re(), ctx.org_id)
                 .await?
                 .ok_or_else(ApiError::not_found)?;
-            v.check(
-                "phone",
-                validate::phone(raw, &org.default_country).map(Some),
-            )
+            v.check("phone", validate::phone(raw, &org.default_country).map(Some))
         }
     };
     v.finish()?;
@@ -192,9 +159,7 @@ async fn check(
         phone,
     )
     else {
-        return Err(ApiError::internal(anyhow::anyhow!(
-            "validated values missing"
-        )));
+        return Err(ApiError::internal(anyhow::anyhow!("validated values missing")));
     };
 
     let owner_id = match (owner_id, current) {
@@ -208,20 +173,12 @@ async fn check(
             queries::company_name(c.re(), ctx.org_id, company)
                 .await?
                 .ok_or_else(|| {
-                    ApiError::rule(
-                        "company_not_found",
-                        "company_id is not a company of this organization",
-                    )
+                    ApiError::rule("company_not_found", "company_id is not a company of this organization")
                 })?,
         ),
     };
     let phone = phone.map(|(e164, _national)| e164);
-    let search_text = search_text(
-        &name,
-        email.as_deref(),
-        phone.as_deref(),
-        company_name.as_deref(),
-    );
+    let search_text = search_text(&name, email.as_deref(), phone.as_deref(), company_name.as_deref());
     let now = crate::db::now();
     let contact = Contact {
         id: current.map_or_else(crate::db::new_id, |c| c.id),
@@ -238,20 +195,12 @@ async fn check(
         updated_at: current.map_or(now, |c| c.updated_at),
         version: current.map_or(1, |c| c.version),
     };
-    Ok(Checked {
-        contact,
-        search_text,
-    })
+    Ok(Checked { contact, search_text })
 }
 
 /// The words `q` finds a contact by: its name, email, phone (also as national
 /// digits) and its company's name.
-fn search_text(
-    name: &str,
-    email: Option<&str>,
-    phone: Option<&str>,
-    company: Option<&str>,
-) -> String {
+fn search_text(name: &str, email: Option<&str>, phone: Option<&str>, company: Option<&str>) -> String {
     let national = phone
         .and_then(|p| validate::phone(p, "US").ok())
         .map(|(_, national)| national);
@@ -261,12 +210,7 @@ fn search_text(
 /// Keeps a company's contacts findable by its name: after a rename
 /// (`Some(name)`), or before the company is deleted (`None`: their `company_id`
 /// is cleared, which is a change of each contact).
-pub async fn reindex_company(
-    mut c: Exec<'_>,
-    org: Uuid,
-    company: Uuid,
-    name: Option<&str>,
-) -> Result<(), sqlx::Error> {
+pub async fn reindex_company(mut c: Exec<'_>, org: Uuid, company: Uuid, name: Option<&str>) -> Result<(), sqlx::Error> {
     let rows: Vec<(Uuid, String, Option<String>, Option<String>)> = run!(c.re(), conn => sqlx::query_as(
         "SELECT id, name, email, phone FROM contacts WHERE organization_id = $1 AND company_id = $2",
     )
@@ -300,12 +244,7 @@ pub async fn reindex_company(
 }
 
 /// 409 `duplicate_contact` when another contact has this email or phone.
-async fn ensure_unique(
-    c: Exec<'_>,
-    ctx: &OrgCtx,
-    contact: &Contact,
-    except: Option<Uuid>,
-) -> ApiResult<()> {
+async fn ensure_unique(c: Exec<'_>, ctx: &OrgCtx, contact: &Contact, except: Option<Uuid>) -> ApiResult<()> {
     match queries::find_duplicate(
         c,
         ctx.org_id,
@@ -321,11 +260,8 @@ async fn ensure_unique(
 }
 
 fn duplicate(existing: Uuid) -> ApiError {
-    ApiError::conflict(
-        "duplicate_contact",
-        "a contact with this email or phone already exists",
-    )
-    .with("existing_id", existing.to_string())
+    ApiError::conflict("duplicate_contact", "a contact with this email or phone already exists")
+        .with("existing_id", existing.to_string())
 }
 
 /// Maps a unique violation that slipped past [`ensure_unique`] (a concurrent
@@ -344,10 +280,7 @@ async fn on_conflict(c: Exec<'_>, ctx: &OrgCtx, contact: &Contact, err: sqlx::Er
     .await
     {
         Ok(Some(existing)) => duplicate(existing),
-        _ => ApiError::conflict(
-            "duplicate_contact",
-            "a contact with this email or phone already exists",
-        ),
+        _ => ApiError::conflict("duplicate_contact", "a contact with this email or phone already exists"),
     }
 }
 
@@ -399,22 +332,13 @@ async fn list_contacts(
         .check("owner_id", opt(&query.owner_id).map(parse_uuid).transpose())
         .flatten();
     let company_id = v
-        .check(
-            "company_id",
-            opt(&query.company_id).map(parse_uuid).transpose(),
-        )
+        .check("company_id", opt(&query.company_id).map(parse_uuid).transpose())
         .flatten();
     let created_after = v
-        .check(
-            "created_after",
-            opt(&query.created_after).map(parse_time).transpose(),
-        )
+        .check("created_after", opt(&query.created_after).map(parse_time).transpose())
         .flatten();
     let created_before = v
-        .check(
-            "created_before",
-            opt(&query.created_before).map(parse_time).transpose(),
-        )
+        .check("created_before", opt(&query.created_before).map(parse_time).transpose())
         .flatten();
     v.finish()?;
     let filter = Filter {
@@ -433,10 +357,8 @@ async fn list_contacts(
         only_owner: ctx.sees_only_own().then_some(ctx.user_id),
     };
     let after = match sort.field {
-        "name" => Cursor::decode::<(String, Uuid)>(query.cursor.as_deref())?
-            .map(|(t, id)| After::Text(t, id)),
-        _ => Cursor::decode::<(DateTime<Utc>, Uuid)>(query.cursor.as_deref())?
-            .map(|(t, id)| After::Time(t, id)),
+        "name" => Cursor::decode::<(String, Uuid)>(query.cursor.as_deref())?.map(|(t, id)| After::Text(t, id)),
+        _ => Cursor::decode::<(DateTime<Utc>, Uuid)>(query.cursor.as_deref())?.map(|(t, id)| After::Time(t, id)),
     };
     let mut conn = state.db.read().await?;
     let rows = queries::list(conn.exec(), ctx.org_id, &filter, sort, after, limit).await?;
@@ -471,10 +393,7 @@ async fn create_contact(
     if let Some(replay) = idempotency.replay(tx.exec()).await? {
         return Ok(replay);
     }
-    let Checked {
-        contact,
-        search_text,
-    } = check(tx.exec(), &ctx, body.data, None).await?;
+    let Checked { contact, search_text } = check(tx.exec(), &ctx, body.data, None).await?;
     ensure_unique(tx.exec(), &ctx, &contact, None).await?;
     if let Err(e) = queries::insert(tx.exec(), ctx.org_id, &contact, &search_text).await {
         return Err(on_conflict(tx.exec(), &ctx, &contact, e).await);
@@ -489,9 +408,7 @@ async fn create_contact(
     )
     .await?;
     let body = serde_json::to_value(&contact).map_err(ApiError::internal)?;
-    idempotency
-        .save(tx.exec(), StatusCode::CREATED, &body)
-        .await?;
+    idempotency.save(tx.exec(), StatusCode::CREATED, &body).await?;
     tx.commit().await?;
     Ok(json_response(StatusCode::CREATED, &body))
 }
@@ -511,11 +428,7 @@ async fn readable(c: Exec<'_>, ctx: &OrgCtx, id: Uuid) -> ApiResult<Contact> {
     security(("bearer" = [])),
     responses((status = 200, body = Contact), (status = 404, body = Problem))
 )]
-async fn get_contact(
-    ctx: OrgCtx,
-    State(state): State<AppState>,
-    IdPath(id): IdPath,
-) -> ApiResult<Response> {
+async fn get_contact(ctx: OrgCtx, State(state): State<AppState>, IdPath(id): IdPath) -> ApiResult<Response> {
     let mut conn = state.db.read().await?;
     let contact = readable(conn.exec(), &ctx, id).await?;
     record_response(StatusCode::OK, &contact)
@@ -568,10 +481,7 @@ async fn update_contact(
     if_match: IfMatch,
     ApiJson { data: patch, .. }: ApiJson<ContactPatch>,
 ) -> ApiResult<Response> {
-    change(&state, &ctx, id, if_match, |current| {
-        patch.apply_to(current)
-    })
-    .await
+    change(&state, &ctx, id, if_match, |current| patch.apply_to(current)).await
 }
 
 /// Read-modify-write of one contact under its row lock: PUT and PATCH differ
@@ -662,15 +572,8 @@ async fn delete_contact(
             "this contact has deals; delete or move them first",
         ));
     }
-    records::index_tags(
-        tx.exec(),
-        ctx.org_id,
-        RECORD_TYPE,
-        id,
-        current.owner_id,
-        &[],
-    )
-    .await?;
+    records::index_tags(tx.exec(), ctx.org_id, RECORD_TYPE, id, current.owner_id, &[]).await?;
+    activities::delete_all(tx.exec(), ctx.org_id, Timeline::Contact(id)).await?;
     queries::delete(tx.exec(), ctx.org_id, id).await?;
     let event = Event::new("contact.deleted")
         .actor(ctx.user_id)
@@ -680,4 +583,46 @@ async fn delete_contact(
     audit::record(tx.exec(), ctx.org_id, &event).await?;
     tx.commit().await?;
     Ok(StatusCode::NO_CONTENT)
+}
+
+/// The contact's timeline (its own activities and its deals'), newest first.
+#[utoipa::path(
+    get, path = "/contacts/{id}/activities", tag = "contacts",
+    params(OrgHeader, ("id" = Uuid, Path), TimelineQuery),
+    security(("bearer" = [])),
+    responses((status = 200, body = Page<Activity>), (status = 404, body = Problem))
+)]
+async fn contact_timeline(
+    ctx: OrgCtx,
+    State(state): State<AppState>,
+    IdPath(id): IdPath,
+    ApiQuery(query): ApiQuery<TimelineQuery>,
+) -> ApiResult<Json<Page<Activity>>> {
+    let mut conn = state.db.read().await?;
+    readable(conn.exec(), &ctx, id).await?;
+    Ok(Json(
+        activities::list(conn.exec(), ctx.org_id, Timeline::Contact(id), &query).await?,
+    ))
+}
+
+/// Comment on a contact (anyone who may read it).
+#[utoipa::path(
+    post, path = "/contacts/{id}/activities", tag = "contacts",
+    params(OrgHeader, ("id" = Uuid, Path)),
+    request_body = CommentInput,
+    security(("bearer" = [])),
+    responses((status = 201, body = Activity), (status = 404, body = Problem), (status = 422, body = Problem))
+)]
+async fn comment_on_contact(
+    ctx: OrgCtx,
+    State(state): State<AppState>,
+    IdPath(id): IdPath,
+    ApiJson { data: input, .. }: ApiJson<CommentInput>,
+) -> ApiResult<(StatusCode, Json<Activity>)> {
+    let payload = input.payload()?;
+    let mut tx = state.db.begin().await?;
+    readable(tx.exec(), &ctx, id).await?;
+    let activity = activities::append(tx.exec(), ctx.org_id, "comment", None, Some(id), ctx.user_id, payload).await?;
+    tx.commit().await?;
+    Ok((StatusCode::CREATED, Json(activity)))
 }

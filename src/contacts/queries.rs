@@ -32,8 +32,7 @@ pub const COLUMNS: &str = "id, owner_id, name, email, phone, title, company_id, 
 
 pub async fn find(c: Exec<'_>, org: Uuid, id: Uuid) -> Result<Option<Contact>, sqlx::Error> {
     let lock = c.for_update();
-    let sql =
-        format!("SELECT {COLUMNS} FROM contacts WHERE organization_id = $1 AND id = $2{lock}");
+    let sql = format!("SELECT {COLUMNS} FROM contacts WHERE organization_id = $1 AND id = $2{lock}");
     run!(c, conn => sqlx::query_as(&sql).bind(org).bind(id).fetch_optional(conn).await)
 }
 
@@ -63,12 +62,7 @@ pub async fn find_duplicate(
 
 /// Inserts or fully rewrites a contact (the version and timestamps are the
 /// caller's).
-pub async fn insert(
-    c: Exec<'_>,
-    org: Uuid,
-    contact: &Contact,
-    search_text: &str,
-) -> Result<(), sqlx::Error> {
+pub async fn insert(c: Exec<'_>, org: Uuid, contact: &Contact, search_text: &str) -> Result<(), sqlx::Error> {
     run!(c, conn => sqlx::query(
         "INSERT INTO contacts (organization_id, id, owner_id, name, email, phone, title, company_id, lead_source, \
          customer_since, tags, search_text, created_at, updated_at, version) \
@@ -95,12 +89,7 @@ pub async fn insert(
     Ok(())
 }
 
-pub async fn update(
-    c: Exec<'_>,
-    org: Uuid,
-    contact: &Contact,
-    search_text: &str,
-) -> Result<(), sqlx::Error> {
+pub async fn update(c: Exec<'_>, org: Uuid, contact: &Contact, search_text: &str) -> Result<(), sqlx::Error> {
     run!(c, conn => sqlx::query(
         "UPDATE contacts SET owner_id = $3, name = $4, email = $5, phone = $6, title = $7, company_id = $8, \
          lead_source = $9, customer_since = $10, tags = $11, search_text = $12, updated_at = $13, version = $14 \
@@ -137,11 +126,7 @@ pub async fn delete(c: Exec<'_>, org: Uuid, id: Uuid) -> Result<(), sqlx::Error>
 }
 
 /// The name of a company of `org`, `None` when there is no such company.
-pub async fn company_name(
-    c: Exec<'_>,
-    org: Uuid,
-    company: Uuid,
-) -> Result<Option<String>, sqlx::Error> {
+pub async fn company_name(c: Exec<'_>, org: Uuid, company: Uuid) -> Result<Option<String>, sqlx::Error> {
     let row: Option<(String,)> = run!(c, conn => sqlx::query_as(
         "SELECT name FROM companies WHERE organization_id = $1 AND id = $2",
     )

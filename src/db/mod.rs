@@ -180,9 +180,7 @@ impl Db {
                 read.close().await;
                 // Fold the WAL back into the main file on a clean stop.
                 if let Ok(mut c) = write.acquire().await {
-                    let _ = sqlx::query("PRAGMA wal_checkpoint(TRUNCATE)")
-                        .execute(&mut *c)
-                        .await;
+                    let _ = sqlx::query("PRAGMA wal_checkpoint(TRUNCATE)").execute(&mut *c).await;
                 }
                 write.close().await;
             }
@@ -290,11 +288,7 @@ pub fn is_unavailable(err: &sqlx::Error) -> bool {
             let code = e.code().unwrap_or_default();
             // PostgreSQL: connection exceptions (08…), shutdown (57P0…),
             // too many connections (53300). SQLite: BUSY (5) and LOCKED (6).
-            code.starts_with("08")
-                || code.starts_with("57P0")
-                || code == "53300"
-                || code == "5"
-                || code == "6"
+            code.starts_with("08") || code.starts_with("57P0") || code == "53300" || code == "5" || code == "6"
         }
         _ => false,
     }

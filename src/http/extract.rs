@@ -15,14 +15,7 @@ use crate::http::error::{ApiError, FieldError};
 
 /// Fields a client may send back as it read them; they are ignored on input
 /// (api.md §7) rather than rejected as unknown.
-const READ_ONLY_FIELDS: &[&str] = &[
-    "id",
-    "version",
-    "created_at",
-    "updated_at",
-    "closed_at",
-    "completed_at",
-];
+const READ_ONLY_FIELDS: &[&str] = &["id", "version", "created_at", "updated_at", "closed_at", "completed_at"];
 
 /// A JSON request body: not JSON → 400 `malformed_json`; over the body limit →
 /// 413; wrong types, missing or unknown fields → 422 `validation_failed` naming
@@ -47,9 +40,8 @@ impl<S: Send + Sync, T: DeserializeOwned> FromRequest<S> for ApiJson<T> {
                 ApiError::bad_request("malformed_json", "the request body could not be read")
             }
         })?;
-        let mut raw: Value = serde_json::from_slice(&bytes).map_err(|_| {
-            ApiError::bad_request("malformed_json", "the request body is not valid JSON")
-        })?;
+        let mut raw: Value = serde_json::from_slice(&bytes)
+            .map_err(|_| ApiError::bad_request("malformed_json", "the request body is not valid JSON"))?;
         let Value::Object(map) = &mut raw else {
             return Err(ApiError::field("body", "must be a JSON object"));
         };
@@ -108,11 +100,7 @@ fn field_error(path: &str, message: &str) -> FieldError {
     } else {
         path.to_string()
     };
-    let message = message
-        .split(" at line ")
-        .next()
-        .unwrap_or(message)
-        .to_string();
+    let message = message.split(" at line ").next().unwrap_or(message).to_string();
     FieldError { field, message }
 }
 
@@ -144,9 +132,7 @@ impl<S: Send + Sync> FromRequestParts<S> for IdPath {
 
     async fn from_request_parts(parts: &mut Parts, state: &S) -> Result<Self, Self::Rejection> {
         let TextPath(raw) = TextPath::from_request_parts(parts, state).await?;
-        Uuid::parse_str(&raw)
-            .map(IdPath)
-            .map_err(|_| ApiError::not_found())
+        Uuid::parse_str(&raw).map(IdPath).map_err(|_| ApiError::not_found())
     }
 }
 
@@ -173,10 +159,7 @@ impl<S: Send + Sync> FromRequestParts<S> for ClientIp {
 
     async fn from_request_parts(parts: &mut Parts, _state: &S) -> Result<Self, Self::Rejection> {
         Ok(ClientIp(
-            parts
-                .extensions
-                .get::<ConnectInfo<SocketAddr>>()
-                .map(|c| c.0.ip()),
+            parts.extensions.get::<ConnectInfo<SocketAddr>>().map(|c| c.0.ip()),
         ))
     }
 }
@@ -224,13 +207,7 @@ impl<S: Send + Sync> FromRequestParts<S> for IfMatch {
         // A list of tags matches when any of them does; weak tags compare equal.
         let versions: Vec<i64> = text
             .split(',')
-            .filter_map(|tag| {
-                tag.trim()
-                    .trim_start_matches("W/")
-                    .trim_matches('"')
-                    .parse()
-                    .ok()
-            })
+            .filter_map(|tag| tag.trim().trim_start_matches("W/").trim_matches('"').parse().ok())
             .collect();
         Ok(IfMatch(Some(match versions.as_slice() {
             [v] => ExpectedVersion::Exactly(*v),
@@ -257,10 +234,7 @@ impl<S: Send + Sync> FromRequestParts<S> for IdempotencyKey {
             .map_err(|_| ApiError::field("Idempotency-Key", "must be visible ASCII text"))?
             .trim();
         if key.is_empty() || key.chars().count() > 255 {
-            return Err(ApiError::field(
-                "Idempotency-Key",
-                "must be 1..255 characters",
-            ));
+            return Err(ApiError::field("Idempotency-Key", "must be 1..255 characters"));
         }
         Ok(IdempotencyKey(Some(key.to_string())))
     }

@@ -31,13 +31,7 @@ impl Idempotency {
     /// `operation` names the endpoint (`"POST /organizations"`), so the same key
     /// sent to another endpoint counts as a different request. `organization` is
     /// the nil uuid outside an organization.
-    pub fn new(
-        key: IdempotencyKey,
-        organization: Uuid,
-        user: Uuid,
-        operation: &str,
-        body: &Value,
-    ) -> Self {
+    pub fn new(key: IdempotencyKey, organization: Uuid, user: Uuid, operation: &str, body: &Value) -> Self {
         // serde_json's maps are ordered by key, so equal JSON hashes equally
         // whatever the order of its members on the wire.
         let canonical = serde_json::to_vec(body).unwrap_or_default();

@@ -73,7 +73,8 @@ pub fn router(state: AppState) -> Router {
         .merge(crate::contacts::router())
         .merge(crate::companies::router())
         .merge(crate::tags::router())
-        .merge(crate::pipelines::router());
+        .merge(crate::pipelines::router())
+        .merge(crate::deals::router());
     let (api, spec) = OpenApiRouter::with_openapi(openapi::base())
         .nest("/api/v1", api)
         .split_for_parts();
@@ -120,7 +121,6 @@ fn panic_response(panic: Box<dyn std::any::Any + Send + 'static>) -> Response {
 pub fn etag(version: i64) -> (header::HeaderName, HeaderValue) {
     (
         header::ETAG,
-        HeaderValue::from_str(&format!("\"{version}\""))
-            .unwrap_or(HeaderValue::from_static("\"0\"")),
+        HeaderValue::from_str(&format!("\"{version}\"")).unwrap_or(HeaderValue::from_static("\"0\"")),
     )
 }

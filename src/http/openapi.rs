@@ -31,6 +31,7 @@ use crate::http::error::{FieldError, Problem};
         (name = "companies", description = "Companies"),
         (name = "tags", description = "Tags across record types"),
         (name = "pipelines", description = "Pipelines and their stages"),
+        (name = "deals", description = "Deals and their timeline"),
     )
 )]
 struct ApiDoc;
@@ -59,7 +60,5 @@ pub fn finish(mut spec: Spec) -> Spec {
 
 /// `/api/v1/openapi.json` and the human-readable reference at `/api/docs`.
 pub fn docs_router(spec: Spec) -> Router<AppState> {
-    SwaggerUi::new("/api/docs")
-        .url("/api/v1/openapi.json", spec)
-        .into()
+    SwaggerUi::new("/api/docs").url("/api/v1/openapi.json", spec).into()
 }

@@ -45,9 +45,7 @@ impl Cursor {
             .ok()
             .and_then(|bytes| serde_json::from_slice(&bytes).ok())
             .map(Some)
-            .ok_or_else(|| {
-                ApiError::rule("invalid_cursor", "the cursor is not one this list produced")
-            })
+            .ok_or_else(|| ApiError::rule("invalid_cursor", "the cursor is not one this list produced"))
     }
 }
 
@@ -65,11 +63,7 @@ impl<T> Page<T> {
     pub fn from_rows(mut rows: Vec<T>, limit: i64, cursor_of: impl Fn(&T) -> String) -> Self {
         let more = rows.len() as i64 > limit;
         rows.truncate(limit.max(0) as usize);
-        let next_cursor = if more {
-            rows.last().map(cursor_of)
-        } else {
-            None
-        };
+        let next_cursor = if more { rows.last().map(cursor_of) } else { None };
         Page {
             data: rows,
             next_cursor,

@@ -31,8 +31,8 @@ pub struct RateLimits {
 impl RateLimits {
     pub fn new(auth_per_minute: u32, api_per_second: u32) -> Self {
         let auth_quota = Quota::per_minute(nonzero(auth_per_minute));
-        let api_quota = Quota::per_second(nonzero(api_per_second))
-            .allow_burst(nonzero(api_per_second.saturating_mul(2)));
+        let api_quota =
+            Quota::per_second(nonzero(api_per_second)).allow_burst(nonzero(api_per_second.saturating_mul(2)));
         Self {
             auth: DefaultKeyedRateLimiter::keyed(auth_quota),
             api: DefaultKeyedRateLimiter::keyed(api_quota),
@@ -42,12 +42,7 @@ impl RateLimits {
 
     /// Counts one sign-in or registration attempt; every attempt counts, whatever
     /// its outcome.
-    pub fn check_auth(
-        &self,
-        action: AuthAction,
-        ip: Option<IpAddr>,
-        email: &str,
-    ) -> Result<(), ApiError> {
+    pub fn check_auth(&self, action: AuthAction, ip: Option<IpAddr>, email: &str) -> Result<(), ApiError> {
         let key = (
             action,
             ip.unwrap_or(IpAddr::V4(Ipv4Addr::UNSPECIFIED)),

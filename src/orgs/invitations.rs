@@ -165,13 +165,7 @@ async fn create_invitation(
     audit::record(tx.exec(), ctx.org_id, &event).await?;
     tx.commit().await?;
     let accept_url = format!("{}/invite/{token}", state.config.public_url);
-    Ok((
-        StatusCode::CREATED,
-        Json(CreatedInvitation {
-            invitation,
-            accept_url,
-        }),
-    ))
+    Ok((StatusCode::CREATED, Json(CreatedInvitation { invitation, accept_url })))
 }
 
 /// Pending invitations (admin and owner).
@@ -181,10 +175,7 @@ async fn create_invitation(
     security(("bearer" = [])),
     responses((status = 200, body = Page<Invitation>), (status = 403, body = Problem, description = "`forbidden`"))
 )]
-async fn list_invitations(
-    ctx: OrgCtx,
-    State(state): State<AppState>,
-) -> ApiResult<Json<Page<Invitation>>> {
+async fn list_invitations(ctx: OrgCtx, State(state): State<AppState>) -> ApiResult<Json<Page<Invitation>>> {
     ctx.require(Role::Admin)?;
     let mut conn = state.db.read().await?;
     let rows = run!(conn.exec(), c => sqlx::query_as(
@@ -210,11 +201,7 @@ async fn list_invitations(
         (status = 404, body = Problem, description = "`not_found`: no pending invitation with this id"),
     )
 )]
-async fn revoke_invitation(
-    ctx: OrgCtx,
-    State(state): State<AppState>,
-    IdPath(id): IdPath,
-) -> ApiResult<StatusCode> {
+async fn revoke_invitation(ctx: OrgCtx, State(state): State<AppState>, IdPath(id): IdPath) -> ApiResult<StatusCode> {
     ctx.require(Role::Admin)?;
     let mut tx = state.db.begin().await?;
     queries::lock_organization(tx.exec(), ctx.org_id).await?;
@@ -313,18 +300,14 @@ async fn accept_invitation(
         let mut conn = state.db.read().await?;
         find_pending(conn.exec(), &token).await?
     };
-    state
-        .limits
-        .check_auth(AuthAction::Login, ip.0, &pending.email)?;
+    state.limits.check_auth(AuthAction::Login, ip.0, &pending.email)?;
 
     let existing = {
         let mut conn = state.db.read().await?;
         users::find_user_by_email(conn.exec(), &pending.email).await?
     };
     let joiner = match existing {
-        Some(_) => {
-            Joiner::Existing(authenticate(&state, &pending.email, input.password, ip).await?)
-        }
+        Some(_) => Joiner::Existing(authenticate(&state, &pending.email, input.password, ip).await?),
         None => {
             let mut v = Validator::new();
             let name = match input.name.as_deref() {
@@ -334,10 +317,7 @@ async fn accept_invitation(
                     None
                 }
             };
-            v.check(
-                "password",
-                validate::password(&input.password, &pending.email),
-            );
+            v.check("password", validate::password(&input.password, &pending.email));
             v.finish()?;
             let hash = password::hash(input.password).await?;
             Joiner::New {
@@ -363,26 +343,31 @@ async fn accept_invitation(
     let user = match joiner {
         Joiner::Existing(user) => {
             // Accepting with an existing account is a sign-in of that account.
-            let event = Event::new("auth.login").actor(user.id).target("user", user.id).ip(ip.text());
+            let event = Event::new("auth.login")
+                .actor(user.id)
+                .target("user", user.id)
+                .ip(ip.text());
             audit::record_for_user(tx.exec(), user.id, &event).await?;
             user
         }
-        Joiner::New { name, hash } => users::insert_user(tx.exec(), &pending.email, &name, &hash).await.map_err(|e| {
-            if crate::db::is_unique_violation(&e) {
-                ApiError::conflict("email_taken", "an account with this email was just created; accept again with its password")
-            } else {
-                e.into()
-            }
-        })?,
+        Joiner::New { name, hash } => users::insert_user(tx.exec(), &pending.email, &name, &hash)
+            .await
+            .map_err(|e| {
+                if crate::db::is_unique_violation(&e) {
+                    ApiError::conflict(
+                        "email_taken",
+                        "an account with this email was just created; accept again with its password",
+                    )
+                } else {
+                    e.into()
+                }
+            })?,
     };
     queries::add_member(tx.exec(), pending.organization_id, user.id, pending.role)
         .await
         .map_err(|e| {
             if crate::db::is_unique_violation(&e) {
-                ApiError::conflict(
-                    "already_member",
-                    "you are already a member of this organization",
-                )
+                ApiError::conflict("already_member", "you are already a member of this organization")
             } else {
                 e.into()
             }
@@ -414,10 +399,7 @@ struct Pending {
 
 /// Invitations to the owner and admin roles are managed by owners only.
 fn ensure_may_manage(ctx: &OrgCtx, role: &str) -> ApiResult<()> {
-    let privileged = role
-        .parse::<Role>()
-        .map(Role::is_privileged)
-        .unwrap_or(true);
+    let privileged = role.parse::<Role>().map(Role::is_privileged).unwrap_or(true);
     if privileged && ctx.role != Role::Owner {
         return Err(ApiError::forbidden(
             "only an owner may invite owners and admins, or replace or revoke their invitations",

@@ -37,9 +37,7 @@ pub fn router() -> OpenApiRouter<AppState> {
 )]
 async fn list_members(ctx: OrgCtx, State(state): State<AppState>) -> ApiResult<Json<Page<Member>>> {
     let mut conn = state.db.read().await?;
-    Ok(Json(Page::all(
-        queries::list_members(conn.exec(), ctx.org_id).await?,
-    )))
+    Ok(Json(Page::all(queries::list_members(conn.exec(), ctx.org_id).await?)))
 }
 
 #[derive(Debug, Deserialize, ToSchema)]
@@ -109,11 +107,7 @@ async fn change_role(
         (status = 409, body = Problem, description = "`last_owner`"),
     )
 )]
-async fn remove_member(
-    ctx: OrgCtx,
-    State(state): State<AppState>,
-    IdPath(user_id): IdPath,
-) -> ApiResult<StatusCode> {
+async fn remove_member(ctx: OrgCtx, State(state): State<AppState>, IdPath(user_id): IdPath) -> ApiResult<StatusCode> {
     let leaving = user_id == ctx.user_id;
     if !leaving {
         ctx.require(Role::Admin)?;
@@ -125,9 +119,7 @@ async fn remove_member(
         .ok_or_else(ApiError::not_found)?;
     let role = target.role();
     if !leaving && role.is_privileged() && ctx.role != Role::Owner {
-        return Err(ApiError::forbidden(
-            "only an owner may remove an owner or an admin",
-        ));
+        return Err(ApiError::forbidden("only an owner may remove an owner or an admin"));
     }
     ensure_other_owner(tx.exec(), ctx.org_id, role).await?;
     queries::remove_member(tx.exec(), ctx.org_id, user_id).await?;

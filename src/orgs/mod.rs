@@ -23,9 +23,7 @@ use crate::http::error::ApiError;
 use crate::http::extract::ClientIp;
 
 /// Roles, highest first. The order is the order of privilege.
-#[derive(
-    Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize, ToSchema,
-)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize, ToSchema)]
 #[serde(rename_all = "lowercase")]
 pub enum Role {
     Member,
@@ -105,9 +103,7 @@ impl OrgCtx {
         if self.role >= minimum {
             Ok(())
         } else {
-            Err(ApiError::forbidden(format!(
-                "this needs the {minimum} role or higher"
-            )))
+            Err(ApiError::forbidden(format!("this needs the {minimum} role or higher")))
         }
     }
 
@@ -129,10 +125,7 @@ pub struct OrgHeader {
 impl FromRequestParts<AppState> for OrgCtx {
     type Rejection = ApiError;
 
-    async fn from_request_parts(
-        parts: &mut Parts,
-        state: &AppState,
-    ) -> Result<Self, Self::Rejection> {
+    async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Self, Self::Rejection> {
         // Authentication comes first: no token and no header is a 401.
         let user = AuthUser::from_request_parts(parts, state).await?;
         let org_id = parts

@@ -7,7 +7,8 @@ use crate::db::Exec;
 use crate::orgs::{Organization, OrganizationEntry, Role, Visibility};
 use crate::run;
 
-const ORG_COLUMNS: &str = "id, name, default_currency, default_country, member_visibility, created_at, updated_at, version";
+const ORG_COLUMNS: &str =
+    "id, name, default_currency, default_country, member_visibility, created_at, updated_at, version";
 
 /// Creates an organization with `owner` as its first owner and its default pipeline.
 pub async fn create_organization(
@@ -45,10 +46,7 @@ pub async fn add_member(c: Exec<'_>, org: Uuid, user: Uuid, role: Role) -> Resul
     Ok(())
 }
 
-pub async fn find_organization(
-    c: Exec<'_>,
-    org: Uuid,
-) -> Result<Option<Organization>, sqlx::Error> {
+pub async fn find_organization(c: Exec<'_>, org: Uuid) -> Result<Option<Organization>, sqlx::Error> {
     let sql = format!("SELECT {ORG_COLUMNS} FROM organizations WHERE id = $1");
     run!(c, conn => sqlx::query_as(&sql).bind(org).fetch_optional(conn).await)
 }
@@ -56,10 +54,7 @@ pub async fn find_organization(
 /// Locks the organization row until the transaction ends (PostgreSQL), so
 /// membership changes of one organization happen one at a time: two owners
 /// demoting each other concurrently cannot leave it without an owner.
-pub async fn lock_organization(
-    c: Exec<'_>,
-    org: Uuid,
-) -> Result<Option<Organization>, sqlx::Error> {
+pub async fn lock_organization(c: Exec<'_>, org: Uuid) -> Result<Option<Organization>, sqlx::Error> {
     let sql = format!(
         "SELECT {ORG_COLUMNS} FROM organizations WHERE id = $1{}",
         c.for_update()
@@ -68,10 +63,7 @@ pub async fn lock_organization(
 }
 
 /// Writes the settings of `org` and bumps its version.
-pub async fn update_organization(
-    c: Exec<'_>,
-    org: &Organization,
-) -> Result<Organization, sqlx::Error> {
+pub async fn update_organization(c: Exec<'_>, org: &Organization) -> Result<Organization, sqlx::Error> {
     let sql = format!(
         "UPDATE organizations SET name = $2, default_currency = $3, default_country = $4, member_visibility = $5, \
          updated_at = $6, version = version + 1 WHERE id = $1 RETURNING {ORG_COLUMNS}"
@@ -89,11 +81,7 @@ pub async fn update_organization(
 
 /// The caller's role in `org` and the organization's visibility rule, or `None`
 /// when the user is not a member (or the organization does not exist).
-pub async fn membership(
-    c: Exec<'_>,
-    org: Uuid,
-    user: Uuid,
-) -> Result<Option<(Role, Visibility)>, sqlx::Error> {
+pub async fn membership(c: Exec<'_>, org: Uuid, user: Uuid) -> Result<Option<(Role, Visibility)>, sqlx::Error> {
     let row: Option<(String, String)> = run!(c, conn => sqlx::query_as(
         "SELECT m.role, o.member_visibility FROM memberships m JOIN organizations o ON o.id = m.organization_id \
          WHERE m.organization_id = $1 AND m.user_id = $2",
@@ -114,10 +102,7 @@ pub async fn membership(
 }
 
 /// Every organization of `user`, with the user's role, by name.
-pub async fn user_organizations(
-    c: Exec<'_>,
-    user: Uuid,
-) -> Result<Vec<OrganizationEntry>, sqlx::Error> {
+pub async fn user_organizations(c: Exec<'_>, user: Uuid) -> Result<Vec<OrganizationEntry>, sqlx::Error> {
     run!(c, conn => sqlx::query_as(
         "SELECT o.id, o.name, m.role, o.default_currency FROM memberships m JOIN organizations o ON o.id = m.organization_id \
          WHERE m.user_id = $1 ORDER BY o.name, o.id",
@@ -143,28 +128,20 @@ impl Member {
     }
 }
 
-const MEMBER_SELECT: &str = "SELECT m.user_id, u.email, u.name, m.role, m.joined_at FROM memberships m JOIN users u ON u.id = m.user_id";
+const MEMBER_SELECT: &str =
+    "SELECT m.user_id, u.email, u.name, m.role, m.joined_at FROM memberships m JOIN users u ON u.id = m.user_id";
 
 pub async fn list_members(c: Exec<'_>, org: Uuid) -> Result<Vec<Member>, sqlx::Error> {
-    let sql =
-        format!("{MEMBER_SELECT} WHERE m.organization_id = $1 ORDER BY m.joined_at, m.user_id");
+    let sql = format!("{MEMBER_SELECT} WHERE m.organization_id = $1 ORDER BY m.joined_at, m.user_id");
     run!(c, conn => sqlx::query_as(&sql).bind(org).fetch_all(conn).await)
 }
 
-pub async fn find_member(
-    c: Exec<'_>,
-    org: Uuid,
-    user: Uuid,
-) -> Result<Option<Member>, sqlx::Error> {
+pub async fn find_member(c: Exec<'_>, org: Uuid, user: Uuid) -> Result<Option<Member>, sqlx::Error> {
     let sql = format!("{MEMBER_SELECT} WHERE m.organization_id = $1 AND m.user_id = $2");
     run!(c, conn => sqlx::query_as(&sql).bind(org).bind(user).fetch_optional(conn).await)
 }
 
-pub async fn find_member_by_email(
-    c: Exec<'_>,
-    org: Uuid,
-    email: &str,
-) -> Result<Option<Member>, sqlx::Error> {
+pub async fn find_member_by_email(c: Exec<'_>, org: Uuid, email: &str) -> Result<Option<Member>, sqlx::Error> {
     let sql = format!("{MEMBER_SELECT} WHERE m.organization_id = $1 AND u.email = $2");
     run!(c, conn => sqlx::query_as(&sql).bind(org).bind(email).fetch_optional(conn).await)
 }

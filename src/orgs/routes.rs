@@ -35,10 +35,7 @@ pub fn router() -> OpenApiRouter<AppState> {
     security(("bearer" = [])),
     responses((status = 200, body = Page<OrganizationEntry>), (status = 401, body = Problem))
 )]
-async fn my_organizations(
-    user: AuthUser,
-    State(state): State<AppState>,
-) -> ApiResult<Json<Page<OrganizationEntry>>> {
+async fn my_organizations(user: AuthUser, State(state): State<AppState>) -> ApiResult<Json<Page<OrganizationEntry>>> {
     let mut conn = state.db.read().await?;
     Ok(Json(Page::all(
         queries::user_organizations(conn.exec(), user.user_id).await?,
@@ -79,18 +76,10 @@ async fn create_organization(
     };
     v.finish()?;
     let (Some(name), Some(currency)) = (name, currency) else {
-        return Err(ApiError::internal(anyhow::anyhow!(
-            "validated values missing"
-        )));
+        return Err(ApiError::internal(anyhow::anyhow!("validated values missing")));
     };
 
-    let idempotency = Idempotency::new(
-        key,
-        Uuid::nil(),
-        user.user_id,
-        "POST /organizations",
-        &body.raw,
-    );
+    let idempotency = Idempotency::new(key, Uuid::nil(), user.user_id, "POST /organizations", &body.raw);
     let mut tx = state.db.begin().await?;
     if let Some(replay) = idempotency.replay(tx.exec()).await? {
         return Ok(replay);
@@ -105,9 +94,7 @@ async fn create_organization(
     )
     .await?;
     let body = serde_json::to_value(&org).map_err(ApiError::internal)?;
-    idempotency
-        .save(tx.exec(), StatusCode::CREATED, &body)
-        .await?;
+    idempotency.save(tx.exec(), StatusCode::CREATED, &body).await?;
     tx.commit().await?;
     Ok(json_response(StatusCode::CREATED, &body))
 }
@@ -195,9 +182,7 @@ async fn update_organization(
         match code.as_deref().map(str::trim) {
             None | Some("") => next.default_country = "US".into(),
             Some(code) => {
-                next.default_country = v
-                    .check("default_country", validate::country(code))
-                    .unwrap_or_default()
+                next.default_country = v.check("default_country", validate::country(code)).unwrap_or_default()
             }
         }
     }
@@ -232,11 +217,7 @@ fn diff(a: &Organization, b: &Organization) -> Map<String, Value> {
         ("name", &a.name, &b.name),
         ("default_currency", &a.default_currency, &b.default_currency),
         ("default_country", &a.default_country, &b.default_country),
-        (
-            "member_visibility",
-            &a.member_visibility,
-            &b.member_visibility,
-        ),
+        ("member_visibility", &a.member_visibility, &b.member_visibility),
     ];
     pairs
         .into_iter()

@@ -127,18 +127,12 @@ pub async fn find(c: Exec<'_>, org: Uuid, id: Uuid) -> Result<Option<Pipeline>, 
 }
 
 pub async fn find_default(c: Exec<'_>, org: Uuid) -> Result<Option<Pipeline>, sqlx::Error> {
-    let sql =
-        format!("SELECT {COLUMNS} FROM pipelines WHERE organization_id = $1 AND is_default = $2");
+    let sql = format!("SELECT {COLUMNS} FROM pipelines WHERE organization_id = $1 AND is_default = $2");
     run!(c, conn => sqlx::query_as(&sql).bind(org).bind(true).fetch_optional(conn).await)
 }
 
 /// How many deals are in `pipeline` (in `stage`, when given).
-async fn count_deals(
-    c: Exec<'_>,
-    org: Uuid,
-    pipeline: Uuid,
-    stage: Option<&str>,
-) -> Result<i64, sqlx::Error> {
+async fn count_deals(c: Exec<'_>, org: Uuid, pipeline: Uuid, stage: Option<&str>) -> Result<i64, sqlx::Error> {
     run!(c, conn => sqlx::query_scalar(
         "SELECT COUNT(*) FROM deals WHERE organization_id = $1 AND pipeline_id = $2 AND ($3 IS NULL OR stage = $3)",
     )
@@ -241,14 +235,10 @@ fn check_stages(input: Vec<StageInput>, v: &mut Validator) -> Vec<Stage> {
     security(("bearer" = [])),
     responses((status = 200, body = Page<Pipeline>))
 )]
-async fn list_pipelines(
-    ctx: OrgCtx,
-    State(state): State<AppState>,
-) -> ApiResult<Json<Page<Pipeline>>> {
+async fn list_pipelines(ctx: OrgCtx, State(state): State<AppState>) -> ApiResult<Json<Page<Pipeline>>> {
     let mut conn = state.db.read().await?;
-    let sql = format!(
-        "SELECT {COLUMNS} FROM pipelines WHERE organization_id = $1 ORDER BY is_default DESC, created_at, id"
-    );
+    let sql =
+        format!("SELECT {COLUMNS} FROM pipelines WHERE organization_id = $1 ORDER BY is_default DESC, created_at, id");
     let rows = run!(conn.exec(), c => sqlx::query_as(&sql).bind(ctx.org_id).fetch_all(c).await)?;
     Ok(Json(Page::all(rows)))
 }
@@ -297,19 +287,12 @@ async fn create_pipeline(
     insert(tx.exec(), ctx.org_id, &pipeline).await?;
     log_change(tx.exec(), &ctx, pipeline.id, "created").await?;
     let body = serde_json::to_value(&pipeline).map_err(ApiError::internal)?;
-    idempotency
-        .save(tx.exec(), StatusCode::CREATED, &body)
-        .await?;
+    idempotency.save(tx.exec(), StatusCode::CREATED, &body).await?;
     tx.commit().await?;
     Ok(json_response(StatusCode::CREATED, &body))
 }
 
-async fn log_change(
-    c: Exec<'_>,
-    ctx: &OrgCtx,
-    pipeline: Uuid,
-    change: &str,
-) -> Result<(), sqlx::Error> {
+async fn log_change(c: Exec<'_>, ctx: &OrgCtx, pipeline: Uuid, change: &str) -> Result<(), sqlx::Error> {
     let event = Event::new("pipeline.changed")
         .actor(ctx.user_id)
         .target("pipeline", pipeline)
@@ -325,11 +308,7 @@ async fn log_change(
     security(("bearer" = [])),
     responses((status = 200, body = Pipeline), (status = 404, body = Problem))
 )]
-async fn get_pipeline(
-    ctx: OrgCtx,
-    State(state): State<AppState>,
-    IdPath(id): IdPath,
-) -> ApiResult<Response> {
+async fn get_pipeline(ctx: OrgCtx, State(state): State<AppState>, IdPath(id): IdPath) -> ApiResult<Response> {
     let mut conn = state.db.read().await?;
     let pipeline = find(conn.exec(), ctx.org_id, id)
         .await?
@@ -361,15 +340,11 @@ async fn update_pipeline(
 ) -> ApiResult<Response> {
     ctx.require(Role::Admin)?;
     let mut tx = state.db.begin().await?;
-    let current = find(tx.exec(), ctx.org_id, id)
-        .await?
-        .ok_or_else(ApiError::not_found)?;
+    let current = find(tx.exec(), ctx.org_id, id).await?.ok_or_else(ApiError::not_found)?;
     if_match.check(current.version)?;
     let mut v = Validator::new();
     let name = match &input.name {
-        Some(name) => v
-            .check("name", validate::required_text(name, 200))
-            .unwrap_or_default(),
+        Some(name) => v.check("name", validate::required_text(name, 200)).unwrap_or_default(),
         None => current.name.clone(),
     };
     let stages = input
@@ -445,9 +420,7 @@ async fn delete_pipeline(
 ) -> ApiResult<StatusCode> {
     ctx.require(Role::Admin)?;
     let mut tx = state.db.begin().await?;
-    let current = find(tx.exec(), ctx.org_id, id)
-        .await?
-        .ok_or_else(ApiError::not_found)?;
+    let current = find(tx.exec(), ctx.org_id, id).await?.ok_or_else(ApiError::not_found)?;
     if_match.check(current.version)?;
     if current.is_default {
         return Err(ApiError::conflict(

@@ -28,9 +28,7 @@ impl OrgCtx {
         if self.role >= Role::Manager || owner == self.user_id {
             Ok(())
         } else {
-            Err(ApiError::forbidden(
-                "members may change only the records they own",
-            ))
+            Err(ApiError::forbidden("members may change only the records they own"))
         }
     }
 }
@@ -140,10 +138,7 @@ pub struct Sort {
 
 impl Sort {
     pub fn parse(raw: Option<&str>, allowed: &[&'static str], default: &str) -> ApiResult<Sort> {
-        let raw = raw
-            .map(str::trim)
-            .filter(|s| !s.is_empty())
-            .unwrap_or(default);
+        let raw = raw.map(str::trim).filter(|s| !s.is_empty()).unwrap_or(default);
         let (descending, name) = match raw.strip_prefix('-') {
             Some(name) => (true, name),
             None => (false, raw),
@@ -151,18 +146,26 @@ impl Sort {
         let field = allowed.iter().find(|f| **f == name).ok_or_else(|| {
             ApiError::field(
                 "sort",
-                format!(
-                    "must be one of {} (prefix - for descending)",
-                    allowed.join(", ")
-                ),
+                format!("must be one of {} (prefix - for descending)", allowed.join(", ")),
             )
         })?;
         Ok(Sort { field, descending })
     }
 
+    /// The SQL the field sorts by. Money is stored in cents; a missing date
+    /// sorts after every date (nulls last ascending, first descending).
+    pub fn column(&self) -> &'static str {
+        match self.field {
+            "amount" => "amount_cents",
+            "expected_close_date" => "COALESCE(expected_close_date, '9999-12-31')",
+            "due_date" => "COALESCE(due_date, '9999-12-31T00:00:00Z')",
+            field => field,
+        }
+    }
+
     pub fn order_sql(&self) -> String {
         let dir = if self.descending { "DESC" } else { "ASC" };
-        format!("{} {dir}, id {dir}", self.field)
+        format!("{} {dir}, id {dir}", self.column())
     }
 
     /// The keyset comparison that continues after the cursor.
@@ -200,18 +203,16 @@ pub fn record_response<T: serde::Serialize>(
 pub enum After {
     Time(DateTime<Utc>, Uuid),
     Text(String, Uuid),
+    Int(i64, Uuid),
+    Date(chrono::NaiveDate, Uuid),
 }
 
 /// Appends ` AND ` + the free-text condition: every word a prefix of a word of
 /// the record's search text, served by `<table>_fts` (SQLite FTS5) or the GIN
 /// index on `search_vector` (PostgreSQL). Words are letters and digits only
 /// ([`words`]), so they cannot break out of the query syntax.
-pub fn push_search<'q, DB>(
-    q: &mut QueryBuilder<'q, DB>,
-    backend: Backend,
-    table: &str,
-    words: &[String],
-) where
+pub fn push_search<'q, DB>(q: &mut QueryBuilder<'q, DB>, backend: Backend, table: &str, words: &[String])
+where
     DB: Database,
     String: Encode<'q, DB> + Type<DB>,
 {
@@ -237,12 +238,8 @@ pub fn push_search<'q, DB>(
 }
 
 /// Appends one condition per tag: the record carries every one of them.
-pub fn push_tags<'q, DB>(
-    q: &mut QueryBuilder<'q, DB>,
-    org: Uuid,
-    record_type: &'static str,
-    tags: &[String],
-) where
+pub fn push_tags<'q, DB>(q: &mut QueryBuilder<'q, DB>, org: Uuid, record_type: &'static str, tags: &[String])
+where
     DB: Database,
     String: Encode<'q, DB> + Type<DB>,
     Uuid: Encode<'q, DB> + Type<DB>,
@@ -264,23 +261,22 @@ where
     String: Encode<'q, DB> + Type<DB>,
     Uuid: Encode<'q, DB> + Type<DB>,
     DateTime<Utc>: Encode<'q, DB> + Type<DB>,
+    chrono::NaiveDate: Encode<'q, DB> + Type<DB>,
     i64: Encode<'q, DB> + Type<DB>,
 {
-    let keyset = format!(" AND ({}, id) {} (", sort.field, sort.after_op());
+    let keyset = format!(" AND ({}, id) {} (", sort.column(), sort.after_op());
     match after {
         Some(After::Time(at, id)) => {
-            q.push(keyset)
-                .push_bind(at)
-                .push(", ")
-                .push_bind(id)
-                .push(")");
+            q.push(keyset).push_bind(at).push(", ").push_bind(id).push(")");
         }
         Some(After::Text(text, id)) => {
-            q.push(keyset)
-                .push_bind(text)
-                .push(", ")
-                .push_bind(id)
-                .push(")");
+            q.push(keyset).push_bind(text).push(", ").push_bind(id).push(")");
+        }
+        Some(After::Int(n, id)) => {
+            q.push(keyset).push_bind(n).push(", ").push_bind(id).push(")");
+        }
+        Some(After::Date(d, id)) => {
+            q.push(keyset).push_bind(d).push(", ").push_bind(id).push(")");
         }
         None => {}
     }
@@ -294,15 +290,9 @@ mod tests {
 
     #[test]
     fn words_split_like_the_contract() {
-        assert_eq!(
-            words("john.smith@acme.com"),
-            vec!["john", "smith", "acme", "com"]
-        );
+        assert_eq!(words("john.smith@acme.com"), vec!["john", "smith", "acme", "com"]);
         assert_eq!(words("  O'Brien — Müller "), vec!["o", "brien", "müller"]);
-        assert_eq!(
-            search_text([Some("Ann Lee"), None, Some("ann@lee.io")]),
-            "ann lee io"
-        );
+        assert_eq!(search_text([Some("Ann Lee"), None, Some("ann@lee.io")]), "ann lee io");
     }
 
     #[test]
@@ -320,9 +310,7 @@ mod tests {
         let s = Sort::parse(Some("-name"), &["created_at", "name"], "-created_at").unwrap();
         assert_eq!(s.order_sql(), "name DESC, id DESC");
         assert_eq!(
-            Sort::parse(None, &["created_at"], "-created_at")
-                .unwrap()
-                .after_op(),
+            Sort::parse(None, &["created_at"], "-created_at").unwrap().after_op(),
             "<"
         );
         assert!(Sort::parse(Some("email"), &["created_at"], "-created_at").is_err());

@@ -7,11 +7,7 @@ use crate::helpers::*;
 use crate::{both, both_with};
 
 async fn me(app: &TestApp, token: &str) -> Resp {
-    send(
-        app.request(Method::GET, "/api/v1/auth/me")
-            .bearer_auth(token),
-    )
-    .await
+    send(app.request(Method::GET, "/api/v1/auth/me").bearer_auth(token)).await
 }
 
 async fn audit_actions(app: &TestApp, session: &Session) -> Vec<String> {

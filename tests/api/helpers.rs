@@ -96,22 +96,14 @@ impl Resp {
     }
     #[track_caller]
     pub fn assert(&self, status: u16) -> &Self {
-        assert_eq!(
-            self.status.as_u16(),
-            status,
-            "unexpected status; body: {}",
-            self.body
-        );
+        assert_eq!(self.status.as_u16(), status, "unexpected status; body: {}", self.body);
         self
     }
     #[track_caller]
     pub fn assert_problem(&self, status: u16, code: &str) -> &Self {
         self.assert(status);
         assert_eq!(self.code(), code, "unexpected code; body: {}", self.body);
-        assert_eq!(
-            self.header("content-type"),
-            Some("application/problem+json")
-        );
+        assert_eq!(self.header("content-type"), Some("application/problem+json"));
         self
     }
 }
@@ -142,19 +134,14 @@ impl TestApp {
     pub async fn spawn_with(backend: Backend, tweak: impl FnOnce(&mut Config)) -> TestApp {
         let dir = tempfile::tempdir().unwrap();
         let (database_url, pg_database) = match backend {
-            Backend::Sqlite => (
-                format!("sqlite://{}", dir.path().join("crm.sqlite").display()),
-                None,
-            ),
+            Backend::Sqlite => (format!("sqlite://{}", dir.path().join("crm.sqlite").display()), None),
             Backend::Postgres => {
                 let admin = std::env::var("TEST_DATABASE_URL").expect("TEST_DATABASE_URL");
                 let name = format!("crm_test_{}", uuid::Uuid::new_v4().simple());
                 let mut conn = sqlx::PgConnection::connect(&admin)
                     .await
                     .expect("connect to TEST_DATABASE_URL");
-                conn.execute(format!("CREATE DATABASE {name}").as_str())
-                    .await
-                    .unwrap();
+                conn.execute(format!("CREATE DATABASE {name}").as_str()).await.unwrap();
                 conn.close().await.ok();
                 (with_database(&admin, &name), Some((admin, name)))
             }
@@ -195,13 +182,7 @@ impl TestApp {
     }
 
     /// A request as `session` inside organization `org`.
-    pub fn as_user_in(
-        &self,
-        session: &Session,
-        org: &str,
-        method: Method,
-        path: &str,
-    ) -> RequestBuilder {
+    pub fn as_user_in(&self, session: &Session, org: &str, method: Method, path: &str) -> RequestBuilder {
         self.request(method, path)
             .bearer_auth(&session.token)
             .header("X-Organization-Id", org)
@@ -244,11 +225,7 @@ impl TestApp {
     /// new user, and returns the new member's session acting in that organization.
     pub async fn add_member(&self, admin: &Session, email: &str, role: &str) -> Session {
         let invite = self
-            .post(
-                admin,
-                "/api/v1/invitations",
-                json!({"email": email, "role": role}),
-            )
+            .post(admin, "/api/v1/invitations", json!({"email": email, "role": role}))
             .await;
         invite.assert(201);
         let token = accept_token(&invite.body);
@@ -281,10 +258,7 @@ pub fn session_from(body: &Value) -> Session {
         token: body["access_token"].as_str().unwrap().to_string(),
         refresh: body["refresh_token"].as_str().unwrap().to_string(),
         user_id: body["user"]["id"].as_str().unwrap().to_string(),
-        org_id: body["organizations"][0]["id"]
-            .as_str()
-            .unwrap_or_default()
-            .to_string(),
+        org_id: body["organizations"][0]["id"].as_str().unwrap_or_default().to_string(),
         email: body["user"]["email"].as_str().unwrap().to_string(),
     }
 }
@@ -297,14 +271,9 @@ pub async fn send(request: RequestBuilder) -> Resp {
     let body = if bytes.is_empty() {
         Value::Null
     } else {
-        serde_json::from_slice(&bytes)
-            .unwrap_or_else(|_| Value::String(String::from_utf8_lossy(&bytes).into_owned()))
+        serde_json::from_slice(&bytes).unwrap_or_else(|_| Value::String(String::from_utf8_lossy(&bytes).into_owned()))
     };
-    Resp {
-        status,
-        headers,
-        body,
-    }
+    Resp { status, headers, body }
 }
 
 fn with_database(url: &str, name: &str) -> String {
@@ -334,9 +303,7 @@ impl Drop for TestApp {
                 rt.block_on(async {
                     if let Ok(mut conn) = sqlx::PgConnection::connect(&admin).await {
                         let _ = conn
-                            .execute(
-                                format!("DROP DATABASE IF EXISTS {name} WITH (FORCE)").as_str(),
-                            )
+                            .execute(format!("DROP DATABASE IF EXISTS {name} WITH (FORCE)").as_str())
                             .await;
                     }
                 });

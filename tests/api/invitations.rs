@@ -14,8 +14,7 @@ const INVITATIONS: &str = "/api/v1/invitations";
 const AUDIT: &str = "/api/v1/audit-log";
 
 async fn invite(app: &TestApp, s: &Session, email: &str, role: &str) -> Resp {
-    app.post(s, INVITATIONS, json!({ "email": email, "role": role }))
-        .await
+    app.post(s, INVITATIONS, json!({ "email": email, "role": role })).await
 }
 
 /// Public `GET /invitations/{token}`.
@@ -25,8 +24,7 @@ async fn read(app: &TestApp, token: &str) -> Resp {
 
 /// Public `POST /invitations/{token}/accept`.
 async fn accept(app: &TestApp, token: &str, body: Value) -> Resp {
-    app.post_public(&format!("{INVITATIONS}/{token}/accept"), body)
-        .await
+    app.post_public(&format!("{INVITATIONS}/{token}/accept"), body).await
 }
 
 /// The pending invitations of `s`'s organization.
@@ -39,11 +37,7 @@ async fn pending(app: &TestApp, s: &Session) -> Vec<Value> {
 
 /// `GET /organizations/me` of a token pair or session token.
 async fn my_orgs(app: &TestApp, token: &str) -> Vec<Value> {
-    let r = send(
-        app.request(Method::GET, "/api/v1/organizations/me")
-            .bearer_auth(token),
-    )
-    .await;
+    let r = send(app.request(Method::GET, "/api/v1/organizations/me").bearer_auth(token)).await;
     r.assert(200);
     r.body["data"].as_array().unwrap().clone()
 }
@@ -57,17 +51,11 @@ async fn audit(app: &TestApp, s: &Session) -> Vec<Value> {
 }
 
 fn actions(entries: &[Value]) -> Vec<&str> {
-    entries
-        .iter()
-        .map(|e| e["action"].as_str().unwrap())
-        .collect()
+    entries.iter().map(|e| e["action"].as_str().unwrap()).collect()
 }
 
 fn ids(entries: &[Value]) -> Vec<String> {
-    entries
-        .iter()
-        .map(|e| e["id"].as_str().unwrap().to_string())
-        .collect()
+    entries.iter().map(|e| e["id"].as_str().unwrap().to_string()).collect()
 }
 
 /// Walks the audit log `limit` entries at a time; each page's ids, in order.

@@ -9,7 +9,9 @@ mod helpers;
 
 mod auth;
 mod companies;
+mod contacts;
 mod conventions;
+mod deals;
 mod invitations;
 mod members;
 mod organizations;

@@ -40,12 +40,8 @@ async fn role_of(app: &TestApp, viewer: &Session, user: &Session) -> Option<Stri
 }
 
 async fn set_role(app: &TestApp, actor: &Session, target: &Session, role: &str) -> Resp {
-    app.patch(
-        actor,
-        &member_path(&target.user_id),
-        json!({ "role": role }),
-    )
-    .await
+    app.patch(actor, &member_path(&target.user_id), json!({ "role": role }))
+        .await
 }
 
 /// Every audit log entry of `owner`'s organization, newest first.

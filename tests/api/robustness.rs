@@ -95,11 +95,7 @@ impl Relay {
                 });
             }
         });
-        Relay {
-            port,
-            up,
-            generation,
-        }
+        Relay { port, up, generation }
     }
 
     fn set_up(&self, up: bool) {
@@ -136,11 +132,7 @@ async fn an_unreachable_database_answers_503_and_recovers_without_restart() {
     // Let the relay drop the connections it carries (it checks every 20 ms).
     tokio::time::sleep(Duration::from_millis(200)).await;
     let started = Instant::now();
-    let r = send(
-        app.request(Method::GET, "/api/v1/auth/me")
-            .bearer_auth(&ann.token),
-    )
-    .await;
+    let r = send(app.request(Method::GET, "/api/v1/auth/me").bearer_auth(&ann.token)).await;
     r.assert_problem(503, "database_unavailable");
     assert!(r.header("retry-after").is_some());
     assert!(
@@ -155,11 +147,7 @@ async fn an_unreachable_database_answers_503_and_recovers_without_restart() {
     relay.set_up(true);
     let deadline = Instant::now() + Duration::from_secs(15);
     loop {
-        let r = send(
-            app.request(Method::GET, "/api/v1/auth/me")
-                .bearer_auth(&ann.token),
-        )
-        .await;
+        let r = send(app.request(Method::GET, "/api/v1/auth/me").bearer_auth(&ann.token)).await;
         if r.status == 200 {
             break;
         }
@@ -188,13 +176,7 @@ async fn sigterm_stops_the_server_gracefully() {
     let client = reqwest::Client::new();
     let url = format!("http://127.0.0.1:{port}/ready");
     let deadline = Instant::now() + Duration::from_secs(20);
-    while client
-        .get(&url)
-        .send()
-        .await
-        .map(|r| r.status() != 200)
-        .unwrap_or(true)
-    {
+    while client.get(&url).send().await.map(|r| r.status() != 200).unwrap_or(true) {
         assert!(Instant::now() < deadline, "the server did not become ready");
         tokio::time::sleep(Duration::from_millis(100)).await;
     }
@@ -239,10 +221,7 @@ fn a_bad_setting_stops_start_up_naming_the_variable() {
 
 #[test]
 fn help_documents_every_option() {
-    let out = Command::new(env!("CARGO_BIN_EXE_crm"))
-        .arg("--help")
-        .output()
-        .unwrap();
+    let out = Command::new(env!("CARGO_BIN_EXE_crm")).arg("--help").output().unwrap();
     let help = String::from_utf8_lossy(&out.stdout);
     for var in [
         "DATABASE_URL",
