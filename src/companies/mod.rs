@@ -52,7 +52,9 @@ pub struct CompanyInput {
 #[derive(Debug, Default, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct CompanyPatch {
-    pub name: Option<String>,
+    /// Required: `null` is refused like an empty name.
+    #[serde(default, deserialize_with = "double_option")]
+    pub name: Option<Option<String>>,
     #[serde(default, deserialize_with = "double_option")]
     pub domain: Option<Option<String>>,
     #[serde(default, deserialize_with = "double_option")]
@@ -67,7 +69,9 @@ pub struct CompanyPatch {
 impl CompanyPatch {
     fn apply_to(self, current: &Company) -> CompanyInput {
         CompanyInput {
-            name: self.name.unwrap_or_else(|| current.name.clone()),
+            name: self
+                .name
+                .map_or_else(|| current.name.clone(), Option::unwrap_or_default),
             domain: self.domain.unwrap_or_else(|| current.domain.clone()),
             industry: self.industry.unwrap_or_else(|| current.industry.clone()),
             employee_count: self.employee_count.unwrap_or(current.employee_count),

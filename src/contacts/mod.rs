@@ -7,7 +7,7 @@ use axum::Json;
 use axum::extract::State;
 use axum::http::StatusCode;
 use axum::response::Response;
-use chrono::{DateTime, NaiveDate, Utc};
+use chrono::{DateTime, Utc};
 use serde::Deserialize;
 use serde_json::json;
 use sqlx::types::Json as SqlJson;
@@ -18,7 +18,7 @@ use uuid::Uuid;
 
 use crate::activities::{self, Activity, CommentInput, Timeline, TimelineQuery};
 use crate::audit::{self, Event};
-use crate::db::Exec;
+use crate::db::{Exec, Tx};
 use crate::http::AppState;
 use crate::http::error::{ApiError, ApiResult, Problem, Validator};
 use crate::http::extract::{ApiJson, ApiQuery, IdPath, IdempotencyKey, IfMatch, double_option};
@@ -61,7 +61,9 @@ pub struct ContactInput {
 #[derive(Debug, Default, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct ContactPatch {
-    pub name: Option<String>,
+    /// Required: `null` is refused like an empty name.
+    #[serde(default, deserialize_with = "double_option")]
+    pub name: Option<Option<String>>,
     #[serde(default, deserialize_with = "double_option")]
     pub email: Option<Option<String>>,
     #[serde(default, deserialize_with = "double_option")]
@@ -84,7 +86,9 @@ impl ContactPatch {
     fn apply_to(self, current: &Contact) -> ContactInput {
         let keep = |new: Option<Option<String>>, old: &Option<String>| new.unwrap_or_else(|| old.clone());
         ContactInput {
-            name: self.name.unwrap_or_else(|| current.name.clone()),
+            name: self
+                .name
+                .map_or_else(|| current.name.clone(), Option::unwrap_or_default),
             email: keep(self.email, &current.email),
             phone: keep(self.phone, &current.phone),
             title: keep(self.title, &current.title),
@@ -122,9 +126,7 @@ async fn check(mut c: Exec<'_>, ctx: &OrgCtx, input: ContactInput, current: Opti
     let owner_id = v.check("owner_id", opt(&input.owner_id).map(parse_uuid).transpose());
     let customer_since = v.check(
         "customer_since",
-        opt(&input.customer_since)
-            .map(|d| NaiveDate::parse_from_str(d, "%Y-%m-%d").map_err(|_| "must be a date (YYYY-MM-DD)".to_string()))
-            .transpose(),
+        opt(&input.customer_since).map(records::parse_date).transpose(),
     );
     let tags = v.check("tags", records::normalize_tags(&input.tags.unwrap_or_default()));
     let phone = match opt(&input.phone) {
@@ -265,11 +267,19 @@ fn duplicate(existing: Uuid) -> ApiError {
 }
 
 /// Maps a unique violation that slipped past [`ensure_unique`] (a concurrent
-/// insert) to the same 409.
-async fn on_conflict(c: Exec<'_>, ctx: &OrgCtx, contact: &Contact, err: sqlx::Error) -> ApiError {
+/// insert) to the same 409. The failed transaction is rolled back first (on
+/// PostgreSQL it accepts no further statement), and the existing contact is
+/// looked up outside it.
+async fn on_conflict(state: &AppState, tx: Tx, ctx: &OrgCtx, contact: &Contact, err: sqlx::Error) -> ApiError {
+    drop(tx);
     if !crate::db::is_unique_violation(&err) {
         return err.into();
     }
+    let mut conn = match state.db.read().await {
+        Ok(conn) => conn,
+        Err(e) => return e.into(),
+    };
+    let c = conn.exec();
     match queries::find_duplicate(
         c,
         ctx.org_id,
@@ -396,7 +406,7 @@ async fn create_contact(
     let Checked { contact, search_text } = check(tx.exec(), &ctx, body.data, None).await?;
     ensure_unique(tx.exec(), &ctx, &contact, None).await?;
     if let Err(e) = queries::insert(tx.exec(), ctx.org_id, &contact, &search_text).await {
-        return Err(on_conflict(tx.exec(), &ctx, &contact, e).await);
+        return Err(on_conflict(&state, tx, &ctx, &contact, e).await);
     }
     records::index_tags(
         tx.exec(),
@@ -508,7 +518,7 @@ async fn change(
     contact.version = current.version + 1;
     contact.updated_at = crate::db::now();
     if let Err(e) = queries::update(tx.exec(), ctx.org_id, &contact, &search_text).await {
-        return Err(on_conflict(tx.exec(), ctx, &contact, e).await);
+        return Err(on_conflict(state, tx, ctx, &contact, e).await);
     }
     if contact.tags.0 != current.tags.0 || contact.owner_id != current.owner_id {
         records::index_tags(

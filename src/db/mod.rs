@@ -37,8 +37,14 @@ static POSTGRES_MIGRATIONS: sqlx::migrate::Migrator = sqlx::migrate!("migrations
 macro_rules! run {
     ($exec:expr, $conn:ident => $body:expr) => {
         match $exec {
-            $crate::db::Exec::Sqlite($conn) => $body,
-            $crate::db::Exec::Postgres($conn) => $body,
+            $crate::db::Exec {
+                link: $crate::db::Link::Sqlite($conn),
+                ..
+            } => $body,
+            $crate::db::Exec {
+                link: $crate::db::Link::Postgres($conn),
+                ..
+            } => $body,
         }
     };
 }
@@ -198,8 +204,14 @@ pub enum Conn {
 impl Conn {
     pub fn exec(&mut self) -> Exec<'_> {
         match self {
-            Conn::Sqlite(c) => Exec::Sqlite(c),
-            Conn::Postgres(c) => Exec::Postgres(c),
+            Conn::Sqlite(c) => Exec {
+                link: Link::Sqlite(c),
+                in_transaction: false,
+            },
+            Conn::Postgres(c) => Exec {
+                link: Link::Postgres(c),
+                in_transaction: false,
+            },
         }
     }
 }
@@ -213,8 +225,14 @@ pub enum Tx {
 impl Tx {
     pub fn exec(&mut self) -> Exec<'_> {
         match self {
-            Tx::Sqlite(t) => Exec::Sqlite(t),
-            Tx::Postgres(t) => Exec::Postgres(t),
+            Tx::Sqlite(t) => Exec {
+                link: Link::Sqlite(t),
+                in_transaction: true,
+            },
+            Tx::Postgres(t) => Exec {
+                link: Link::Postgres(t),
+                in_transaction: true,
+            },
         }
     }
 
@@ -227,7 +245,13 @@ impl Tx {
 }
 
 /// A borrowed connection of either backend: what every query function takes.
-pub enum Exec<'a> {
+pub struct Exec<'a> {
+    pub link: Link<'a>,
+    /// Inside a write transaction (row locks are worth taking) or a plain read.
+    pub in_transaction: bool,
+}
+
+pub enum Link<'a> {
     Sqlite(&'a mut SqliteConnection),
     Postgres(&'a mut PgConnection),
 }
@@ -235,26 +259,30 @@ pub enum Exec<'a> {
 impl Exec<'_> {
     /// Reborrows, so one function can run several queries on the same connection.
     pub fn re(&mut self) -> Exec<'_> {
-        match self {
-            Exec::Sqlite(c) => Exec::Sqlite(c),
-            Exec::Postgres(c) => Exec::Postgres(c),
+        let link = match &mut self.link {
+            Link::Sqlite(c) => Link::Sqlite(c),
+            Link::Postgres(c) => Link::Postgres(c),
+        };
+        Exec {
+            link,
+            in_transaction: self.in_transaction,
         }
     }
 
     pub fn backend(&self) -> Backend {
-        match self {
-            Exec::Sqlite(_) => Backend::Sqlite,
-            Exec::Postgres(_) => Backend::Postgres,
+        match self.link {
+            Link::Sqlite(_) => Backend::Sqlite,
+            Link::Postgres(_) => Backend::Postgres,
         }
     }
 
-    /// The row-locking suffix of a `SELECT` that is followed by an update in the
-    /// same transaction. SQLite needs none: its write transactions run one at a
-    /// time on the single writer connection.
+    /// The row-locking suffix of a `SELECT` whose row the transaction goes on to
+    /// change. Only PostgreSQL write transactions need it: SQLite's run one at a
+    /// time on the single writer connection, and plain reads take no locks.
     pub fn for_update(&self) -> &'static str {
-        match self {
-            Exec::Sqlite(_) => "",
-            Exec::Postgres(_) => " FOR UPDATE",
+        match self.link {
+            Link::Postgres(_) if self.in_transaction => " FOR UPDATE",
+            _ => "",
         }
     }
 }

@@ -116,7 +116,9 @@ pub struct DealInput {
 #[derive(Debug, Default, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct DealPatch {
-    pub title: Option<String>,
+    /// Required: `null` is refused like an empty title.
+    #[serde(default, deserialize_with = "double_option")]
+    pub title: Option<Option<String>>,
     #[schema(value_type = Option<Uuid>)]
     pub contact_id: Option<String>,
     #[serde(default, deserialize_with = "double_option")]
@@ -208,10 +210,6 @@ fn closed_position(pipeline: &Pipeline) -> i64 {
     pipeline.stage(CLOSED).map_or(0, |s| s.position)
 }
 
-fn parse_date(value: &str) -> Result<NaiveDate, String> {
-    NaiveDate::parse_from_str(value, "%Y-%m-%d").map_err(|_| "must be a date (YYYY-MM-DD)".to_string())
-}
-
 #[derive(Debug, Deserialize, IntoParams)]
 #[into_params(parameter_in = Query)]
 pub struct DealQuery {
@@ -284,13 +282,13 @@ async fn list_deals(
     let close_before = v
         .check(
             "expected_close_before",
-            opt(&query.expected_close_before).map(parse_date).transpose(),
+            opt(&query.expected_close_before).map(records::parse_date).transpose(),
         )
         .flatten();
     let close_after = v
         .check(
             "expected_close_after",
-            opt(&query.expected_close_after).map(parse_date).transpose(),
+            opt(&query.expected_close_after).map(records::parse_date).transpose(),
         )
         .flatten();
     for status in &query.status {
@@ -372,7 +370,7 @@ async fn create_deal(
     let currency = v.check("currency", opt(&input.currency).map(validate::currency).transpose());
     let close_date = v.check(
         "expected_close_date",
-        opt(&input.expected_close_date).map(parse_date).transpose(),
+        opt(&input.expected_close_date).map(records::parse_date).transpose(),
     );
     let lost_reason = v.check(
         "lost_reason",
@@ -526,11 +524,10 @@ async fn update_deal(
     if_match.check(current.version)?;
 
     let mut v = Validator::new();
-    let title = patch
-        .title
-        .as_deref()
-        .map(|t| v.check("title", validate::required_text(t, 200)))
-        .unwrap_or(Some(current.title.clone()));
+    let title = match &patch.title {
+        None => Some(current.title.clone()),
+        Some(t) => v.check("title", validate::required_text(t.as_deref().unwrap_or_default(), 200)),
+    };
     let contact_id = patch
         .contact_id
         .as_ref()
@@ -558,7 +555,7 @@ async fn update_deal(
     let close_date = patch
         .expected_close_date
         .as_ref()
-        .map(|d| v.check("expected_close_date", opt(d).map(parse_date).transpose()));
+        .map(|d| v.check("expected_close_date", opt(d).map(records::parse_date).transpose()));
     let lost_reason = patch
         .lost_reason
         .as_ref()

@@ -183,6 +183,24 @@ pub fn parse_uuid(value: &str) -> Result<Uuid, String> {
     Uuid::parse_str(value).map_err(|_| "must be a UUID".to_string())
 }
 
+/// A date written exactly `YYYY-MM-DD` (chrono alone would also take
+/// `2024-3-1` or `+2024-03-01`).
+pub fn parse_date(value: &str) -> Result<chrono::NaiveDate, String> {
+    let invalid = || "must be a date (YYYY-MM-DD)".to_string();
+    let shape_ok = value.len() == 10
+        && value.bytes().enumerate().all(|(i, b)| {
+            if i == 4 || i == 7 {
+                b == b'-'
+            } else {
+                b.is_ascii_digit()
+            }
+        });
+    if !shape_ok {
+        return Err(invalid());
+    }
+    chrono::NaiveDate::parse_from_str(value, "%Y-%m-%d").map_err(|_| invalid())
+}
+
 pub fn parse_time(value: &str) -> Result<DateTime<Utc>, String> {
     DateTime::parse_from_rfc3339(value)
         .map(|t| t.with_timezone(&Utc))
@@ -303,6 +321,14 @@ mod tests {
         assert!(normalize_tags(&["x".repeat(51)]).is_err());
         let many: Vec<String> = (0..21).map(|i| format!("t{i}")).collect();
         assert!(normalize_tags(&many).is_err());
+    }
+
+    #[test]
+    fn dates_are_strict() {
+        assert!(parse_date("2024-03-01").is_ok());
+        for bad in ["2024-3-1", "+2024-03-01", "2024-02-30", "2024/03/01", ""] {
+            assert!(parse_date(bad).is_err(), "{bad}");
+        }
     }
 
     #[test]

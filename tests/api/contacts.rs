@@ -1156,3 +1156,37 @@ both! {
         assert_eq!(list_ids(&app, &ann, &[]).await.len(), 3);
     }
 }
+
+both! {
+    async fn required_fields_cannot_be_nulled_and_dates_are_exact(app) {
+        let ann = app.register("ann@example.com").await;
+        let c = create(&app, &ann, json!({"name": "John"})).await;
+        assert_invalid(&app.patch(&ann, &at(&id_of(&c)), json!({"name": null})).await, "name");
+        assert_invalid(&app.post(&ann, CONTACTS, json!({"name": "D", "customer_since": "2024-3-1"})).await, "customer_since");
+        assert_invalid(&app.post(&ann, CONTACTS, json!({"name": "D", "customer_since": "+2024-03-01"})).await, "customer_since");
+    }
+
+    async fn concurrent_duplicates_all_name_the_existing_contact(app) {
+        let ann = app.register("ann@example.com").await;
+        let mut requests = tokio::task::JoinSet::new();
+        for i in 0..6 {
+            let request = app.as_user(&ann, Method::POST, CONTACTS).json(&json!({"name": format!("Same {i}"), "email": "same@example.com"}));
+            requests.spawn(send(request));
+        }
+        let mut created = Vec::new();
+        let mut conflicts = Vec::new();
+        while let Some(answer) = requests.join_next().await {
+            let r = answer.unwrap();
+            match r.status.as_u16() {
+                201 => created.push(r.body["id"].clone()),
+                409 => conflicts.push(r),
+                other => panic!("unexpected {other}: {}", r.body),
+            }
+        }
+        assert_eq!(created.len(), 1);
+        for r in conflicts {
+            assert_eq!(r.code(), "duplicate_contact");
+            assert_eq!(r.body["existing_id"], created[0], "{}", r.body);
+        }
+    }
+}
