@@ -21,6 +21,7 @@ pub mod pipelines;
 pub mod records;
 pub mod startup;
 pub mod tags;
+pub mod tasks;
 pub mod telemetry;
 pub mod validate;
 pub mod web;

@@ -584,6 +584,7 @@ async fn delete_contact(
     }
     records::index_tags(tx.exec(), ctx.org_id, RECORD_TYPE, id, current.owner_id, &[]).await?;
     activities::delete_all(tx.exec(), ctx.org_id, Timeline::Contact(id)).await?;
+    crate::tasks::detach(tx.exec(), ctx.org_id, "contact_id", id).await?;
     queries::delete(tx.exec(), ctx.org_id, id).await?;
     let event = Event::new("contact.deleted")
         .actor(ctx.user_id)

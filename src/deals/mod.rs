@@ -761,6 +761,7 @@ async fn delete_deal(
     ctx.ensure_may_change(current.owner_id)?;
     if_match.check(current.version)?;
     activities::delete_all(tx.exec(), ctx.org_id, Timeline::Deal(id)).await?;
+    crate::tasks::detach(tx.exec(), ctx.org_id, "deal_id", id).await?;
     records::index_tags(tx.exec(), ctx.org_id, RECORD_TYPE, id, current.owner_id, &[]).await?;
     queries::delete(tx.exec(), ctx.org_id, id).await?;
     let event = Event::new("deal.deleted")

@@ -74,7 +74,8 @@ pub fn router(state: AppState) -> Router {
         .merge(crate::companies::router())
         .merge(crate::tags::router())
         .merge(crate::pipelines::router())
-        .merge(crate::deals::router());
+        .merge(crate::deals::router())
+        .merge(crate::tasks::router());
     let (api, spec) = OpenApiRouter::with_openapi(openapi::base())
         .nest("/api/v1", api)
         .split_for_parts();

@@ -32,6 +32,7 @@ use crate::http::error::{FieldError, Problem};
         (name = "tags", description = "Tags across record types"),
         (name = "pipelines", description = "Pipelines and their stages"),
         (name = "deals", description = "Deals and their timeline"),
+        (name = "tasks", description = "Tasks"),
     )
 )]
 struct ApiDoc;

@@ -158,7 +158,7 @@ impl Sort {
         match self.field {
             "amount" => "amount_cents",
             "expected_close_date" => "COALESCE(expected_close_date, '9999-12-31')",
-            "due_date" => "COALESCE(due_date, '9999-12-31T00:00:00Z')",
+            "due_date" => "COALESCE(due_date, '9999-12-31T00:00:00+00:00')",
             field => field,
         }
     }

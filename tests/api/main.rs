@@ -17,3 +17,4 @@ mod members;
 mod organizations;
 mod pipelines;
 mod robustness;
+mod tasks;
