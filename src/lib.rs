@@ -6,6 +6,7 @@
 //! backends), and one module per domain: `auth`, `orgs`, `audit`.
 
 pub mod activities;
+pub mod analytics;
 pub mod audit;
 pub mod auth;
 pub mod cli;

@@ -62,6 +62,7 @@ impl Application {
             state,
         } = self;
         let housekeeping = tokio::spawn(housekeeping(state.clone()));
+        let notifications = tokio::spawn(crate::analytics::listen(state.clone()));
         let (stopping_tx, stopping_rx) = tokio::sync::oneshot::channel::<()>();
         let serve = axum::serve(listener, router.into_make_service_with_connect_info::<SocketAddr>())
             .with_graceful_shutdown(async move {
@@ -84,6 +85,7 @@ impl Application {
             }
         };
         housekeeping.abort();
+        notifications.abort();
         state.db.close().await;
         tracing::info!("stopped");
         result

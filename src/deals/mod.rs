@@ -471,7 +471,7 @@ async fn create_deal(
     .await?;
     let body = serde_json::to_value(&deal).map_err(ApiError::internal)?;
     idempotency.save(tx.exec(), StatusCode::CREATED, &body).await?;
-    tx.commit().await?;
+    crate::analytics::commit(&state, tx, ctx.org_id).await?;
     Ok(json_response(StatusCode::CREATED, &body))
 }
 
@@ -718,7 +718,7 @@ async fn update_deal(
         )
         .await?;
     }
-    tx.commit().await?;
+    crate::analytics::commit(&state, tx, ctx.org_id).await?;
     record_response(StatusCode::OK, &next)
 }
 
@@ -770,7 +770,7 @@ async fn delete_deal(
         .ip(ctx.ip_text())
         .details(json!({"title": current.title}));
     audit::record(tx.exec(), ctx.org_id, &event).await?;
-    tx.commit().await?;
+    crate::analytics::commit(&state, tx, ctx.org_id).await?;
     Ok(StatusCode::NO_CONTENT)
 }
 

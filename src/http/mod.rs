@@ -39,6 +39,7 @@ pub struct AppInner {
     pub tokens: TokenKeys,
     pub limits: RateLimits,
     pub metrics: PrometheusHandle,
+    pub analytics: crate::analytics::AnalyticsCache,
 }
 
 impl AppState {
@@ -51,6 +52,7 @@ impl AppState {
             tokens,
             limits,
             metrics,
+            analytics: Default::default(),
         }))
     }
 }
@@ -75,7 +77,8 @@ pub fn router(state: AppState) -> Router {
         .merge(crate::tags::router())
         .merge(crate::pipelines::router())
         .merge(crate::deals::router())
-        .merge(crate::tasks::router());
+        .merge(crate::tasks::router())
+        .merge(crate::analytics::router());
     let (api, spec) = OpenApiRouter::with_openapi(openapi::base())
         .nest("/api/v1", api)
         .split_for_parts();

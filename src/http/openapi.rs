@@ -33,6 +33,7 @@ use crate::http::error::{FieldError, Problem};
         (name = "pipelines", description = "Pipelines and their stages"),
         (name = "deals", description = "Deals and their timeline"),
         (name = "tasks", description = "Tasks"),
+        (name = "analytics", description = "Deal summary and funnel"),
     )
 )]
 struct ApiDoc;

@@ -288,7 +288,7 @@ async fn create_pipeline(
     log_change(tx.exec(), &ctx, pipeline.id, "created").await?;
     let body = serde_json::to_value(&pipeline).map_err(ApiError::internal)?;
     idempotency.save(tx.exec(), StatusCode::CREATED, &body).await?;
-    tx.commit().await?;
+    crate::analytics::commit(&state, tx, ctx.org_id).await?;
     Ok(json_response(StatusCode::CREATED, &body))
 }
 
@@ -395,7 +395,7 @@ async fn update_pipeline(
         .fetch_one(c)
         .await)?;
     log_change(tx.exec(), &ctx, id, "updated").await?;
-    tx.commit().await?;
+    crate::analytics::commit(&state, tx, ctx.org_id).await?;
     record_response(StatusCode::OK, &updated)
 }
 
@@ -441,6 +441,6 @@ async fn delete_pipeline(
         .await
         .map(|r| r.rows_affected()))?;
     log_change(tx.exec(), &ctx, id, "deleted").await?;
-    tx.commit().await?;
+    crate::analytics::commit(&state, tx, ctx.org_id).await?;
     Ok(StatusCode::NO_CONTENT)
 }

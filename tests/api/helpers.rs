@@ -168,6 +168,32 @@ impl TestApp {
         }
     }
 
+    /// A second server on the database of `other` (several instances sharing
+    /// one database). The database stays `other`'s to drop.
+    pub async fn spawn_sharing(other: &TestApp) -> TestApp {
+        let dir = tempfile::tempdir().unwrap();
+        let app = Application::build(test_config(&other.database_url, dir.path()))
+            .await
+            .expect("the server starts");
+        let addr = app.local_addr();
+        let (tx, rx) = tokio::sync::oneshot::channel::<()>();
+        tokio::spawn(app.run_until(async {
+            let _ = rx.await;
+        }));
+        TestApp {
+            addr,
+            client: reqwest::Client::builder()
+                .redirect(reqwest::redirect::Policy::none())
+                .build()
+                .unwrap(),
+            backend: other.backend,
+            database_url: other.database_url.clone(),
+            shutdown: Some(tx),
+            _dir: dir,
+            pg_database: None,
+        }
+    }
+
     pub fn url(&self, path: &str) -> String {
         format!("http://{}{}", self.addr, path)
     }

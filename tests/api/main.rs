@@ -7,6 +7,7 @@
 #[allow(dead_code)]
 mod helpers;
 
+mod analytics;
 mod auth;
 mod companies;
 mod contacts;
