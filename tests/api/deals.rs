@@ -259,3 +259,29 @@ both! {
         app.delete(&ann, &pp).await.assert(204);
     }
 }
+
+both! {
+    async fn concurrent_changes_to_one_deal_are_all_kept(app) {
+        let ann = app.register("ann@example.com").await;
+        let c = contact(&app, &ann, "John").await;
+        let d = deal(&app, &ann, json!({"title": "T", "contact_id": c, "status": "in_progress"})).await;
+        let p = path(&d);
+        let mut requests = tokio::task::JoinSet::new();
+        for i in 0..8 {
+            requests.spawn(send(app.as_user(&ann, Method::PATCH, &p).json(&json!({"title": format!("Title {i}")}))));
+            requests.spawn(send(app.as_user(&ann, Method::POST, &format!("{p}/activities")).json(&json!({"text": format!("note {i}")}))));
+        }
+        requests.spawn(send(app.as_user(&ann, Method::PATCH, &p).json(&json!({"stage": "negotiation"}))));
+        while let Some(answer) = requests.join_next().await {
+            let r = answer.unwrap();
+            assert!(r.status == 200 || r.status == 201, "{}: {}", r.status, r.body);
+        }
+        let after = app.get(&ann, &p).await;
+        // Every change got its own version: 1 + 8 titles + 1 stage.
+        assert_eq!(after.body["version"], 10);
+        assert_eq!(after.body["stage"], "negotiation");
+        let events: Vec<String> = timeline(&app, &ann, &p).await.into_iter().map(|(t, _)| t).collect();
+        assert_eq!(events.iter().filter(|t| *t == "comment").count(), 8);
+        assert_eq!(events.iter().filter(|t| *t == "stage_changed").count(), 1);
+    }
+}
