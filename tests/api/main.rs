@@ -19,3 +19,4 @@ mod organizations;
 mod pipelines;
 mod robustness;
 mod tasks;
+mod tenancy;

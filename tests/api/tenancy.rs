@@ -1,0 +1,190 @@
+//! Tenancy (api.md §1): for every endpoint that takes an id, and every role,
+//! another organization's id answers exactly as an id that does not exist —
+//! 404 for records — and changes nothing.
+
+use reqwest::Method;
+use serde_json::{Value, json};
+
+use crate::both;
+use crate::helpers::*;
+
+/// Ids of one of each record type in an organization.
+struct Records {
+    contact: String,
+    company: String,
+    pipeline: String,
+    deal: String,
+    task: String,
+    member: String,
+    invitation: String,
+}
+
+async fn id(r: Resp) -> String {
+    r.assert(201);
+    r.body["id"].as_str().unwrap().to_string()
+}
+
+async fn seed(app: &TestApp, owner: &Session) -> Records {
+    let company = id(app.post(owner, "/api/v1/companies", json!({"name": "Co"})).await).await;
+    let contact = id(app
+        .post(owner, "/api/v1/contacts", json!({"name": "C", "company_id": company}))
+        .await)
+    .await;
+    let pipeline = id(app
+        .post(
+            owner,
+            "/api/v1/pipelines",
+            json!({"name": "P", "stages": [{"key": "a", "name": "A"}]}),
+        )
+        .await)
+    .await;
+    let deal = id(app
+        .post(owner, "/api/v1/deals", json!({"title": "D", "contact_id": contact}))
+        .await)
+    .await;
+    let task = id(app
+        .post(owner, "/api/v1/tasks", json!({"title": "T", "deal_id": deal}))
+        .await)
+    .await;
+    let member = app
+        .add_member(owner, &format!("m{}@example.com", &owner.user_id[..8]), "member")
+        .await
+        .user_id;
+    let invitation = id(app
+        .post(
+            owner,
+            "/api/v1/invitations",
+            json!({"email": "pending@example.com", "role": "member"}),
+        )
+        .await)
+    .await;
+    Records {
+        contact,
+        company,
+        pipeline,
+        deal,
+        task,
+        member,
+        invitation,
+    }
+}
+
+/// (method, path, body) of every endpoint that takes an id.
+fn endpoints(r: &Records) -> Vec<(Method, String, Option<Value>)> {
+    let patch = Some(json!({"name": "Changed"}));
+    vec![
+        (Method::GET, format!("/api/v1/contacts/{}", r.contact), None),
+        (
+            Method::PUT,
+            format!("/api/v1/contacts/{}", r.contact),
+            Some(json!({"name": "Changed"})),
+        ),
+        (Method::PATCH, format!("/api/v1/contacts/{}", r.contact), patch.clone()),
+        (Method::GET, format!("/api/v1/contacts/{}/activities", r.contact), None),
+        (
+            Method::POST,
+            format!("/api/v1/contacts/{}/activities", r.contact),
+            Some(json!({"text": "hi"})),
+        ),
+        (Method::GET, format!("/api/v1/companies/{}", r.company), None),
+        (Method::PATCH, format!("/api/v1/companies/{}", r.company), patch.clone()),
+        (Method::GET, format!("/api/v1/pipelines/{}", r.pipeline), None),
+        (
+            Method::PATCH,
+            format!("/api/v1/pipelines/{}", r.pipeline),
+            patch.clone(),
+        ),
+        (Method::GET, format!("/api/v1/deals/{}", r.deal), None),
+        (
+            Method::PATCH,
+            format!("/api/v1/deals/{}", r.deal),
+            Some(json!({"title": "Changed"})),
+        ),
+        (Method::GET, format!("/api/v1/deals/{}/activities", r.deal), None),
+        (
+            Method::POST,
+            format!("/api/v1/deals/{}/activities", r.deal),
+            Some(json!({"text": "hi"})),
+        ),
+        (Method::GET, format!("/api/v1/tasks/{}", r.task), None),
+        (
+            Method::PATCH,
+            format!("/api/v1/tasks/{}", r.task),
+            Some(json!({"title": "Changed"})),
+        ),
+        (
+            Method::PATCH,
+            format!("/api/v1/members/{}", r.member),
+            Some(json!({"role": "manager"})),
+        ),
+        (Method::DELETE, format!("/api/v1/members/{}", r.member), None),
+        (Method::DELETE, format!("/api/v1/invitations/{}", r.invitation), None),
+        (Method::DELETE, format!("/api/v1/tasks/{}", r.task), None),
+        (Method::DELETE, format!("/api/v1/deals/{}", r.deal), None),
+        (Method::DELETE, format!("/api/v1/contacts/{}", r.contact), None),
+        (Method::DELETE, format!("/api/v1/companies/{}", r.company), None),
+        (Method::DELETE, format!("/api/v1/pipelines/{}", r.pipeline), None),
+    ]
+}
+
+async fn call(app: &TestApp, s: &Session, method: &Method, path: &str, body: &Option<Value>) -> Resp {
+    let mut request = app.as_user(s, method.clone(), path);
+    if let Some(body) = body {
+        request = request.json(body);
+    }
+    send(request).await
+}
+
+both! {
+    async fn another_organizations_ids_answer_as_if_they_did_not_exist(app) {
+        let alice = app.register("alice@example.com").await;
+        let bob = app.register("bob@example.com").await;
+        let theirs = seed(&app, &bob).await;
+        let before: Vec<Value> = {
+            let mut all = Vec::new();
+            for (method, path, _) in endpoints(&theirs) {
+                if method == Method::GET {
+                    let r = app.get(&bob, &path).await;
+                    r.assert(200);
+                    all.push(r.body);
+                }
+            }
+            all
+        };
+
+        let mut callers = vec![("owner", alice.clone())];
+        for role in ["admin", "manager", "member"] {
+            callers.push((role, app.add_member(&alice, &format!("{role}@example.com"), role).await));
+        }
+        let random = uuid::Uuid::now_v7().to_string();
+        for (role, caller) in &callers {
+            for (method, path, body) in endpoints(&theirs) {
+                let foreign = call(&app, caller, &method, &path, &body).await;
+                let missing_path = path.replace(&theirs.contact, &random).replace(&theirs.company, &random)
+                    .replace(&theirs.pipeline, &random).replace(&theirs.deal, &random).replace(&theirs.task, &random)
+                    .replace(&theirs.member, &random).replace(&theirs.invitation, &random);
+                let missing = call(&app, caller, &method, &missing_path, &body).await;
+                assert_eq!(
+                    (foreign.status, foreign.code()), (missing.status, missing.code()),
+                    "{role} {method} {path}: another organization's id must answer like a missing one"
+                );
+                assert!(foreign.status == 404 || foreign.status == 403, "{role} {method} {path}: {}", foreign.status);
+                if method == Method::GET || *role == "owner" || *role == "admin" {
+                    foreign.assert_problem(404, "not_found");
+                }
+            }
+        }
+
+        // Nothing of Bob's changed.
+        let mut after = Vec::new();
+        for (method, path, _) in endpoints(&theirs) {
+            if method == Method::GET {
+                after.push(app.get(&bob, &path).await.body);
+            }
+        }
+        assert_eq!(before, after);
+        let members = app.get(&bob, "/api/v1/members").await;
+        assert_eq!(members.body["data"].as_array().unwrap().len(), 2);
+        assert_eq!(app.get(&bob, "/api/v1/invitations").await.body["data"].as_array().unwrap().len(), 1);
+    }
+}
