@@ -285,3 +285,29 @@ both! {
         assert_eq!(events.iter().filter(|t| *t == "stage_changed").count(), 1);
     }
 }
+
+both! {
+    async fn members_see_only_their_deals_under_own_visibility(app) {
+        let owner = app.register("olive@example.com").await;
+        let member = app.add_member(&owner, "mel@example.com", "member").await;
+        let manager = app.add_member(&owner, "max@example.com", "manager").await;
+        let oc = contact(&app, &owner, "Olive's").await;
+        let mc = contact(&app, &member, "Mel's").await;
+        let theirs = deal(&app, &owner, json!({"title": "Olive's deal", "contact_id": oc})).await;
+        deal(&app, &member, json!({"title": "Mel's deal", "contact_id": mc})).await;
+        let company = app.post(&owner, "/api/v1/companies", json!({"name": "Olive's company"})).await;
+        app.patch(&owner, "/api/v1/organization", json!({"member_visibility": "own"})).await.assert(200);
+        let titles = |r: &Resp| r.body["data"].as_array().unwrap().iter().map(|d| d["title"].as_str().unwrap().to_string()).collect::<Vec<_>>();
+        assert_eq!(titles(&app.get(&member, DEALS).await), vec!["Mel's deal"]);
+        assert_eq!(titles(&app.get(&manager, DEALS).await).len(), 2);
+        app.get(&member, &path(&theirs)).await.assert_problem(404, "not_found");
+        app.get(&member, &format!("{}/activities", path(&theirs))).await.assert_problem(404, "not_found");
+        app.post(&member, &format!("{}/activities", path(&theirs)), json!({"text": "x"})).await.assert_problem(404, "not_found");
+        app.get(&member, &format!("/api/v1/companies/{}", company.body["id"].as_str().unwrap())).await.assert_problem(404, "not_found");
+        // A member cannot open a deal on a contact they cannot see.
+        app.post(&member, DEALS, json!({"title": "x", "contact_id": oc})).await.assert_problem(422, "contact_not_found");
+        // Back to `all`: members read everything again.
+        app.patch(&owner, "/api/v1/organization", json!({"member_visibility": "all"})).await.assert(200);
+        assert_eq!(titles(&app.get(&member, DEALS).await).len(), 2);
+    }
+}
