@@ -333,13 +333,8 @@ async fn update_company(
         mut company,
         search_text,
     } = check(tx.exec(), &ctx, patch.apply_to(&current), Some(&current)).await?;
-    let unchanged = company.owner_id == current.owner_id
-        && company.name == current.name
-        && company.domain == current.domain
-        && company.industry == current.industry
-        && company.employee_count == current.employee_count
-        && company.tags.0 == current.tags.0;
-    if unchanged {
+    // `check` carried over id, timestamps and version: equal means nothing changes.
+    if company == current {
         return record_response(StatusCode::OK, &current);
     }
     ensure_unique(tx.exec(), &ctx, &company, Some(id)).await?;

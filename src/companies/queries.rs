@@ -9,7 +9,7 @@ use crate::db::Exec;
 use crate::records::{self, Sort};
 use crate::run;
 
-#[derive(Debug, Clone, serde::Serialize, utoipa::ToSchema, sqlx::FromRow)]
+#[derive(Debug, Clone, PartialEq, serde::Serialize, utoipa::ToSchema, sqlx::FromRow)]
 pub struct Company {
     pub id: Uuid,
     pub owner_id: Uuid,

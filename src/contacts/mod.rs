@@ -511,7 +511,8 @@ async fn change(
         mut contact,
         search_text,
     } = check(tx.exec(), ctx, input(&current), Some(&current)).await?;
-    if contact_fields_equal(&contact, &current) {
+    // `check` carried over id, timestamps and version: equal means nothing changes.
+    if contact == current {
         return record_response(StatusCode::OK, &current);
     }
     ensure_unique(tx.exec(), ctx, &contact, Some(id)).await?;
@@ -533,19 +534,6 @@ async fn change(
     }
     tx.commit().await?;
     record_response(StatusCode::OK, &contact)
-}
-
-/// Whether two versions of a contact hold the same writable values.
-fn contact_fields_equal(a: &Contact, b: &Contact) -> bool {
-    a.owner_id == b.owner_id
-        && a.name == b.name
-        && a.email == b.email
-        && a.phone == b.phone
-        && a.title == b.title
-        && a.company_id == b.company_id
-        && a.lead_source == b.lead_source
-        && a.customer_since == b.customer_since
-        && a.tags.0 == b.tags.0
 }
 
 /// Delete a contact.

@@ -683,7 +683,7 @@ async fn update_deal(
         next.owner_id = records::resolve_owner(tx.exec(), &ctx, Some(owner)).await?;
     }
 
-    if same_values(&next, &current) {
+    if next == current {
         return record_response(StatusCode::OK, &current);
     }
     next.version = current.version + 1;
@@ -720,22 +720,6 @@ async fn update_deal(
     }
     crate::analytics::commit(&state, tx, ctx.org_id).await?;
     record_response(StatusCode::OK, &next)
-}
-
-/// Whether two versions of a deal hold the same values.
-fn same_values(a: &Deal, b: &Deal) -> bool {
-    a.owner_id == b.owner_id
-        && a.title == b.title
-        && a.contact_id == b.contact_id
-        && a.company_id == b.company_id
-        && a.pipeline_id == b.pipeline_id
-        && a.stage == b.stage
-        && a.status == b.status
-        && a.amount_cents == b.amount_cents
-        && a.currency == b.currency
-        && a.expected_close_date == b.expected_close_date
-        && a.lost_reason == b.lost_reason
-        && a.tags.0 == b.tags.0
 }
 
 /// Delete a deal and its timeline.

@@ -9,7 +9,7 @@ use crate::db::Exec;
 use crate::records::{self, After, Sort};
 use crate::run;
 
-#[derive(Debug, Clone, serde::Serialize, utoipa::ToSchema, sqlx::FromRow)]
+#[derive(Debug, Clone, PartialEq, serde::Serialize, utoipa::ToSchema, sqlx::FromRow)]
 pub struct Deal {
     pub id: Uuid,
     pub owner_id: Uuid,

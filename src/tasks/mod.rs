@@ -32,7 +32,7 @@ const SORTS: &[&str] = &["due_date", "created_at"];
 /// Where a task without a due date sorts (after every date).
 const NO_DUE_DATE: &str = "9999-12-31T00:00:00Z";
 
-#[derive(Debug, Clone, Serialize, ToSchema, sqlx::FromRow)]
+#[derive(Debug, Clone, PartialEq, Serialize, ToSchema, sqlx::FromRow)]
 pub struct Task {
     pub id: Uuid,
     pub owner_id: Uuid,
@@ -511,16 +511,8 @@ async fn update_task(
         return Err(ApiError::forbidden("members may not give tasks to another owner"));
     }
     let mut task = check(tx.exec(), &ctx, patch.apply_to(&current), Some(&current)).await?;
-    let unchanged = task.owner_id == current.owner_id
-        && task.assignee_id == current.assignee_id
-        && task.title == current.title
-        && task.description == current.description
-        && task.deal_id == current.deal_id
-        && task.contact_id == current.contact_id
-        && task.due_date == current.due_date
-        && task.is_done == current.is_done
-        && task.tags.0 == current.tags.0;
-    if unchanged {
+    // `check` carried over id, timestamps and version: equal means nothing changes.
+    if task == current {
         return record_response(StatusCode::OK, &current);
     }
     task.version = current.version + 1;
