@@ -311,3 +311,41 @@ both! {
         assert_eq!(titles(&app.get(&member, DEALS).await).len(), 2);
     }
 }
+
+both! {
+    async fn walking_deal_pages_while_deals_are_added_visits_each_once(app) {
+        let ann = app.register("ann@example.com").await;
+        let c = contact(&app, &ann, "John").await;
+        let mut existing = Vec::new();
+        for i in 0..7 {
+            // Repeated amounts, so pages break inside ties.
+            let d = deal(&app, &ann, json!({"title": format!("D{i}"), "contact_id": c, "amount": (i % 3) * 100})).await;
+            existing.push(d["id"].as_str().unwrap().to_string());
+        }
+        for sort in ["-created_at", "amount", "-amount"] {
+            let mut seen: Vec<String> = Vec::new();
+            let mut cursor = String::new();
+            let mut added = 0;
+            loop {
+                let page = app.get(&ann, &format!("{DEALS}?sort={sort}&limit=2{cursor}")).await;
+                page.assert(200);
+                seen.extend(page.body["data"].as_array().unwrap().iter().map(|d| d["id"].as_str().unwrap().to_string()));
+                if added < 2 {
+                    deal(&app, &ann, json!({"title": format!("new {sort} {added}"), "contact_id": c, "amount": 100})).await;
+                    added += 1;
+                }
+                match page.body["next_cursor"].as_str() {
+                    Some(next) => cursor = format!("&cursor={next}"),
+                    None => break,
+                }
+            }
+            let mut unique = seen.clone();
+            unique.sort();
+            unique.dedup();
+            assert_eq!(unique.len(), seen.len(), "{sort}: a deal was returned twice");
+            for id in &existing {
+                assert!(seen.contains(id), "{sort}: deal {id} was skipped");
+            }
+        }
+    }
+}
