@@ -240,3 +240,38 @@ both! {
         other.assert_problem(422, "idempotency_key_reused");
     }
 }
+
+both! {
+    async fn walking_company_pages_while_companies_are_added_visits_each_once(app) {
+        let ann = app.register("ann@example.com").await;
+        let mut existing = Vec::new();
+        for name in ["Same", "Same", "Other", "Same", "Zeta", "Alpha", "Same"] {
+            existing.push(create(&app, &ann, json!({"name": name})).await["id"].as_str().unwrap().to_string());
+        }
+        for sort in ["name", "-name", "-created_at"] {
+            let mut seen: Vec<String> = Vec::new();
+            let mut cursor = String::new();
+            let mut added = 0;
+            loop {
+                let page = app.get(&ann, &format!("{COMPANIES}?sort={sort}&limit=2{cursor}")).await;
+                page.assert(200);
+                seen.extend(page.body["data"].as_array().unwrap().iter().map(|c| c["id"].as_str().unwrap().to_string()));
+                if added < 2 {
+                    create(&app, &ann, json!({"name": "Same"})).await;
+                    added += 1;
+                }
+                match page.body["next_cursor"].as_str() {
+                    Some(next) => cursor = format!("&cursor={next}"),
+                    None => break,
+                }
+            }
+            let mut unique = seen.clone();
+            unique.sort();
+            unique.dedup();
+            assert_eq!(unique.len(), seen.len(), "{sort}: a company was returned twice");
+            for id in &existing {
+                assert!(seen.contains(id), "{sort}: company {id} was skipped");
+            }
+        }
+    }
+}

@@ -135,3 +135,40 @@ both! {
 fn urlencode(s: &str) -> String {
     s.replace('+', "%2B").replace(':', "%3A")
 }
+
+both! {
+    async fn walking_task_pages_while_tasks_are_added_visits_each_once(app) {
+        let ann = app.register("ann@example.com").await;
+        let mut existing = Vec::new();
+        for i in 0..7 {
+            // Some without a due date, some sharing one, so pages break inside ties.
+            let body = if i % 3 == 0 { json!({"title": format!("T{i}")}) } else { json!({"title": format!("T{i}"), "due_date": in_days(1 + i % 2)}) };
+            existing.push(task(&app, &ann, body).await["id"].as_str().unwrap().to_string());
+        }
+        for sort in ["due_date", "-due_date", "-created_at"] {
+            let mut seen: Vec<String> = Vec::new();
+            let mut cursor = String::new();
+            let mut added = 0;
+            loop {
+                let page = app.get(&ann, &format!("{TASKS}?sort={sort}&limit=2{cursor}")).await;
+                page.assert(200);
+                seen.extend(page.body["data"].as_array().unwrap().iter().map(|t| t["id"].as_str().unwrap().to_string()));
+                if added < 2 {
+                    task(&app, &ann, json!({"title": format!("new {added}"), "due_date": in_days(1)})).await;
+                    added += 1;
+                }
+                match page.body["next_cursor"].as_str() {
+                    Some(next) => cursor = format!("&cursor={next}"),
+                    None => break,
+                }
+            }
+            let mut unique = seen.clone();
+            unique.sort();
+            unique.dedup();
+            assert_eq!(unique.len(), seen.len(), "{sort}: a task was returned twice");
+            for id in &existing {
+                assert!(seen.contains(id), "{sort}: task {id} was skipped");
+            }
+        }
+    }
+}
