@@ -424,7 +424,7 @@ async fn create_contact(
 }
 
 /// A contact the caller may read, or 404.
-async fn readable(c: Exec<'_>, ctx: &OrgCtx, id: Uuid) -> ApiResult<Contact> {
+pub async fn readable(c: Exec<'_>, ctx: &OrgCtx, id: Uuid) -> ApiResult<Contact> {
     match queries::find(c, ctx.org_id, id).await? {
         Some(contact) if ctx.may_read(contact.owner_id) => Ok(contact),
         _ => Err(ApiError::not_found()),

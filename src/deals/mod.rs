@@ -167,14 +167,14 @@ fn transition_allowed(from: &str, to: &str) -> bool {
 }
 
 /// A contact the caller may see, else 422 `contact_not_found`.
-async fn visible_contact(c: Exec<'_>, ctx: &OrgCtx, id: Uuid) -> ApiResult<Uuid> {
-    match crate::contacts::queries::find(c, ctx.org_id, id).await? {
-        Some(contact) if ctx.may_read(contact.owner_id) => Ok(contact.id),
-        _ => Err(ApiError::rule(
+pub async fn visible_contact(c: Exec<'_>, ctx: &OrgCtx, id: Uuid) -> ApiResult<Uuid> {
+    crate::contacts::readable(c, ctx, id)
+        .await
+        .map(|contact| contact.id)
+        .map_err(records::missing_as(
             "contact_not_found",
             "contact_id is not a contact of this organization",
-        )),
-    }
+        ))
 }
 
 async fn existing_company(c: Exec<'_>, ctx: &OrgCtx, id: Uuid) -> ApiResult<Uuid> {

@@ -216,6 +216,19 @@ pub fn record_response<T: serde::Serialize>(
     Ok(crate::http::idempotency::json_response(status, &body))
 }
 
+/// For a record named in a body: "not found" (missing, another
+/// organization's, or not visible to the caller) becomes the 422 `code`; any
+/// other error, such as an unreachable database, stays what it is.
+pub fn missing_as(code: &'static str, detail: &'static str) -> impl Fn(ApiError) -> ApiError {
+    move |err| {
+        if err.status == axum::http::StatusCode::NOT_FOUND {
+            ApiError::rule(code, detail)
+        } else {
+            err
+        }
+    }
+}
+
 /// Where a page starts: the sort value and id of the last row of the previous page.
 #[derive(Debug, Clone)]
 pub enum After {

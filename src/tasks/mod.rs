@@ -243,20 +243,15 @@ async fn check(mut c: Exec<'_>, ctx: &OrgCtx, input: TaskInput, current: Option<
     {
         crate::deals::readable(c.re(), ctx, deal)
             .await
-            .map_err(|_| ApiError::rule("deal_not_found", "deal_id is not a deal of this organization"))?;
+            .map_err(records::missing_as(
+                "deal_not_found",
+                "deal_id is not a deal of this organization",
+            ))?;
     }
     if let Some(contact) = contact_id
         && current.is_none_or(|t| t.contact_id != Some(contact))
     {
-        match crate::contacts::queries::find(c.re(), ctx.org_id, contact).await? {
-            Some(found) if ctx.may_read(found.owner_id) => {}
-            _ => {
-                return Err(ApiError::rule(
-                    "contact_not_found",
-                    "contact_id is not a contact of this organization",
-                ));
-            }
-        }
+        crate::deals::visible_contact(c.re(), ctx, contact).await?;
     }
     let assignee_id = assignee_id.unwrap_or_else(|| current.map_or(ctx.user_id, |t| t.assignee_id));
     if current.is_none_or(|t| t.assignee_id != assignee_id)
