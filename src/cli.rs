@@ -6,7 +6,7 @@ use clap::Parser;
 use crate::config::{Cli, Command, Config, UserCommand};
 use crate::db::{Db, PoolSettings};
 use crate::startup::{Application, stop_signal};
-use crate::{auth, telemetry, validate};
+use crate::{auth, seed, telemetry, validate};
 
 pub async fn run() -> anyhow::Result<()> {
     let cli = Cli::parse();
@@ -20,6 +20,13 @@ pub async fn run() -> anyhow::Result<()> {
             db.close().await;
             println!("migrations applied to {}", config.database_url.redacted());
             Ok(())
+        }
+        Command::Seed(args) => {
+            let db = connect(&config).await?;
+            db.migrate().await.context("database migration failed")?;
+            let result = seed::run(&db, &args).await;
+            db.close().await;
+            result
         }
         Command::User {
             command:

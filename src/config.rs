@@ -39,6 +39,9 @@ pub enum Command {
         #[command(subcommand)]
         command: UserCommand,
     },
+    /// Fill the database with the deterministic benchmark data set (bench.md);
+    /// seeded users sign in with the password `bench-password-1`.
+    Seed(crate::seed::SeedArgs),
 }
 
 #[derive(Subcommand)]

@@ -20,6 +20,7 @@ pub mod http;
 pub mod orgs;
 pub mod pipelines;
 pub mod records;
+pub mod seed;
 pub mod startup;
 pub mod tags;
 pub mod tasks;

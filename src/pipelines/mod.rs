@@ -65,7 +65,7 @@ impl Pipeline {
 
 const COLUMNS: &str = "id, name, is_default, stages, created_at, updated_at, version";
 
-fn default_stages() -> Vec<Stage> {
+pub fn default_stages() -> Vec<Stage> {
     [
         ("qualification", "Qualification", 10),
         ("proposal", "Proposal", 40),
