@@ -25,6 +25,9 @@ pub fn router() -> OpenApiRouter<AppState> {
 }
 
 /// Tags used at least once by records the caller can see; ties by name.
+///
+/// Under `member_visibility: own` a member sees the records they own and the
+/// tasks assigned to them, so those tasks' tags count too.
 #[utoipa::path(
     get, path = "/tags", tag = "tags",
     params(OrgHeader),
@@ -36,7 +39,9 @@ async fn list_tags(ctx: OrgCtx, State(state): State<AppState>) -> ApiResult<Json
     let only_owner = ctx.sees_only_own().then_some(ctx.user_id);
     let rows = run!(conn.exec(), c => sqlx::query_as(
         "SELECT tag AS name, COUNT(*) AS count FROM record_tags \
-         WHERE organization_id = $1 AND ($2 IS NULL OR owner_id = $2) \
+         WHERE organization_id = $1 AND ($2 IS NULL OR owner_id = $2 \
+           OR (record_type = 'task' AND record_id IN \
+               (SELECT id FROM tasks WHERE organization_id = $1 AND assignee_id = $2))) \
          GROUP BY tag ORDER BY COUNT(*) DESC, tag ASC",
     )
     .bind(ctx.org_id)

@@ -129,10 +129,12 @@ struct DealRef {
 // SQLite's FTS tables (kept by triggers) fill themselves.
 static USERS: Table = Table {
     name: "users",
+    bulk: false,
     columns: &["id", "email", "name", "password_hash", "created_at", "updated_at"],
 };
 static ORGANIZATIONS: Table = Table {
     name: "organizations",
+    bulk: false,
     columns: &[
         "id",
         "name",
@@ -146,10 +148,12 @@ static ORGANIZATIONS: Table = Table {
 };
 static MEMBERSHIPS: Table = Table {
     name: "memberships",
+    bulk: false,
     columns: &["organization_id", "user_id", "role", "joined_at"],
 };
 static PIPELINES: Table = Table {
     name: "pipelines",
+    bulk: false,
     columns: &[
         "organization_id",
         "id",
@@ -163,6 +167,7 @@ static PIPELINES: Table = Table {
 };
 static COMPANIES: Table = Table {
     name: "companies",
+    bulk: true,
     columns: &[
         "organization_id",
         "id",
@@ -180,6 +185,7 @@ static COMPANIES: Table = Table {
 };
 static CONTACTS: Table = Table {
     name: "contacts",
+    bulk: true,
     columns: &[
         "organization_id",
         "id",
@@ -200,6 +206,7 @@ static CONTACTS: Table = Table {
 };
 static DEALS: Table = Table {
     name: "deals",
+    bulk: true,
     columns: &[
         "organization_id",
         "id",
@@ -225,6 +232,7 @@ static DEALS: Table = Table {
 };
 static ACTIVITIES: Table = Table {
     name: "activities",
+    bulk: true,
     columns: &[
         "organization_id",
         "id",
@@ -238,6 +246,7 @@ static ACTIVITIES: Table = Table {
 };
 static TASKS: Table = Table {
     name: "tasks",
+    bulk: true,
     columns: &[
         "organization_id",
         "id",
@@ -258,6 +267,7 @@ static TASKS: Table = Table {
 };
 static RECORD_TAGS: Table = Table {
     name: "record_tags",
+    bulk: true,
     columns: &["organization_id", "record_type", "tag", "record_id", "owner_id"],
 };
 
@@ -445,7 +455,7 @@ pub async fn run(db: &Db, args: &SeedArgs) -> anyhow::Result<()> {
 
     let first_email = large_org_user_email(1);
     let mut conn = db.read().await?;
-    let seeded: Option<(i64,)> = run!(conn.exec(), c => sqlx::query_as("SELECT 1 FROM users WHERE email = $1")
+    let seeded: Option<(i64,)> = run!(conn.exec(), c => sqlx::query_as("SELECT CAST(1 AS BIGINT) FROM users WHERE email = $1")
         .bind(&first_email)
         .fetch_optional(c)
         .await)?;
@@ -466,6 +476,7 @@ pub async fn run(db: &Db, args: &SeedArgs) -> anyhow::Result<()> {
         .unwrap_or_else(|_| ProgressStyle::default_bar())
         .progress_chars("=> "),
     );
+    bar.enable_steady_tick(std::time::Duration::from_millis(250));
 
     if let Db::Sqlite { write, .. } = db {
         // A large page cache keeps the many index b-trees of a bulk load in memory.
@@ -481,16 +492,25 @@ pub async fn run(db: &Db, args: &SeedArgs) -> anyhow::Result<()> {
     };
 
     let orgs = seed_accounts(&mut s, args, &hash, large, small).await?;
+    let indexes = sink::prepare_bulk_load(
+        &mut s.tx,
+        &[&COMPANIES, &CONTACTS, &DEALS, &ACTIVITIES, &TASKS, &RECORD_TAGS],
+    )
+    .await?;
     for org in &orgs {
         seed_org(&mut s, org).await?;
     }
+    s.bar.set_message(format!("building {} indexes", indexes.len()));
+    sink::recreate_indexes(&mut s.tx, &indexes).await?;
     s.bar.set_message("committing");
     let Seeder { tx, bar, written, .. } = s;
     tx.commit().await?;
+    // Fresh statistics, so the planner knows the large organization at once.
     bar.set_message("analyzing");
-    let mut conn = db.begin().await?;
-    run!(conn.exec(), c => sqlx::query("ANALYZE").execute(c).await.map(|_| ()))?;
-    conn.commit().await?;
+    match db {
+        Db::Postgres(pool) => drop(sqlx::query("ANALYZE").execute(pool).await?),
+        Db::Sqlite { write, .. } => drop(sqlx::query("ANALYZE").execute(write).await?),
+    }
     bar.finish_and_clear();
 
     let elapsed = started.elapsed().as_secs_f64();

@@ -214,14 +214,20 @@ both! {
         create(&app, &owner, json!({"name": "B", "tags": ["vip"]})).await;
         app.post(&owner, "/api/v1/contacts", json!({"name": "C", "tags": ["vip", "lead"]})).await.assert(201);
         app.post(&member, "/api/v1/contacts", json!({"name": "D", "tags": ["lead", "zeta"]})).await.assert(201);
+        // A task the owner creates for the member: the member sees it, so its tags.
+        app.post(&owner, "/api/v1/tasks", json!({"title": "Call", "assignee_id": member.user_id, "tags": ["zeta"]}))
+            .await
+            .assert(201);
+        app.post(&owner, "/api/v1/tasks", json!({"title": "Mine", "tags": ["hidden"]})).await.assert(201);
         let r = app.get(&owner, "/api/v1/tags").await;
         r.assert(200);
         assert_eq!(r.body, json!({"data": [
-            {"name": "vip", "count": 3}, {"name": "lead", "count": 2}, {"name": "b2b", "count": 1}, {"name": "zeta", "count": 1}
+            {"name": "vip", "count": 3}, {"name": "lead", "count": 2}, {"name": "zeta", "count": 2},
+            {"name": "b2b", "count": 1}, {"name": "hidden", "count": 1}
         ], "next_cursor": null}));
         app.patch(&owner, "/api/v1/organization", json!({"member_visibility": "own"})).await.assert(200);
         let r = app.get(&member, "/api/v1/tags").await;
-        assert_eq!(r.body["data"], json!([{"name": "lead", "count": 1}, {"name": "zeta", "count": 1}]));
+        assert_eq!(r.body["data"], json!([{"name": "zeta", "count": 2}, {"name": "lead", "count": 1}]));
         // A member also sees only their own companies.
         assert!(names(&app.get(&member, COMPANIES).await).is_empty());
     }
