@@ -116,7 +116,18 @@ pub fn words(text: &str) -> Vec<String> {
         .collect()
 }
 
-/// The search text of a record: the words of its searched fields, space-separated.
+/// Query words this long are looked up as whole index terms on PostgreSQL:
+/// [`search_text`] stores every longer word's prefixes of these lengths.
+pub const INDEXED_PREFIXES: std::ops::RangeInclusive<usize> = 2..=3;
+
+/// The search text of a record: the words of its searched fields, then the
+/// 2- and 3-character prefixes of the longer ones, space-separated.
+///
+/// The prefixes make a short query word one exact term of the full-text index
+/// instead of a prefix scan over every term that starts with it (on a million
+/// contacts `jo:*` expands to tens of thousands of terms: 20 ms for `q=jo sm`,
+/// 2.5 ms as the exact terms `jo & sm`). A prefix of a word only ever matches
+/// where the word itself would, so what `q` finds does not change.
 pub fn search_text<'a>(fields: impl IntoIterator<Item = Option<&'a str>>) -> String {
     let mut all: Vec<String> = Vec::new();
     for field in fields.into_iter().flatten() {
@@ -126,6 +137,18 @@ pub fn search_text<'a>(fields: impl IntoIterator<Item = Option<&'a str>>) -> Str
             }
         }
     }
+    let mut prefixes: Vec<String> = Vec::new();
+    for word in &all {
+        for n in INDEXED_PREFIXES {
+            if word.chars().count() > n {
+                let prefix: String = word.chars().take(n).collect();
+                if !all.contains(&prefix) && !prefixes.contains(&prefix) {
+                    prefixes.push(prefix);
+                }
+            }
+        }
+    }
+    all.extend(prefixes);
     all.join(" ")
 }
 
@@ -260,7 +283,14 @@ where
             .push(")");
         }
         Backend::Postgres => {
-            let expr: Vec<String> = words.iter().map(|w| format!("{w}:*")).collect();
+            // A 2-3 character word is a stored term of its own (see search_text).
+            let expr: Vec<String> = words
+                .iter()
+                .map(|w| match INDEXED_PREFIXES.contains(&w.chars().count()) {
+                    true => w.clone(),
+                    false => format!("{w}:*"),
+                })
+                .collect();
             q.push(" AND search_vector @@ to_tsquery('simple', ")
                 .push_bind(expr.join(" & "))
                 .push(")");
@@ -323,7 +353,14 @@ mod tests {
     fn words_split_like_the_contract() {
         assert_eq!(words("john.smith@acme.com"), vec!["john", "smith", "acme", "com"]);
         assert_eq!(words("  O'Brien — Müller "), vec!["o", "brien", "müller"]);
-        assert_eq!(search_text([Some("Ann Lee"), None, Some("ann@lee.io")]), "ann lee io");
+        assert_eq!(
+            search_text([Some("Ann Lee"), None, Some("ann@lee.io")]),
+            "ann lee io an le"
+        );
+        assert_eq!(
+            search_text([Some("Jo Müller"), Some("+1 555")]),
+            "jo müller 1 555 mü mül 55"
+        );
     }
 
     #[test]

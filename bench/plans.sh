@@ -1,0 +1,40 @@
+#!/usr/bin/env bash
+# EXPLAIN (ANALYZE, BUFFERS) of the SQL the server sends for each benchmark
+# request (bench.md R1-R6), on a PostgreSQL database filled by `crm seed`.
+# The statements are copied from the server's debug log (CRM_LOG=sqlx::query=debug)
+# with their parameters filled in; docs/performance.md records the results.
+# Usage: bench/plans.sh [database URL] [two search prefixes]
+set -euo pipefail
+DB=${1:-postgres://postgres@127.0.0.1:5432/crm_bench}
+read -r W1 W2 <<<"${2:-jo sm}"
+q() { psql "$DB" -AtX -c "$1"; }
+ORG=$(q "SELECT id FROM organizations WHERE name = 'Acme Bench'")
+OWNER=$(q "SELECT user_id FROM memberships WHERE organization_id = '$ORG' AND role = 'member' ORDER BY user_id LIMIT 1")
+PIPELINE=$(q "SELECT id FROM pipelines WHERE organization_id = '$ORG' AND is_default")
+IFS='|' read -r DEEP_AT DEEP_ID <<<"$(q "SELECT created_at, id FROM contacts WHERE organization_id = '$ORG' ORDER BY created_at DESC, id DESC OFFSET 500000 LIMIT 1")"
+CONTACT=$(q "SELECT id FROM contacts WHERE organization_id = '$ORG' ORDER BY id OFFSET 123456 LIMIT 1")
+COLS="id, owner_id, name, email, phone, title, company_id, lead_source, customer_since, tags, created_at, updated_at, version"
+DEAL_COLS="id, owner_id, title, contact_id, company_id, pipeline_id, stage, status, amount_cents, currency, expected_close_date, lost_reason, closed_at, tags, created_at, updated_at, version, furthest_position"
+
+explain() {
+  echo "== $1"
+  psql "$DB" -AtX -c "EXPLAIN (ANALYZE, BUFFERS, COSTS OFF) $2" | grep -v '^Planning:$' | sed 's/^/   /'
+}
+explain "R1 first page of contacts" \
+  "SELECT $COLS FROM contacts WHERE organization_id = '$ORG' ORDER BY created_at DESC, id DESC LIMIT 51"
+explain "R2 a page 500,000 rows deep (keyset)" \
+  "SELECT $COLS FROM contacts WHERE organization_id = '$ORG' AND (created_at, id) < ('$DEEP_AT', '$DEEP_ID') ORDER BY created_at DESC, id DESC LIMIT 51"
+explain "R3 search '$W1 $W2', first try: the newest 2,000 rows" \
+  "SELECT $COLS FROM (SELECT $COLS, search_text FROM contacts WHERE organization_id = '$ORG' ORDER BY created_at DESC, id DESC LIMIT 2000) AS recent WHERE (' ' || search_text) LIKE '% $W1%' AND (' ' || search_text) LIKE '% $W2%' ORDER BY created_at DESC, id DESC LIMIT 51"
+explain "R3 search '$W1 $W2', then the full-text index" \
+  "SELECT $COLS FROM contacts WHERE organization_id = '$ORG' AND search_vector @@ to_tsquery('simple', '$W1:* & $W2:*') ORDER BY created_at DESC, id DESC LIMIT 51"
+explain "R4 one contact" \
+  "SELECT $COLS FROM contacts WHERE organization_id = '$ORG' AND id = '$CONTACT'"
+explain "R5 deals by status, stage and owner" \
+  "SELECT $DEAL_COLS FROM deals WHERE organization_id = '$ORG' AND status IN ('in_progress') AND stage = 'proposal' AND owner_id = '$OWNER' ORDER BY created_at DESC, id DESC LIMIT 51"
+explain "R6 funnel (cache cold)" \
+  "SELECT stage, status, furthest_position, COUNT(*) FROM deals WHERE organization_id = '$ORG' AND pipeline_id = '$PIPELINE' GROUP BY stage, status, furthest_position"
+explain "overdue tasks" \
+  "SELECT id FROM tasks WHERE organization_id = '$ORG' AND is_done = false AND due_date < now() ORDER BY COALESCE(due_date, '9999-12-31T00:00:00+00:00') ASC, id ASC LIMIT 51"
+explain "deals by expected close date" \
+  "SELECT id FROM deals WHERE organization_id = '$ORG' ORDER BY COALESCE(expected_close_date, '9999-12-31') ASC, id ASC LIMIT 51"
