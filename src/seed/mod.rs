@@ -508,8 +508,8 @@ pub async fn run(db: &Db, args: &SeedArgs) -> anyhow::Result<()> {
     // Fresh statistics, so the planner knows the large organization at once.
     bar.set_message("analyzing");
     match db {
-        Db::Postgres(pool) => drop(sqlx::query("ANALYZE").execute(pool).await?),
-        Db::Sqlite { write, .. } => drop(sqlx::query("ANALYZE").execute(write).await?),
+        Db::Postgres(pool) => sqlx::query("ANALYZE").execute(pool).await.map(|_| ())?,
+        Db::Sqlite { write, .. } => sqlx::query("ANALYZE").execute(write).await.map(|_| ())?,
     }
     bar.finish_and_clear();
 
