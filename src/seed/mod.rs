@@ -500,8 +500,10 @@ pub async fn run(db: &Db, args: &SeedArgs) -> anyhow::Result<()> {
     for org in &orgs {
         seed_org(&mut s, org).await?;
     }
+    let loaded = started.elapsed().as_secs_f64();
     s.bar.set_message(format!("building {} indexes", indexes.len()));
     sink::recreate_indexes(&mut s.tx, &indexes).await?;
+    let indexed = started.elapsed().as_secs_f64() - loaded;
     s.bar.set_message("committing");
     let Seeder { tx, bar, written, .. } = s;
     tx.commit().await?;
@@ -519,7 +521,7 @@ pub async fn run(db: &Db, args: &SeedArgs) -> anyhow::Result<()> {
         println!("{table:>14}: {n:>10} rows");
     }
     println!(
-        "seeded {total} rows in {elapsed:.1} s ({:.0} rows/s)",
+        "seeded {total} rows in {elapsed:.1} s ({:.0} rows/s): loading {loaded:.1} s, building indexes {indexed:.1} s",
         total as f64 / elapsed.max(0.001)
     );
     println!(
