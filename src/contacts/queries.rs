@@ -155,6 +155,12 @@ pub use crate::records::After;
 
 /// How many of the newest rows (in the list's order) a search looks at first.
 const SEARCH_WINDOW: i64 = 2000;
+/// The most rows a search reads row by row before it asks the full-text index.
+const SEARCH_WINDOW_MAX: i64 = 20_000;
+/// Matches in the first window from which a wider window is cheaper than the
+/// index: at this rate a page needs ~15,000 rows read in order (~0.9 µs each),
+/// while the index has to fetch and sort ~3,500 matches (~4 µs each).
+const SEARCH_WIDEN_FROM_HITS: usize = 7;
 
 /// One page (up to `limit + 1` rows) of a contact list.
 ///
@@ -162,8 +168,11 @@ const SEARCH_WINDOW: i64 = 2000;
 /// [`SEARCH_WINDOW`] rows in list order, matching words against `search_text`
 /// row by row: when the words are common (`q=jo sm` on a million contacts) the
 /// page is found there at once, where the full-text index would return most of
-/// the table to be sorted. Only when that window holds less than a page are the
-/// matches few, and the full-text index (FTS5 / GIN) finds them directly.
+/// the table to be sorted. When that window holds a few matches but not a
+/// page, their rate says how wide a window would: up to [`SEARCH_WINDOW_MAX`]
+/// rows that is cheaper than the index. Otherwise matches are rare, and the
+/// full-text index (FTS5 / GIN) finds them directly. docs/performance.md has
+/// the measurements.
 pub async fn list(
     mut c: Exec<'_>,
     org: Uuid,
@@ -174,22 +183,22 @@ pub async fn list(
 ) -> Result<Vec<Contact>, sqlx::Error> {
     let backend = c.backend();
     if !filter.words.is_empty() {
-        let window: Vec<Contact> = run!(c.re(), conn => {
-            let mut q = sqlx::QueryBuilder::new(format!(
-                "SELECT {COLUMNS} FROM (SELECT {COLUMNS}, search_text FROM contacts WHERE organization_id = "
-            ));
-            q.push_bind(org);
-            push_filters(&mut q, org, filter);
-            records::push_page(&mut q, sort, after.clone(), SEARCH_WINDOW - 1);
-            q.push(") AS recent WHERE 1 = 1");
-            for word in &filter.words {
-                q.push(" AND (' ' || search_text) LIKE ").push_bind(format!("% {word}%"));
+        let mut window = SEARCH_WINDOW;
+        loop {
+            let rows = search_window(c.re(), org, filter, sort, after.clone(), limit, window).await?;
+            if rows.len() as i64 > limit {
+                return Ok(rows);
             }
-            q.push(format!(" ORDER BY {} LIMIT ", sort.order_sql())).push_bind(limit + 1);
-            q.build_query_as().fetch_all(conn).await
-        })?;
-        if window.len() as i64 > limit {
-            return Ok(window);
+            let hits = rows.len();
+            if window > SEARCH_WINDOW || hits < SEARCH_WIDEN_FROM_HITS {
+                break;
+            }
+            // Rows needed for a page at this hit rate, with half again as margin.
+            let wider = (limit + 1) * window / hits as i64 * 3 / 2;
+            if wider > SEARCH_WINDOW_MAX {
+                break;
+            }
+            window = wider;
         }
     }
     run!(c, conn => {
@@ -198,6 +207,32 @@ pub async fn list(
         records::push_search(&mut q, backend, "contacts", &filter.words);
         push_filters(&mut q, org, filter);
         records::push_page(&mut q, sort, after, limit);
+        q.build_query_as().fetch_all(conn).await
+    })
+}
+
+/// The matches among the first `window` rows of the list (up to `limit + 1`).
+async fn search_window(
+    c: Exec<'_>,
+    org: Uuid,
+    filter: &Filter,
+    sort: Sort,
+    after: Option<After>,
+    limit: i64,
+    window: i64,
+) -> Result<Vec<Contact>, sqlx::Error> {
+    run!(c, conn => {
+        let mut q = sqlx::QueryBuilder::new(format!(
+            "SELECT {COLUMNS} FROM (SELECT {COLUMNS}, search_text FROM contacts WHERE organization_id = "
+        ));
+        q.push_bind(org);
+        push_filters(&mut q, org, filter);
+        records::push_page(&mut q, sort, after, window - 1);
+        q.push(") AS recent WHERE 1 = 1");
+        for word in &filter.words {
+            q.push(" AND (' ' || search_text) LIKE ").push_bind(format!("% {word}%"));
+        }
+        q.push(format!(" ORDER BY {} LIMIT ", sort.order_sql())).push_bind(limit + 1);
         q.build_query_as().fetch_all(conn).await
     })
 }
