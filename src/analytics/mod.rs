@@ -257,13 +257,39 @@ async fn summary(
 ) -> ApiResult<Json<Value>> {
     let scope = Scope::parse(&ctx, &query)?;
     let key = state.analytics.key(ctx.org_id, &scope.cache_key("summary"));
-    if let Some(hit) = state.analytics.results.get(&key).await {
-        return Ok(Json((*hit).clone()));
+    cached(&state, key, async {
+        let mut conn = state.db.read().await?;
+        compute_summary(conn.exec(), ctx.org_id, &scope).await
+    })
+    .await
+    .map(Json)
+}
+
+/// The cached result under `key`, computed by `compute` on a miss. Requests
+/// that miss at the same moment wait for one computation instead of each
+/// running the aggregate (a burst right after a write would otherwise pile up
+/// on the database).
+async fn cached(state: &AppState, key: String, compute: impl Future<Output = ApiResult<Value>>) -> ApiResult<Value> {
+    let mut failure = None;
+    let hit = state
+        .analytics
+        .results
+        .optionally_get_with(key, async {
+            match compute.await {
+                Ok(value) => Some(Arc::new(value)),
+                Err(e) => {
+                    failure = Some(e);
+                    None
+                }
+            }
+        })
+        .await;
+    match (hit, failure) {
+        (Some(value), _) => Ok((*value).clone()),
+        (None, Some(e)) => Err(e),
+        // Another request's computation failed while this one waited for it.
+        (None, None) => Err(crate::http::error::ApiError::unavailable()),
     }
-    let mut conn = state.db.read().await?;
-    let value = compute_summary(conn.exec(), ctx.org_id, &scope).await?;
-    state.analytics.results.insert(key, Arc::new(value.clone())).await;
-    Ok(Json(value))
 }
 
 async fn compute_summary(mut c: Exec<'_>, org: Uuid, scope: &Scope) -> ApiResult<Value> {
@@ -357,13 +383,12 @@ async fn funnel(
 ) -> ApiResult<Json<Value>> {
     let scope = Scope::parse(&ctx, &query)?;
     let key = state.analytics.key(ctx.org_id, &scope.cache_key("funnel"));
-    if let Some(hit) = state.analytics.results.get(&key).await {
-        return Ok(Json((*hit).clone()));
-    }
-    let mut conn = state.db.read().await?;
-    let value = compute_funnel(conn.exec(), ctx.org_id, scope).await?;
-    state.analytics.results.insert(key, Arc::new(value.clone())).await;
-    Ok(Json(value))
+    cached(&state, key, async {
+        let mut conn = state.db.read().await?;
+        compute_funnel(conn.exec(), ctx.org_id, scope).await
+    })
+    .await
+    .map(Json)
 }
 
 async fn compute_funnel(mut c: Exec<'_>, org: Uuid, mut scope: Scope) -> ApiResult<Value> {
