@@ -66,21 +66,25 @@ impl Pipeline {
 const COLUMNS: &str = "id, name, is_default, stages, created_at, updated_at, version";
 
 pub fn default_stages() -> Vec<Stage> {
-    [
+    stages(&[
         ("qualification", "Qualification", 10),
         ("proposal", "Proposal", 40),
         ("negotiation", "Negotiation", 70),
         (CLOSED, "Closed", 100),
-    ]
-    .into_iter()
-    .enumerate()
-    .map(|(i, (key, name, p))| Stage {
-        key: key.into(),
-        name: name.into(),
-        position: i as i64,
-        probability: Some(p),
-    })
-    .collect()
+    ])
+}
+
+/// Stages in the given order: (key, name, win probability in percent).
+pub fn stages(list: &[(&str, &str, i64)]) -> Vec<Stage> {
+    list.iter()
+        .enumerate()
+        .map(|(i, &(key, name, p))| Stage {
+            key: key.into(),
+            name: name.into(),
+            position: i as i64,
+            probability: Some(p),
+        })
+        .collect()
 }
 
 /// Creates the default pipeline of a new organization.

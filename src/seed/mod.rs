@@ -653,22 +653,13 @@ async fn seed_accounts(
 /// The large organization's second pipeline; it shares `proposal` with the
 /// default one, so `stage=proposal` spans both.
 fn enterprise_stages() -> Vec<Stage> {
-    [
+    pipelines::stages(&[
         ("discovery", "Discovery", 5),
         ("demo", "Demo", 20),
         ("proposal", "Proposal", 40),
         ("contract", "Contract", 75),
         (pipelines::CLOSED, "Closed", 100),
-    ]
-    .into_iter()
-    .enumerate()
-    .map(|(i, (key, name, p))| Stage {
-        key: key.into(),
-        name: name.into(),
-        position: i as i64,
-        probability: Some(p),
-    })
-    .collect()
+    ])
 }
 
 async fn seed_org(s: &mut Seeder, org: &Org) -> anyhow::Result<()> {
