@@ -289,6 +289,17 @@ impl Exec<'_> {
             _ => "",
         }
     }
+
+    /// The locking suffix of a `SELECT` whose row must stay as read while the
+    /// transaction writes rows that depend on it, without changing it. KEY
+    /// SHARE locks do not wait for each other (many deal writes can check one
+    /// pipeline at once) but do wait for, and block, a `FOR UPDATE` of the row.
+    pub fn for_key_share(&self) -> &'static str {
+        match self.link {
+            Link::Postgres(_) if self.in_transaction => " FOR KEY SHARE",
+            _ => "",
+        }
+    }
 }
 
 /// The current time as stored: UTC, truncated to microseconds (PostgreSQL's

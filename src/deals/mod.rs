@@ -189,7 +189,7 @@ async fn existing_company(c: Exec<'_>, ctx: &OrgCtx, id: Uuid) -> ApiResult<Uuid
 
 async fn pipeline_of(c: Exec<'_>, ctx: &OrgCtx, id: Option<Uuid>) -> ApiResult<Pipeline> {
     let found = match id {
-        Some(id) => pipelines::find(c, ctx.org_id, id).await?,
+        Some(id) => pipelines::find_for_deal(c, ctx.org_id, id).await?,
         None => pipelines::find_default(c, ctx.org_id).await?,
     };
     found.ok_or_else(|| ApiError::field("pipeline_id", "not a pipeline of this organization"))

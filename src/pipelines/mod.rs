@@ -130,8 +130,23 @@ pub async fn find(c: Exec<'_>, org: Uuid, id: Uuid) -> Result<Option<Pipeline>, 
     run!(c, conn => sqlx::query_as(&sql).bind(org).bind(id).fetch_optional(conn).await)
 }
 
+/// The pipeline a deal write checks its stage against: held unchanged until
+/// the write commits (a stage edit waits), while other deal writes go on. With
+/// `FOR UPDATE` every write to the pipeline's deals queued on its row (W2 p50
+/// of 5 s at 500 writes/s).
+pub async fn find_for_deal(c: Exec<'_>, org: Uuid, id: Uuid) -> Result<Option<Pipeline>, sqlx::Error> {
+    let sql = format!(
+        "SELECT {COLUMNS} FROM pipelines WHERE organization_id = $1 AND id = $2{}",
+        c.for_key_share()
+    );
+    run!(c, conn => sqlx::query_as(&sql).bind(org).bind(id).fetch_optional(conn).await)
+}
+
 pub async fn find_default(c: Exec<'_>, org: Uuid) -> Result<Option<Pipeline>, sqlx::Error> {
-    let sql = format!("SELECT {COLUMNS} FROM pipelines WHERE organization_id = $1 AND is_default = $2");
+    let sql = format!(
+        "SELECT {COLUMNS} FROM pipelines WHERE organization_id = $1 AND is_default = $2{}",
+        c.for_key_share()
+    );
     run!(c, conn => sqlx::query_as(&sql).bind(org).bind(true).fetch_optional(conn).await)
 }
 
