@@ -63,6 +63,7 @@ impl Application {
         } = self;
         let housekeeping = tokio::spawn(housekeeping(state.clone()));
         let notifications = tokio::spawn(crate::analytics::listen(state.clone()));
+        let notifier = tokio::spawn(crate::analytics::notifier(state.clone()));
         let (stopping_tx, stopping_rx) = tokio::sync::oneshot::channel::<()>();
         let serve = axum::serve(listener, router.into_make_service_with_connect_info::<SocketAddr>())
             .with_graceful_shutdown(async move {
@@ -86,6 +87,8 @@ impl Application {
         };
         housekeeping.abort();
         notifications.abort();
+        notifier.abort();
+        crate::analytics::flush_notifications(&state).await;
         state.db.close().await;
         tracing::info!("stopped");
         result
