@@ -115,10 +115,7 @@ pub async fn notifier(state: AppState) {
     loop {
         state.analytics.wake.notified().await;
         tokio::time::sleep(NOTIFY_EVERY).await;
-        let orgs: Vec<Uuid> = match state.analytics.unsent.lock() {
-            Ok(mut unsent) => unsent.drain().collect(),
-            Err(_) => continue,
-        };
+        let orgs = take_unsent(&state);
         if orgs.is_empty() {
             continue;
         }
@@ -136,14 +133,19 @@ pub async fn notifier(state: AppState) {
 /// Sends what [`notifier`] has not sent yet (on a graceful stop).
 pub async fn flush_notifications(state: &AppState) {
     let Db::Postgres(pool) = &state.db else { return };
-    let orgs: Vec<Uuid> = match state.analytics.unsent.lock() {
-        Ok(mut unsent) => unsent.drain().collect(),
-        Err(_) => return,
-    };
+    let orgs = take_unsent(state);
     if !orgs.is_empty() {
         if let Err(e) = send_notifications(pool, &orgs).await {
             tracing::warn!(error = %e, "analytics notifications lost at stop");
         }
+    }
+}
+
+/// The organizations written since the last batch, forgotten as taken.
+fn take_unsent(state: &AppState) -> Vec<Uuid> {
+    match state.analytics.unsent.lock() {
+        Ok(mut unsent) => unsent.drain().collect(),
+        Err(_) => Vec::new(),
     }
 }
 

@@ -123,11 +123,8 @@ async fn insert(c: Exec<'_>, org: Uuid, p: &Pipeline) -> Result<(), sqlx::Error>
 }
 
 pub async fn find(c: Exec<'_>, org: Uuid, id: Uuid) -> Result<Option<Pipeline>, sqlx::Error> {
-    let sql = format!(
-        "SELECT {COLUMNS} FROM pipelines WHERE organization_id = $1 AND id = $2{}",
-        c.for_update()
-    );
-    run!(c, conn => sqlx::query_as(&sql).bind(org).bind(id).fetch_optional(conn).await)
+    let lock = c.for_update();
+    find_locked(c, org, id, lock).await
 }
 
 /// The pipeline a deal write checks its stage against: held unchanged until
@@ -135,10 +132,12 @@ pub async fn find(c: Exec<'_>, org: Uuid, id: Uuid) -> Result<Option<Pipeline>, 
 /// `FOR UPDATE` every write to the pipeline's deals queued on its row (W2 p50
 /// of 5 s at 500 writes/s).
 pub async fn find_for_deal(c: Exec<'_>, org: Uuid, id: Uuid) -> Result<Option<Pipeline>, sqlx::Error> {
-    let sql = format!(
-        "SELECT {COLUMNS} FROM pipelines WHERE organization_id = $1 AND id = $2{}",
-        c.for_key_share()
-    );
+    let lock = c.for_key_share();
+    find_locked(c, org, id, lock).await
+}
+
+async fn find_locked(c: Exec<'_>, org: Uuid, id: Uuid, lock: &str) -> Result<Option<Pipeline>, sqlx::Error> {
+    let sql = format!("SELECT {COLUMNS} FROM pipelines WHERE organization_id = $1 AND id = $2{lock}");
     run!(c, conn => sqlx::query_as(&sql).bind(org).bind(id).fetch_optional(conn).await)
 }
 

@@ -74,16 +74,16 @@ pub async fn write(tx: &mut Tx, table: &Table, rows: &[Vec<V>]) -> anyhow::Resul
                     QueryBuilder::new(format!("INSERT INTO {} ({}) ", table.name, table.columns.join(", ")));
                 q.push_values(chunk, |mut b, row| {
                     for value in row {
-                        match value.clone() {
-                            V::Id(v) => b.push_bind(v),
-                            V::Text(v) => b.push_bind(v),
-                            V::Str(v) => b.push_bind(v),
-                            V::Int(v) => b.push_bind(v),
-                            V::Bool(v) => b.push_bind(v),
-                            V::Time(v) => b.push_bind(v),
-                            V::Date(v) => b.push_bind(v),
-                            V::Json(v) => b.push_bind(v),
-                            V::Null => b.push_bind(None::<String>),
+                        // Bound by reference: the rows outlive the statement.
+                        match value {
+                            V::Id(v) => b.push_bind(*v),
+                            V::Text(v) | V::Json(v) => b.push_bind(v.as_str()),
+                            V::Str(v) => b.push_bind(*v),
+                            V::Int(v) => b.push_bind(*v),
+                            V::Bool(v) => b.push_bind(*v),
+                            V::Time(v) => b.push_bind(*v),
+                            V::Date(v) => b.push_bind(*v),
+                            V::Null => b.push_bind(None::<&str>),
                         };
                     }
                 });
