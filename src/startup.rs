@@ -117,7 +117,7 @@ pub async fn stop_signal() {
     }
 }
 
-/// Periodic upkeep: expired idempotency keys and refresh tokens, idle rate-limit
+/// Periodic upkeep: expired idempotency keys, refresh tokens and web sessions, idle rate-limit
 /// keys, metric histograms.
 async fn housekeeping(state: AppState) {
     let mut tick = tokio::time::interval(Duration::from_secs(60));
@@ -128,7 +128,8 @@ async fn housekeeping(state: AppState) {
         let purged = async {
             let mut tx = state.db.begin().await?;
             let keys = crate::http::idempotency::purge_expired(tx.exec()).await?;
-            let tokens = crate::auth::queries::purge_expired_tokens(tx.exec()).await?;
+            let tokens = crate::auth::queries::purge_expired_tokens(tx.exec()).await?
+                + crate::web::purge_expired_sessions(tx.exec()).await?;
             tx.commit().await?;
             Ok::<_, sqlx::Error>((keys, tokens))
         }

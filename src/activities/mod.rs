@@ -73,7 +73,7 @@ pub enum Timeline {
     Contact(Uuid),
 }
 
-#[derive(Debug, Deserialize, IntoParams)]
+#[derive(Debug, Default, Deserialize, IntoParams)]
 #[into_params(parameter_in = Query)]
 pub struct TimelineQuery {
     #[param(value_type = Option<u32>)]
@@ -101,6 +101,26 @@ pub async fn list(c: Exec<'_>, org: Uuid, timeline: Timeline, query: &TimelineQu
         q.build_query_as().fetch_all(conn).await
     })?;
     Ok(Page::from_rows(rows, limit, |a| Cursor::encode(&(a.created_at, a.id))))
+}
+
+/// The newest activities of the organization (the dashboard's "recent
+/// activity"). A member who sees only their own records sees the activities
+/// of their deals and contacts.
+pub async fn recent(c: Exec<'_>, org: Uuid, only_owner: Option<Uuid>, limit: i64) -> Result<Vec<Activity>, sqlx::Error> {
+    run!(c, conn => {
+        let mut q = sqlx::QueryBuilder::new(
+            "SELECT id, type, deal_id, contact_id, author_id, payload, created_at FROM activities WHERE organization_id = ",
+        );
+        q.push_bind(org);
+        if let Some(user) = only_owner {
+            q.push(" AND (deal_id IN (SELECT id FROM deals WHERE organization_id = ").push_bind(org)
+                .push(" AND owner_id = ").push_bind(user)
+                .push(") OR contact_id IN (SELECT id FROM contacts WHERE organization_id = ").push_bind(org)
+                .push(" AND owner_id = ").push_bind(user).push("))");
+        }
+        q.push(" ORDER BY created_at DESC, id DESC LIMIT ").push_bind(limit);
+        q.build_query_as().fetch_all(conn).await
+    })
 }
 
 /// Deletes the activities of a deal or of a contact (with the record).

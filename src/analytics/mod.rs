@@ -204,7 +204,7 @@ pub fn router() -> OpenApiRouter<AppState> {
     OpenApiRouter::new().routes(routes!(summary)).routes(routes!(funnel))
 }
 
-#[derive(Debug, Deserialize, IntoParams)]
+#[derive(Debug, Default, Deserialize, IntoParams)]
 #[into_params(parameter_in = Query)]
 pub struct AnalyticsQuery {
     /// Summary: all pipelines when absent. Funnel: the default pipeline when absent.
@@ -323,14 +323,49 @@ async fn summary(
     State(state): State<AppState>,
     ApiQuery(query): ApiQuery<AnalyticsQuery>,
 ) -> ApiResult<Json<Value>> {
-    let scope = Scope::parse(&ctx, &query)?;
+    deal_summary(&state, &ctx, &query).await.map(Json)
+}
+
+/// The deal summary as the API answers it (also the dashboard's cards).
+pub async fn deal_summary(state: &AppState, ctx: &OrgCtx, query: &AnalyticsQuery) -> ApiResult<Value> {
+    let scope = Scope::parse(ctx, query)?;
     let key = state.analytics.key(ctx.org_id, &scope.cache_key("summary"));
     cached(&state, key, async {
         let mut conn = state.db.read().await?;
         compute_summary(conn.exec(), ctx.org_id, &scope).await
     })
     .await
-    .map(Json)
+}
+
+/// Deals won since `since` (closed then or later): their count and amount
+/// per currency, as `{"count": n, "amount": {"USD": "1500.00"}}` (the
+/// dashboard's "won this month").
+pub async fn won_since(state: &AppState, ctx: &OrgCtx, since: DateTime<Utc>) -> ApiResult<Value> {
+    let only_owner = ctx.sees_only_own().then_some(ctx.user_id);
+    let key = state
+        .analytics
+        .key(ctx.org_id, &format!("won_since:{since:?}:{only_owner:?}"));
+    cached(state, key, async {
+        let mut conn = state.db.read().await?;
+        let rows: Vec<(String, i64, i64)> = run!(conn.exec(), c => {
+            let mut q = sqlx::QueryBuilder::new(
+                "SELECT currency, COUNT(*), CAST(SUM(amount_cents) AS BIGINT) FROM deals WHERE organization_id = ",
+            );
+            q.push_bind(ctx.org_id).push(" AND status = 'won' AND closed_at >= ").push_bind(since);
+            if let Some(user) = only_owner {
+                q.push(" AND owner_id = ").push_bind(user);
+            }
+            q.push(" GROUP BY currency ORDER BY currency");
+            q.build_query_as().fetch_all(c).await
+        })?;
+        let count: i64 = rows.iter().map(|r| r.1).sum();
+        let amount: Map<String, Value> = rows
+            .into_iter()
+            .map(|(currency, _, sum)| (currency, Value::String(format_cents(sum))))
+            .collect();
+        Ok(json!({"count": count, "amount": amount}))
+    })
+    .await
 }
 
 /// The cached result under `key`, computed by `compute` on a miss. Requests
@@ -449,14 +484,18 @@ async fn funnel(
     State(state): State<AppState>,
     ApiQuery(query): ApiQuery<AnalyticsQuery>,
 ) -> ApiResult<Json<Value>> {
-    let scope = Scope::parse(&ctx, &query)?;
+    deal_funnel(&state, &ctx, &query).await.map(Json)
+}
+
+/// The funnel as the API answers it (also the dashboard's chart).
+pub async fn deal_funnel(state: &AppState, ctx: &OrgCtx, query: &AnalyticsQuery) -> ApiResult<Value> {
+    let scope = Scope::parse(ctx, query)?;
     let key = state.analytics.key(ctx.org_id, &scope.cache_key("funnel"));
     cached(&state, key, async {
         let mut conn = state.db.read().await?;
         compute_funnel(conn.exec(), ctx.org_id, scope).await
     })
     .await
-    .map(Json)
 }
 
 async fn compute_funnel(mut c: Exec<'_>, org: Uuid, mut scope: Scope) -> ApiResult<Value> {

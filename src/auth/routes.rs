@@ -14,7 +14,7 @@ use crate::auth::session::{self, TokenResponse};
 use crate::auth::tokens::hash_token;
 use crate::auth::{AuthUser, User, password};
 use crate::config::Registration;
-use crate::db::Exec;
+use crate::db::{Exec, Tx};
 use crate::http::AppState;
 use crate::http::error::{ApiError, ApiResult, Problem, Validator};
 use crate::http::extract::{ApiJson, ClientIp};
@@ -60,6 +60,16 @@ async fn register(
     ip: ClientIp,
     ApiJson { data: input, .. }: ApiJson<RegisterInput>,
 ) -> ApiResult<(StatusCode, Json<TokenResponse>)> {
+    let (mut tx, user) = register_account(&state, ip, input).await?;
+    let response = session::start(tx.exec(), &state, &user).await?;
+    tx.commit().await?;
+    Ok((StatusCode::CREATED, Json(response)))
+}
+
+/// Registration (the API's and the web app's): checks the input, creates the
+/// user and their organization, and hands back the open transaction so the
+/// caller adds its kind of session before committing.
+pub async fn register_account(state: &AppState, ip: ClientIp, input: RegisterInput) -> ApiResult<(Tx, UserRow)> {
     if state.config.registration == Registration::InviteOnly {
         return Err(ApiError::new(
             StatusCode::FORBIDDEN,
@@ -95,9 +105,7 @@ async fn register(
 
     let mut tx = state.db.begin().await?;
     let (user, _) = create_account(tx.exec(), &email, &name, &hash, &org_name, ip.text()).await?;
-    let response = session::start(tx.exec(), &state, &user).await?;
-    tx.commit().await?;
-    Ok((StatusCode::CREATED, Json(response)))
+    Ok((tx, user))
 }
 
 /// Creates a user as the owner of a new organization, logged as `auth.register`

@@ -22,7 +22,7 @@ use crate::db::{Exec, Tx};
 use crate::http::AppState;
 use crate::http::error::{ApiError, ApiResult, Problem, Validator};
 use crate::http::extract::{ApiJson, ApiQuery, IdPath, IdempotencyKey, IfMatch, double_option};
-use crate::http::idempotency::{Idempotency, json_response};
+use crate::http::idempotency::{Created, Idempotency};
 use crate::http::pagination::{self, Cursor, Page};
 use crate::orgs::{OrgCtx, OrgHeader, queries as orgs};
 use crate::records::{self, Sort, opt, parse_time, parse_uuid, record_response};
@@ -294,7 +294,7 @@ async fn on_conflict(state: &AppState, tx: Tx, ctx: &OrgCtx, contact: &Contact, 
     }
 }
 
-#[derive(Debug, Deserialize, IntoParams)]
+#[derive(Debug, Default, Deserialize, IntoParams)]
 #[into_params(parameter_in = Query)]
 pub struct ContactQuery {
     /// Every word must be a prefix of a word of the name, email, phone or company name.
@@ -335,6 +335,12 @@ async fn list_contacts(
     State(state): State<AppState>,
     ApiQuery(query): ApiQuery<ContactQuery>,
 ) -> ApiResult<Json<Page<Contact>>> {
+    Ok(Json(list(&state, &ctx, &query).await?))
+}
+
+/// One page of the contacts the caller may read, filtered and sorted as
+/// `query` says (the API's list and the web app's list page).
+pub async fn list(state: &AppState, ctx: &OrgCtx, query: &ContactQuery) -> ApiResult<Page<Contact>> {
     let limit = pagination::limit(query.limit.as_deref())?;
     let sort = Sort::parse(query.sort.as_deref(), SORTS, "-created_at")?;
     let mut v = Validator::new();
@@ -372,11 +378,11 @@ async fn list_contacts(
     };
     let mut conn = state.db.read().await?;
     let rows = queries::list(conn.exec(), ctx.org_id, &filter, sort, after, limit).await?;
-    Ok(Json(Page::from_rows(rows, limit, |c| match sort.field {
+    Ok(Page::from_rows(rows, limit, |c| match sort.field {
         "name" => Cursor::encode(&(&c.name, c.id)),
         "updated_at" => Cursor::encode(&(c.updated_at, c.id)),
         _ => Cursor::encode(&(c.created_at, c.id)),
-    })))
+    }))
 }
 
 /// Create a contact.
@@ -399,14 +405,24 @@ async fn create_contact(
     body: ApiJson<ContactInput>,
 ) -> ApiResult<Response> {
     let idempotency = Idempotency::new(key, ctx.org_id, ctx.user_id, "POST /contacts", &body.raw);
+    create(&state, &ctx, &idempotency, body.data).await?.into_response()
+}
+
+/// Creates a contact (the API's create and the web app's form).
+pub async fn create(
+    state: &AppState,
+    ctx: &OrgCtx,
+    idempotency: &Idempotency,
+    input: ContactInput,
+) -> ApiResult<Created<Contact>> {
     let mut tx = state.db.begin().await?;
     if let Some(replay) = idempotency.replay(tx.exec()).await? {
-        return Ok(replay);
+        return Ok(Created::Replayed(replay));
     }
-    let Checked { contact, search_text } = check(tx.exec(), &ctx, body.data, None).await?;
-    ensure_unique(tx.exec(), &ctx, &contact, None).await?;
+    let Checked { contact, search_text } = check(tx.exec(), ctx, input, None).await?;
+    ensure_unique(tx.exec(), ctx, &contact, None).await?;
     if let Err(e) = queries::insert(tx.exec(), ctx.org_id, &contact, &search_text).await {
-        return Err(on_conflict(&state, tx, &ctx, &contact, e).await);
+        return Err(on_conflict(state, tx, ctx, &contact, e).await);
     }
     records::index_tags(
         tx.exec(),
@@ -417,10 +433,9 @@ async fn create_contact(
         &contact.tags,
     )
     .await?;
-    let body = serde_json::to_value(&contact).map_err(ApiError::internal)?;
-    idempotency.save(tx.exec(), StatusCode::CREATED, &body).await?;
+    idempotency.save_created(tx.exec(), &contact).await?;
     tx.commit().await?;
-    Ok(json_response(StatusCode::CREATED, &body))
+    Ok(Created::New(contact))
 }
 
 /// A contact the caller may read, or 404.
@@ -466,7 +481,7 @@ async fn replace_contact(
     if_match: IfMatch,
     ApiJson { data: input, .. }: ApiJson<ContactInput>,
 ) -> ApiResult<Response> {
-    change(&state, &ctx, id, if_match, |_| input).await
+    record_response(StatusCode::OK, &change(&state, &ctx, id, if_match, |_| input).await?)
 }
 
 /// Change some fields of a contact.
@@ -491,7 +506,12 @@ async fn update_contact(
     if_match: IfMatch,
     ApiJson { data: patch, .. }: ApiJson<ContactPatch>,
 ) -> ApiResult<Response> {
-    change(&state, &ctx, id, if_match, |current| patch.apply_to(current)).await
+    record_response(StatusCode::OK, &update(&state, &ctx, id, if_match, patch).await?)
+}
+
+/// Changes some fields of a contact (the API's PATCH and the web app's edit form).
+pub async fn update(state: &AppState, ctx: &OrgCtx, id: Uuid, if_match: IfMatch, patch: ContactPatch) -> ApiResult<Contact> {
+    change(state, ctx, id, if_match, |current| patch.apply_to(current)).await
 }
 
 /// Read-modify-write of one contact under its row lock: PUT and PATCH differ
@@ -502,7 +522,7 @@ async fn change(
     id: Uuid,
     if_match: IfMatch,
     input: impl FnOnce(&Contact) -> ContactInput,
-) -> ApiResult<Response> {
+) -> ApiResult<Contact> {
     let mut tx = state.db.begin().await?;
     let current = readable(tx.exec(), ctx, id).await?;
     ctx.ensure_may_change(current.owner_id)?;
@@ -513,7 +533,7 @@ async fn change(
     } = check(tx.exec(), ctx, input(&current), Some(&current)).await?;
     // `check` carried over id, timestamps and version: equal means nothing changes.
     if contact == current {
-        return record_response(StatusCode::OK, &current);
+        return Ok(current);
     }
     ensure_unique(tx.exec(), ctx, &contact, Some(id)).await?;
     contact.version = current.version + 1;
@@ -533,7 +553,7 @@ async fn change(
         .await?;
     }
     tx.commit().await?;
-    record_response(StatusCode::OK, &contact)
+    Ok(contact)
 }
 
 /// Delete a contact.
@@ -618,10 +638,15 @@ async fn comment_on_contact(
     IdPath(id): IdPath,
     ApiJson { data: input, .. }: ApiJson<CommentInput>,
 ) -> ApiResult<(StatusCode, Json<Activity>)> {
+    Ok((StatusCode::CREATED, Json(comment(&state, &ctx, id, input).await?)))
+}
+
+/// Appends a comment to a contact's timeline (anyone who may read it).
+pub async fn comment(state: &AppState, ctx: &OrgCtx, id: Uuid, input: CommentInput) -> ApiResult<Activity> {
     let payload = input.payload()?;
     let mut tx = state.db.begin().await?;
-    readable(tx.exec(), &ctx, id).await?;
+    readable(tx.exec(), ctx, id).await?;
     let activity = activities::append(tx.exec(), ctx.org_id, "comment", None, Some(id), ctx.user_id, payload).await?;
     tx.commit().await?;
-    Ok((StatusCode::CREATED, Json(activity)))
+    Ok(activity)
 }

@@ -24,7 +24,7 @@ use crate::db::Exec;
 use crate::http::AppState;
 use crate::http::error::{ApiError, ApiResult, Problem, Validator};
 use crate::http::extract::{ApiJson, ApiQuery, IdPath, IdempotencyKey, IfMatch, double_option};
-use crate::http::idempotency::{Idempotency, json_response};
+use crate::http::idempotency::{Created, Idempotency};
 use crate::http::pagination::{self, Cursor, Page};
 use crate::orgs::{OrgCtx, OrgHeader, Role, queries as orgs};
 use crate::pipelines::{self, CLOSED, Pipeline};
@@ -210,7 +210,7 @@ fn closed_position(pipeline: &Pipeline) -> i64 {
     pipeline.stage(CLOSED).map_or(0, |s| s.position)
 }
 
-#[derive(Debug, Deserialize, IntoParams)]
+#[derive(Debug, Default, Deserialize, IntoParams)]
 #[into_params(parameter_in = Query)]
 pub struct DealQuery {
     /// Every word must be a prefix of a word of the title.
@@ -260,6 +260,12 @@ async fn list_deals(
     State(state): State<AppState>,
     ApiQuery(query): ApiQuery<DealQuery>,
 ) -> ApiResult<Json<Page<Deal>>> {
+    Ok(Json(list(&state, &ctx, &query).await?))
+}
+
+/// One page of the deals the caller may read, filtered and sorted as `query`
+/// says (the API's list, the web app's list and board).
+pub async fn list(state: &AppState, ctx: &OrgCtx, query: &DealQuery) -> ApiResult<Page<Deal>> {
     let limit = pagination::limit(query.limit.as_deref())?;
     let sort = Sort::parse(query.sort.as_deref(), SORTS, "-created_at")?;
     let mut v = Validator::new();
@@ -326,12 +332,12 @@ async fn list_deals(
     let mut conn = state.db.read().await?;
     let rows = queries::list(conn.exec(), ctx.org_id, &filter, sort, after, limit).await?;
     let far_future = NaiveDate::from_ymd_opt(9999, 12, 31).unwrap_or_default();
-    Ok(Json(Page::from_rows(rows, limit, |d| match sort.field {
+    Ok(Page::from_rows(rows, limit, |d| match sort.field {
         "amount" => Cursor::encode(&(d.amount_cents, d.id)),
         "expected_close_date" => Cursor::encode(&(d.expected_close_date.unwrap_or(far_future), d.id)),
         "updated_at" => Cursor::encode(&(d.updated_at, d.id)),
         _ => Cursor::encode(&(d.created_at, d.id)),
-    })))
+    }))
 }
 
 /// Create a deal: `new` or `in_progress`, in a stage before `closed`.
@@ -353,7 +359,11 @@ async fn create_deal(
     body: ApiJson<DealInput>,
 ) -> ApiResult<Response> {
     let idempotency = Idempotency::new(key, ctx.org_id, ctx.user_id, "POST /deals", &body.raw);
-    let input = body.data;
+    create(&state, &ctx, &idempotency, body.data).await?.into_response()
+}
+
+/// Creates a deal (the API's create and the web app's form).
+pub async fn create(state: &AppState, ctx: &OrgCtx, idempotency: &Idempotency, input: DealInput) -> ApiResult<Created<Deal>> {
     let mut v = Validator::new();
     let title = v.check("title", validate::required_text(&input.title, 200));
     let contact_id = match opt(&input.contact_id) {
@@ -414,9 +424,9 @@ async fn create_deal(
 
     let mut tx = state.db.begin().await?;
     if let Some(replay) = idempotency.replay(tx.exec()).await? {
-        return Ok(replay);
+        return Ok(Created::Replayed(replay));
     }
-    let contact_id = visible_contact(tx.exec(), &ctx, contact_id).await?;
+    let contact_id = visible_contact(tx.exec(), ctx, contact_id).await?;
     let company_id = match company_id {
         Some(id) => Some(existing_company(tx.exec(), &ctx, id).await?),
         None => None,
@@ -469,10 +479,27 @@ async fn create_deal(
         json!({"event": "deal_created"}),
     )
     .await?;
-    let body = serde_json::to_value(&deal).map_err(ApiError::internal)?;
-    idempotency.save(tx.exec(), StatusCode::CREATED, &body).await?;
-    crate::analytics::commit(&state, tx, ctx.org_id).await?;
-    Ok(json_response(StatusCode::CREATED, &body))
+    idempotency.save_created(tx.exec(), &deal).await?;
+    crate::analytics::commit(state, tx, ctx.org_id).await?;
+    Ok(Created::New(deal))
+}
+
+/// Deals per stage and currency of a pipeline, with their total amount, as
+/// the caller may see them (the board's column headers).
+pub async fn stage_totals(state: &AppState, ctx: &OrgCtx, pipeline: Uuid) -> ApiResult<Vec<(String, String, i64, i64)>> {
+    let mut conn = state.db.read().await?;
+    let rows = crate::run!(conn.exec(), c => {
+        let mut q = sqlx::QueryBuilder::new(
+            "SELECT stage, currency, COUNT(*), CAST(SUM(amount_cents) AS BIGINT) FROM deals WHERE organization_id = ",
+        );
+        q.push_bind(ctx.org_id).push(" AND pipeline_id = ").push_bind(pipeline);
+        if ctx.sees_only_own() {
+            q.push(" AND owner_id = ").push_bind(ctx.user_id);
+        }
+        q.push(" GROUP BY stage, currency");
+        q.build_query_as().fetch_all(c).await
+    })?;
+    Ok(rows)
 }
 
 /// A deal the caller may read, or 404.
@@ -518,8 +545,14 @@ async fn update_deal(
     if_match: IfMatch,
     ApiJson { data: patch, .. }: ApiJson<DealPatch>,
 ) -> ApiResult<Response> {
+    record_response(StatusCode::OK, &update(&state, &ctx, id, if_match, patch).await?)
+}
+
+/// Changes a deal (the API's PATCH; the web app's edit form, board moves and
+/// won/lost buttons).
+pub async fn update(state: &AppState, ctx: &OrgCtx, id: Uuid, if_match: IfMatch, patch: DealPatch) -> ApiResult<Deal> {
     let mut tx = state.db.begin().await?;
-    let current = readable(tx.exec(), &ctx, id).await?;
+    let current = readable(tx.exec(), ctx, id).await?;
     ctx.ensure_may_change(current.owner_id)?;
     if_match.check(current.version)?;
 
@@ -684,7 +717,7 @@ async fn update_deal(
     }
 
     if next == current {
-        return record_response(StatusCode::OK, &current);
+        return Ok(current);
     }
     next.version = current.version + 1;
     next.updated_at = crate::db::now();
@@ -718,8 +751,8 @@ async fn update_deal(
         )
         .await?;
     }
-    crate::analytics::commit(&state, tx, ctx.org_id).await?;
-    record_response(StatusCode::OK, &next)
+    crate::analytics::commit(state, tx, ctx.org_id).await?;
+    Ok(next)
 }
 
 /// Delete a deal and its timeline.
@@ -792,9 +825,14 @@ async fn comment_on_deal(
     IdPath(id): IdPath,
     ApiJson { data: input, .. }: ApiJson<CommentInput>,
 ) -> ApiResult<(StatusCode, Json<Activity>)> {
+    Ok((StatusCode::CREATED, Json(comment(&state, &ctx, id, input).await?)))
+}
+
+/// Appends a comment to a deal's timeline (anyone who may read it).
+pub async fn comment(state: &AppState, ctx: &OrgCtx, id: Uuid, input: CommentInput) -> ApiResult<Activity> {
     let payload = input.payload()?;
     let mut tx = state.db.begin().await?;
-    let deal = readable(tx.exec(), &ctx, id).await?;
+    let deal = readable(tx.exec(), ctx, id).await?;
     let activity = activities::append(
         tx.exec(),
         ctx.org_id,
@@ -806,7 +844,7 @@ async fn comment_on_deal(
     )
     .await?;
     tx.commit().await?;
-    Ok((StatusCode::CREATED, Json(activity)))
+    Ok(activity)
 }
 
 #[cfg(test)]

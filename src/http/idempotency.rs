@@ -47,6 +47,17 @@ impl Idempotency {
         }
     }
 
+    /// No key: every request is new (the web app, whose forms carry a CSRF
+    /// token instead and answer a repeat with the record page).
+    pub fn none() -> Self {
+        Self {
+            key: None,
+            organization: Uuid::nil(),
+            user: Uuid::nil(),
+            request_hash: Vec::new(),
+        }
+    }
+
     /// The first response of this key, if this is a repeat; 422
     /// `idempotency_key_reused` when the key came before with another request.
     pub async fn replay(&self, mut c: Exec<'_>) -> ApiResult<Option<Response>> {
@@ -92,6 +103,16 @@ impl Idempotency {
         Ok(Some(response))
     }
 
+    /// Keeps a created record as the 201 answer to replay (serialized only
+    /// when there is a key).
+    pub async fn save_created<T: serde::Serialize>(&self, c: Exec<'_>, record: &T) -> ApiResult<()> {
+        if self.key.is_none() {
+            return Ok(());
+        }
+        let body = serde_json::to_value(record).map_err(ApiError::internal)?;
+        self.save(c, StatusCode::CREATED, &body).await
+    }
+
     /// Keeps the response of a successful request for replay.
     pub async fn save(&self, c: Exec<'_>, status: StatusCode, body: &Value) -> ApiResult<()> {
         let Some(key) = &self.key else { return Ok(()) };
@@ -118,6 +139,35 @@ impl Idempotency {
                 "a request with this Idempotency-Key is being processed; retry to get its response",
             )),
             Err(e) => Err(e.into()),
+        }
+    }
+}
+
+/// What a creating service call produced: the new record, or the stored first
+/// answer to a repeated `Idempotency-Key`.
+pub enum Created<T> {
+    New(T),
+    Replayed(Response),
+}
+
+impl<T: serde::Serialize> Created<T> {
+    /// The API's answer: 201 with the record, or the replay.
+    pub fn into_response(self) -> ApiResult<Response> {
+        match self {
+            Created::New(record) => crate::records::record_response(StatusCode::CREATED, &record),
+            Created::Replayed(response) => Ok(response),
+        }
+    }
+
+    /// The new record. Without a key there is no replay; with one, a replay
+    /// names no record this caller can use, so it is refused as a conflict.
+    pub fn into_new(self) -> ApiResult<T> {
+        match self {
+            Created::New(record) => Ok(record),
+            Created::Replayed(_) => Err(ApiError::conflict(
+                "idempotency_key_in_use",
+                "this request was already made",
+            )),
         }
     }
 }

@@ -88,7 +88,7 @@ pub fn router(state: AppState) -> Router {
         .merge(api)
         .merge(openapi::docs_router(spec))
         .merge(crate::health::router())
-        .merge(crate::web::router())
+        .merge(crate::web::router(state.clone()))
         .fallback(not_found)
         .method_not_allowed_fallback(method_not_allowed)
         .with_state(state)

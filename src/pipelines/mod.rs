@@ -255,10 +255,14 @@ fn check_stages(input: Vec<StageInput>, v: &mut Validator) -> Vec<Stage> {
 )]
 async fn list_pipelines(ctx: OrgCtx, State(state): State<AppState>) -> ApiResult<Json<Page<Pipeline>>> {
     let mut conn = state.db.read().await?;
+    Ok(Json(Page::all(all(conn.exec(), ctx.org_id).await?)))
+}
+
+/// Every pipeline of the organization, the default one first.
+pub async fn all(c: Exec<'_>, org: Uuid) -> Result<Vec<Pipeline>, sqlx::Error> {
     let sql =
         format!("SELECT {COLUMNS} FROM pipelines WHERE organization_id = $1 ORDER BY is_default DESC, created_at, id");
-    let rows = run!(conn.exec(), c => sqlx::query_as(&sql).bind(ctx.org_id).fetch_all(c).await)?;
-    Ok(Json(Page::all(rows)))
+    run!(c, conn => sqlx::query_as(&sql).bind(org).fetch_all(conn).await)
 }
 
 /// Create a pipeline (admin and owner).

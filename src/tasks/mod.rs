@@ -21,7 +21,7 @@ use crate::db::Exec;
 use crate::http::AppState;
 use crate::http::error::{ApiError, ApiResult, Problem, Validator};
 use crate::http::extract::{ApiJson, ApiQuery, IdPath, IdempotencyKey, IfMatch, double_option};
-use crate::http::idempotency::{Idempotency, json_response};
+use crate::http::idempotency::{Created, Idempotency};
 use crate::http::pagination::{self, Cursor, Page};
 use crate::orgs::{OrgCtx, OrgHeader, Role, queries as orgs};
 use crate::records::{self, After, Sort, opt, parse_time, parse_uuid, record_response};
@@ -310,7 +310,7 @@ async fn log_on_timeline(mut c: Exec<'_>, ctx: &OrgCtx, task: &Task, kind: &str)
     Ok(())
 }
 
-#[derive(Debug, Deserialize, IntoParams)]
+#[derive(Debug, Default, Deserialize, IntoParams)]
 #[into_params(parameter_in = Query)]
 pub struct TaskQuery {
     #[param(value_type = Option<Uuid>)]
@@ -357,6 +357,12 @@ async fn list_tasks(
     State(state): State<AppState>,
     ApiQuery(query): ApiQuery<TaskQuery>,
 ) -> ApiResult<Json<Page<Task>>> {
+    Ok(Json(list(&state, &ctx, &query).await?))
+}
+
+/// One page of the tasks the caller may read (the API's list, the web app's
+/// task list and dashboard).
+pub async fn list(state: &AppState, ctx: &OrgCtx, query: &TaskQuery) -> ApiResult<Page<Task>> {
     let limit = pagination::limit(query.limit.as_deref())?;
     let sort = Sort::parse(query.sort.as_deref(), SORTS, "due_date")?;
     let mut v = Validator::new();
@@ -416,10 +422,26 @@ async fn list_tasks(
     let no_due_date = DateTime::parse_from_rfc3339(NO_DUE_DATE)
         .map(|d| d.with_timezone(&Utc))
         .unwrap_or_default();
-    Ok(Json(Page::from_rows(rows, limit, |t| match sort.field {
+    Ok(Page::from_rows(rows, limit, |t| match sort.field {
         "created_at" => Cursor::encode(&(t.created_at, t.id)),
         _ => Cursor::encode(&(t.due_date.unwrap_or(no_due_date), t.id)),
-    })))
+    }))
+}
+
+/// How many open tasks the caller may read are past due (the dashboard card).
+pub async fn count_overdue(state: &AppState, ctx: &OrgCtx) -> ApiResult<i64> {
+    let only_user = ctx.sees_only_own().then_some(ctx.user_id);
+    let mut conn = state.db.read().await?;
+    let count = run!(conn.exec(), c => {
+        let mut q = sqlx::QueryBuilder::new("SELECT COUNT(*) FROM tasks WHERE organization_id = ");
+        q.push_bind(ctx.org_id).push(" AND is_done = ").push_bind(false);
+        q.push(" AND due_date < ").push_bind(crate::db::now());
+        if let Some(user) = only_user {
+            q.push(" AND (owner_id = ").push_bind(user).push(" OR assignee_id = ").push_bind(user).push(")");
+        }
+        q.build_query_scalar().fetch_one(c).await
+    })?;
+    Ok(count)
 }
 
 /// Create a task.
@@ -441,18 +463,22 @@ async fn create_task(
     body: ApiJson<TaskInput>,
 ) -> ApiResult<Response> {
     let idempotency = Idempotency::new(key, ctx.org_id, ctx.user_id, "POST /tasks", &body.raw);
+    create(&state, &ctx, &idempotency, body.data).await?.into_response()
+}
+
+/// Creates a task (the API's create and the web app's form).
+pub async fn create(state: &AppState, ctx: &OrgCtx, idempotency: &Idempotency, input: TaskInput) -> ApiResult<Created<Task>> {
     let mut tx = state.db.begin().await?;
     if let Some(replay) = idempotency.replay(tx.exec()).await? {
-        return Ok(replay);
+        return Ok(Created::Replayed(replay));
     }
-    let task = check(tx.exec(), &ctx, body.data, None).await?;
+    let task = check(tx.exec(), ctx, input, None).await?;
     save(tx.exec(), ctx.org_id, &task, true).await?;
     records::index_tags(tx.exec(), ctx.org_id, RECORD_TYPE, task.id, task.owner_id, &task.tags).await?;
-    log_on_timeline(tx.exec(), &ctx, &task, "task_created").await?;
-    let body = serde_json::to_value(&task).map_err(ApiError::internal)?;
-    idempotency.save(tx.exec(), StatusCode::CREATED, &body).await?;
+    log_on_timeline(tx.exec(), ctx, &task, "task_created").await?;
+    idempotency.save_created(tx.exec(), &task).await?;
     tx.commit().await?;
-    Ok(json_response(StatusCode::CREATED, &body))
+    Ok(Created::New(task))
 }
 
 async fn readable(c: Exec<'_>, ctx: &OrgCtx, id: Uuid) -> ApiResult<Task> {
@@ -495,8 +521,13 @@ async fn update_task(
     if_match: IfMatch,
     ApiJson { data: patch, .. }: ApiJson<TaskPatch>,
 ) -> ApiResult<Response> {
+    record_response(StatusCode::OK, &update(&state, &ctx, id, if_match, patch).await?)
+}
+
+/// Changes a task (the API's PATCH and the web app's "done" button).
+pub async fn update(state: &AppState, ctx: &OrgCtx, id: Uuid, if_match: IfMatch, patch: TaskPatch) -> ApiResult<Task> {
     let mut tx = state.db.begin().await?;
-    let current = readable(tx.exec(), &ctx, id).await?;
+    let current = readable(tx.exec(), ctx, id).await?;
     ctx.ensure_may_change_task(&current)?;
     if_match.check(current.version)?;
     if ctx.role < Role::Manager
@@ -505,10 +536,10 @@ async fn update_task(
     {
         return Err(ApiError::forbidden("members may not give tasks to another owner"));
     }
-    let mut task = check(tx.exec(), &ctx, patch.apply_to(&current), Some(&current)).await?;
+    let mut task = check(tx.exec(), ctx, patch.apply_to(&current), Some(&current)).await?;
     // `check` carried over id, timestamps and version: equal means nothing changes.
     if task == current {
-        return record_response(StatusCode::OK, &current);
+        return Ok(current);
     }
     task.version = current.version + 1;
     task.updated_at = crate::db::now();
@@ -517,10 +548,10 @@ async fn update_task(
         records::index_tags(tx.exec(), ctx.org_id, RECORD_TYPE, id, task.owner_id, &task.tags).await?;
     }
     if task.is_done && !current.is_done {
-        log_on_timeline(tx.exec(), &ctx, &task, "task_completed").await?;
+        log_on_timeline(tx.exec(), ctx, &task, "task_completed").await?;
     }
     tx.commit().await?;
-    record_response(StatusCode::OK, &task)
+    Ok(task)
 }
 
 /// Delete a task.

@@ -1,0 +1,190 @@
+//! Sign in, register, sign out and the organization switcher.
+
+use askama::Template;
+use axum::Extension;
+use axum::extract::{Query, State};
+use axum::http::{HeaderMap, StatusCode, header};
+use axum::response::{IntoResponse, Response};
+use serde::Deserialize;
+use uuid::Uuid;
+
+use super::session::{self, Web, WebSession};
+use super::view::{self, FormErrors};
+use super::{Form, see_other, secure};
+use crate::audit::{self, Event};
+use crate::auth::routes::{RegisterInput, authenticate, register_account};
+use crate::http::AppState;
+use crate::http::error::ApiError;
+use crate::http::extract::ClientIp;
+use crate::http::rate_limit::AuthAction;
+
+#[derive(Debug, Default, Deserialize)]
+#[serde(default)]
+pub struct LoginForm {
+    email: String,
+    password: String,
+    next: String,
+}
+
+#[derive(Template)]
+#[template(path = "login.html")]
+struct LoginPage<'a> {
+    csrf: &'a str,
+    email: &'a str,
+    next: &'a str,
+    error: Option<String>,
+}
+
+#[derive(Debug, Deserialize)]
+pub struct NextQuery {
+    next: Option<String>,
+}
+
+pub async fn login_page(Extension(web): Extension<WebSession>, Query(q): Query<NextQuery>) -> Response {
+    if web.session.is_some() {
+        return see_other(&view::safe_next(q.next.as_deref()));
+    }
+    let next = view::safe_next(q.next.as_deref());
+    view::render(
+        StatusCode::OK,
+        &LoginPage {
+            csrf: &web.csrf,
+            email: "",
+            next: &next,
+            error: None,
+        },
+    )
+}
+
+pub async fn login(
+    State(state): State<AppState>,
+    Extension(web): Extension<WebSession>,
+    headers: HeaderMap,
+    ip: ClientIp,
+    Form(form): Form<LoginForm>,
+) -> Response {
+    let next = view::safe_next(Some(&form.next));
+    let signed_in = async {
+        state.limits.check_auth(AuthAction::Login, ip.0, &form.email)?;
+        let user = authenticate(&state, &form.email, form.password.clone(), ip).await?;
+        let mut tx = state.db.begin().await?;
+        let event = Event::new("auth.login")
+            .actor(user.id)
+            .target("user", user.id)
+            .ip(ip.text());
+        audit::record_for_user(tx.exec(), user.id, &event).await?;
+        let cookie = session::start(tx.exec(), &state, user.id, None, secure(&state, &headers)).await?;
+        tx.commit().await?;
+        Ok::<_, ApiError>(cookie)
+    }
+    .await;
+    match signed_in {
+        Ok(cookie) => (StatusCode::SEE_OTHER, [(header::LOCATION, next)], [(header::SET_COOKIE, cookie)]).into_response(),
+        Err(e) => view::render(
+            e.status,
+            &LoginPage {
+                csrf: &web.csrf,
+                email: &form.email,
+                next: &next,
+                error: Some(e.detail.to_string()),
+            },
+        ),
+    }
+}
+
+#[derive(Debug, Default, Deserialize)]
+#[serde(default)]
+pub struct RegisterForm {
+    name: String,
+    email: String,
+    password: String,
+    organization_name: String,
+}
+
+#[derive(Template)]
+#[template(path = "register.html")]
+struct RegisterPage<'a> {
+    csrf: &'a str,
+    form: &'a RegisterForm,
+    errors: FormErrors,
+}
+
+pub async fn register_page(Extension(web): Extension<WebSession>) -> Response {
+    if web.session.is_some() {
+        return see_other("/");
+    }
+    view::render(
+        StatusCode::OK,
+        &RegisterPage {
+            csrf: &web.csrf,
+            form: &RegisterForm::default(),
+            errors: FormErrors::default(),
+        },
+    )
+}
+
+pub async fn register(
+    State(state): State<AppState>,
+    Extension(web): Extension<WebSession>,
+    headers: HeaderMap,
+    ip: ClientIp,
+    Form(form): Form<RegisterForm>,
+) -> Response {
+    let input = RegisterInput {
+        email: form.email.clone(),
+        password: form.password.clone(),
+        name: form.name.clone(),
+        organization_name: Some(form.organization_name.clone()).filter(|n| !n.trim().is_empty()),
+    };
+    let registered = async {
+        let (mut tx, user) = register_account(&state, ip, input).await?;
+        let cookie = session::start(tx.exec(), &state, user.id, None, secure(&state, &headers)).await?;
+        tx.commit().await?;
+        Ok::<_, ApiError>(cookie)
+    }
+    .await;
+    match registered {
+        Ok(cookie) => (StatusCode::SEE_OTHER, [(header::LOCATION, "/")], [(header::SET_COOKIE, cookie)]).into_response(),
+        Err(e) => view::render(
+            e.status,
+            &RegisterPage {
+                csrf: &web.csrf,
+                form: &form,
+                errors: FormErrors::from_api(&e),
+            },
+        ),
+    }
+}
+
+pub async fn logout(State(state): State<AppState>, headers: HeaderMap) -> Response {
+    match session::end(&state, &headers, secure(&state, &headers)).await {
+        Ok(Some(cookie)) => (StatusCode::SEE_OTHER, [(header::LOCATION, "/login")], [(header::SET_COOKIE, cookie)]).into_response(),
+        Ok(None) => see_other("/login"),
+        Err(e) => view::error_page(&e),
+    }
+}
+
+#[derive(Debug, Default, Deserialize)]
+#[serde(default)]
+pub struct SwitchForm {
+    organization_id: String,
+}
+
+/// Makes another of the user's organizations the current one.
+pub async fn switch_organization(
+    State(state): State<AppState>,
+    web: Web,
+    headers: HeaderMap,
+    Form(form): Form<SwitchForm>,
+) -> Response {
+    let Some(org) = Uuid::parse_str(form.organization_id.trim())
+        .ok()
+        .filter(|id| web.organizations.iter().any(|o| o.id == *id))
+    else {
+        return view::error_page(&ApiError::not_found());
+    };
+    match session::set_organization(&state, &headers, org).await {
+        Ok(()) => see_other("/"),
+        Err(e) => view::error_page(&e),
+    }
+}

@@ -1,0 +1,401 @@
+//! Contacts: the list (search, filters in the URL, sortable columns, CSV
+//! export), the create form and the record page (edit, related deals and
+//! tasks, timeline with a comment box).
+
+use askama::Template;
+use axum::extract::State;
+use axum::http::StatusCode;
+use axum::response::Response;
+use serde::Deserialize;
+
+use super::dashboard::{ActivityLine, TaskLine, activity_line, task_line};
+use super::session::Web;
+use super::view::{self, FormErrors, ListUrls, MemberChoice, Shell};
+use super::{Form, ListQuery, see_other};
+use crate::activities::{self, CommentInput, Timeline, TimelineQuery};
+use crate::contacts::queries::Contact;
+use crate::contacts::{self, ContactInput, ContactPatch, ContactQuery};
+use crate::deals::{self, DealQuery};
+use crate::http::AppState;
+use crate::http::error::{ApiError, ApiResult};
+use crate::http::extract::{IdPath, IfMatch};
+use crate::http::idempotency::Idempotency;
+use crate::tasks::{self, TaskQuery};
+
+pub const PAGE_SIZE: &str = "100";
+
+/// A contact as the list and the record page show it.
+pub struct Row {
+    pub id: String,
+    pub name: String,
+    pub email: String,
+    pub phone: String,
+    pub title: String,
+    pub owner: String,
+    pub tags: String,
+    pub created: String,
+}
+
+fn row(c: &Contact, members: &[MemberChoice]) -> Row {
+    Row {
+        id: c.id.to_string(),
+        name: c.name.clone(),
+        email: c.email.clone().unwrap_or_default(),
+        phone: c.phone.clone().unwrap_or_default(),
+        title: c.title.clone().unwrap_or_default(),
+        owner: view::member_name(members, &c.owner_id),
+        tags: c.tags.0.join(", "),
+        created: view::time(&c.created_at),
+    }
+}
+
+#[derive(Template)]
+#[template(path = "contacts.html")]
+struct ListPage {
+    shell: Shell,
+    urls: ListUrls,
+    members: Vec<MemberChoice>,
+    rows: Vec<Row>,
+    next: Option<String>,
+    previous: Option<String>,
+    error: Option<String>,
+}
+
+pub async fn list(State(state): State<AppState>, web: Web, ListQuery(mut query, pairs): ListQuery<ContactQuery>) -> Response {
+    query.limit = Some(PAGE_SIZE.into());
+    let urls = ListUrls::new("/contacts", &pairs, "-created_at");
+    let members = match view::members(&state, web.ctx.org_id).await {
+        Ok(m) => m,
+        Err(e) => return view::error_page(&e),
+    };
+    let (rows, next, error) = match contacts::list(&state, &web.ctx, &query).await {
+        Ok(page) => (
+            page.data.iter().map(|c| row(c, &members)).collect(),
+            urls.next(&page.next_cursor),
+            None,
+        ),
+        Err(e) if e.status.is_client_error() => (Vec::new(), None, Some(error_text(&e))),
+        Err(e) => return view::error_page(&e),
+    };
+    let previous = urls.previous();
+    let page = ListPage {
+        shell: Shell::new(&web, "contacts", "Contacts"),
+        urls,
+        members,
+        rows,
+        next,
+        previous,
+        error,
+    };
+    view::render(StatusCode::OK, &page)
+}
+
+/// A filter the service refused, in words (`owner_id: must be a UUID`).
+pub fn error_text(e: &ApiError) -> String {
+    if e.errors.is_empty() {
+        e.detail.to_string()
+    } else {
+        e.errors
+            .iter()
+            .map(|f| format!("{}: {}", f.field, f.message))
+            .collect::<Vec<_>>()
+            .join("; ")
+    }
+}
+
+/// Every contact of the current filter as CSV.
+pub async fn export(State(state): State<AppState>, web: Web, ListQuery(mut query, _): ListQuery<ContactQuery>) -> Response {
+    let result: ApiResult<Vec<Vec<String>>> = async {
+        let members = view::members(&state, web.ctx.org_id).await?;
+        let mut rows = vec![
+            ["id", "name", "email", "phone", "title", "lead_source", "owner", "tags", "created_at"]
+                .map(String::from)
+                .to_vec(),
+        ];
+        query.limit = Some(crate::http::pagination::MAX_LIMIT.to_string());
+        query.cursor = None;
+        loop {
+            let page = contacts::list(&state, &web.ctx, &query).await?;
+            for c in &page.data {
+                rows.push(vec![
+                    c.id.to_string(),
+                    c.name.clone(),
+                    c.email.clone().unwrap_or_default(),
+                    c.phone.clone().unwrap_or_default(),
+                    c.title.clone().unwrap_or_default(),
+                    c.lead_source.clone().unwrap_or_default(),
+                    view::member_name(&members, &c.owner_id),
+                    c.tags.0.join(", "),
+                    c.created_at.to_rfc3339(),
+                ]);
+            }
+            match page.next_cursor {
+                Some(cursor) if rows.len() <= EXPORT_MAX_ROWS => query.cursor = Some(cursor),
+                _ => break,
+            }
+        }
+        Ok(rows)
+    }
+    .await;
+    match result {
+        Ok(rows) => view::csv_response("contacts.csv", rows),
+        Err(e) => view::error_page(&e),
+    }
+}
+
+/// An export stops after this many rows (a larger one is a job for the API).
+pub const EXPORT_MAX_ROWS: usize = 100_000;
+
+/// The fields of the contact form, as typed.
+#[derive(Debug, Default, Deserialize)]
+#[serde(default)]
+pub struct ContactForm {
+    name: String,
+    email: String,
+    phone: String,
+    title: String,
+    lead_source: String,
+    customer_since: String,
+    owner_id: String,
+    tags: String,
+}
+
+fn some(value: &str) -> Option<String> {
+    let v = value.trim();
+    (!v.is_empty()).then(|| v.to_string())
+}
+
+/// `"a, b"` → `["a", "b"]`.
+pub fn tag_list(value: &str) -> Vec<String> {
+    value
+        .split(',')
+        .map(str::trim)
+        .filter(|t| !t.is_empty())
+        .map(str::to_string)
+        .collect()
+}
+
+impl ContactForm {
+    fn of(c: &Contact) -> Self {
+        ContactForm {
+            name: c.name.clone(),
+            email: c.email.clone().unwrap_or_default(),
+            phone: c.phone.clone().unwrap_or_default(),
+            title: c.title.clone().unwrap_or_default(),
+            lead_source: c.lead_source.clone().unwrap_or_default(),
+            customer_since: view::date(&c.customer_since),
+            owner_id: c.owner_id.to_string(),
+            tags: c.tags.0.join(", "),
+        }
+    }
+
+    fn input(&self) -> ContactInput {
+        ContactInput {
+            name: self.name.clone(),
+            email: some(&self.email),
+            phone: some(&self.phone),
+            title: some(&self.title),
+            company_id: None,
+            lead_source: some(&self.lead_source),
+            customer_since: some(&self.customer_since),
+            owner_id: some(&self.owner_id),
+            tags: Some(tag_list(&self.tags)),
+        }
+    }
+
+    /// Every field of the form replaces the contact's (the company is not on it).
+    fn patch(&self) -> ContactPatch {
+        ContactPatch {
+            name: Some(Some(self.name.clone())),
+            email: Some(some(&self.email)),
+            phone: Some(some(&self.phone)),
+            title: Some(some(&self.title)),
+            company_id: None,
+            lead_source: Some(some(&self.lead_source)),
+            customer_since: Some(some(&self.customer_since)),
+            owner_id: some(&self.owner_id),
+            tags: Some(Some(tag_list(&self.tags))),
+        }
+    }
+}
+
+#[derive(Template)]
+#[template(path = "contact_new.html")]
+struct NewPage {
+    shell: Shell,
+    form: ContactForm,
+    members: Vec<MemberChoice>,
+    errors: FormErrors,
+}
+
+pub async fn new_page(State(state): State<AppState>, web: Web) -> Response {
+    let members = match view::members(&state, web.ctx.org_id).await {
+        Ok(m) => m,
+        Err(e) => return view::error_page(&e),
+    };
+    let form = ContactForm {
+        owner_id: web.ctx.user_id.to_string(),
+        ..Default::default()
+    };
+    view::render(
+        StatusCode::OK,
+        &NewPage {
+            shell: Shell::new(&web, "contacts", "New contact"),
+            form,
+            members,
+            errors: FormErrors::default(),
+        },
+    )
+}
+
+pub async fn create(State(state): State<AppState>, web: Web, Form(form): Form<ContactForm>) -> Response {
+    let created = contacts::create(&state, &web.ctx, &Idempotency::none(), form.input())
+        .await
+        .and_then(|c| c.into_new());
+    match created {
+        Ok(contact) => see_other(&format!("/contacts/{}", contact.id)),
+        Err(e) if e.status.is_client_error() => {
+            let members = view::members(&state, web.ctx.org_id).await.unwrap_or_default();
+            view::render(
+                e.status,
+                &NewPage {
+                    shell: Shell::new(&web, "contacts", "New contact"),
+                    errors: FormErrors::from_api(&e),
+                    form,
+                    members,
+                },
+            )
+        }
+        Err(e) => view::error_page(&e),
+    }
+}
+
+pub struct DealLine {
+    pub id: String,
+    pub title: String,
+    pub amount: String,
+    pub stage: String,
+    pub status: String,
+}
+
+#[derive(Template)]
+#[template(path = "contact.html")]
+struct RecordPage {
+    shell: Shell,
+    contact: Row,
+    form: ContactForm,
+    members: Vec<MemberChoice>,
+    errors: FormErrors,
+    deals: Vec<DealLine>,
+    tasks: Vec<TaskLine>,
+    timeline: Vec<ActivityLine>,
+    record_path: String,
+}
+
+async fn record_page(
+    state: &AppState,
+    web: &Web,
+    id: uuid::Uuid,
+    form: Option<ContactForm>,
+    errors: FormErrors,
+) -> ApiResult<RecordPage> {
+    let contact = {
+        let mut conn = state.db.read().await?;
+        contacts::readable(conn.exec(), &web.ctx, id).await?
+    };
+    let members = view::members(state, web.ctx.org_id).await?;
+    let deals = deals::list(
+        state,
+        &web.ctx,
+        &DealQuery {
+            contact_id: Some(id.to_string()),
+            limit: Some(PAGE_SIZE.into()),
+            ..Default::default()
+        },
+    )
+    .await?;
+    let tasks = tasks::list(
+        state,
+        &web.ctx,
+        &TaskQuery {
+            contact_id: Some(id.to_string()),
+            limit: Some(PAGE_SIZE.into()),
+            ..Default::default()
+        },
+    )
+    .await?;
+    let timeline = {
+        let mut conn = state.db.read().await?;
+        activities::list(conn.exec(), web.ctx.org_id, Timeline::Contact(id), &TimelineQuery::default()).await?
+    };
+    let now = chrono::Utc::now();
+    Ok(RecordPage {
+        shell: Shell::new(web, "contacts", contact.name.clone()),
+        form: form.unwrap_or_else(|| ContactForm::of(&contact)),
+        contact: row(&contact, &members),
+        members,
+        errors,
+        deals: deals
+            .data
+            .iter()
+            .map(|d| DealLine {
+                id: d.id.to_string(),
+                title: d.title.clone(),
+                amount: view::money(d.amount_cents, &d.currency),
+                stage: d.stage.clone(),
+                status: d.status.clone(),
+            })
+            .collect(),
+        tasks: tasks.data.iter().map(|t| task_line(t, now)).collect(),
+        timeline: timeline.data.iter().map(activity_line).collect(),
+        record_path: format!("/contacts/{id}"),
+    })
+}
+
+pub async fn show(State(state): State<AppState>, web: Web, IdPath(id): IdPath) -> Response {
+    match record_page(&state, &web, id, None, FormErrors::default()).await {
+        Ok(page) => view::render(StatusCode::OK, &page),
+        Err(e) => view::error_page(&e),
+    }
+}
+
+pub async fn update(State(state): State<AppState>, web: Web, IdPath(id): IdPath, Form(form): Form<ContactForm>) -> Response {
+    match contacts::update(&state, &web.ctx, id, IfMatch(None), form.patch()).await {
+        Ok(contact) => see_other(&format!("/contacts/{}", contact.id)),
+        Err(e) if e.status.is_client_error() && e.status != StatusCode::NOT_FOUND => {
+            match record_page(&state, &web, id, Some(form), FormErrors::from_api(&e)).await {
+                Ok(page) => view::render(e.status, &page),
+                Err(e) => view::error_page(&e),
+            }
+        }
+        Err(e) => view::error_page(&e),
+    }
+}
+
+#[derive(Debug, Default, Deserialize)]
+#[serde(default)]
+pub struct CommentForm {
+    pub text: String,
+}
+
+impl CommentForm {
+    pub fn input(&self) -> CommentInput {
+        CommentInput {
+            kind: None,
+            text: self.text.clone(),
+        }
+    }
+}
+
+pub async fn comment(State(state): State<AppState>, web: Web, IdPath(id): IdPath, Form(form): Form<CommentForm>) -> Response {
+    match contacts::comment(&state, &web.ctx, id, form.input()).await {
+        Ok(_) => see_other(&format!("/contacts/{id}#timeline")),
+        Err(e) if e.status.is_client_error() && e.status != StatusCode::NOT_FOUND => {
+            match record_page(&state, &web, id, None, FormErrors::from_api(&e)).await {
+                Ok(page) => view::render(e.status, &page),
+                Err(e) => view::error_page(&e),
+            }
+        }
+        Err(e) => view::error_page(&e),
+    }
+}

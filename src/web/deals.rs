@@ -1,0 +1,473 @@
+//! Deals: the list, CSV export, the create form, the record page (edit,
+//! won/lost, timeline) and the stage move the board's script sends.
+
+use askama::Template;
+use axum::Json;
+use axum::extract::{Query, State};
+use axum::http::StatusCode;
+use axum::response::{IntoResponse, Response};
+use serde::Deserialize;
+use serde_json::{Value, json};
+
+use super::contacts::{CommentForm, PAGE_SIZE, error_text, tag_list};
+use super::dashboard::{ActivityLine, TaskLine, activity_line, task_line};
+use super::session::Web;
+use super::view::{self, FormErrors, ListUrls, MemberChoice, Shell};
+use super::{Form, ListQuery, see_other};
+use crate::activities::{self, Timeline, TimelineQuery};
+use crate::contacts::{self, ContactQuery};
+use crate::deals::queries::Deal;
+use crate::deals::{self, DealInput, DealPatch, DealQuery};
+use crate::http::AppState;
+use crate::http::error::ApiResult;
+use crate::http::extract::{IdPath, IfMatch};
+use crate::http::idempotency::Idempotency;
+use crate::tasks::{self, TaskQuery};
+
+pub struct Row {
+    pub id: String,
+    pub title: String,
+    pub amount: String,
+    pub stage: String,
+    pub status: String,
+    pub owner: String,
+    pub close: String,
+    pub created: String,
+}
+
+fn row(d: &Deal, members: &[MemberChoice]) -> Row {
+    Row {
+        id: d.id.to_string(),
+        title: d.title.clone(),
+        amount: view::money(d.amount_cents, &d.currency),
+        stage: d.stage.clone(),
+        status: d.status.replace('_', " "),
+        owner: view::member_name(members, &d.owner_id),
+        close: view::date(&d.expected_close_date),
+        created: view::time(&d.created_at),
+    }
+}
+
+#[derive(Template)]
+#[template(path = "deals.html")]
+struct ListPage {
+    shell: Shell,
+    urls: ListUrls,
+    members: Vec<MemberChoice>,
+    rows: Vec<Row>,
+    next: Option<String>,
+    previous: Option<String>,
+    error: Option<String>,
+}
+
+pub async fn list(State(state): State<AppState>, web: Web, ListQuery(mut query, pairs): ListQuery<DealQuery>) -> Response {
+    query.limit = Some(PAGE_SIZE.into());
+    let urls = ListUrls::new("/deals", &pairs, "-created_at");
+    let members = match view::members(&state, web.ctx.org_id).await {
+        Ok(m) => m,
+        Err(e) => return view::error_page(&e),
+    };
+    let (rows, next, error) = match deals::list(&state, &web.ctx, &query).await {
+        Ok(page) => (
+            page.data.iter().map(|d| row(d, &members)).collect(),
+            urls.next(&page.next_cursor),
+            None,
+        ),
+        Err(e) if e.status.is_client_error() => (Vec::new(), None, Some(error_text(&e))),
+        Err(e) => return view::error_page(&e),
+    };
+    let previous = urls.previous();
+    view::render(
+        StatusCode::OK,
+        &ListPage {
+            shell: Shell::new(&web, "deals", "Deals"),
+            urls,
+            members,
+            rows,
+            next,
+            previous,
+            error,
+        },
+    )
+}
+
+pub async fn export(State(state): State<AppState>, web: Web, ListQuery(mut query, _): ListQuery<DealQuery>) -> Response {
+    let result: ApiResult<Vec<Vec<String>>> = async {
+        let members = view::members(&state, web.ctx.org_id).await?;
+        let mut rows = vec![
+            [
+                "id",
+                "title",
+                "amount",
+                "currency",
+                "stage",
+                "status",
+                "expected_close_date",
+                "owner",
+                "tags",
+                "created_at",
+            ]
+            .map(String::from)
+            .to_vec(),
+        ];
+        query.limit = Some(crate::http::pagination::MAX_LIMIT.to_string());
+        query.cursor = None;
+        loop {
+            let page = deals::list(&state, &web.ctx, &query).await?;
+            for d in &page.data {
+                rows.push(vec![
+                    d.id.to_string(),
+                    d.title.clone(),
+                    deals::format_cents(d.amount_cents),
+                    d.currency.clone(),
+                    d.stage.clone(),
+                    d.status.clone(),
+                    view::date(&d.expected_close_date),
+                    view::member_name(&members, &d.owner_id),
+                    d.tags.0.join(", "),
+                    d.created_at.to_rfc3339(),
+                ]);
+            }
+            match page.next_cursor {
+                Some(cursor) if rows.len() <= super::contacts::EXPORT_MAX_ROWS => query.cursor = Some(cursor),
+                _ => break,
+            }
+        }
+        Ok(rows)
+    }
+    .await;
+    match result {
+        Ok(rows) => view::csv_response("deals.csv", rows),
+        Err(e) => view::error_page(&e),
+    }
+}
+
+#[derive(Debug, Default, Deserialize)]
+#[serde(default)]
+pub struct DealForm {
+    title: String,
+    contact_id: String,
+    amount: String,
+    currency: String,
+    expected_close_date: String,
+    owner_id: String,
+    tags: String,
+}
+
+fn some(value: &str) -> Option<String> {
+    let v = value.trim();
+    (!v.is_empty()).then(|| v.to_string())
+}
+
+impl DealForm {
+    fn of(d: &Deal) -> Self {
+        DealForm {
+            title: d.title.clone(),
+            contact_id: d.contact_id.to_string(),
+            amount: deals::format_cents(d.amount_cents),
+            currency: d.currency.clone(),
+            expected_close_date: view::date(&d.expected_close_date),
+            owner_id: d.owner_id.to_string(),
+            tags: d.tags.0.join(", "),
+        }
+    }
+
+    fn input(&self) -> DealInput {
+        DealInput {
+            title: self.title.clone(),
+            contact_id: some(&self.contact_id),
+            amount: some(&self.amount).map(Value::String),
+            currency: some(&self.currency),
+            expected_close_date: some(&self.expected_close_date),
+            owner_id: some(&self.owner_id),
+            tags: Some(tag_list(&self.tags)),
+            ..Default::default()
+        }
+    }
+
+    /// The form's fields replace the deal's; the contact stays.
+    fn patch(&self, deal: &Deal) -> DealPatch {
+        let owner = some(&self.owner_id).filter(|o| *o != deal.owner_id.to_string());
+        let amount = some(&self.amount).map(Value::String);
+        let same_amount = amount
+            .as_ref()
+            .and_then(|a| deals::parse_amount(a).ok().flatten())
+            .unwrap_or(0)
+            == deal.amount_cents;
+        DealPatch {
+            title: Some(Some(self.title.clone())),
+            // A closed deal's amount may not change: leave it out when it is the same.
+            amount: (!same_amount).then_some(amount),
+            currency: some(&self.currency)
+                .filter(|c| *c != deal.currency)
+                .map(Some),
+            expected_close_date: Some(some(&self.expected_close_date)),
+            owner_id: owner,
+            tags: Some(Some(tag_list(&self.tags))),
+            ..Default::default()
+        }
+    }
+}
+
+pub struct ContactChoice {
+    pub id: String,
+    pub name: String,
+}
+
+#[derive(Template)]
+#[template(path = "deal_new.html")]
+struct NewPage {
+    shell: Shell,
+    form: DealForm,
+    members: Vec<MemberChoice>,
+    contacts: Vec<ContactChoice>,
+    errors: FormErrors,
+}
+
+#[derive(Debug, Default, Deserialize)]
+pub struct NewQuery {
+    contact_id: Option<String>,
+}
+
+async fn new_deal_page(state: &AppState, web: &Web, form: DealForm, errors: FormErrors) -> ApiResult<NewPage> {
+    let members = view::members(state, web.ctx.org_id).await?;
+    // The contact named in the address first, then the newest ones.
+    let mut contacts: Vec<ContactChoice> = Vec::new();
+    if let Ok(id) = uuid::Uuid::parse_str(form.contact_id.trim()) {
+        let mut conn = state.db.read().await?;
+        if let Ok(c) = contacts::readable(conn.exec(), &web.ctx, id).await {
+            contacts.push(ContactChoice {
+                id: c.id.to_string(),
+                name: c.name,
+            });
+        }
+    }
+    let recent = contacts::list(
+        state,
+        &web.ctx,
+        &ContactQuery {
+            limit: Some(PAGE_SIZE.into()),
+            ..Default::default()
+        },
+    )
+    .await?;
+    for c in recent.data {
+        if !contacts.iter().any(|x| x.id == c.id.to_string()) {
+            contacts.push(ContactChoice {
+                id: c.id.to_string(),
+                name: c.name,
+            });
+        }
+    }
+    Ok(NewPage {
+        shell: Shell::new(web, "deals", "New deal"),
+        form,
+        members,
+        contacts,
+        errors,
+    })
+}
+
+pub async fn new_page(State(state): State<AppState>, web: Web, Query(q): Query<NewQuery>) -> Response {
+    let form = DealForm {
+        contact_id: q.contact_id.unwrap_or_default(),
+        owner_id: web.ctx.user_id.to_string(),
+        ..Default::default()
+    };
+    match new_deal_page(&state, &web, form, FormErrors::default()).await {
+        Ok(page) => view::render(StatusCode::OK, &page),
+        Err(e) => view::error_page(&e),
+    }
+}
+
+pub async fn create(State(state): State<AppState>, web: Web, Form(form): Form<DealForm>) -> Response {
+    let created = deals::create(&state, &web.ctx, &Idempotency::none(), form.input())
+        .await
+        .and_then(|c| c.into_new());
+    match created {
+        Ok(deal) => see_other(&format!("/deals/{}", deal.id)),
+        Err(e) if e.status.is_client_error() => {
+            let status = e.status;
+            match new_deal_page(&state, &web, form, FormErrors::from_api(&e)).await {
+                Ok(page) => view::render(status, &page),
+                Err(e) => view::error_page(&e),
+            }
+        }
+        Err(e) => view::error_page(&e),
+    }
+}
+
+#[derive(Template)]
+#[template(path = "deal.html")]
+struct RecordPage {
+    shell: Shell,
+    deal: Row,
+    is_open: bool,
+    is_new: bool,
+    contact_id: String,
+    contact_name: String,
+    form: DealForm,
+    members: Vec<MemberChoice>,
+    errors: FormErrors,
+    tasks: Vec<TaskLine>,
+    timeline: Vec<ActivityLine>,
+    record_path: String,
+}
+
+async fn record_page(
+    state: &AppState,
+    web: &Web,
+    id: uuid::Uuid,
+    form: Option<DealForm>,
+    errors: FormErrors,
+) -> ApiResult<RecordPage> {
+    let mut conn = state.db.read().await?;
+    let deal = deals::readable(conn.exec(), &web.ctx, id).await?;
+    let contact_name = contacts::queries::find(conn.exec(), web.ctx.org_id, deal.contact_id)
+        .await?
+        .map(|c| c.name)
+        .unwrap_or_default();
+    let timeline = activities::list(conn.exec(), web.ctx.org_id, Timeline::Deal(id), &TimelineQuery::default()).await?;
+    drop(conn);
+    let members = view::members(state, web.ctx.org_id).await?;
+    let tasks = tasks::list(
+        state,
+        &web.ctx,
+        &TaskQuery {
+            deal_id: Some(id.to_string()),
+            limit: Some(PAGE_SIZE.into()),
+            ..Default::default()
+        },
+    )
+    .await?;
+    let now = chrono::Utc::now();
+    Ok(RecordPage {
+        shell: Shell::new(web, "deals", deal.title.clone()),
+        is_open: deal.status == "new" || deal.status == "in_progress",
+        is_new: deal.status == "new",
+        contact_id: deal.contact_id.to_string(),
+        contact_name,
+        form: form.unwrap_or_else(|| DealForm::of(&deal)),
+        deal: row(&deal, &members),
+        members,
+        errors,
+        tasks: tasks.data.iter().map(|t| task_line(t, now)).collect(),
+        timeline: timeline.data.iter().map(activity_line).collect(),
+        record_path: format!("/deals/{id}"),
+    })
+}
+
+pub async fn show(State(state): State<AppState>, web: Web, IdPath(id): IdPath) -> Response {
+    match record_page(&state, &web, id, None, FormErrors::default()).await {
+        Ok(page) => view::render(StatusCode::OK, &page),
+        Err(e) => view::error_page(&e),
+    }
+}
+
+/// Re-renders the record page with the error of a refused change.
+async fn refused(state: &AppState, web: &Web, id: uuid::Uuid, form: Option<DealForm>, e: crate::http::error::ApiError) -> Response {
+    if !e.status.is_client_error() || e.status == StatusCode::NOT_FOUND {
+        return view::error_page(&e);
+    }
+    match record_page(state, web, id, form, FormErrors::from_api(&e)).await {
+        Ok(page) => view::render(e.status, &page),
+        Err(e) => view::error_page(&e),
+    }
+}
+
+pub async fn update(State(state): State<AppState>, web: Web, IdPath(id): IdPath, Form(form): Form<DealForm>) -> Response {
+    let current = {
+        let Ok(mut conn) = state.db.read().await else {
+            return view::error_page(&crate::http::error::ApiError::unavailable());
+        };
+        deals::readable(conn.exec(), &web.ctx, id).await
+    };
+    let result = match current {
+        Ok(deal) => deals::update(&state, &web.ctx, id, IfMatch(None), form.patch(&deal)).await,
+        Err(e) => Err(e),
+    };
+    match result {
+        Ok(deal) => see_other(&format!("/deals/{}", deal.id)),
+        Err(e) => refused(&state, &web, id, Some(form), e).await,
+    }
+}
+
+#[derive(Debug, Default, Deserialize)]
+#[serde(default)]
+pub struct StatusForm {
+    status: String,
+    lost_reason: String,
+    /// Where to go afterwards (the board sends its own address).
+    next: String,
+}
+
+/// Won, lost or in progress: the buttons of the record page and the board.
+pub async fn set_status(State(state): State<AppState>, web: Web, IdPath(id): IdPath, Form(form): Form<StatusForm>) -> Response {
+    let patch = DealPatch {
+        status: Some(form.status.clone()),
+        lost_reason: some(&form.lost_reason).map(Some),
+        ..Default::default()
+    };
+    match deals::update(&state, &web.ctx, id, IfMatch(None), patch).await {
+        Ok(deal) => {
+            let next = if form.next.is_empty() {
+                format!("/deals/{}", deal.id)
+            } else {
+                view::safe_next(Some(&form.next))
+            };
+            see_other(&next)
+        }
+        Err(e) if !form.next.is_empty() && e.status.is_client_error() && e.status != StatusCode::NOT_FOUND => {
+            // From the board: back to it, with the reason.
+            let next = view::safe_next(Some(&form.next));
+            let sep = if next.contains('?') { '&' } else { '?' };
+            let reason = serde_html_form::to_string([("refused", e.detail.as_ref())]).unwrap_or_default();
+            see_other(&format!("{next}{sep}{reason}"))
+        }
+        Err(e) => refused(&state, &web, id, None, e).await,
+    }
+}
+
+#[derive(Debug, Default, Deserialize)]
+#[serde(default)]
+pub struct StageForm {
+    stage: String,
+}
+
+/// A card dropped on another column of the board: JSON for its script, so a
+/// refused move snaps back with the API's reason. Moving a `new` deal along
+/// the pipeline also starts it (`in_progress`): one change, checked whole by
+/// the service like any PATCH with both fields.
+pub async fn move_stage(State(state): State<AppState>, web: Web, IdPath(id): IdPath, Form(form): Form<StageForm>) -> Response {
+    let current = match state.db.read().await {
+        Ok(mut conn) => deals::readable(conn.exec(), &web.ctx, id).await.map(|d| d.status),
+        Err(e) => Err(e.into()),
+    };
+    let result = match current {
+        Ok(status) => {
+            let patch = DealPatch {
+                stage: Some(form.stage),
+                status: (status == "new").then(|| "in_progress".to_string()),
+                ..Default::default()
+            };
+            deals::update(&state, &web.ctx, id, IfMatch(None), patch).await
+        }
+        Err(e) => Err(e),
+    };
+    match result {
+        Ok(deal) => Json(json!({"id": deal.id, "stage": deal.stage, "status": deal.status})).into_response(),
+        Err(e) => {
+            if e.status.is_server_error() {
+                tracing::error!(code = e.code, "board move failed");
+            }
+            (e.status, Json(json!({"code": e.code, "message": e.detail}))).into_response()
+        }
+    }
+}
+
+pub async fn comment(State(state): State<AppState>, web: Web, IdPath(id): IdPath, Form(form): Form<CommentForm>) -> Response {
+    match deals::comment(&state, &web.ctx, id, form.input()).await {
+        Ok(_) => see_other(&format!("/deals/{id}#timeline")),
+        Err(e) => refused(&state, &web, id, None, e).await,
+    }
+}

@@ -1,0 +1,156 @@
+//! The server-rendered web app (ui.md), served by the same binary as the API.
+//!
+//! Pages are askama templates (checked at compile time, escaped by default).
+//! Every page and form calls the same service functions as the API
+//! (`contacts::create`, `deals::update`, …), so roles, transitions, visibility
+//! and validation hold identically; an [`ApiError`] is shown next to the field
+//! or action it is about.
+//!
+//! Every web request passes [`guard`]: it loads the session from its cookie,
+//! checks the CSRF token of every request that changes data, and adds the
+//! security headers (a Content-Security-Policy without inline scripts or
+//! styles, `nosniff`, `Referrer-Policy`, `frame-ancestors 'none'`).
+
+mod assets;
+mod auth;
+mod board;
+mod contacts;
+mod dashboard;
+mod deals;
+mod session;
+mod tasks;
+mod view;
+
+use axum::Router;
+use axum::body::{Body, to_bytes};
+use axum::extract::{Request, State};
+use axum::http::{HeaderMap, HeaderValue, Method, StatusCode, header};
+use axum::middleware::{self, Next};
+use axum::response::{IntoResponse, Response};
+use axum::routing::{get, post};
+
+use crate::http::{AppState, BODY_LIMIT};
+pub use session::{WebSession, purge_expired as purge_expired_sessions};
+
+/// The Content-Security-Policy of every page: scripts and styles only from
+/// our own files, no inline code, no framing, forms only to ourselves.
+const CSP: &str = "default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' data:; \
+                   connect-src 'self'; object-src 'none'; base-uri 'none'; form-action 'self'; \
+                   frame-ancestors 'none'";
+
+pub fn router(state: AppState) -> Router<AppState> {
+    Router::new()
+        .route("/", get(dashboard::page))
+        .route("/login", get(auth::login_page).post(auth::login))
+        .route("/register", get(auth::register_page).post(auth::register))
+        .route("/logout", post(auth::logout))
+        .route("/organization", post(auth::switch_organization))
+        .route("/contacts", get(contacts::list).post(contacts::create))
+        .route("/contacts.csv", get(contacts::export))
+        .route("/contacts/new", get(contacts::new_page))
+        .route("/contacts/{id}", get(contacts::show).post(contacts::update))
+        .route("/contacts/{id}/comments", post(contacts::comment))
+        .route("/deals", get(deals::list).post(deals::create))
+        .route("/deals.csv", get(deals::export))
+        .route("/deals/new", get(deals::new_page))
+        .route("/deals/{id}", get(deals::show).post(deals::update))
+        .route("/deals/{id}/status", post(deals::set_status))
+        .route("/deals/{id}/stage", post(deals::move_stage))
+        .route("/deals/{id}/comments", post(deals::comment))
+        .route("/board", get(board::page))
+        .route("/tasks", get(tasks::list).post(tasks::create))
+        .route("/tasks/{id}/done", post(tasks::done))
+        .route("/static/{file}", get(assets::serve))
+        .layer(middleware::from_fn_with_state(state, guard))
+}
+
+/// Session, CSRF and security headers for every web request.
+async fn guard(State(state): State<AppState>, request: Request, next: Next) -> Response {
+    let (mut parts, body) = request.into_parts();
+    let web = match session::load(&state, &parts.headers).await {
+        Ok(web) => web,
+        Err(e) => return with_headers(view::error_page(&e)),
+    };
+    let body = if parts.method == Method::GET || parts.method == Method::HEAD {
+        body
+    } else {
+        let Ok(bytes) = to_bytes(body, BODY_LIMIT).await else {
+            return with_headers(view::plain_error(StatusCode::PAYLOAD_TOO_LARGE, "The form is too large."));
+        };
+        if !web.csrf_matches(&parts.headers, &bytes) {
+            return with_headers(view::plain_error(
+                StatusCode::FORBIDDEN,
+                "This form has expired. Go back, reload the page and try again.",
+            ));
+        }
+        Body::from(bytes)
+    };
+    let new_cookie = web.new_csrf_cookie(secure(&state, &parts.headers));
+    parts.extensions.insert(web);
+    let mut response = next.run(Request::from_parts(parts, body)).await;
+    if let Some(cookie) = new_cookie {
+        response.headers_mut().append(header::SET_COOKIE, cookie);
+    }
+    with_headers(response)
+}
+
+fn with_headers(mut response: Response) -> Response {
+    let headers = response.headers_mut();
+    headers.insert(header::CONTENT_SECURITY_POLICY, HeaderValue::from_static(CSP));
+    headers.insert(header::X_CONTENT_TYPE_OPTIONS, HeaderValue::from_static("nosniff"));
+    headers.insert(header::REFERRER_POLICY, HeaderValue::from_static("same-origin"));
+    headers.insert(header::X_FRAME_OPTIONS, HeaderValue::from_static("DENY"));
+    if !headers.contains_key(header::CACHE_CONTROL) {
+        // Pages show private data: never kept by shared caches or the back button.
+        headers.insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
+    }
+    response
+}
+
+/// Cookies get `Secure` when the server is reached over HTTPS: its public URL
+/// says so, or the proxy in front of it does.
+fn secure(state: &AppState, headers: &HeaderMap) -> bool {
+    state.config.public_url.starts_with("https://")
+        || headers
+            .get("x-forwarded-proto")
+            .is_some_and(|v| v.as_bytes().eq_ignore_ascii_case(b"https"))
+}
+
+/// A redirect after a form (303: the browser follows with GET).
+fn see_other(location: &str) -> Response {
+    (StatusCode::SEE_OTHER, [(header::LOCATION, location.to_string())]).into_response()
+}
+
+/// A submitted form (`application/x-www-form-urlencoded`). Form structs give
+/// every field a default, so a missing field is empty and its service call
+/// names it; a body that is not a form at all is a 400 page.
+pub struct Form<T>(pub T);
+
+impl<S: Send + Sync, T: serde::de::DeserializeOwned> axum::extract::FromRequest<S> for Form<T> {
+    type Rejection = Response;
+
+    async fn from_request(req: Request, state: &S) -> Result<Self, Self::Rejection> {
+        let bytes = axum::body::Bytes::from_request(req, state)
+            .await
+            .map_err(|_| view::plain_error(StatusCode::BAD_REQUEST, "The form could not be read."))?;
+        serde_html_form::from_bytes(&bytes)
+            .map(Form)
+            .map_err(|_| view::plain_error(StatusCode::BAD_REQUEST, "The form could not be read."))
+    }
+}
+
+/// The query string of a list page (repeatable keys such as `tag` allowed).
+/// Values are checked by the service call, which names a bad one.
+pub struct ListQuery<T>(pub T, pub Vec<(String, String)>);
+
+impl<S: Send + Sync, T: serde::de::DeserializeOwned> axum::extract::FromRequestParts<S> for ListQuery<T> {
+    type Rejection = Response;
+
+    async fn from_request_parts(parts: &mut axum::http::request::Parts, _: &S) -> Result<Self, Self::Rejection> {
+        let raw = parts.uri.query().unwrap_or_default();
+        let bad = |_| view::plain_error(StatusCode::BAD_REQUEST, "The address has an unreadable query.");
+        let query = serde_html_form::from_str(raw).map_err(bad)?;
+        let pairs: Vec<(String, String)> = serde_html_form::from_str(raw).map_err(bad)?;
+        Ok(ListQuery(query, pairs))
+    }
+}

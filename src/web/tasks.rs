@@ -1,0 +1,167 @@
+//! Tasks: the list with filters, a quick create form and one-click "done".
+
+use askama::Template;
+use axum::extract::State;
+use axum::http::StatusCode;
+use axum::response::Response;
+use serde::Deserialize;
+
+use super::contacts::{PAGE_SIZE, error_text};
+use super::session::Web;
+use super::view::{self, FormErrors, ListUrls, MemberChoice, Shell};
+use super::{Form, ListQuery, see_other};
+use crate::http::AppState;
+use crate::http::extract::{IdPath, IfMatch};
+use crate::http::idempotency::Idempotency;
+use crate::tasks::{self, Task, TaskInput, TaskPatch, TaskQuery};
+
+pub struct Row {
+    pub id: String,
+    pub title: String,
+    pub due: String,
+    pub overdue: bool,
+    pub assignee: String,
+    pub is_done: bool,
+    pub deal_id: String,
+    pub contact_id: String,
+}
+
+fn row(t: &Task, members: &[MemberChoice], now: chrono::DateTime<chrono::Utc>) -> Row {
+    Row {
+        id: t.id.to_string(),
+        title: t.title.clone(),
+        due: t.due_date.as_ref().map(view::time).unwrap_or_default(),
+        overdue: !t.is_done && t.due_date.is_some_and(|d| d < now),
+        assignee: view::member_name(members, &t.assignee_id),
+        is_done: t.is_done,
+        deal_id: t.deal_id.map(|d| d.to_string()).unwrap_or_default(),
+        contact_id: t.contact_id.map(|c| c.to_string()).unwrap_or_default(),
+    }
+}
+
+#[derive(Template)]
+#[template(path = "tasks.html")]
+struct ListPage {
+    shell: Shell,
+    urls: ListUrls,
+    members: Vec<MemberChoice>,
+    rows: Vec<Row>,
+    next: Option<String>,
+    previous: Option<String>,
+    error: Option<String>,
+    form: TaskForm,
+    errors: FormErrors,
+    here: String,
+}
+
+async fn list_page(
+    state: &AppState,
+    web: &Web,
+    mut query: TaskQuery,
+    pairs: &[(String, String)],
+    form: TaskForm,
+    errors: FormErrors,
+) -> Response {
+    query.limit = Some(PAGE_SIZE.into());
+    let urls = ListUrls::new("/tasks", pairs, "due_date");
+    let members = match view::members(state, web.ctx.org_id).await {
+        Ok(m) => m,
+        Err(e) => return view::error_page(&e),
+    };
+    let now = chrono::Utc::now();
+    let (rows, next, error) = match tasks::list(state, &web.ctx, &query).await {
+        Ok(page) => (
+            page.data.iter().map(|t| row(t, &members, now)).collect(),
+            urls.next(&page.next_cursor),
+            None,
+        ),
+        Err(e) if e.status.is_client_error() => (Vec::new(), None, Some(error_text(&e))),
+        Err(e) => return view::error_page(&e),
+    };
+    let previous = urls.previous();
+    let status = if errors.action.is_some() { StatusCode::UNPROCESSABLE_ENTITY } else { StatusCode::OK };
+    view::render(
+        status,
+        &ListPage {
+            shell: Shell::new(web, "tasks", "Tasks"),
+            urls,
+            members,
+            rows,
+            next,
+            previous,
+            error,
+            form,
+            errors,
+            here: web.here.clone(),
+        },
+    )
+}
+
+pub async fn list(State(state): State<AppState>, web: Web, ListQuery(query, pairs): ListQuery<TaskQuery>) -> Response {
+    let form = TaskForm {
+        assignee_id: web.ctx.user_id.to_string(),
+        ..Default::default()
+    };
+    list_page(&state, &web, query, &pairs, form, FormErrors::default()).await
+}
+
+#[derive(Debug, Default, Deserialize)]
+#[serde(default)]
+pub struct TaskForm {
+    title: String,
+    /// `YYYY-MM-DDTHH:MM` from a `datetime-local` input, read as UTC.
+    due_date: String,
+    assignee_id: String,
+}
+
+fn some(value: &str) -> Option<String> {
+    let v = value.trim();
+    (!v.is_empty()).then(|| v.to_string())
+}
+
+/// A `datetime-local` value as RFC 3339 (UTC); anything else is passed on
+/// for the service to name.
+fn due(value: &str) -> Option<String> {
+    let v = some(value)?;
+    Some(match v.len() {
+        16 => format!("{v}:00Z"),
+        19 => format!("{v}Z"),
+        _ => v,
+    })
+}
+
+pub async fn create(State(state): State<AppState>, web: Web, Form(form): Form<TaskForm>) -> Response {
+    let input = TaskInput {
+        title: form.title.clone(),
+        due_date: due(&form.due_date),
+        assignee_id: some(&form.assignee_id),
+        ..Default::default()
+    };
+    match tasks::create(&state, &web.ctx, &Idempotency::none(), input)
+        .await
+        .and_then(|c| c.into_new())
+    {
+        Ok(_) => see_other("/tasks"),
+        Err(e) if e.status.is_client_error() => {
+            list_page(&state, &web, TaskQuery::default(), &[], form, FormErrors::from_api(&e)).await
+        }
+        Err(e) => view::error_page(&e),
+    }
+}
+
+#[derive(Debug, Default, Deserialize)]
+#[serde(default)]
+pub struct DoneForm {
+    next: String,
+}
+
+pub async fn done(State(state): State<AppState>, web: Web, IdPath(id): IdPath, Form(form): Form<DoneForm>) -> Response {
+    let patch = TaskPatch {
+        is_done: Some(true),
+        ..Default::default()
+    };
+    match tasks::update(&state, &web.ctx, id, IfMatch(None), patch).await {
+        Ok(_) => see_other(&view::safe_next(Some(if form.next.is_empty() { "/tasks" } else { &form.next }))),
+        Err(e) => view::error_page(&e),
+    }
+}

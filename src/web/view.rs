@@ -1,0 +1,319 @@
+//! What every page shares: the layout's data, rendering, error pages and the
+//! formatting of money, dates and field errors.
+
+use std::collections::HashMap;
+
+use askama::Template;
+use axum::http::StatusCode;
+use axum::response::{Html, IntoResponse, Response};
+use chrono::{DateTime, NaiveDate, Utc};
+
+use super::session::Web;
+use crate::http::error::ApiError;
+
+/// An organization in the header's switcher.
+pub struct OrgChoice {
+    pub id: String,
+    pub name: String,
+    pub selected: bool,
+}
+
+/// The layout around every signed-in page.
+pub struct Shell {
+    pub title: String,
+    /// Which main navigation entry is current.
+    pub section: &'static str,
+    pub user_name: String,
+    pub org_name: String,
+    pub orgs: Vec<OrgChoice>,
+    pub csrf: String,
+}
+
+impl Shell {
+    pub fn new(web: &Web, section: &'static str, title: impl Into<String>) -> Self {
+        let orgs: Vec<OrgChoice> = web
+            .organizations
+            .iter()
+            .map(|o| OrgChoice {
+                id: o.id.to_string(),
+                name: o.name.clone(),
+                selected: o.id == web.ctx.org_id,
+            })
+            .collect();
+        let org_name = orgs
+            .iter()
+            .find(|o| o.selected)
+            .map(|o| o.name.clone())
+            .unwrap_or_default();
+        Shell {
+            title: title.into(),
+            section,
+            user_name: web.user.name.clone(),
+            org_name,
+            orgs,
+            csrf: web.csrf.clone(),
+        }
+    }
+
+    pub fn several_orgs(&self) -> bool {
+        self.orgs.len() > 1
+    }
+}
+
+/// Field errors of a form and the message about the whole action.
+#[derive(Debug, Default)]
+pub struct FormErrors {
+    pub fields: HashMap<String, String>,
+    pub action: Option<String>,
+}
+
+impl FormErrors {
+    /// Splits an API error the way the API reports it: field errors next to
+    /// their fields, anything else above the form.
+    pub fn from_api(e: &ApiError) -> Self {
+        let mut fields = HashMap::new();
+        for f in &e.errors {
+            fields.entry(f.field.clone()).or_insert_with(|| f.message.clone());
+        }
+        let action = if fields.is_empty() {
+            Some(e.detail.to_string())
+        } else {
+            Some("Please correct the fields marked below.".to_string())
+        };
+        FormErrors { fields, action }
+    }
+
+    pub fn field(&self, name: &str) -> &str {
+        self.fields.get(name).map_or("", String::as_str)
+    }
+
+    pub fn has(&self, name: &str) -> bool {
+        self.fields.contains_key(name)
+    }
+}
+
+/// Renders a template into a page (a template that fails to render is a
+/// server fault, logged through the error page).
+pub fn render<T: Template>(status: StatusCode, page: &T) -> Response {
+    match page.render() {
+        Ok(html) => (status, Html(html)).into_response(),
+        Err(e) => error_page(&ApiError::internal(anyhow::anyhow!("template: {e}"))),
+    }
+}
+
+#[derive(Template)]
+#[template(path = "error.html")]
+struct ErrorPage<'a> {
+    title: &'a str,
+    message: &'a str,
+}
+
+/// A page for an error of the API's kind, with its status.
+pub fn error_page(e: &ApiError) -> Response {
+    if e.status.is_server_error() {
+        tracing::error!(code = e.code, detail = %e.detail, "web request failed");
+    }
+    let message = match e.status {
+        StatusCode::NOT_FOUND => "This page does not exist, or it is not shared with you.",
+        _ => &e.detail,
+    };
+    plain_error(e.status, message)
+}
+
+pub fn plain_error(status: StatusCode, message: &str) -> Response {
+    let title = status.canonical_reason().unwrap_or("Error");
+    match (ErrorPage { title, message }).render() {
+        Ok(html) => (status, Html(html)).into_response(),
+        Err(_) => (status, message.to_string()).into_response(),
+    }
+}
+
+/// `1234.5` in `currency`, grouped: `USD 1,234.50`.
+pub fn money(cents: i64, currency: &str) -> String {
+    let units = cents / 100;
+    let mut digits = units.abs().to_string();
+    let mut grouped = String::new();
+    while digits.len() > 3 {
+        let tail = digits.split_off(digits.len() - 3);
+        grouped = format!(",{tail}{grouped}");
+    }
+    let sign = if cents < 0 { "-" } else { "" };
+    format!("{currency} {sign}{digits}{grouped}.{:02}", (cents % 100).abs())
+}
+
+pub fn date(d: &Option<NaiveDate>) -> String {
+    d.map(|d| d.format("%Y-%m-%d").to_string()).unwrap_or_default()
+}
+
+pub fn time(t: &DateTime<Utc>) -> String {
+    t.format("%Y-%m-%d %H:%M").to_string()
+}
+
+/// Redirect target after sign-in: only a path of this site.
+pub fn safe_next(next: Option<&str>) -> String {
+    match next {
+        Some(n) if n.starts_with('/') && !n.starts_with("//") && !n.contains('\\') => n.to_string(),
+        _ => "/".to_string(),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn money_is_grouped() {
+        assert_eq!(money(0, "USD"), "USD 0.00");
+        assert_eq!(money(123_456_789, "EUR"), "EUR 1,234,567.89");
+        assert_eq!(money(100_000, "USD"), "USD 1,000.00");
+        assert_eq!(money(5, "USD"), "USD 0.05");
+    }
+
+    #[test]
+    fn next_stays_on_this_site() {
+        assert_eq!(safe_next(Some("/deals?x=1")), "/deals?x=1");
+        assert_eq!(safe_next(Some("//evil.example")), "/");
+        assert_eq!(safe_next(Some("https://evil.example")), "/");
+        assert_eq!(safe_next(Some("/\\evil.example")), "/");
+        assert_eq!(safe_next(None), "/");
+    }
+}
+
+/// Links of a list page that keep its filters: sort columns, next and
+/// previous page, CSV export. Keyset pages go back through `trail`, the
+/// cursors of the pages before (so "previous" needs no offset).
+pub struct ListUrls {
+    base: &'static str,
+    /// The filters, without `cursor` and `trail`.
+    filters: Vec<(String, String)>,
+    pub sort: String,
+    cursor: Option<String>,
+    trail: Vec<String>,
+}
+
+impl ListUrls {
+    pub fn new(base: &'static str, pairs: &[(String, String)], default_sort: &str) -> Self {
+        let get = |k: &str| pairs.iter().find(|(key, _)| key == k).map(|(_, v)| v.clone());
+        ListUrls {
+            base,
+            filters: pairs
+                .iter()
+                .filter(|(k, v)| k != "cursor" && k != "trail" && k != "_csrf" && !v.is_empty())
+                .cloned()
+                .collect(),
+            sort: get("sort").filter(|s| !s.is_empty()).unwrap_or_else(|| default_sort.to_string()),
+            cursor: get("cursor").filter(|c| !c.is_empty()),
+            trail: get("trail")
+                .map(|t| t.split('~').filter(|c| !c.is_empty()).map(str::to_string).collect())
+                .unwrap_or_default(),
+        }
+    }
+
+    fn href(&self, base: &str, filters: &[(String, String)]) -> String {
+        let query = serde_html_form::to_string(filters).unwrap_or_default();
+        if query.is_empty() { base.to_string() } else { format!("{base}?{query}") }
+    }
+
+    /// The value of a filter, for the filter form.
+    pub fn value(&self, key: &str) -> &str {
+        self.filters
+            .iter()
+            .find(|(k, _)| k == key)
+            .map_or("", |(_, v)| v.as_str())
+    }
+
+    /// This list sorted by `field`; the current sort column flips direction.
+    pub fn sort_by(&self, field: &str) -> String {
+        let next = if self.sort == field { format!("-{field}") } else { field.to_string() };
+        let mut filters: Vec<_> = self.filters.iter().filter(|(k, _)| k != "sort").cloned().collect();
+        filters.push(("sort".into(), next));
+        self.href(self.base, &filters)
+    }
+
+    /// `ascending`, `descending` or `none`, for `aria-sort`.
+    pub fn sorted(&self, field: &str) -> &'static str {
+        if self.sort == field {
+            "ascending"
+        } else if self.sort.strip_prefix('-') == Some(field) {
+            "descending"
+        } else {
+            "none"
+        }
+    }
+
+    pub fn next(&self, next_cursor: &Option<String>) -> Option<String> {
+        let cursor = next_cursor.as_ref()?;
+        let mut filters = self.filters.clone();
+        let mut trail = self.trail.clone();
+        trail.push(self.cursor.clone().unwrap_or_default());
+        filters.push(("cursor".into(), cursor.clone()));
+        filters.push(("trail".into(), trail.join("~")));
+        Some(self.href(self.base, &filters))
+    }
+
+    pub fn previous(&self) -> Option<String> {
+        self.cursor.as_ref()?;
+        let mut filters = self.filters.clone();
+        let mut trail = self.trail.clone();
+        if let Some(cursor) = trail.pop().filter(|c| !c.is_empty()) {
+            filters.push(("cursor".into(), cursor));
+            if !trail.is_empty() {
+                filters.push(("trail".into(), trail.join("~")));
+            }
+        }
+        Some(self.href(self.base, &filters))
+    }
+
+    pub fn csv(&self) -> String {
+        self.href(&format!("{}.csv", self.base), &self.filters)
+    }
+}
+
+/// A member in a select, and who owns what.
+pub struct MemberChoice {
+    pub id: String,
+    pub name: String,
+}
+
+pub async fn members(state: &crate::http::AppState, org: uuid::Uuid) -> crate::http::error::ApiResult<Vec<MemberChoice>> {
+    let mut conn = state.db.read().await?;
+    Ok(crate::orgs::queries::list_members(conn.exec(), org)
+        .await?
+        .into_iter()
+        .map(|m| MemberChoice {
+            id: m.user_id.to_string(),
+            name: m.name,
+        })
+        .collect())
+}
+
+pub fn member_name(members: &[MemberChoice], id: &uuid::Uuid) -> String {
+    let id = id.to_string();
+    members
+        .iter()
+        .find(|m| m.id == id)
+        .map_or_else(|| "—".to_string(), |m| m.name.clone())
+}
+
+/// A CSV download of `rows` (a header row first).
+pub fn csv_response(filename: &str, rows: Vec<Vec<String>>) -> Response {
+    let mut writer = csv::Writer::from_writer(Vec::new());
+    for row in rows {
+        if writer.write_record(&row).is_err() {
+            return plain_error(StatusCode::INTERNAL_SERVER_ERROR, "The export failed.");
+        }
+    }
+    let body = writer.into_inner().unwrap_or_default();
+    (
+        StatusCode::OK,
+        [
+            (axum::http::header::CONTENT_TYPE, "text/csv; charset=utf-8".to_string()),
+            (
+                axum::http::header::CONTENT_DISPOSITION,
+                format!("attachment; filename=\"{filename}\""),
+            ),
+        ],
+        body,
+    )
+        .into_response()
+}

@@ -1,0 +1,121 @@
+// crm web app: the little script the pages need. No framework, no inline code
+// (the Content-Security-Policy forbids it). Everything works without it except
+// dragging cards on the board.
+"use strict";
+
+function csrfToken() {
+  const meta = document.querySelector('meta[name="csrf-token"]');
+  return meta ? meta.content : "";
+}
+
+// Selects marked data-autosubmit submit their form when changed.
+document.addEventListener("change", (event) => {
+  const el = event.target;
+  if (el instanceof HTMLSelectElement && el.hasAttribute("data-autosubmit") && el.form) {
+    el.form.submit();
+  }
+});
+document.documentElement.classList.add("js");
+
+// Search as you type: a search box submits its filter form after a pause.
+document.querySelectorAll("input[data-live-search]").forEach((input) => {
+  let timer = null;
+  input.addEventListener("input", () => {
+    clearTimeout(timer);
+    timer = setTimeout(() => input.form && input.form.submit(), 400);
+  });
+});
+
+// The pipeline board: drag a card (pointer events: mouse, pen and touch) onto
+// another column. The server decides; a refused move snaps back with its reason.
+(function board() {
+  const boardEl = document.getElementById("board");
+  if (!boardEl) return;
+  const message = document.getElementById("board-message");
+  let drag = null;
+
+  function show(text) {
+    if (!message) return;
+    message.textContent = text;
+    message.hidden = !text;
+  }
+
+  function columnAt(x, y) {
+    const el = document.elementFromPoint(x, y);
+    return el ? el.closest(".column") : null;
+  }
+
+  function cleanup() {
+    if (!drag) return;
+    drag.card.classList.remove("dragging");
+    drag.card.style.transform = "";
+    boardEl.querySelectorAll(".column.over").forEach((c) => c.classList.remove("over"));
+    drag = null;
+  }
+
+  function updateCount(column, delta) {
+    const count = column.querySelector(".col-count");
+    if (count) count.textContent = String(Number(count.textContent || "0") + delta);
+  }
+
+  boardEl.addEventListener("pointerdown", (event) => {
+    const card = event.target.closest(".deal-card[data-draggable]");
+    if (!card || event.button !== 0 || event.target.closest("a, button, form")) return;
+    drag = { card, from: card.closest(".column"), x: event.clientX, y: event.clientY, moved: false };
+    card.setPointerCapture(event.pointerId);
+  });
+
+  boardEl.addEventListener("pointermove", (event) => {
+    if (!drag) return;
+    const dx = event.clientX - drag.x;
+    const dy = event.clientY - drag.y;
+    if (!drag.moved && Math.abs(dx) + Math.abs(dy) < 6) return;
+    drag.moved = true;
+    drag.card.classList.add("dragging");
+    drag.card.style.transform = `translate(${dx}px, ${dy}px)`;
+    const over = columnAt(event.clientX, event.clientY);
+    boardEl.querySelectorAll(".column").forEach((c) => c.classList.toggle("over", c === over));
+  });
+
+  boardEl.addEventListener("pointerup", async (event) => {
+    if (!drag) return;
+    const { card, from, moved } = drag;
+    drag.card.style.visibility = "hidden";
+    const target = moved ? columnAt(event.clientX, event.clientY) : null;
+    drag.card.style.visibility = "";
+    cleanup();
+    if (!target || target === from) return;
+    // Optimistic: move the card, then ask the server.
+    target.querySelector(".cards-list").prepend(card);
+    updateCount(target, 1);
+    updateCount(from, -1);
+    show("");
+    card.setAttribute("aria-busy", "true");
+    try {
+      const body = new URLSearchParams({ stage: target.dataset.stage });
+      const response = await fetch(`/deals/${card.dataset.deal}/stage`, {
+        method: "POST",
+        headers: { "X-CSRF-Token": csrfToken(), "Content-Type": "application/x-www-form-urlencoded" },
+        body,
+        credentials: "same-origin",
+      });
+      if (!response.ok) {
+        let reason = "The move was refused.";
+        try {
+          reason = (await response.json()).message || reason;
+        } catch (_) { /* not JSON: keep the generic reason */ }
+        throw new Error(reason);
+      }
+      card.closest(".column").classList.add("moved");
+    } catch (error) {
+      from.querySelector(".cards-list").prepend(card);
+      updateCount(target, -1);
+      updateCount(from, 1);
+      show(error.message);
+    } finally {
+      card.removeAttribute("aria-busy");
+    }
+  });
+
+  boardEl.addEventListener("pointercancel", cleanup);
+})();
