@@ -106,7 +106,12 @@ pub async fn list(c: Exec<'_>, org: Uuid, timeline: Timeline, query: &TimelineQu
 /// The newest activities of the organization (the dashboard's "recent
 /// activity"). A member who sees only their own records sees the activities
 /// of their deals and contacts.
-pub async fn recent(c: Exec<'_>, org: Uuid, only_owner: Option<Uuid>, limit: i64) -> Result<Vec<Activity>, sqlx::Error> {
+pub async fn recent(
+    c: Exec<'_>,
+    org: Uuid,
+    only_owner: Option<Uuid>,
+    limit: i64,
+) -> Result<Vec<Activity>, sqlx::Error> {
     run!(c, conn => {
         let mut q = sqlx::QueryBuilder::new(
             "SELECT id, type, deal_id, contact_id, author_id, payload, created_at FROM activities WHERE organization_id = ",

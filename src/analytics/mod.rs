@@ -134,10 +134,10 @@ pub async fn notifier(state: AppState) {
 pub async fn flush_notifications(state: &AppState) {
     let Db::Postgres(pool) = &state.db else { return };
     let orgs = take_unsent(state);
-    if !orgs.is_empty() {
-        if let Err(e) = send_notifications(pool, &orgs).await {
-            tracing::warn!(error = %e, "analytics notifications lost at stop");
-        }
+    if !orgs.is_empty()
+        && let Err(e) = send_notifications(pool, &orgs).await
+    {
+        tracing::warn!(error = %e, "analytics notifications lost at stop");
     }
 }
 
@@ -330,7 +330,7 @@ async fn summary(
 pub async fn deal_summary(state: &AppState, ctx: &OrgCtx, query: &AnalyticsQuery) -> ApiResult<Value> {
     let scope = Scope::parse(ctx, query)?;
     let key = state.analytics.key(ctx.org_id, &scope.cache_key("summary"));
-    cached(&state, key, async {
+    cached(state, key, async {
         let mut conn = state.db.read().await?;
         compute_summary(conn.exec(), ctx.org_id, &scope).await
     })
@@ -491,7 +491,7 @@ async fn funnel(
 pub async fn deal_funnel(state: &AppState, ctx: &OrgCtx, query: &AnalyticsQuery) -> ApiResult<Value> {
     let scope = Scope::parse(ctx, query)?;
     let key = state.analytics.key(ctx.org_id, &scope.cache_key("funnel"));
-    cached(&state, key, async {
+    cached(state, key, async {
         let mut conn = state.db.read().await?;
         compute_funnel(conn.exec(), ctx.org_id, scope).await
     })

@@ -510,7 +510,13 @@ async fn update_contact(
 }
 
 /// Changes some fields of a contact (the API's PATCH and the web app's edit form).
-pub async fn update(state: &AppState, ctx: &OrgCtx, id: Uuid, if_match: IfMatch, patch: ContactPatch) -> ApiResult<Contact> {
+pub async fn update(
+    state: &AppState,
+    ctx: &OrgCtx,
+    id: Uuid,
+    if_match: IfMatch,
+    patch: ContactPatch,
+) -> ApiResult<Contact> {
     change(state, ctx, id, if_match, |current| patch.apply_to(current)).await
 }
 

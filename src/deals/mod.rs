@@ -363,7 +363,12 @@ async fn create_deal(
 }
 
 /// Creates a deal (the API's create and the web app's form).
-pub async fn create(state: &AppState, ctx: &OrgCtx, idempotency: &Idempotency, input: DealInput) -> ApiResult<Created<Deal>> {
+pub async fn create(
+    state: &AppState,
+    ctx: &OrgCtx,
+    idempotency: &Idempotency,
+    input: DealInput,
+) -> ApiResult<Created<Deal>> {
     let mut v = Validator::new();
     let title = v.check("title", validate::required_text(&input.title, 200));
     let contact_id = match opt(&input.contact_id) {
@@ -428,16 +433,16 @@ pub async fn create(state: &AppState, ctx: &OrgCtx, idempotency: &Idempotency, i
     }
     let contact_id = visible_contact(tx.exec(), ctx, contact_id).await?;
     let company_id = match company_id {
-        Some(id) => Some(existing_company(tx.exec(), &ctx, id).await?),
+        Some(id) => Some(existing_company(tx.exec(), ctx, id).await?),
         None => None,
     };
-    let pipeline = pipeline_of(tx.exec(), &ctx, pipeline_id).await?;
+    let pipeline = pipeline_of(tx.exec(), ctx, pipeline_id).await?;
     let stage = match opt(&input.stage) {
         Some(key) => key.to_string(),
         None => pipeline.first_stage().map(|s| s.key.clone()).unwrap_or_default(),
     };
     let position = open_stage(&pipeline, &stage)?;
-    let owner_id = records::resolve_owner(tx.exec(), &ctx, owner_id).await?;
+    let owner_id = records::resolve_owner(tx.exec(), ctx, owner_id).await?;
     let currency = match currency {
         Some(c) => c,
         None => orgs::find_organization(tx.exec(), ctx.org_id)
@@ -486,7 +491,11 @@ pub async fn create(state: &AppState, ctx: &OrgCtx, idempotency: &Idempotency, i
 
 /// Deals per stage and currency of a pipeline, with their total amount, as
 /// the caller may see them (the board's column headers).
-pub async fn stage_totals(state: &AppState, ctx: &OrgCtx, pipeline: Uuid) -> ApiResult<Vec<(String, String, i64, i64)>> {
+pub async fn stage_totals(
+    state: &AppState,
+    ctx: &OrgCtx,
+    pipeline: Uuid,
+) -> ApiResult<Vec<(String, String, i64, i64)>> {
     let mut conn = state.db.read().await?;
     let rows = crate::run!(conn.exec(), c => {
         let mut q = sqlx::QueryBuilder::new(
@@ -661,7 +670,7 @@ pub async fn update(state: &AppState, ctx: &OrgCtx, id: Uuid, if_match: IfMatch,
     }
 
     // Pipeline and stage.
-    let pipeline = pipeline_of(tx.exec(), &ctx, Some(new_pipeline.unwrap_or(current.pipeline_id))).await?;
+    let pipeline = pipeline_of(tx.exec(), ctx, Some(new_pipeline.unwrap_or(current.pipeline_id))).await?;
     if let Some(p) = new_pipeline {
         let stage = new_stage
             .map(str::to_string)
@@ -697,13 +706,13 @@ pub async fn update(state: &AppState, ctx: &OrgCtx, id: Uuid, if_match: IfMatch,
     if let Some(Some(contact)) = contact_id
         && contact != current.contact_id
     {
-        next.contact_id = visible_contact(tx.exec(), &ctx, contact).await?;
+        next.contact_id = visible_contact(tx.exec(), ctx, contact).await?;
     }
     if let Some(Some(company)) = company_id
         && company != current.company_id
     {
         next.company_id = match company {
-            Some(id) => Some(existing_company(tx.exec(), &ctx, id).await?),
+            Some(id) => Some(existing_company(tx.exec(), ctx, id).await?),
             None => None,
         };
     }
@@ -713,7 +722,7 @@ pub async fn update(state: &AppState, ctx: &OrgCtx, id: Uuid, if_match: IfMatch,
         if ctx.role < Role::Manager {
             return Err(ApiError::forbidden("members may not give their deals to someone else"));
         }
-        next.owner_id = records::resolve_owner(tx.exec(), &ctx, Some(owner)).await?;
+        next.owner_id = records::resolve_owner(tx.exec(), ctx, Some(owner)).await?;
     }
 
     if next == current {

@@ -467,7 +467,12 @@ async fn create_task(
 }
 
 /// Creates a task (the API's create and the web app's form).
-pub async fn create(state: &AppState, ctx: &OrgCtx, idempotency: &Idempotency, input: TaskInput) -> ApiResult<Created<Task>> {
+pub async fn create(
+    state: &AppState,
+    ctx: &OrgCtx,
+    idempotency: &Idempotency,
+    input: TaskInput,
+) -> ApiResult<Created<Task>> {
     let mut tx = state.db.begin().await?;
     if let Some(replay) = idempotency.replay(tx.exec()).await? {
         return Ok(Created::Replayed(replay));

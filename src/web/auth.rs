@@ -10,7 +10,7 @@ use uuid::Uuid;
 
 use super::session::{self, Web, WebSession};
 use super::view::{self, FormErrors};
-use super::{Form, see_other, secure};
+use super::{Form, secure, see_other};
 use crate::audit::{self, Event};
 use crate::auth::routes::{RegisterInput, authenticate, register_account};
 use crate::http::AppState;
@@ -79,7 +79,12 @@ pub async fn login(
     }
     .await;
     match signed_in {
-        Ok(cookie) => (StatusCode::SEE_OTHER, [(header::LOCATION, next)], [(header::SET_COOKIE, cookie)]).into_response(),
+        Ok(cookie) => (
+            StatusCode::SEE_OTHER,
+            [(header::LOCATION, next)],
+            [(header::SET_COOKIE, cookie)],
+        )
+            .into_response(),
         Err(e) => view::render(
             e.status,
             &LoginPage {
@@ -144,7 +149,12 @@ pub async fn register(
     }
     .await;
     match registered {
-        Ok(cookie) => (StatusCode::SEE_OTHER, [(header::LOCATION, "/")], [(header::SET_COOKIE, cookie)]).into_response(),
+        Ok(cookie) => (
+            StatusCode::SEE_OTHER,
+            [(header::LOCATION, "/")],
+            [(header::SET_COOKIE, cookie)],
+        )
+            .into_response(),
         Err(e) => view::render(
             e.status,
             &RegisterPage {
@@ -158,7 +168,12 @@ pub async fn register(
 
 pub async fn logout(State(state): State<AppState>, headers: HeaderMap) -> Response {
     match session::end(&state, &headers, secure(&state, &headers)).await {
-        Ok(Some(cookie)) => (StatusCode::SEE_OTHER, [(header::LOCATION, "/login")], [(header::SET_COOKIE, cookie)]).into_response(),
+        Ok(Some(cookie)) => (
+            StatusCode::SEE_OTHER,
+            [(header::LOCATION, "/login")],
+            [(header::SET_COOKIE, cookie)],
+        )
+            .into_response(),
         Ok(None) => see_other("/login"),
         Err(e) => view::error_page(&e),
     }

@@ -61,7 +61,11 @@ struct ListPage {
     error: Option<String>,
 }
 
-pub async fn list(State(state): State<AppState>, web: Web, ListQuery(mut query, pairs): ListQuery<ContactQuery>) -> Response {
+pub async fn list(
+    State(state): State<AppState>,
+    web: Web,
+    ListQuery(mut query, pairs): ListQuery<ContactQuery>,
+) -> Response {
     query.limit = Some(PAGE_SIZE.into());
     let urls = ListUrls::new("/contacts", &pairs, "-created_at");
     let members = match view::members(&state, web.ctx.org_id).await {
@@ -104,13 +108,27 @@ pub fn error_text(e: &ApiError) -> String {
 }
 
 /// Every contact of the current filter as CSV.
-pub async fn export(State(state): State<AppState>, web: Web, ListQuery(mut query, _): ListQuery<ContactQuery>) -> Response {
+pub async fn export(
+    State(state): State<AppState>,
+    web: Web,
+    ListQuery(mut query, _): ListQuery<ContactQuery>,
+) -> Response {
     let result: ApiResult<Vec<Vec<String>>> = async {
         let members = view::members(&state, web.ctx.org_id).await?;
         let mut rows = vec![
-            ["id", "name", "email", "phone", "title", "lead_source", "owner", "tags", "created_at"]
-                .map(String::from)
-                .to_vec(),
+            [
+                "id",
+                "name",
+                "email",
+                "phone",
+                "title",
+                "lead_source",
+                "owner",
+                "tags",
+                "created_at",
+            ]
+            .map(String::from)
+            .to_vec(),
         ];
         query.limit = Some(crate::http::pagination::MAX_LIMIT.to_string());
         query.cursor = None;
@@ -326,7 +344,13 @@ async fn record_page(
     .await?;
     let timeline = {
         let mut conn = state.db.read().await?;
-        activities::list(conn.exec(), web.ctx.org_id, Timeline::Contact(id), &TimelineQuery::default()).await?
+        activities::list(
+            conn.exec(),
+            web.ctx.org_id,
+            Timeline::Contact(id),
+            &TimelineQuery::default(),
+        )
+        .await?
     };
     let now = chrono::Utc::now();
     Ok(RecordPage {
@@ -359,7 +383,12 @@ pub async fn show(State(state): State<AppState>, web: Web, IdPath(id): IdPath) -
     }
 }
 
-pub async fn update(State(state): State<AppState>, web: Web, IdPath(id): IdPath, Form(form): Form<ContactForm>) -> Response {
+pub async fn update(
+    State(state): State<AppState>,
+    web: Web,
+    IdPath(id): IdPath,
+    Form(form): Form<ContactForm>,
+) -> Response {
     match contacts::update(&state, &web.ctx, id, IfMatch(None), form.patch()).await {
         Ok(contact) => see_other(&format!("/contacts/{}", contact.id)),
         Err(e) if e.status.is_client_error() && e.status != StatusCode::NOT_FOUND => {
@@ -387,7 +416,12 @@ impl CommentForm {
     }
 }
 
-pub async fn comment(State(state): State<AppState>, web: Web, IdPath(id): IdPath, Form(form): Form<CommentForm>) -> Response {
+pub async fn comment(
+    State(state): State<AppState>,
+    web: Web,
+    IdPath(id): IdPath,
+    Form(form): Form<CommentForm>,
+) -> Response {
     match contacts::comment(&state, &web.ctx, id, form.input()).await {
         Ok(_) => see_other(&format!("/contacts/{id}#timeline")),
         Err(e) if e.status.is_client_error() && e.status != StatusCode::NOT_FOUND => {

@@ -193,7 +193,11 @@ pub fn task_line(t: &Task, now: chrono::DateTime<Utc>) -> TaskLine {
     TaskLine {
         id: t.id.to_string(),
         title: t.title.clone(),
-        due: t.due_date.as_ref().map(view::time).unwrap_or_else(|| "no due date".into()),
+        due: t
+            .due_date
+            .as_ref()
+            .map(view::time)
+            .unwrap_or_else(|| "no due date".into()),
         overdue: !t.is_done && t.due_date.is_some_and(|d| d < now),
     }
 }

@@ -60,7 +60,11 @@ struct ListPage {
     error: Option<String>,
 }
 
-pub async fn list(State(state): State<AppState>, web: Web, ListQuery(mut query, pairs): ListQuery<DealQuery>) -> Response {
+pub async fn list(
+    State(state): State<AppState>,
+    web: Web,
+    ListQuery(mut query, pairs): ListQuery<DealQuery>,
+) -> Response {
     query.limit = Some(PAGE_SIZE.into());
     let urls = ListUrls::new("/deals", &pairs, "-created_at");
     let members = match view::members(&state, web.ctx.org_id).await {
@@ -91,7 +95,11 @@ pub async fn list(State(state): State<AppState>, web: Web, ListQuery(mut query, 
     )
 }
 
-pub async fn export(State(state): State<AppState>, web: Web, ListQuery(mut query, _): ListQuery<DealQuery>) -> Response {
+pub async fn export(
+    State(state): State<AppState>,
+    web: Web,
+    ListQuery(mut query, _): ListQuery<DealQuery>,
+) -> Response {
     let result: ApiResult<Vec<Vec<String>>> = async {
         let members = view::members(&state, web.ctx.org_id).await?;
         let mut rows = vec![
@@ -198,9 +206,7 @@ impl DealForm {
             title: Some(Some(self.title.clone())),
             // A closed deal's amount may not change: leave it out when it is the same.
             amount: (!same_amount).then_some(amount),
-            currency: some(&self.currency)
-                .filter(|c| *c != deal.currency)
-                .map(Some),
+            currency: some(&self.currency).filter(|c| *c != deal.currency).map(Some),
             expected_close_date: Some(some(&self.expected_close_date)),
             owner_id: owner,
             tags: Some(Some(tag_list(&self.tags))),
@@ -327,7 +333,13 @@ async fn record_page(
         .await?
         .map(|c| c.name)
         .unwrap_or_default();
-    let timeline = activities::list(conn.exec(), web.ctx.org_id, Timeline::Deal(id), &TimelineQuery::default()).await?;
+    let timeline = activities::list(
+        conn.exec(),
+        web.ctx.org_id,
+        Timeline::Deal(id),
+        &TimelineQuery::default(),
+    )
+    .await?;
     drop(conn);
     let members = view::members(state, web.ctx.org_id).await?;
     let tasks = tasks::list(
@@ -365,7 +377,13 @@ pub async fn show(State(state): State<AppState>, web: Web, IdPath(id): IdPath) -
 }
 
 /// Re-renders the record page with the error of a refused change.
-async fn refused(state: &AppState, web: &Web, id: uuid::Uuid, form: Option<DealForm>, e: crate::http::error::ApiError) -> Response {
+async fn refused(
+    state: &AppState,
+    web: &Web,
+    id: uuid::Uuid,
+    form: Option<DealForm>,
+    e: crate::http::error::ApiError,
+) -> Response {
     if !e.status.is_client_error() || e.status == StatusCode::NOT_FOUND {
         return view::error_page(&e);
     }
@@ -375,7 +393,12 @@ async fn refused(state: &AppState, web: &Web, id: uuid::Uuid, form: Option<DealF
     }
 }
 
-pub async fn update(State(state): State<AppState>, web: Web, IdPath(id): IdPath, Form(form): Form<DealForm>) -> Response {
+pub async fn update(
+    State(state): State<AppState>,
+    web: Web,
+    IdPath(id): IdPath,
+    Form(form): Form<DealForm>,
+) -> Response {
     let current = {
         let Ok(mut conn) = state.db.read().await else {
             return view::error_page(&crate::http::error::ApiError::unavailable());
@@ -402,7 +425,12 @@ pub struct StatusForm {
 }
 
 /// Won, lost or in progress: the buttons of the record page and the board.
-pub async fn set_status(State(state): State<AppState>, web: Web, IdPath(id): IdPath, Form(form): Form<StatusForm>) -> Response {
+pub async fn set_status(
+    State(state): State<AppState>,
+    web: Web,
+    IdPath(id): IdPath,
+    Form(form): Form<StatusForm>,
+) -> Response {
     let patch = DealPatch {
         status: Some(form.status.clone()),
         lost_reason: some(&form.lost_reason).map(Some),
@@ -438,7 +466,12 @@ pub struct StageForm {
 /// refused move snaps back with the API's reason. Moving a `new` deal along
 /// the pipeline also starts it (`in_progress`): one change, checked whole by
 /// the service like any PATCH with both fields.
-pub async fn move_stage(State(state): State<AppState>, web: Web, IdPath(id): IdPath, Form(form): Form<StageForm>) -> Response {
+pub async fn move_stage(
+    State(state): State<AppState>,
+    web: Web,
+    IdPath(id): IdPath,
+    Form(form): Form<StageForm>,
+) -> Response {
     let current = match state.db.read().await {
         Ok(mut conn) => deals::readable(conn.exec(), &web.ctx, id).await.map(|d| d.status),
         Err(e) => Err(e.into()),
@@ -465,7 +498,12 @@ pub async fn move_stage(State(state): State<AppState>, web: Web, IdPath(id): IdP
     }
 }
 
-pub async fn comment(State(state): State<AppState>, web: Web, IdPath(id): IdPath, Form(form): Form<CommentForm>) -> Response {
+pub async fn comment(
+    State(state): State<AppState>,
+    web: Web,
+    IdPath(id): IdPath,
+    Form(form): Form<CommentForm>,
+) -> Response {
     match deals::comment(&state, &web.ctx, id, form.input()).await {
         Ok(_) => see_other(&format!("/deals/{id}#timeline")),
         Err(e) => refused(&state, &web, id, None, e).await,

@@ -75,7 +75,10 @@ async fn guard(State(state): State<AppState>, request: Request, next: Next) -> R
         body
     } else {
         let Ok(bytes) = to_bytes(body, BODY_LIMIT).await else {
-            return with_headers(view::plain_error(StatusCode::PAYLOAD_TOO_LARGE, "The form is too large."));
+            return with_headers(view::plain_error(
+                StatusCode::PAYLOAD_TOO_LARGE,
+                "The form is too large.",
+            ));
         };
         if !web.csrf_matches(&parts.headers, &bytes) {
             return with_headers(view::plain_error(

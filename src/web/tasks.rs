@@ -79,7 +79,11 @@ async fn list_page(
         Err(e) => return view::error_page(&e),
     };
     let previous = urls.previous();
-    let status = if errors.action.is_some() { StatusCode::UNPROCESSABLE_ENTITY } else { StatusCode::OK };
+    let status = if errors.action.is_some() {
+        StatusCode::UNPROCESSABLE_ENTITY
+    } else {
+        StatusCode::OK
+    };
     view::render(
         status,
         &ListPage {
@@ -161,7 +165,11 @@ pub async fn done(State(state): State<AppState>, web: Web, IdPath(id): IdPath, F
         ..Default::default()
     };
     match tasks::update(&state, &web.ctx, id, IfMatch(None), patch).await {
-        Ok(_) => see_other(&view::safe_next(Some(if form.next.is_empty() { "/tasks" } else { &form.next }))),
+        Ok(_) => see_other(&view::safe_next(Some(if form.next.is_empty() {
+            "/tasks"
+        } else {
+            &form.next
+        }))),
         Err(e) => view::error_page(&e),
     }
 }

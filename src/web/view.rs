@@ -157,28 +157,6 @@ pub fn safe_next(next: Option<&str>) -> String {
     }
 }
 
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn money_is_grouped() {
-        assert_eq!(money(0, "USD"), "USD 0.00");
-        assert_eq!(money(123_456_789, "EUR"), "EUR 1,234,567.89");
-        assert_eq!(money(100_000, "USD"), "USD 1,000.00");
-        assert_eq!(money(5, "USD"), "USD 0.05");
-    }
-
-    #[test]
-    fn next_stays_on_this_site() {
-        assert_eq!(safe_next(Some("/deals?x=1")), "/deals?x=1");
-        assert_eq!(safe_next(Some("//evil.example")), "/");
-        assert_eq!(safe_next(Some("https://evil.example")), "/");
-        assert_eq!(safe_next(Some("/\\evil.example")), "/");
-        assert_eq!(safe_next(None), "/");
-    }
-}
-
 /// Links of a list page that keep its filters: sort columns, next and
 /// previous page, CSV export. Keyset pages go back through `trail`, the
 /// cursors of the pages before (so "previous" needs no offset).
@@ -201,7 +179,9 @@ impl ListUrls {
                 .filter(|(k, v)| k != "cursor" && k != "trail" && k != "_csrf" && !v.is_empty())
                 .cloned()
                 .collect(),
-            sort: get("sort").filter(|s| !s.is_empty()).unwrap_or_else(|| default_sort.to_string()),
+            sort: get("sort")
+                .filter(|s| !s.is_empty())
+                .unwrap_or_else(|| default_sort.to_string()),
             cursor: get("cursor").filter(|c| !c.is_empty()),
             trail: get("trail")
                 .map(|t| t.split('~').filter(|c| !c.is_empty()).map(str::to_string).collect())
@@ -211,7 +191,11 @@ impl ListUrls {
 
     fn href(&self, base: &str, filters: &[(String, String)]) -> String {
         let query = serde_html_form::to_string(filters).unwrap_or_default();
-        if query.is_empty() { base.to_string() } else { format!("{base}?{query}") }
+        if query.is_empty() {
+            base.to_string()
+        } else {
+            format!("{base}?{query}")
+        }
     }
 
     /// The value of a filter, for the filter form.
@@ -224,7 +208,11 @@ impl ListUrls {
 
     /// This list sorted by `field`; the current sort column flips direction.
     pub fn sort_by(&self, field: &str) -> String {
-        let next = if self.sort == field { format!("-{field}") } else { field.to_string() };
+        let next = if self.sort == field {
+            format!("-{field}")
+        } else {
+            field.to_string()
+        };
         let mut filters: Vec<_> = self.filters.iter().filter(|(k, _)| k != "sort").cloned().collect();
         filters.push(("sort".into(), next));
         self.href(self.base, &filters)
@@ -275,7 +263,10 @@ pub struct MemberChoice {
     pub name: String,
 }
 
-pub async fn members(state: &crate::http::AppState, org: uuid::Uuid) -> crate::http::error::ApiResult<Vec<MemberChoice>> {
+pub async fn members(
+    state: &crate::http::AppState,
+    org: uuid::Uuid,
+) -> crate::http::error::ApiResult<Vec<MemberChoice>> {
     let mut conn = state.db.read().await?;
     Ok(crate::orgs::queries::list_members(conn.exec(), org)
         .await?
@@ -316,4 +307,26 @@ pub fn csv_response(filename: &str, rows: Vec<Vec<String>>) -> Response {
         body,
     )
         .into_response()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn money_is_grouped() {
+        assert_eq!(money(0, "USD"), "USD 0.00");
+        assert_eq!(money(123_456_789, "EUR"), "EUR 1,234,567.89");
+        assert_eq!(money(100_000, "USD"), "USD 1,000.00");
+        assert_eq!(money(5, "USD"), "USD 0.05");
+    }
+
+    #[test]
+    fn next_stays_on_this_site() {
+        assert_eq!(safe_next(Some("/deals?x=1")), "/deals?x=1");
+        assert_eq!(safe_next(Some("//evil.example")), "/");
+        assert_eq!(safe_next(Some("https://evil.example")), "/");
+        assert_eq!(safe_next(Some("/\\evil.example")), "/");
+        assert_eq!(safe_next(None), "/");
+    }
 }

@@ -9,6 +9,7 @@ mod helpers;
 
 mod analytics;
 mod auth;
+mod browser;
 mod companies;
 mod contacts;
 mod conventions;

@@ -1,0 +1,349 @@
+//! End-to-end tests of the web app in headless Chromium (Debian's `chromium`
+//! and `chromium-driver`), driven over WebDriver by fantoccini, against the
+//! real server on SQLite and PostgreSQL (ui.md "How it is tested").
+//!
+//! Without chromedriver installed these tests say so and pass, so `cargo test`
+//! works on a fresh machine; `.ci/run` installs the browser and sets
+//! `CRM_BROWSER_TESTS=required`, which turns a missing browser into a failure.
+//! Screenshots of the main pages at 1280 and 390 px land in
+//! `target/screenshots/`.
+
+use std::process::{Child, Command, Stdio};
+use std::time::Duration;
+
+use fantoccini::actions::{InputSource, MOUSE_BUTTON_LEFT, MouseActions, PointerAction};
+use fantoccini::elements::Element;
+use fantoccini::{Client, ClientBuilder, Locator};
+use serde_json::json;
+
+use crate::both;
+use crate::helpers::{PASSWORD, TestApp};
+
+const CHROMEDRIVER: &str = "/usr/bin/chromedriver";
+const CHROMIUM: &str = "/usr/bin/chromium";
+
+/// One browser at a time: two cores do not run several Chromiums well.
+static ONE_AT_A_TIME: tokio::sync::Mutex<()> = tokio::sync::Mutex::const_new(());
+
+/// A chromedriver process and a browser session on it; both end on drop.
+struct Browser {
+    client: Client,
+    driver: Child,
+    base: String,
+}
+
+impl Drop for Browser {
+    fn drop(&mut self) {
+        let _ = self.driver.kill();
+        let _ = self.driver.wait();
+    }
+}
+
+fn free_port() -> u16 {
+    std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port()
+}
+
+/// Starts a browser for `app`, or `None` (with a note) when none is installed
+/// and CI did not ask for one.
+async fn browser(app: &TestApp) -> Option<Browser> {
+    if !std::path::Path::new(CHROMEDRIVER).exists() {
+        if std::env::var("CRM_BROWSER_TESTS").as_deref() == Ok("required") {
+            panic!(
+                "CRM_BROWSER_TESTS=required but {CHROMEDRIVER} is missing (apt-get install chromium chromium-driver)"
+            );
+        }
+        eprintln!("{CHROMEDRIVER} not installed: browser test skipped");
+        return None;
+    }
+    let port = free_port();
+    let driver = Command::new(CHROMEDRIVER)
+        .arg(format!("--port={port}"))
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .spawn()
+        .expect("chromedriver starts");
+    let capabilities = json!({
+        "browserName": "chrome",
+        "goog:chromeOptions": {
+            "binary": CHROMIUM,
+            "args": ["--headless=new", "--no-sandbox", "--disable-gpu", "--disable-dev-shm-usage",
+                     "--window-size=1280,900", "--lang=en-US"],
+        }
+    });
+    let serde_json::Value::Object(capabilities) = capabilities else {
+        unreachable!()
+    };
+    let mut last_error = None;
+    for _ in 0..50 {
+        let connector = hyper_util::client::legacy::connect::HttpConnector::new();
+        match ClientBuilder::new(connector)
+            .capabilities(capabilities.clone())
+            .connect(&format!("http://127.0.0.1:{port}"))
+            .await
+        {
+            Ok(client) => {
+                return Some(Browser {
+                    client,
+                    driver,
+                    base: app.url(""),
+                });
+            }
+            Err(e) => {
+                last_error = Some(e);
+                tokio::time::sleep(Duration::from_millis(200)).await;
+            }
+        }
+    }
+    panic!("could not start a browser session: {last_error:?}");
+}
+
+impl Browser {
+    async fn goto(&self, path: &str) {
+        self.client.goto(&format!("{}{}", self.base, path)).await.unwrap();
+    }
+
+    async fn find(&self, css: &str) -> Element {
+        self.client
+            .wait()
+            .at_most(Duration::from_secs(10))
+            .for_element(Locator::Css(css))
+            .await
+            .unwrap_or_else(|e| panic!("no element {css}: {e}"))
+    }
+
+    async fn fill(&self, css: &str, value: &str) {
+        let field = self.find(css).await;
+        field.clear().await.unwrap();
+        field.send_keys(value).await.unwrap();
+    }
+
+    async fn click(&self, css: &str) {
+        self.find(css).await.click().await.unwrap();
+    }
+
+    async fn text(&self, css: &str) -> String {
+        self.find(css).await.text().await.unwrap()
+    }
+
+    async fn path(&self) -> String {
+        self.client.current_url().await.unwrap().path().to_string()
+    }
+
+    async fn source(&self) -> String {
+        self.client.source().await.unwrap()
+    }
+
+    /// Waits until `check` holds on the page's text (the board answers
+    /// asynchronously).
+    async fn wait_for_text(&self, css: &str, check: impl Fn(&str) -> bool) -> String {
+        for _ in 0..50 {
+            if let Ok(el) = self.client.find(Locator::Css(css)).await
+                && let Ok(text) = el.text().await
+                && check(&text)
+            {
+                return text;
+            }
+            tokio::time::sleep(Duration::from_millis(100)).await;
+        }
+        panic!("{css} never showed the expected text; page: {}", self.source().await);
+    }
+
+    async fn sign_in(&self, email: &str) {
+        self.goto("/login").await;
+        self.fill("#email", email).await;
+        self.fill("#password", PASSWORD).await;
+        self.click("form[action='/login'] button[type=submit]").await;
+        self.find("h1").await;
+        assert_eq!(self.path().await, "/", "signed in lands on the dashboard");
+    }
+
+    /// Drags a board card onto the column of `stage` with real pointer input.
+    async fn drag_card(&self, deal_id: &str, stage: &str) {
+        let card = self
+            .find(&format!(".deal-card[data-deal='{deal_id}'] .card-meta"))
+            .await;
+        let target = self.find(&format!(".column[data-stage='{stage}'] header")).await;
+        let drag = MouseActions::new("mouse".into())
+            .then(PointerAction::MoveToElement {
+                element: card,
+                duration: None,
+                x: 0.0,
+                y: 0.0,
+            })
+            .then(PointerAction::Down {
+                button: MOUSE_BUTTON_LEFT,
+            })
+            .then(PointerAction::MoveBy {
+                duration: Some(Duration::from_millis(100)),
+                x: 10.0,
+                y: 10.0,
+            })
+            .then(PointerAction::MoveToElement {
+                element: target,
+                duration: Some(Duration::from_millis(300)),
+                x: 0.0,
+                y: 0.0,
+            })
+            .then(PointerAction::Up {
+                button: MOUSE_BUTTON_LEFT,
+            });
+        self.client.perform_actions(drag).await.unwrap();
+    }
+
+    /// Saves the current page at laptop and phone width.
+    async fn screenshots(&self, name: &str) {
+        let dir = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("target/screenshots");
+        std::fs::create_dir_all(&dir).unwrap();
+        for (width, height) in [(1280, 900), (390, 844)] {
+            self.client.set_window_size(width, height).await.unwrap();
+            tokio::time::sleep(Duration::from_millis(150)).await;
+            let png = self.client.screenshot().await.unwrap();
+            std::fs::write(dir.join(format!("{name}-{width}.png")), png).unwrap();
+        }
+        self.client.set_window_size(1280, 900).await.unwrap();
+    }
+}
+
+/// The id at the end of the current path (`/deals/<id>`).
+async fn current_id(b: &Browser) -> String {
+    b.path().await.rsplit('/').next().unwrap().to_string()
+}
+
+both! {
+    async fn register_create_drag_win_and_see_the_dashboard(app) {
+        let _one = ONE_AT_A_TIME.lock().await;
+        let Some(b) = browser(&app).await else { return };
+
+        // Register: lands on an empty dashboard.
+        b.goto("/register").await;
+        b.fill("#name", "Ada Seller").await;
+        b.fill("#email", "ada@example.com").await;
+        b.fill("#password", "too short").await;
+        b.click("form[action='/register'] button[type=submit]").await;
+        // The API's message, next to the field.
+        let error = b.text("#password-error").await;
+        assert!(!error.is_empty(), "a weak password is refused next to its field");
+        b.fill("#password", PASSWORD).await;
+        b.click("form[action='/register'] button[type=submit]").await;
+        b.find("#card-won").await;
+        assert_eq!(b.path().await, "/");
+        assert_eq!(b.text("#card-won .figure").await, "0");
+        assert_eq!(b.text("#card-open .figure").await, "0");
+
+        // Create a contact.
+        b.click("nav a[href='/contacts']").await;
+        b.click("a[href='/contacts/new']").await;
+        b.fill("#name", "Grace Buyer").await;
+        b.fill("#email", "grace@example.com").await;
+        b.click("form[action='/contacts'] button[type=submit]").await;
+        assert_eq!(b.text("h1").await, "Grace Buyer");
+        let contact_id = current_id(&b).await;
+
+        // Create a deal for her from her page.
+        b.click(&format!("a[href='/deals/new?contact_id={contact_id}']")).await;
+        b.fill("#title", "Annual licence").await;
+        b.fill("#amount", "1500").await;
+        b.click("form[action='/deals'] button[type=submit]").await;
+        assert_eq!(b.text("h1").await, "Annual licence");
+        let deal_id = current_id(&b).await;
+        b.screenshots("deal").await;
+
+        // Drag it across the board: qualification → negotiation.
+        b.goto("/board").await;
+        b.find(&format!(".column[data-stage='qualification'] .deal-card[data-deal='{deal_id}']")).await;
+        b.drag_card(&deal_id, "negotiation").await;
+        b.wait_for_text(".column[data-stage='negotiation'] .col-count", |t| t == "1").await;
+        b.find(&format!(".column[data-stage='negotiation'] .deal-card[data-deal='{deal_id}']")).await;
+        // The move is stored: a reload shows it there.
+        b.goto("/board").await;
+        b.find(&format!(".column[data-stage='negotiation'] .deal-card[data-deal='{deal_id}']")).await;
+        assert_eq!(b.text(".column[data-stage='qualification'] .col-count").await, "0");
+
+        // Moving it straight into `closed` is refused and snaps back, with the reason.
+        b.drag_card(&deal_id, "closed").await;
+        let reason = b.wait_for_text("#board-message", |t| !t.is_empty()).await;
+        assert!(reason.contains("won or lost"), "reason shown: {reason}");
+        b.find(&format!(".column[data-stage='negotiation'] .deal-card[data-deal='{deal_id}']")).await;
+        b.screenshots("board").await;
+
+        // Win it from its card.
+        b.click(&format!(".deal-card[data-deal='{deal_id}'] form[action$='/status'] button")).await;
+        b.find(&format!(".column[data-stage='closed'] .deal-card[data-deal='{deal_id}']")).await;
+
+        // The dashboard changed.
+        b.click("nav a[href='/']").await;
+        assert_eq!(b.text("#card-won .figure").await, "1");
+        assert!(b.text("#card-won").await.contains("1,500.00"));
+        assert_eq!(b.text("#card-win-rate .figure").await, "100%");
+        assert!(b.source().await.contains("Status changed from in_progress to won"));
+        b.screenshots("dashboard").await;
+
+        b.goto("/contacts").await;
+        b.find("#contacts-table").await;
+        b.screenshots("contacts").await;
+
+        // Signing out ends the session: pages send the browser to sign in.
+        b.click("form[action='/logout'] button").await;
+        b.goto("/contacts").await;
+        assert_eq!(b.path().await, "/login");
+    }
+
+    async fn a_members_backward_drag_is_refused(app) {
+        let _one = ONE_AT_A_TIME.lock().await;
+        let owner = app.register("owner@example.com").await;
+        let member = app.add_member(&owner, "member@example.com", "member").await;
+        let contact = app.post(&member, "/api/v1/contacts", json!({"name": "Lin"})).await;
+        contact.assert(201);
+        let deal = app
+            .post(&member, "/api/v1/deals", json!({"title": "Renewal", "contact_id": contact.body["id"], "amount": "10"}))
+            .await;
+        deal.assert(201);
+        let deal_id = deal.body["id"].as_str().unwrap().to_string();
+        app.patch(&member, &format!("/api/v1/deals/{deal_id}"), json!({"stage": "proposal"})).await.assert(200);
+        let Some(b) = browser(&app).await else { return };
+
+        b.sign_in("member@example.com").await;
+        b.goto("/board").await;
+        b.drag_card(&deal_id, "qualification").await;
+        let reason = b.wait_for_text("#board-message", |t| !t.is_empty()).await;
+        assert!(reason.contains("only owners and admins"), "reason shown: {reason}");
+        b.find(&format!(".column[data-stage='proposal'] .deal-card[data-deal='{deal_id}']")).await;
+        // Nothing changed on the server.
+        let after = app.get(&member, &format!("/api/v1/deals/{deal_id}")).await;
+        assert_eq!(after.body["stage"], "proposal");
+        // A forward move works for the member.
+        b.drag_card(&deal_id, "negotiation").await;
+        b.wait_for_text(".column[data-stage='negotiation'] .col-count", |t| t == "1").await;
+    }
+
+    async fn a_tenant_never_sees_another_tenants_records(app) {
+        let _one = ONE_AT_A_TIME.lock().await;
+        let alice = app.register("alice@example.com").await;
+        app.register("bob@example.com").await;
+        let contact = app.post(&alice, "/api/v1/contacts", json!({"name": "Secret Customer"})).await;
+        let contact_id = contact.body["id"].as_str().unwrap().to_string();
+        let deal = app
+            .post(&alice, "/api/v1/deals", json!({"title": "Secret Deal", "contact_id": contact_id, "amount": "5"}))
+            .await;
+        let deal_id = deal.body["id"].as_str().unwrap().to_string();
+        let Some(b) = browser(&app).await else { return };
+
+        b.sign_in("bob@example.com").await;
+        for path in ["/contacts", "/deals", "/board", "/", "/tasks"] {
+            b.goto(path).await;
+            b.find("h1").await;
+            let page = b.source().await;
+            assert!(!page.contains("Secret"), "{path} shows another tenant's record");
+        }
+        for path in [format!("/contacts/{contact_id}"), format!("/deals/{deal_id}")] {
+            b.goto(&path).await;
+            assert_eq!(b.text("h1").await, "Not Found", "{path}");
+        }
+        b.goto("/contacts.csv").await;
+        assert!(!b.source().await.contains("Secret"));
+    }
+}
