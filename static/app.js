@@ -119,3 +119,18 @@ document.querySelectorAll("input[data-live-search]").forEach((input) => {
 
   boardEl.addEventListener("pointercancel", cleanup);
 })();
+
+// "Copy link" buttons: copy the value of the input they name.
+document.addEventListener("click", async (event) => {
+  const button = event.target.closest("button[data-copy]");
+  if (!button) return;
+  const input = document.querySelector(button.dataset.copy);
+  if (!input) return;
+  input.select();
+  try {
+    await navigator.clipboard.writeText(input.value);
+    button.textContent = "Copied";
+  } catch (_) {
+    // No clipboard permission: the text stays selected for the user to copy.
+  }
+});

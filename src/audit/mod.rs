@@ -110,7 +110,7 @@ pub struct AuditEntry {
     pub created_at: DateTime<Utc>,
 }
 
-#[derive(Debug, Deserialize, IntoParams)]
+#[derive(Debug, Default, Deserialize, IntoParams)]
 #[into_params(parameter_in = Query)]
 pub struct AuditQuery {
     /// Page size, 1..200 (default 50).
@@ -140,6 +140,12 @@ async fn list_audit_log(
     State(state): State<AppState>,
     ApiQuery(query): ApiQuery<AuditQuery>,
 ) -> ApiResult<Json<Page<AuditEntry>>> {
+    Ok(Json(list(&state, &ctx, &query).await?))
+}
+
+/// One page of the audit log, newest first (admin and owner; the API and the
+/// settings page).
+pub async fn list(state: &AppState, ctx: &OrgCtx, query: &AuditQuery) -> ApiResult<Page<AuditEntry>> {
     ctx.require(Role::Admin)?;
     let limit = pagination::limit(query.limit.as_deref())?;
     let after: Option<(DateTime<Utc>, Uuid)> = Cursor::decode(query.cursor.as_deref())?;
@@ -157,7 +163,5 @@ async fn list_audit_log(
         q.push(" ORDER BY created_at DESC, id DESC LIMIT ").push_bind(limit + 1);
         q.build_query_as().fetch_all(c).await
     })?;
-    Ok(Json(Page::from_rows(rows, limit, |e| {
-        Cursor::encode(&(e.created_at, e.id))
-    })))
+    Ok(Page::from_rows(rows, limit, |e| Cursor::encode(&(e.created_at, e.id))))
 }

@@ -27,7 +27,7 @@ use crate::auth::queries as users;
 use crate::auth::session::{self, TokenResponse};
 use crate::auth::tokens::hash_token;
 use crate::auth::{password, routes::authenticate};
-use crate::db::Exec;
+use crate::db::{Exec, Tx};
 use crate::http::AppState;
 use crate::http::error::{ApiError, ApiResult, Problem, Validator};
 use crate::http::extract::{ApiJson, ClientIp, IdPath, TextPath};
@@ -93,8 +93,13 @@ async fn create_invitation(
     State(state): State<AppState>,
     ApiJson { data: input, .. }: ApiJson<CreateInvitation>,
 ) -> ApiResult<(StatusCode, Json<CreatedInvitation>)> {
+    Ok((StatusCode::CREATED, Json(create(&state, &ctx, input).await?)))
+}
+
+/// Invites someone (the API's create and the web app's settings page).
+pub async fn create(state: &AppState, ctx: &OrgCtx, input: CreateInvitation) -> ApiResult<CreatedInvitation> {
     ctx.require(Role::Admin)?;
-    ensure_may_manage(&ctx, input.role.as_str())?;
+    ensure_may_manage(ctx, input.role.as_str())?;
     let email = validate::email(&input.email).map_err(|m| ApiError::field("email", m))?;
 
     let mut tx = state.db.begin().await?;
@@ -121,7 +126,7 @@ async fn create_invitation(
     .fetch_all(c)
     .await)?;
     for (_, role) in &pending {
-        ensure_may_manage(&ctx, role)?;
+        ensure_may_manage(ctx, role)?;
     }
     let now = crate::db::now();
     run!(tx.exec(), c => sqlx::query(
@@ -165,7 +170,7 @@ async fn create_invitation(
     audit::record(tx.exec(), ctx.org_id, &event).await?;
     tx.commit().await?;
     let accept_url = format!("{}/invite/{token}", state.config.public_url);
-    Ok((StatusCode::CREATED, Json(CreatedInvitation { invitation, accept_url })))
+    Ok(CreatedInvitation { invitation, accept_url })
 }
 
 /// Pending invitations (admin and owner).
@@ -176,6 +181,11 @@ async fn create_invitation(
     responses((status = 200, body = Page<Invitation>), (status = 403, body = Problem, description = "`forbidden`"))
 )]
 async fn list_invitations(ctx: OrgCtx, State(state): State<AppState>) -> ApiResult<Json<Page<Invitation>>> {
+    Ok(Json(Page::all(pending(&state, &ctx).await?)))
+}
+
+/// The organization's pending invitations, newest first (admin and owner).
+pub async fn pending(state: &AppState, ctx: &OrgCtx) -> ApiResult<Vec<Invitation>> {
     ctx.require(Role::Admin)?;
     let mut conn = state.db.read().await?;
     let rows = run!(conn.exec(), c => sqlx::query_as(
@@ -187,7 +197,7 @@ async fn list_invitations(ctx: OrgCtx, State(state): State<AppState>) -> ApiResu
     .bind(crate::db::now())
     .fetch_all(c)
     .await)?;
-    Ok(Json(Page::all(rows)))
+    Ok(rows)
 }
 
 /// Revoke a pending invitation.
@@ -202,6 +212,12 @@ async fn list_invitations(ctx: OrgCtx, State(state): State<AppState>) -> ApiResu
     )
 )]
 async fn revoke_invitation(ctx: OrgCtx, State(state): State<AppState>, IdPath(id): IdPath) -> ApiResult<StatusCode> {
+    revoke(&state, &ctx, id).await?;
+    Ok(StatusCode::NO_CONTENT)
+}
+
+/// Revokes a pending invitation (the API's DELETE and the settings page).
+pub async fn revoke(state: &AppState, ctx: &OrgCtx, id: Uuid) -> ApiResult<()> {
     ctx.require(Role::Admin)?;
     let mut tx = state.db.begin().await?;
     queries::lock_organization(tx.exec(), ctx.org_id).await?;
@@ -214,7 +230,7 @@ async fn revoke_invitation(ctx: OrgCtx, State(state): State<AppState>, IdPath(id
     .fetch_optional(c)
     .await)?;
     let (role,) = role.ok_or_else(ApiError::not_found)?;
-    ensure_may_manage(&ctx, &role)?;
+    ensure_may_manage(ctx, &role)?;
     let done = run!(tx.exec(), c => sqlx::query(
         "UPDATE invitations SET revoked_at = $3 \
          WHERE organization_id = $1 AND id = $2 AND accepted_at IS NULL AND revoked_at IS NULL",
@@ -233,7 +249,7 @@ async fn revoke_invitation(ctx: OrgCtx, State(state): State<AppState>, IdPath(id
         .ip(ctx.ip_text());
     audit::record(tx.exec(), ctx.org_id, &event).await?;
     tx.commit().await?;
-    Ok(StatusCode::NO_CONTENT)
+    Ok(())
 }
 
 /// What an invitation link offers (public).
@@ -257,13 +273,18 @@ async fn read_invitation(
     State(state): State<AppState>,
     TextPath(token): TextPath,
 ) -> ApiResult<Json<InvitationPreview>> {
+    Ok(Json(preview(&state, &token).await?))
+}
+
+/// What an invitation link offers, or 410 `invitation_invalid`.
+pub async fn preview(state: &AppState, token: &str) -> ApiResult<InvitationPreview> {
     let mut conn = state.db.read().await?;
-    let pending = find_pending(conn.exec(), &token).await?;
-    Ok(Json(InvitationPreview {
+    let pending = find_pending(conn.exec(), token).await?;
+    Ok(InvitationPreview {
         organization_name: pending.organization_name,
         email: pending.email,
         role: pending.role,
-    }))
+    })
 }
 
 #[derive(Debug, Deserialize, ToSchema)]
@@ -296,9 +317,25 @@ async fn accept_invitation(
     TextPath(token): TextPath,
     ApiJson { data: input, .. }: ApiJson<AcceptInvitation>,
 ) -> ApiResult<Json<TokenResponse>> {
+    let (mut tx, user, _) = accept(&state, ip, &token, input).await?;
+    let response = session::start(tx.exec(), &state, &user).await?;
+    tx.commit().await?;
+    Ok(Json(response))
+}
+
+/// Accepts an invitation (the API's and the web app's): checks the password
+/// or creates the account, joins the organization, and hands back the open
+/// transaction so the caller adds its kind of session before committing.
+/// Answers the user and the organization joined.
+pub async fn accept(
+    state: &AppState,
+    ip: ClientIp,
+    token: &str,
+    input: AcceptInvitation,
+) -> ApiResult<(Tx, users::UserRow, Uuid)> {
     let pending = {
         let mut conn = state.db.read().await?;
-        find_pending(conn.exec(), &token).await?
+        find_pending(conn.exec(), token).await?
     };
     state.limits.check_auth(AuthAction::Login, ip.0, &pending.email)?;
 
@@ -307,7 +344,7 @@ async fn accept_invitation(
         users::find_user_by_email(conn.exec(), &pending.email).await?
     };
     let joiner = match existing {
-        Some(_) => Joiner::Existing(authenticate(&state, &pending.email, input.password, ip).await?),
+        Some(_) => Joiner::Existing(authenticate(state, &pending.email, input.password, ip).await?),
         None => {
             let mut v = Validator::new();
             let name = match input.name.as_deref() {
@@ -378,9 +415,7 @@ async fn accept_invitation(
         .ip(ip.text())
         .details(json!({ "invitation_id": pending.id, "role": pending.role }));
     audit::record(tx.exec(), pending.organization_id, &event).await?;
-    let response = session::start(tx.exec(), &state, &user).await?;
-    tx.commit().await?;
-    Ok(Json(response))
+    Ok((tx, user, pending.organization_id))
 }
 
 /// Who accepts: an existing account (password checked) or a new one.

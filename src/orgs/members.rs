@@ -65,6 +65,12 @@ async fn change_role(
     IdPath(user_id): IdPath,
     ApiJson { data: input, .. }: ApiJson<ChangeRole>,
 ) -> ApiResult<Json<Member>> {
+    Ok(Json(set_role(&state, &ctx, user_id, input.role).await?))
+}
+
+/// Gives a member another role (the API's PATCH and the web app's members page).
+pub async fn set_role(state: &AppState, ctx: &OrgCtx, user_id: uuid::Uuid, role: Role) -> ApiResult<Member> {
+    let input = ChangeRole { role };
     ctx.require(Role::Admin)?;
     let mut tx = state.db.begin().await?;
     queries::lock_organization(tx.exec(), ctx.org_id).await?;
@@ -78,7 +84,7 @@ async fn change_role(
         ));
     }
     if from == input.role {
-        return Ok(Json(target));
+        return Ok(target);
     }
     ensure_other_owner(tx.exec(), ctx.org_id, from).await?;
     queries::set_role(tx.exec(), ctx.org_id, user_id, input.role).await?;
@@ -92,7 +98,7 @@ async fn change_role(
         .await?
         .ok_or_else(ApiError::not_found)?;
     tx.commit().await?;
-    Ok(Json(member))
+    Ok(member)
 }
 
 /// Remove a member, or leave (a member removing themself).
@@ -108,6 +114,13 @@ async fn change_role(
     )
 )]
 async fn remove_member(ctx: OrgCtx, State(state): State<AppState>, IdPath(user_id): IdPath) -> ApiResult<StatusCode> {
+    remove(&state, &ctx, user_id).await?;
+    Ok(StatusCode::NO_CONTENT)
+}
+
+/// Removes a member, or lets the caller leave (the API's DELETE and the web
+/// app's members page).
+pub async fn remove(state: &AppState, ctx: &OrgCtx, user_id: uuid::Uuid) -> ApiResult<()> {
     let leaving = user_id == ctx.user_id;
     if !leaving {
         ctx.require(Role::Admin)?;
@@ -130,7 +143,7 @@ async fn remove_member(ctx: OrgCtx, State(state): State<AppState>, IdPath(user_i
         .details(json!({ "role": role, "left": leaving }));
     audit::record(tx.exec(), ctx.org_id, &event).await?;
     tx.commit().await?;
-    Ok(StatusCode::NO_CONTENT)
+    Ok(())
 }
 
 /// 409 `last_owner` when an owner (`role`) is about to stop being one and no

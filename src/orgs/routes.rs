@@ -118,7 +118,7 @@ async fn get_organization(ctx: OrgCtx, State(state): State<AppState>) -> ApiResu
     Ok(([etag(org.version)], Json(org)).into_response())
 }
 
-#[derive(Debug, Deserialize, ToSchema)]
+#[derive(Debug, Default, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct UpdateOrganization {
     pub name: Option<String>,
@@ -154,6 +154,18 @@ async fn update_organization(
     if_match: IfMatch,
     ApiJson { data: input, .. }: ApiJson<UpdateOrganization>,
 ) -> ApiResult<Response> {
+    let updated = update(&state, &ctx, if_match, input).await?;
+    Ok(([etag(updated.version)], Json(updated)).into_response())
+}
+
+/// Changes the organization's settings (the API's PATCH and the web app's
+/// settings page): admin and owner.
+pub async fn update(
+    state: &AppState,
+    ctx: &OrgCtx,
+    if_match: IfMatch,
+    input: UpdateOrganization,
+) -> ApiResult<Organization> {
     ctx.require(Role::Admin)?;
     let mut tx = state.db.begin().await?;
     let current = queries::lock_organization(tx.exec(), ctx.org_id)
@@ -198,7 +210,7 @@ async fn update_organization(
     let changes = diff(&current, &next);
     if changes.is_empty() {
         // Nothing changes: no new version, no audit entry.
-        return Ok(([etag(current.version)], Json(current)).into_response());
+        return Ok(current);
     }
     let updated = queries::update_organization(tx.exec(), &next).await?;
     let event = Event::new("organization.updated")
@@ -208,7 +220,7 @@ async fn update_organization(
         .details(json!({ "changes": changes }));
     audit::record(tx.exec(), ctx.org_id, &event).await?;
     tx.commit().await?;
-    Ok(([etag(updated.version)], Json(updated)).into_response())
+    Ok(updated)
 }
 
 /// `{field: {from, to}}` of the settings that differ.

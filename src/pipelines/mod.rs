@@ -20,7 +20,7 @@ use crate::db::Exec;
 use crate::http::AppState;
 use crate::http::error::{ApiError, ApiResult, Problem, Validator};
 use crate::http::extract::{ApiJson, IdPath, IdempotencyKey, IfMatch};
-use crate::http::idempotency::{Idempotency, json_response};
+use crate::http::idempotency::{Created, Idempotency};
 use crate::http::pagination::Page;
 use crate::orgs::{OrgCtx, OrgHeader, Role};
 use crate::records::record_response;
@@ -188,7 +188,7 @@ pub struct CreatePipeline {
     pub stages: Vec<StageInput>,
 }
 
-#[derive(Debug, Deserialize, ToSchema)]
+#[derive(Debug, Default, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct UpdatePipeline {
     pub name: Option<String>,
@@ -283,9 +283,18 @@ async fn create_pipeline(
     key: IdempotencyKey,
     body: ApiJson<CreatePipeline>,
 ) -> ApiResult<Response> {
-    ctx.require(Role::Admin)?;
     let idempotency = Idempotency::new(key, ctx.org_id, ctx.user_id, "POST /pipelines", &body.raw);
-    let input = body.data;
+    create(&state, &ctx, &idempotency, body.data).await?.into_response()
+}
+
+/// Creates a pipeline (the API's create and the settings page): admin and owner.
+pub async fn create(
+    state: &AppState,
+    ctx: &OrgCtx,
+    idempotency: &Idempotency,
+    input: CreatePipeline,
+) -> ApiResult<Created<Pipeline>> {
+    ctx.require(Role::Admin)?;
     let mut v = Validator::new();
     let name = v
         .check("name", validate::required_text(&input.name, 200))
@@ -294,7 +303,7 @@ async fn create_pipeline(
     v.finish()?;
     let mut tx = state.db.begin().await?;
     if let Some(replay) = idempotency.replay(tx.exec()).await? {
-        return Ok(replay);
+        return Ok(Created::Replayed(replay));
     }
     let now = crate::db::now();
     let pipeline = Pipeline {
@@ -307,11 +316,10 @@ async fn create_pipeline(
         version: 1,
     };
     insert(tx.exec(), ctx.org_id, &pipeline).await?;
-    log_change(tx.exec(), &ctx, pipeline.id, "created").await?;
-    let body = serde_json::to_value(&pipeline).map_err(ApiError::internal)?;
-    idempotency.save(tx.exec(), StatusCode::CREATED, &body).await?;
-    crate::analytics::commit(&state, tx, ctx.org_id).await?;
-    Ok(json_response(StatusCode::CREATED, &body))
+    log_change(tx.exec(), ctx, pipeline.id, "created").await?;
+    idempotency.save_created(tx.exec(), &pipeline).await?;
+    crate::analytics::commit(state, tx, ctx.org_id).await?;
+    Ok(Created::New(pipeline))
 }
 
 async fn log_change(c: Exec<'_>, ctx: &OrgCtx, pipeline: Uuid, change: &str) -> Result<(), sqlx::Error> {
@@ -360,6 +368,18 @@ async fn update_pipeline(
     if_match: IfMatch,
     ApiJson { data: input, .. }: ApiJson<UpdatePipeline>,
 ) -> ApiResult<Response> {
+    record_response(StatusCode::OK, &update(&state, &ctx, id, if_match, input).await?)
+}
+
+/// Renames a pipeline, replaces its stages or makes it the default (the API's
+/// PATCH and the settings page): admin and owner.
+pub async fn update(
+    state: &AppState,
+    ctx: &OrgCtx,
+    id: Uuid,
+    if_match: IfMatch,
+    input: UpdatePipeline,
+) -> ApiResult<Pipeline> {
     ctx.require(Role::Admin)?;
     let mut tx = state.db.begin().await?;
     let current = find(tx.exec(), ctx.org_id, id).await?.ok_or_else(ApiError::not_found)?;
@@ -379,7 +399,7 @@ async fn update_pipeline(
     v.finish()?;
     let make_default = input.is_default == Some(true) && !current.is_default;
     if name == current.name && stages == current.stages.0 && !make_default {
-        return record_response(StatusCode::OK, &current);
+        return Ok(current);
     }
     for removed in current
         .stages
@@ -416,9 +436,9 @@ async fn update_pipeline(
         .bind(crate::db::now())
         .fetch_one(c)
         .await)?;
-    log_change(tx.exec(), &ctx, id, "updated").await?;
-    crate::analytics::commit(&state, tx, ctx.org_id).await?;
-    record_response(StatusCode::OK, &updated)
+    log_change(tx.exec(), ctx, id, "updated").await?;
+    crate::analytics::commit(state, tx, ctx.org_id).await?;
+    Ok(updated)
 }
 
 /// Delete a pipeline that holds no deals (admin and owner); not the default.

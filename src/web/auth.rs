@@ -203,3 +203,88 @@ pub async fn switch_organization(
         Err(e) => view::error_page(&e),
     }
 }
+
+#[derive(Debug, Default, Deserialize)]
+#[serde(default)]
+pub struct AcceptForm {
+    name: String,
+    password: String,
+}
+
+#[derive(Template)]
+#[template(path = "invite.html")]
+struct InvitePage<'a> {
+    csrf: &'a str,
+    token: &'a str,
+    organization: String,
+    email: String,
+    role: String,
+    given_name: &'a str,
+    errors: FormErrors,
+}
+
+/// The page of an invitation link: who invites whom, and the form to accept
+/// (a new account's name and password, or an existing account's password).
+pub async fn invite_page(
+    State(state): State<AppState>,
+    Extension(web): Extension<WebSession>,
+    axum::extract::Path(token): axum::extract::Path<String>,
+) -> Response {
+    invite_view(&state, &web, &token, "", FormErrors::default(), StatusCode::OK).await
+}
+
+async fn invite_view(
+    state: &AppState,
+    web: &WebSession,
+    token: &str,
+    name: &str,
+    errors: FormErrors,
+    status: StatusCode,
+) -> Response {
+    match crate::orgs::invitations::preview(state, token).await {
+        Ok(p) => view::render(
+            status,
+            &InvitePage {
+                csrf: &web.csrf,
+                token,
+                organization: p.organization_name,
+                email: p.email,
+                role: p.role.to_string(),
+                given_name: name,
+                errors,
+            },
+        ),
+        Err(e) => view::error_page(&e),
+    }
+}
+
+pub async fn accept_invite(
+    State(state): State<AppState>,
+    Extension(web): Extension<WebSession>,
+    headers: HeaderMap,
+    ip: ClientIp,
+    axum::extract::Path(token): axum::extract::Path<String>,
+    Form(form): Form<AcceptForm>,
+) -> Response {
+    let input = crate::orgs::invitations::AcceptInvitation {
+        name: Some(form.name.clone()).filter(|n| !n.trim().is_empty()),
+        password: form.password.clone(),
+    };
+    let accepted = async {
+        let (mut tx, user, org) = crate::orgs::invitations::accept(&state, ip, &token, input).await?;
+        let cookie = session::start(tx.exec(), &state, user.id, Some(org), secure(&state, &headers)).await?;
+        tx.commit().await?;
+        Ok::<_, ApiError>(cookie)
+    }
+    .await;
+    match accepted {
+        Ok(cookie) => (
+            StatusCode::SEE_OTHER,
+            [(header::LOCATION, "/")],
+            [(header::SET_COOKIE, cookie)],
+        )
+            .into_response(),
+        Err(e) if e.status == StatusCode::GONE || e.status.is_server_error() => view::error_page(&e),
+        Err(e) => invite_view(&state, &web, &token, &form.name, FormErrors::from_api(&e), e.status).await,
+    }
+}

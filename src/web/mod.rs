@@ -18,6 +18,7 @@ mod contacts;
 mod dashboard;
 mod deals;
 mod session;
+mod settings;
 mod tasks;
 mod view;
 
@@ -45,6 +46,7 @@ pub fn router(state: AppState) -> Router<AppState> {
         .route("/register", get(auth::register_page).post(auth::register))
         .route("/logout", post(auth::logout))
         .route("/organization", post(auth::switch_organization))
+        .route("/invite/{token}", get(auth::invite_page).post(auth::accept_invite))
         .route("/contacts", get(contacts::list).post(contacts::create))
         .route("/contacts.csv", get(contacts::export))
         .route("/contacts/new", get(contacts::new_page))
@@ -60,6 +62,21 @@ pub fn router(state: AppState) -> Router<AppState> {
         .route("/board", get(board::page))
         .route("/tasks", get(tasks::list).post(tasks::create))
         .route("/tasks/{id}/done", post(tasks::done))
+        .route(
+            "/settings",
+            get(settings::organization).post(settings::save_organization),
+        )
+        .route("/settings/members", get(settings::members_list))
+        .route("/settings/members/{id}/role", post(settings::change_role))
+        .route("/settings/members/{id}/remove", post(settings::remove_member))
+        .route("/settings/invitations", post(settings::invite))
+        .route("/settings/invitations/{id}/revoke", post(settings::revoke))
+        .route(
+            "/settings/pipelines",
+            get(settings::pipelines_list).post(settings::create_pipeline),
+        )
+        .route("/settings/pipelines/{id}", post(settings::update_pipeline))
+        .route("/settings/audit", get(settings::audit_log))
         .route("/static/{file}", get(assets::serve))
         .layer(middleware::from_fn_with_state(state, guard))
 }

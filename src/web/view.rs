@@ -27,6 +27,10 @@ pub struct Shell {
     pub org_name: String,
     pub orgs: Vec<OrgChoice>,
     pub csrf: String,
+    /// Admins and owners see the settings link.
+    pub is_admin: bool,
+    /// The current settings page, for the settings pages' sub-navigation.
+    pub tab: &'static str,
 }
 
 impl Shell {
@@ -52,6 +56,8 @@ impl Shell {
             org_name,
             orgs,
             csrf: web.csrf.clone(),
+            is_admin: web.ctx.role >= crate::orgs::Role::Admin,
+            tab: "",
         }
     }
 

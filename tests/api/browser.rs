@@ -346,4 +346,44 @@ both! {
         b.goto("/contacts.csv").await;
         assert!(!b.source().await.contains("Secret"));
     }
+
+    async fn invite_a_user_and_accept_in_a_second_browser(app) {
+        let _one = ONE_AT_A_TIME.lock().await;
+        app.register("boss@example.com").await;
+        let Some(admin) = browser(&app).await else { return };
+        admin.sign_in("boss@example.com").await;
+        admin.click("nav a[href='/settings']").await;
+        admin.click("a[href='/settings/members']").await;
+        admin.fill("#invite-email", "newbie@example.com").await;
+        admin.click("form[action='/settings/invitations'] button[type=submit]").await;
+        let link = admin.find("#invite-link").await.prop("value").await.unwrap().unwrap();
+        assert!(link.starts_with("http://crm.test/invite/"), "{link}");
+        assert!(admin.text("#invitations").await.contains("newbie@example.com"));
+        admin.screenshots("settings-members").await;
+
+        // The invitee opens the link in a browser of their own.
+        let path = link.trim_start_matches("http://crm.test");
+        let Some(invitee) = browser(&app).await else { return };
+        invitee.goto(path).await;
+        assert!(invitee.text("h1").await.starts_with("Join"));
+        invitee.fill("#name", "New Bie").await;
+        invitee.fill("#password", PASSWORD).await;
+        invitee.click("form button[type=submit]").await;
+        invitee.find("#card-open").await;
+        assert_eq!(invitee.path().await, "/");
+        assert!(invitee.text(".user-name").await.contains("New Bie"));
+        // A member sees no settings.
+        assert!(invitee.client.find(Locator::Css("nav a[href='/settings']")).await.is_err());
+        invitee.goto("/settings/members").await;
+        assert_eq!(invitee.text("h1").await, "Forbidden");
+
+        // The link worked once: it is used up now.
+        invitee.goto(path).await;
+        assert_eq!(invitee.text("h1").await, "Gone");
+
+        // The admin sees the new member and no pending invitation.
+        admin.goto("/settings/members").await;
+        assert!(admin.text("#members-table").await.contains("newbie@example.com"));
+        assert!(!admin.text("#invitations").await.contains("newbie@example.com"));
+    }
 }

@@ -21,3 +21,4 @@ mod pipelines;
 mod robustness;
 mod tasks;
 mod tenancy;
+mod web;

@@ -1,0 +1,484 @@
+//! Settings (admin and owner): the organization, members, invitations,
+//! pipelines and stages, and the audit log. Each page calls the service the
+//! API calls; a member who opens them gets the API's 403 as a page.
+
+use askama::Template;
+use axum::extract::State;
+use axum::http::StatusCode;
+use axum::response::Response;
+use serde::Deserialize;
+use uuid::Uuid;
+
+use super::session::Web;
+use super::view::{self, FormErrors, ListUrls, Shell};
+use super::{Form, ListQuery, see_other};
+use crate::audit::{self, AuditQuery};
+use crate::http::AppState;
+use crate::http::error::{ApiError, ApiResult};
+use crate::http::extract::{IdPath, IfMatch};
+use crate::http::idempotency::Idempotency;
+use crate::orgs::invitations::{self, CreateInvitation};
+use crate::orgs::routes::UpdateOrganization;
+use crate::orgs::{self, Role, members};
+use crate::pipelines::{self, CreatePipeline, StageInput, UpdatePipeline};
+
+/// The settings pages share a sub-navigation; `tab` names the current one.
+fn shell(web: &Web, tab: &'static str) -> Shell {
+    let mut shell = Shell::new(web, "settings", format!("Settings: {tab}"));
+    shell.tab = tab;
+    shell
+}
+
+fn admin_only(web: &Web) -> ApiResult<()> {
+    web.ctx.require(Role::Admin)
+}
+
+fn page<T: Template>(result: ApiResult<T>) -> Response {
+    match result {
+        Ok(page) => view::render(StatusCode::OK, &page),
+        Err(e) => view::error_page(&e),
+    }
+}
+
+// ----- Organization -------------------------------------------------------
+
+#[derive(Debug, Default, Deserialize)]
+#[serde(default)]
+pub struct OrganizationForm {
+    name: String,
+    default_currency: String,
+    default_country: String,
+    member_visibility: String,
+}
+
+#[derive(Template)]
+#[template(path = "settings_organization.html")]
+struct OrganizationPage {
+    shell: Shell,
+    form: OrganizationForm,
+    errors: FormErrors,
+    saved: bool,
+}
+
+async fn organization_form(state: &AppState, web: &Web) -> ApiResult<OrganizationForm> {
+    admin_only(web)?;
+    let mut conn = state.db.read().await?;
+    let org = orgs::queries::find_organization(conn.exec(), web.ctx.org_id)
+        .await?
+        .ok_or_else(ApiError::not_found)?;
+    Ok(OrganizationForm {
+        name: org.name,
+        default_currency: org.default_currency,
+        default_country: org.default_country,
+        member_visibility: org.member_visibility,
+    })
+}
+
+#[derive(Debug, Default, Deserialize)]
+pub struct SavedQuery {
+    saved: Option<String>,
+}
+
+pub async fn organization(
+    State(state): State<AppState>,
+    web: Web,
+    axum::extract::Query(q): axum::extract::Query<SavedQuery>,
+) -> Response {
+    page(organization_form(&state, &web).await.map(|form| OrganizationPage {
+        shell: shell(&web, "organization"),
+        form,
+        errors: FormErrors::default(),
+        saved: q.saved.is_some(),
+    }))
+}
+
+pub async fn save_organization(
+    State(state): State<AppState>,
+    web: Web,
+    Form(form): Form<OrganizationForm>,
+) -> Response {
+    let input = UpdateOrganization {
+        name: Some(form.name.clone()),
+        default_currency: Some(Some(form.default_currency.clone())),
+        default_country: Some(Some(form.default_country.clone())),
+        member_visibility: Some(Some(form.member_visibility.clone())),
+    };
+    match orgs::routes::update(&state, &web.ctx, IfMatch(None), input).await {
+        Ok(_) => see_other("/settings?saved=1"),
+        Err(e) if e.status.is_client_error() && e.status != StatusCode::FORBIDDEN => view::render(
+            e.status,
+            &OrganizationPage {
+                shell: shell(&web, "organization"),
+                errors: FormErrors::from_api(&e),
+                form,
+                saved: false,
+            },
+        ),
+        Err(e) => view::error_page(&e),
+    }
+}
+
+// ----- Members and invitations -------------------------------------------
+
+pub struct MemberRow {
+    pub user_id: String,
+    pub name: String,
+    pub email: String,
+    pub role: String,
+    pub joined: String,
+}
+
+pub struct InvitationRow {
+    pub id: String,
+    pub email: String,
+    pub role: String,
+    pub expires: String,
+}
+
+#[derive(Template)]
+#[template(path = "settings_members.html")]
+struct MembersPage {
+    shell: Shell,
+    members: Vec<MemberRow>,
+    invitations: Vec<InvitationRow>,
+    errors: FormErrors,
+    invite_email: String,
+    invite_role: String,
+    /// The link of the invitation just created (shown once).
+    accept_url: Option<String>,
+    roles: Vec<&'static str>,
+}
+
+async fn members_page(
+    state: &AppState,
+    web: &Web,
+    errors: FormErrors,
+    accept_url: Option<String>,
+    invite_email: String,
+) -> ApiResult<MembersPage> {
+    admin_only(web)?;
+    let list = {
+        let mut conn = state.db.read().await?;
+        orgs::queries::list_members(conn.exec(), web.ctx.org_id).await?
+    };
+    let pending = invitations::pending(state, &web.ctx).await?;
+    Ok(MembersPage {
+        shell: shell(web, "members"),
+        members: list
+            .into_iter()
+            .map(|m| MemberRow {
+                user_id: m.user_id.to_string(),
+                name: m.name,
+                email: m.email,
+                role: m.role,
+                joined: view::time(&m.joined_at),
+            })
+            .collect(),
+        invitations: pending
+            .into_iter()
+            .map(|i| InvitationRow {
+                id: i.id.to_string(),
+                email: i.email,
+                role: i.role,
+                expires: view::time(&i.expires_at),
+            })
+            .collect(),
+        errors,
+        invite_email,
+        invite_role: "member".into(),
+        accept_url,
+        roles: vec!["member", "manager", "admin", "owner"],
+    })
+}
+
+pub async fn members_list(State(state): State<AppState>, web: Web) -> Response {
+    page(members_page(&state, &web, FormErrors::default(), None, String::new()).await)
+}
+
+/// Shows the members page again with the error of a refused action.
+async fn members_refused(state: &AppState, web: &Web, e: ApiError, invite_email: String) -> Response {
+    if !e.status.is_client_error() || e.status == StatusCode::FORBIDDEN && admin_only(web).is_err() {
+        return view::error_page(&e);
+    }
+    let status = e.status;
+    match members_page(state, web, FormErrors::from_api(&e), None, invite_email).await {
+        Ok(page) => view::render(status, &page),
+        Err(e) => view::error_page(&e),
+    }
+}
+
+#[derive(Debug, Default, Deserialize)]
+#[serde(default)]
+pub struct RoleForm {
+    role: String,
+}
+
+fn parse_role(role: &str) -> ApiResult<Role> {
+    role.parse()
+        .map_err(|_| ApiError::field("role", "must be owner, admin, manager or member"))
+}
+
+pub async fn change_role(
+    State(state): State<AppState>,
+    web: Web,
+    IdPath(user): IdPath,
+    Form(form): Form<RoleForm>,
+) -> Response {
+    let result = match parse_role(&form.role) {
+        Ok(role) => members::set_role(&state, &web.ctx, user, role).await.map(|_| ()),
+        Err(e) => Err(e),
+    };
+    match result {
+        Ok(()) => see_other("/settings/members"),
+        Err(e) => members_refused(&state, &web, e, String::new()).await,
+    }
+}
+
+pub async fn remove_member(State(state): State<AppState>, web: Web, IdPath(user): IdPath) -> Response {
+    let leaving = user == web.ctx.user_id;
+    match members::remove(&state, &web.ctx, user).await {
+        Ok(()) if leaving => see_other("/"),
+        Ok(()) => see_other("/settings/members"),
+        Err(e) => members_refused(&state, &web, e, String::new()).await,
+    }
+}
+
+#[derive(Debug, Default, Deserialize)]
+#[serde(default)]
+pub struct InviteForm {
+    email: String,
+    role: String,
+}
+
+pub async fn invite(State(state): State<AppState>, web: Web, Form(form): Form<InviteForm>) -> Response {
+    let result = match parse_role(&form.role) {
+        Ok(role) => {
+            invitations::create(
+                &state,
+                &web.ctx,
+                CreateInvitation {
+                    email: form.email.clone(),
+                    role,
+                },
+            )
+            .await
+        }
+        Err(e) => Err(e),
+    };
+    match result {
+        Ok(created) => page(
+            members_page(
+                &state,
+                &web,
+                FormErrors::default(),
+                Some(created.accept_url),
+                String::new(),
+            )
+            .await,
+        ),
+        Err(e) => members_refused(&state, &web, e, form.email).await,
+    }
+}
+
+pub async fn revoke(State(state): State<AppState>, web: Web, IdPath(id): IdPath) -> Response {
+    match invitations::revoke(&state, &web.ctx, id).await {
+        Ok(()) => see_other("/settings/members"),
+        Err(e) => members_refused(&state, &web, e, String::new()).await,
+    }
+}
+
+// ----- Pipelines ----------------------------------------------------------
+
+pub struct PipelineRow {
+    pub id: String,
+    pub name: String,
+    pub is_default: bool,
+    /// One `key: Name` line per stage (before `closed`), as the form edits them.
+    pub stages_text: String,
+    pub stage_names: String,
+}
+
+#[derive(Template)]
+#[template(path = "settings_pipelines.html")]
+struct PipelinesPage {
+    shell: Shell,
+    pipelines: Vec<PipelineRow>,
+    errors: FormErrors,
+    /// Which form the errors belong to: a pipeline id, or `new`.
+    errors_for: String,
+}
+
+async fn pipelines_page(
+    state: &AppState,
+    web: &Web,
+    errors: FormErrors,
+    errors_for: String,
+) -> ApiResult<PipelinesPage> {
+    admin_only(web)?;
+    let all = {
+        let mut conn = state.db.read().await?;
+        pipelines::all(conn.exec(), web.ctx.org_id).await?
+    };
+    Ok(PipelinesPage {
+        shell: shell(web, "pipelines"),
+        pipelines: all
+            .iter()
+            .map(|p| PipelineRow {
+                id: p.id.to_string(),
+                name: p.name.clone(),
+                is_default: p.is_default,
+                stages_text: p
+                    .stages
+                    .0
+                    .iter()
+                    .filter(|s| s.key != pipelines::CLOSED)
+                    .map(|s| format!("{}: {}", s.key, s.name))
+                    .collect::<Vec<_>>()
+                    .join("\n"),
+                stage_names: p
+                    .stages
+                    .0
+                    .iter()
+                    .map(|s| s.name.clone())
+                    .collect::<Vec<_>>()
+                    .join(" → "),
+            })
+            .collect(),
+        errors,
+        errors_for,
+    })
+}
+
+pub async fn pipelines_list(State(state): State<AppState>, web: Web) -> Response {
+    page(pipelines_page(&state, &web, FormErrors::default(), String::new()).await)
+}
+
+async fn pipelines_refused(state: &AppState, web: &Web, e: ApiError, errors_for: String) -> Response {
+    if !e.status.is_client_error() || e.status == StatusCode::FORBIDDEN {
+        return view::error_page(&e);
+    }
+    let status = e.status;
+    match pipelines_page(state, web, FormErrors::from_api(&e), errors_for).await {
+        Ok(page) => view::render(status, &page),
+        Err(e) => view::error_page(&e),
+    }
+}
+
+#[derive(Debug, Default, Deserialize)]
+#[serde(default)]
+pub struct PipelineForm {
+    name: String,
+    /// One stage per line: `key: Name` (a line without `:` is its own key).
+    stages: String,
+    make_default: String,
+}
+
+fn stage_inputs(text: &str) -> Vec<StageInput> {
+    text.lines()
+        .map(str::trim)
+        .filter(|l| !l.is_empty())
+        .map(|line| {
+            let (key, name) = line.split_once(':').unwrap_or((line, line));
+            StageInput {
+                key: key.trim().to_string(),
+                name: name.trim().to_string(),
+                probability: None,
+                position: None,
+            }
+        })
+        .collect()
+}
+
+pub async fn create_pipeline(State(state): State<AppState>, web: Web, Form(form): Form<PipelineForm>) -> Response {
+    let input = CreatePipeline {
+        name: form.name,
+        stages: stage_inputs(&form.stages),
+    };
+    match pipelines::create(&state, &web.ctx, &Idempotency::none(), input)
+        .await
+        .and_then(|c| c.into_new())
+    {
+        Ok(_) => see_other("/settings/pipelines"),
+        Err(e) => pipelines_refused(&state, &web, e, "new".into()).await,
+    }
+}
+
+pub async fn update_pipeline(
+    State(state): State<AppState>,
+    web: Web,
+    IdPath(id): IdPath,
+    Form(form): Form<PipelineForm>,
+) -> Response {
+    // Stages the form does not show (`closed`) are kept by `check_stages`.
+    let input = UpdatePipeline {
+        name: Some(form.name),
+        stages: Some(stage_inputs(&form.stages)),
+        is_default: (form.make_default == "on").then_some(true),
+    };
+    match pipelines::update(&state, &web.ctx, id, IfMatch(None), input).await {
+        Ok(_) => see_other("/settings/pipelines"),
+        Err(e) => pipelines_refused(&state, &web, e, id.to_string()).await,
+    }
+}
+
+// ----- Audit log ----------------------------------------------------------
+
+pub struct AuditRow {
+    pub when: String,
+    pub action: String,
+    pub actor: String,
+    pub target: String,
+    pub details: String,
+}
+
+#[derive(Template)]
+#[template(path = "settings_audit.html")]
+struct AuditPage {
+    shell: Shell,
+    rows: Vec<AuditRow>,
+    next: Option<String>,
+    previous: Option<String>,
+}
+
+pub async fn audit_log(
+    State(state): State<AppState>,
+    web: Web,
+    ListQuery(mut query, pairs): ListQuery<AuditQuery>,
+) -> Response {
+    query.limit = Some(super::contacts::PAGE_SIZE.into());
+    let urls = ListUrls::new("/settings/audit", &pairs, "");
+    let result = async {
+        let log = audit::list(&state, &web.ctx, &query).await?;
+        let members = view::members(&state, web.ctx.org_id).await?;
+        Ok::<_, ApiError>((log, members))
+    }
+    .await;
+    let (log, members) = match result {
+        Ok(r) => r,
+        Err(e) => return view::error_page(&e),
+    };
+    let rows = log
+        .data
+        .iter()
+        .map(|e| AuditRow {
+            when: view::time(&e.created_at),
+            action: e.action.clone(),
+            actor: e.actor_id.map(|a| view::member_name(&members, &a)).unwrap_or_default(),
+            target: match (&e.target_type, e.target_id) {
+                (Some(kind), Some(id)) => format!("{kind} {}", short(id)),
+                _ => String::new(),
+            },
+            details: e.details.0.to_string(),
+        })
+        .collect();
+    page(Ok(AuditPage {
+        shell: shell(&web, "audit"),
+        rows,
+        next: urls.next(&log.next_cursor),
+        previous: urls.previous(),
+    }))
+}
+
+fn short(id: Uuid) -> String {
+    id.to_string().chars().take(8).collect()
+}

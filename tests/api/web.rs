@@ -1,0 +1,278 @@
+//! The web app over plain HTTP: sessions, CSRF, security headers, escaping,
+//! roles and tenancy of the pages (the browser tests cover the interactions).
+
+use std::collections::BTreeMap;
+
+use reqwest::StatusCode;
+use serde_json::json;
+
+use crate::both;
+use crate::helpers::{PASSWORD, TestApp};
+
+/// A browser-like client: keeps cookies, reads the CSRF token of pages.
+struct Web<'a> {
+    app: &'a TestApp,
+    cookies: BTreeMap<String, String>,
+    csrf: String,
+}
+
+struct Page {
+    status: StatusCode,
+    headers: reqwest::header::HeaderMap,
+    body: String,
+}
+
+impl Page {
+    fn location(&self) -> &str {
+        self.headers.get("location").and_then(|v| v.to_str().ok()).unwrap_or("")
+    }
+}
+
+impl<'a> Web<'a> {
+    fn new(app: &'a TestApp) -> Self {
+        Web {
+            app,
+            cookies: BTreeMap::new(),
+            csrf: String::new(),
+        }
+    }
+
+    fn cookie_header(&self) -> String {
+        self.cookies
+            .iter()
+            .map(|(k, v)| format!("{k}={v}"))
+            .collect::<Vec<_>>()
+            .join("; ")
+    }
+
+    async fn send(&mut self, request: reqwest::RequestBuilder) -> Page {
+        let response = request.header("cookie", self.cookie_header()).send().await.unwrap();
+        for value in response.headers().get_all("set-cookie") {
+            let text = value.to_str().unwrap();
+            let (pair, _) = text.split_once(';').unwrap_or((text, ""));
+            let (k, v) = pair.split_once('=').unwrap();
+            if v.is_empty() {
+                self.cookies.remove(k);
+            } else {
+                self.cookies.insert(k.to_string(), v.to_string());
+            }
+        }
+        let status = response.status();
+        let headers = response.headers().clone();
+        let body = response.text().await.unwrap();
+        for marker in ["name=\"_csrf\" value=\"", "name=\"csrf-token\" content=\""] {
+            if let Some(start) = body.find(marker) {
+                let rest = &body[start + marker.len()..];
+                self.csrf = rest[..rest.find('"').unwrap()].to_string();
+            }
+        }
+        Page { status, headers, body }
+    }
+
+    async fn get(&mut self, path: &str) -> Page {
+        let request = self.app.client.get(self.app.url(path));
+        self.send(request).await
+    }
+
+    async fn post(&mut self, path: &str, form: &[(&str, &str)]) -> Page {
+        let mut fields: Vec<(&str, &str)> = vec![("_csrf", "")];
+        fields.extend_from_slice(form);
+        let csrf = self.csrf.clone();
+        fields[0].1 = &csrf;
+        let body = serde_html_form::to_string(&fields).unwrap();
+        let request = self
+            .app
+            .client
+            .post(self.app.url(path))
+            .header("content-type", "application/x-www-form-urlencoded")
+            .body(body);
+        self.send(request).await
+    }
+
+    async fn sign_in(&mut self, email: &str) {
+        self.get("/login").await;
+        let page = self
+            .post("/login", &[("email", email), ("password", PASSWORD), ("next", "/")])
+            .await;
+        assert_eq!(page.status, StatusCode::SEE_OTHER, "{}", page.body);
+        self.get("/").await;
+    }
+}
+
+both! {
+    async fn pages_carry_security_headers_and_need_a_session(app) {
+        let mut web = Web::new(&app);
+        let login = web.get("/login").await;
+        assert_eq!(login.status, 200);
+        let csp = login.headers["content-security-policy"].to_str().unwrap();
+        assert!(csp.contains("script-src 'self'") && !csp.contains("unsafe-inline"), "{csp}");
+        assert!(csp.contains("frame-ancestors 'none'"));
+        assert_eq!(login.headers["x-content-type-options"], "nosniff");
+        assert_eq!(login.headers["referrer-policy"], "same-origin");
+        // A visitor's CSRF cookie: HttpOnly, SameSite=Strict.
+        let set = login.headers["set-cookie"].to_str().unwrap();
+        assert!(set.starts_with("crm_csrf=") && set.contains("HttpOnly") && set.contains("SameSite=Strict"), "{set}");
+
+        // Pages without a session send the browser to sign in, and back after.
+        let page = web.get("/deals?status=won").await;
+        assert_eq!(page.status, StatusCode::SEE_OTHER);
+        assert_eq!(page.location(), "/login?next=%2Fdeals%3Fstatus%3Dwon");
+
+        // Static files are ours, with the same headers.
+        let css = web.get("/static/app.css").await;
+        assert_eq!(css.status, 200);
+        assert!(css.headers["content-type"].to_str().unwrap().starts_with("text/css"));
+        assert_eq!(web.get("/static/other.js").await.status, 404);
+    }
+
+    async fn forms_without_the_csrf_token_are_refused(app) {
+        app.register("ann@example.com").await;
+        let mut web = Web::new(&app);
+        web.get("/login").await;
+        // No token in the form: refused before anything happens.
+        let saved = web.csrf.clone();
+        web.csrf = "forged".into();
+        let page = web.post("/login", &[("email", "ann@example.com"), ("password", PASSWORD)]).await;
+        assert_eq!(page.status, StatusCode::FORBIDDEN);
+        assert!(!web.cookies.contains_key("crm_session"));
+        web.csrf = saved;
+
+        web.sign_in("ann@example.com").await;
+        let session = web.cookies["crm_session"].clone();
+        // Signed in: the session's own token is required, the visitor's is not enough.
+        web.get("/contacts/new").await;
+        let good = web.csrf.clone();
+        web.csrf = "x".repeat(43);
+        let page = web.post("/contacts", &[("name", "Forged")]).await;
+        assert_eq!(page.status, StatusCode::FORBIDDEN);
+        web.csrf = good;
+        let page = web.post("/contacts", &[("name", "Real")]).await;
+        assert_eq!(page.status, StatusCode::SEE_OTHER);
+
+        // A script's request carries the token in a header.
+        let api = app.client.post(app.url("/contacts"))
+            .header("cookie", format!("crm_session={session}"))
+            .header("content-type", "application/x-www-form-urlencoded")
+            .body("name=NoToken");
+        assert_eq!(api.send().await.unwrap().status(), StatusCode::FORBIDDEN);
+    }
+
+    async fn sign_in_errors_and_sign_out(app) {
+        app.register("bea@example.com").await;
+        let mut web = Web::new(&app);
+        web.get("/login").await;
+        let page = web.post("/login", &[("email", "bea@example.com"), ("password", "wrong password 1")]).await;
+        assert_eq!(page.status, StatusCode::UNAUTHORIZED);
+        assert!(page.body.contains("wrong email or password"));
+
+        let page = web.post("/login", &[("email", "bea@example.com"), ("password", PASSWORD), ("next", "//evil.example")]).await;
+        assert_eq!(page.status, StatusCode::SEE_OTHER);
+        assert_eq!(page.location(), "/", "an outside `next` is not followed");
+        let set = page.headers["set-cookie"].to_str().unwrap();
+        assert!(set.contains("HttpOnly") && set.contains("SameSite=Lax") && !set.contains("Secure"), "{set}");
+        let session = web.cookies["crm_session"].clone();
+        assert_eq!(web.get("/").await.status, 200);
+
+        let out = web.post("/logout", &[]).await;
+        assert_eq!(out.status, StatusCode::SEE_OTHER);
+        assert!(!web.cookies.contains_key("crm_session"));
+        // The old cookie no longer opens anything.
+        web.cookies.insert("crm_session".into(), session);
+        assert_eq!(web.get("/").await.status, StatusCode::SEE_OTHER);
+    }
+
+    async fn user_strings_are_escaped(app) {
+        let s = app.register("cat@example.com").await;
+        app.post(&s, "/api/v1/contacts", json!({"name": "<script>alert(1)</script>", "tags": ["<b>x</b>"]}))
+            .await
+            .assert(201);
+        let mut web = Web::new(&app);
+        web.sign_in("cat@example.com").await;
+        let page = web.get("/contacts").await;
+        assert_eq!(page.status, 200);
+        assert!(!page.body.contains("<script>alert(1)"));
+        assert!(page.body.contains("&#60;script&#62;alert(1)&#60;/script&#62;") || page.body.contains("&lt;script&gt;"));
+        assert!(!page.body.contains("<b>x</b>"));
+    }
+
+    async fn lists_filter_sort_page_and_export(app) {
+        let s = app.register("dan@example.com").await;
+        for i in 0..105 {
+            let tags = if i % 2 == 0 { json!(["even"]) } else { json!([]) };
+            app.post(&s, "/api/v1/contacts", json!({"name": format!("Person {i:03}"), "tags": tags})).await.assert(201);
+        }
+        let mut web = Web::new(&app);
+        web.sign_in("dan@example.com").await;
+        let first = web.get("/contacts?sort=name").await;
+        assert_eq!(first.body.matches("<tr>").count(), 101, "100 rows and the header");
+        assert!(first.body.contains("Person 000") && !first.body.contains("Person 100"));
+        // Next page: the rest, with a way back.
+        let next = first.body.split("rel=\"next\"").next().unwrap();
+        let href = next.rsplit("href=\"").next().unwrap().split('"').next().unwrap().replace("&amp;", "&").replace("&#38;", "&");
+        let second = web.get(&href).await;
+        assert!(second.body.contains("Person 104") && !second.body.contains("Person 099"));
+        assert!(second.body.contains("rel=\"prev\""));
+        // Filters live in the URL, and the export follows them.
+        let even = web.get("/contacts?tag=even").await;
+        assert_eq!(even.body.matches("<tr>").count(), 54);
+        let csv = web.get("/contacts.csv?tag=even").await;
+        assert_eq!(csv.status, 200);
+        assert!(csv.headers["content-type"].to_str().unwrap().starts_with("text/csv"));
+        assert_eq!(csv.body.lines().count(), 54, "header and 53 rows");
+        assert!(csv.body.starts_with("id,name,email"));
+        // A filter the service refuses is named on the page.
+        let bad = web.get("/contacts?owner_id=nope").await;
+        assert_eq!(bad.status, 200);
+        assert!(bad.body.contains("owner_id"));
+    }
+
+    async fn settings_are_for_admins_and_pages_for_the_tenant(app) {
+        let owner = app.register("eve@example.com").await;
+        app.add_member(&owner, "mel@example.com", "member").await;
+        app.register("sam@example.com").await;
+        let contact = app.post(&owner, "/api/v1/contacts", json!({"name": "Eve's client"})).await;
+        let id = contact.body["id"].as_str().unwrap().to_string();
+
+        let mut member = Web::new(&app);
+        member.sign_in("mel@example.com").await;
+        for path in ["/settings", "/settings/members", "/settings/pipelines", "/settings/audit"] {
+            assert_eq!(member.get(path).await.status, StatusCode::FORBIDDEN, "{path}");
+        }
+        let page = member.post("/settings", &[("name", "Taken over")]).await;
+        assert_eq!(page.status, StatusCode::FORBIDDEN);
+
+        let mut other = Web::new(&app);
+        other.sign_in("sam@example.com").await;
+        assert_eq!(other.get(&format!("/contacts/{id}")).await.status, StatusCode::NOT_FOUND);
+        assert_eq!(other.get(&format!("/deals/{id}")).await.status, StatusCode::NOT_FOUND);
+        let page = other.post(&format!("/contacts/{id}"), &[("name", "Stolen")]).await;
+        assert_eq!(page.status, StatusCode::NOT_FOUND);
+        let page = other.post(&format!("/contacts/{id}/comments"), &[("text", "hi")]).await;
+        assert_eq!(page.status, StatusCode::NOT_FOUND);
+        assert!(!other.get("/contacts.csv").await.body.contains("Eve's client"));
+        // The other organization cannot be switched to.
+        let page = other.post("/organization", &[("organization_id", owner.org_id.as_str())]).await;
+        assert_eq!(page.status, StatusCode::NOT_FOUND);
+
+        let mut admin = Web::new(&app);
+        admin.sign_in("eve@example.com").await;
+        let page = admin.post("/settings", &[("name", "Eve Inc"), ("default_currency", "EUR"), ("default_country", "DE"), ("member_visibility", "own")]).await;
+        assert_eq!(page.status, StatusCode::SEE_OTHER);
+        let org = app.get(&owner, "/api/v1/organization").await;
+        assert_eq!(org.body["name"], "Eve Inc");
+        assert_eq!(org.body["member_visibility"], "own");
+        let page = admin.post("/settings", &[("name", ""), ("default_currency", "EURO")]).await;
+        assert_eq!(page.status, StatusCode::UNPROCESSABLE_ENTITY);
+        assert!(page.body.contains("id=\"default_currency-error\""));
+        let audit = admin.get("/settings/audit").await;
+        assert!(audit.body.contains("organization.updated"));
+        // Pipelines: a new one from the stage lines.
+        let page = admin.post("/settings/pipelines", &[("name", "Renewals"), ("stages", "ask: Ask\noffer: Offer")]).await;
+        assert_eq!(page.status, StatusCode::SEE_OTHER);
+        let list = app.get(&owner, "/api/v1/pipelines").await;
+        assert_eq!(list.body["data"][1]["stages"][1]["key"], "offer");
+        let page = admin.post("/settings/pipelines", &[("name", "Bad"), ("stages", "Not A Key: x")]).await;
+        assert_eq!(page.status, StatusCode::UNPROCESSABLE_ENTITY);
+        assert!(page.body.contains("stages[0].key"));
+    }
+}
