@@ -133,6 +133,19 @@ impl Browser {
         self.client.current_url().await.unwrap().path().to_string()
     }
 
+    /// Waits for a navigation to land on a path that `check` accepts (a
+    /// click returns before the next page has loaded).
+    async fn wait_for_path(&self, check: impl Fn(&str) -> bool) -> String {
+        for _ in 0..100 {
+            let path = self.path().await;
+            if check(&path) && self.client.find(Locator::Css("main h1")).await.is_ok() {
+                return path;
+            }
+            tokio::time::sleep(Duration::from_millis(100)).await;
+        }
+        panic!("never reached the expected page; at {}", self.path().await);
+    }
+
     async fn source(&self) -> String {
         self.client.source().await.unwrap()
     }
@@ -157,8 +170,7 @@ impl Browser {
         self.fill("#email", email).await;
         self.fill("#password", PASSWORD).await;
         self.click("form[action='/login'] button[type=submit]").await;
-        self.find("h1").await;
-        assert_eq!(self.path().await, "/", "signed in lands on the dashboard");
+        self.wait_for_path(|p| p == "/").await;
     }
 
     /// Drags a board card onto the column of `stage` with real pointer input.
@@ -229,25 +241,29 @@ both! {
         assert!(!error.is_empty(), "a weak password is refused next to its field");
         b.fill("#password", PASSWORD).await;
         b.click("form[action='/register'] button[type=submit]").await;
-        b.find("#card-won").await;
-        assert_eq!(b.path().await, "/");
+        b.wait_for_path(|p| p == "/").await;
         assert_eq!(b.text("#card-won .figure").await, "0");
         assert_eq!(b.text("#card-open .figure").await, "0");
 
         // Create a contact.
         b.click("nav a[href='/contacts']").await;
+        b.wait_for_path(|p| p == "/contacts").await;
         b.click("a[href='/contacts/new']").await;
+        b.wait_for_path(|p| p == "/contacts/new").await;
         b.fill("#name", "Grace Buyer").await;
         b.fill("#email", "grace@example.com").await;
         b.click("form[action='/contacts'] button[type=submit]").await;
+        b.wait_for_path(|p| p.starts_with("/contacts/") && p != "/contacts/new").await;
         assert_eq!(b.text("h1").await, "Grace Buyer");
         let contact_id = current_id(&b).await;
 
         // Create a deal for her from her page.
         b.click(&format!("a[href='/deals/new?contact_id={contact_id}']")).await;
+        b.wait_for_path(|p| p == "/deals/new").await;
         b.fill("#title", "Annual licence").await;
         b.fill("#amount", "1500").await;
         b.click("form[action='/deals'] button[type=submit]").await;
+        b.wait_for_path(|p| p.starts_with("/deals/") && p != "/deals/new").await;
         assert_eq!(b.text("h1").await, "Annual licence");
         let deal_id = current_id(&b).await;
         b.screenshots("deal").await;
@@ -276,6 +292,7 @@ both! {
 
         // The dashboard changed.
         b.click("nav a[href='/']").await;
+        b.wait_for_path(|p| p == "/").await;
         assert_eq!(b.text("#card-won .figure").await, "1");
         assert!(b.text("#card-won").await.contains("1,500.00"));
         assert_eq!(b.text("#card-win-rate .figure").await, "100%");
@@ -288,6 +305,7 @@ both! {
 
         // Signing out ends the session: pages send the browser to sign in.
         b.click("form[action='/logout'] button").await;
+        b.wait_for_path(|p| p == "/login").await;
         b.goto("/contacts").await;
         assert_eq!(b.path().await, "/login");
     }
@@ -353,9 +371,12 @@ both! {
         let Some(admin) = browser(&app).await else { return };
         admin.sign_in("boss@example.com").await;
         admin.click("nav a[href='/settings']").await;
+        admin.wait_for_path(|p| p == "/settings").await;
         admin.click("a[href='/settings/members']").await;
+        admin.wait_for_path(|p| p == "/settings/members").await;
         admin.fill("#invite-email", "newbie@example.com").await;
         admin.click("form[action='/settings/invitations'] button[type=submit]").await;
+        admin.wait_for_path(|p| p == "/settings/invitations").await;
         let link = admin.find("#invite-link").await.prop("value").await.unwrap().unwrap();
         assert!(link.starts_with("http://crm.test/invite/"), "{link}");
         assert!(admin.text("#invitations").await.contains("newbie@example.com"));
@@ -369,8 +390,7 @@ both! {
         invitee.fill("#name", "New Bie").await;
         invitee.fill("#password", PASSWORD).await;
         invitee.click("form button[type=submit]").await;
-        invitee.find("#card-open").await;
-        assert_eq!(invitee.path().await, "/");
+        invitee.wait_for_path(|p| p == "/").await;
         assert!(invitee.text(".user-name").await.contains("New Bie"));
         // A member sees no settings.
         assert!(invitee.client.find(Locator::Css("nav a[href='/settings']")).await.is_err());
