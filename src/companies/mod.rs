@@ -20,7 +20,7 @@ use crate::db::Exec;
 use crate::http::AppState;
 use crate::http::error::{ApiError, ApiResult, Problem, Validator};
 use crate::http::extract::{ApiJson, ApiQuery, IdPath, IdempotencyKey, IfMatch, double_option};
-use crate::http::idempotency::{Idempotency, json_response};
+use crate::http::idempotency::{Created, Idempotency};
 use crate::http::pagination::{self, Cursor, Page};
 use crate::orgs::{OrgCtx, OrgHeader};
 use crate::records::{self, After, Sort, opt, parse_uuid, record_response};
@@ -211,6 +211,12 @@ async fn list_companies(
     State(state): State<AppState>,
     ApiQuery(query): ApiQuery<CompanyQuery>,
 ) -> ApiResult<Json<Page<Company>>> {
+    Ok(Json(list(&state, &ctx, &query).await?))
+}
+
+/// One page of the companies the caller may read (the API's list and the
+/// web app's list page).
+pub async fn list(state: &AppState, ctx: &OrgCtx, query: &CompanyQuery) -> ApiResult<Page<Company>> {
     let limit = pagination::limit(query.limit.as_deref())?;
     let sort = Sort::parse(query.sort.as_deref(), SORTS, "-created_at")?;
     let owner_id = opt(&query.owner_id)
@@ -234,10 +240,10 @@ async fn list_companies(
     };
     let mut conn = state.db.read().await?;
     let rows = queries::list(conn.exec(), ctx.org_id, &filter, sort, after, limit).await?;
-    Ok(Json(Page::from_rows(rows, limit, |c| match sort.field {
+    Ok(Page::from_rows(rows, limit, |c| match sort.field {
         "name" => Cursor::encode(&(&c.name, c.id)),
         _ => Cursor::encode(&(c.created_at, c.id)),
-    })))
+    }))
 }
 
 /// Create a company.
@@ -260,12 +266,22 @@ async fn create_company(
     body: ApiJson<CompanyInput>,
 ) -> ApiResult<Response> {
     let idempotency = Idempotency::new(key, ctx.org_id, ctx.user_id, "POST /companies", &body.raw);
+    create(&state, &ctx, &idempotency, body.data).await?.into_response()
+}
+
+/// Creates a company (the API's create and the web app's form).
+pub async fn create(
+    state: &AppState,
+    ctx: &OrgCtx,
+    idempotency: &Idempotency,
+    input: CompanyInput,
+) -> ApiResult<Created<Company>> {
     let mut tx = state.db.begin().await?;
     if let Some(replay) = idempotency.replay(tx.exec()).await? {
-        return Ok(replay);
+        return Ok(Created::Replayed(replay));
     }
-    let Checked { company, search_text } = check(tx.exec(), &ctx, body.data, None).await?;
-    ensure_unique(tx.exec(), &ctx, &company, None).await?;
+    let Checked { company, search_text } = check(tx.exec(), ctx, input, None).await?;
+    ensure_unique(tx.exec(), ctx, &company, None).await?;
     queries::insert(tx.exec(), ctx.org_id, &company, &search_text)
         .await
         .map_err(unique_to_conflict)?;
@@ -278,13 +294,13 @@ async fn create_company(
         &company.tags,
     )
     .await?;
-    let body = serde_json::to_value(&company).map_err(ApiError::internal)?;
-    idempotency.save(tx.exec(), StatusCode::CREATED, &body).await?;
+    idempotency.save_created(tx.exec(), &company).await?;
     tx.commit().await?;
-    Ok(json_response(StatusCode::CREATED, &body))
+    Ok(Created::New(company))
 }
 
-async fn readable(c: Exec<'_>, ctx: &OrgCtx, id: Uuid) -> ApiResult<Company> {
+/// A company the caller may read, or 404.
+pub async fn readable(c: Exec<'_>, ctx: &OrgCtx, id: Uuid) -> ApiResult<Company> {
     match queries::find(c, ctx.org_id, id).await? {
         Some(company) if ctx.may_read(company.owner_id) => Ok(company),
         _ => Err(ApiError::not_found()),
@@ -325,19 +341,30 @@ async fn update_company(
     if_match: IfMatch,
     ApiJson { data: patch, .. }: ApiJson<CompanyPatch>,
 ) -> ApiResult<Response> {
+    record_response(StatusCode::OK, &update(&state, &ctx, id, if_match, patch).await?)
+}
+
+/// Changes some fields of a company (the API's PATCH and the web app's form).
+pub async fn update(
+    state: &AppState,
+    ctx: &OrgCtx,
+    id: Uuid,
+    if_match: IfMatch,
+    patch: CompanyPatch,
+) -> ApiResult<Company> {
     let mut tx = state.db.begin().await?;
-    let current = readable(tx.exec(), &ctx, id).await?;
+    let current = readable(tx.exec(), ctx, id).await?;
     ctx.ensure_may_change(current.owner_id)?;
     if_match.check(current.version)?;
     let Checked {
         mut company,
         search_text,
-    } = check(tx.exec(), &ctx, patch.apply_to(&current), Some(&current)).await?;
+    } = check(tx.exec(), ctx, patch.apply_to(&current), Some(&current)).await?;
     // `check` carried over id, timestamps and version: equal means nothing changes.
     if company == current {
-        return record_response(StatusCode::OK, &current);
+        return Ok(current);
     }
-    ensure_unique(tx.exec(), &ctx, &company, Some(id)).await?;
+    ensure_unique(tx.exec(), ctx, &company, Some(id)).await?;
     company.version = current.version + 1;
     company.updated_at = crate::db::now();
     queries::update(tx.exec(), ctx.org_id, &company, &search_text)
@@ -351,7 +378,7 @@ async fn update_company(
         crate::contacts::reindex_company(tx.exec(), ctx.org_id, id, Some(&company.name)).await?;
     }
     tx.commit().await?;
-    record_response(StatusCode::OK, &company)
+    Ok(company)
 }
 
 /// Delete a company; its contacts and deals stay, without a company.

@@ -176,6 +176,7 @@ pub struct ContactForm {
     customer_since: String,
     owner_id: String,
     tags: String,
+    company_id: String,
 }
 
 fn some(value: &str) -> Option<String> {
@@ -204,6 +205,7 @@ impl ContactForm {
             customer_since: view::date(&c.customer_since),
             owner_id: c.owner_id.to_string(),
             tags: c.tags.0.join(", "),
+            company_id: c.company_id.map(|id| id.to_string()).unwrap_or_default(),
         }
     }
 
@@ -213,7 +215,7 @@ impl ContactForm {
             email: some(&self.email),
             phone: some(&self.phone),
             title: some(&self.title),
-            company_id: None,
+            company_id: some(&self.company_id),
             lead_source: some(&self.lead_source),
             customer_since: some(&self.customer_since),
             owner_id: some(&self.owner_id),
@@ -221,14 +223,14 @@ impl ContactForm {
         }
     }
 
-    /// Every field of the form replaces the contact's (the company is not on it).
+    /// Every field of the form replaces the contact's.
     fn patch(&self) -> ContactPatch {
         ContactPatch {
             name: Some(Some(self.name.clone())),
             email: Some(some(&self.email)),
             phone: Some(some(&self.phone)),
             title: Some(some(&self.title)),
-            company_id: None,
+            company_id: Some(some(&self.company_id)),
             lead_source: Some(some(&self.lead_source)),
             customer_since: Some(some(&self.customer_since)),
             owner_id: some(&self.owner_id),
@@ -243,6 +245,7 @@ struct NewPage {
     shell: Shell,
     form: ContactForm,
     members: Vec<MemberChoice>,
+    companies: Vec<CompanyChoice>,
     errors: FormErrors,
 }
 
@@ -259,6 +262,7 @@ pub async fn new_page(State(state): State<AppState>, web: Web) -> Response {
         StatusCode::OK,
         &NewPage {
             shell: Shell::new(&web, "contacts", "New contact"),
+            companies: company_choices(&state, &web, "").await.unwrap_or_default(),
             form,
             members,
             errors: FormErrors::default(),
@@ -279,6 +283,9 @@ pub async fn create(State(state): State<AppState>, web: Web, Form(form): Form<Co
                 &NewPage {
                     shell: Shell::new(&web, "contacts", "New contact"),
                     errors: FormErrors::from_api(&e),
+                    companies: company_choices(&state, &web, &form.company_id)
+                        .await
+                        .unwrap_or_default(),
                     form,
                     members,
                 },
@@ -303,6 +310,7 @@ struct RecordPage {
     contact: Row,
     form: ContactForm,
     members: Vec<MemberChoice>,
+    companies: Vec<CompanyChoice>,
     errors: FormErrors,
     deals: Vec<DealLine>,
     tasks: Vec<TaskLine>,
@@ -353,9 +361,11 @@ async fn record_page(
         .await?
     };
     let now = chrono::Utc::now();
+    let form = form.unwrap_or_else(|| ContactForm::of(&contact));
     Ok(RecordPage {
         shell: Shell::new(web, "contacts", contact.name.clone()),
-        form: form.unwrap_or_else(|| ContactForm::of(&contact)),
+        companies: company_choices(state, web, &form.company_id).await?,
+        form,
         contact: row(&contact, &members),
         members,
         errors,
@@ -432,4 +442,41 @@ pub async fn comment(
         }
         Err(e) => view::error_page(&e),
     }
+}
+
+pub struct CompanyChoice {
+    pub id: String,
+    pub name: String,
+}
+
+/// The companies a contact form offers: the chosen one, then the newest.
+pub async fn company_choices(state: &AppState, web: &Web, chosen: &str) -> ApiResult<Vec<CompanyChoice>> {
+    let mut choices = Vec::new();
+    if let Ok(id) = uuid::Uuid::parse_str(chosen.trim()) {
+        let mut conn = state.db.read().await?;
+        if let Ok(c) = crate::companies::readable(conn.exec(), &web.ctx, id).await {
+            choices.push(CompanyChoice {
+                id: c.id.to_string(),
+                name: c.name,
+            });
+        }
+    }
+    let recent = crate::companies::list(
+        state,
+        &web.ctx,
+        &crate::companies::CompanyQuery {
+            limit: Some(PAGE_SIZE.into()),
+            ..Default::default()
+        },
+    )
+    .await?;
+    for c in recent.data {
+        if !choices.iter().any(|x| x.id == c.id.to_string()) {
+            choices.push(CompanyChoice {
+                id: c.id.to_string(),
+                name: c.name,
+            });
+        }
+    }
+    Ok(choices)
 }

@@ -41,6 +41,7 @@ pub struct TaskLine {
     pub title: String,
     pub due: String,
     pub overdue: bool,
+    pub done: bool,
 }
 
 #[derive(Template)]
@@ -199,6 +200,7 @@ pub fn task_line(t: &Task, now: chrono::DateTime<Utc>) -> TaskLine {
             .map(view::time)
             .unwrap_or_else(|| "no due date".into()),
         overdue: !t.is_done && t.due_date.is_some_and(|d| d < now),
+        done: t.is_done,
     }
 }
 

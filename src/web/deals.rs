@@ -9,7 +9,7 @@ use axum::response::{IntoResponse, Response};
 use serde::Deserialize;
 use serde_json::{Value, json};
 
-use super::contacts::{CommentForm, PAGE_SIZE, error_text, tag_list};
+use super::contacts::{CommentForm, CompanyChoice, PAGE_SIZE, company_choices, error_text, tag_list};
 use super::dashboard::{ActivityLine, TaskLine, activity_line, task_line};
 use super::session::Web;
 use super::view::{self, FormErrors, ListUrls, MemberChoice, Shell};
@@ -160,6 +160,7 @@ pub struct DealForm {
     expected_close_date: String,
     owner_id: String,
     tags: String,
+    company_id: String,
 }
 
 fn some(value: &str) -> Option<String> {
@@ -177,6 +178,7 @@ impl DealForm {
             expected_close_date: view::date(&d.expected_close_date),
             owner_id: d.owner_id.to_string(),
             tags: d.tags.0.join(", "),
+            company_id: d.company_id.map(|id| id.to_string()).unwrap_or_default(),
         }
     }
 
@@ -184,6 +186,7 @@ impl DealForm {
         DealInput {
             title: self.title.clone(),
             contact_id: some(&self.contact_id),
+            company_id: some(&self.company_id),
             amount: some(&self.amount).map(Value::String),
             currency: some(&self.currency),
             expected_close_date: some(&self.expected_close_date),
@@ -208,6 +211,7 @@ impl DealForm {
             amount: (!same_amount).then_some(amount),
             currency: some(&self.currency).filter(|c| *c != deal.currency).map(Some),
             expected_close_date: Some(some(&self.expected_close_date)),
+            company_id: Some(some(&self.company_id)),
             owner_id: owner,
             tags: Some(Some(tag_list(&self.tags))),
             ..Default::default()
@@ -226,6 +230,7 @@ struct NewPage {
     shell: Shell,
     form: DealForm,
     members: Vec<MemberChoice>,
+    companies: Vec<CompanyChoice>,
     contacts: Vec<ContactChoice>,
     errors: FormErrors,
 }
@@ -267,6 +272,7 @@ async fn new_deal_page(state: &AppState, web: &Web, form: DealForm, errors: Form
     }
     Ok(NewPage {
         shell: Shell::new(web, "deals", "New deal"),
+        companies: company_choices(state, web, &form.company_id).await?,
         form,
         members,
         contacts,
@@ -314,10 +320,18 @@ struct RecordPage {
     contact_name: String,
     form: DealForm,
     members: Vec<MemberChoice>,
+    companies: Vec<CompanyChoice>,
     errors: FormErrors,
     tasks: Vec<TaskLine>,
     timeline: Vec<ActivityLine>,
     record_path: String,
+    stages: Vec<StageChoice>,
+}
+
+pub struct StageChoice {
+    pub key: String,
+    pub name: String,
+    pub selected: bool,
 }
 
 async fn record_page(
@@ -340,6 +354,21 @@ async fn record_page(
         &TimelineQuery::default(),
     )
     .await?;
+    let stages = crate::pipelines::find(conn.exec(), web.ctx.org_id, deal.pipeline_id)
+        .await?
+        .map(|p| {
+            p.stages
+                .0
+                .iter()
+                .filter(|s| s.key != crate::pipelines::CLOSED)
+                .map(|s| StageChoice {
+                    key: s.key.clone(),
+                    name: s.name.clone(),
+                    selected: s.key == deal.stage,
+                })
+                .collect()
+        })
+        .unwrap_or_default();
     drop(conn);
     let members = view::members(state, web.ctx.org_id).await?;
     let tasks = tasks::list(
@@ -353,19 +382,22 @@ async fn record_page(
     )
     .await?;
     let now = chrono::Utc::now();
+    let form = form.unwrap_or_else(|| DealForm::of(&deal));
     Ok(RecordPage {
+        companies: company_choices(state, web, &form.company_id).await?,
         shell: Shell::new(web, "deals", deal.title.clone()),
         is_open: deal.status == "new" || deal.status == "in_progress",
         is_new: deal.status == "new",
         contact_id: deal.contact_id.to_string(),
         contact_name,
-        form: form.unwrap_or_else(|| DealForm::of(&deal)),
+        form,
         deal: row(&deal, &members),
         members,
         errors,
         tasks: tasks.data.iter().map(|t| task_line(t, now)).collect(),
         timeline: timeline.data.iter().map(activity_line).collect(),
         record_path: format!("/deals/{id}"),
+        stages,
     })
 }
 
@@ -472,22 +504,7 @@ pub async fn move_stage(
     IdPath(id): IdPath,
     Form(form): Form<StageForm>,
 ) -> Response {
-    let current = match state.db.read().await {
-        Ok(mut conn) => deals::readable(conn.exec(), &web.ctx, id).await.map(|d| d.status),
-        Err(e) => Err(e.into()),
-    };
-    let result = match current {
-        Ok(status) => {
-            let patch = DealPatch {
-                stage: Some(form.stage),
-                status: (status == "new").then(|| "in_progress".to_string()),
-                ..Default::default()
-            };
-            deals::update(&state, &web.ctx, id, IfMatch(None), patch).await
-        }
-        Err(e) => Err(e),
-    };
-    match result {
+    match to_stage(&state, &web, id, form.stage).await {
         Ok(deal) => Json(json!({"id": deal.id, "stage": deal.stage, "status": deal.status})).into_response(),
         Err(e) => {
             if e.status.is_server_error() {
@@ -496,6 +513,33 @@ pub async fn move_stage(
             (e.status, Json(json!({"code": e.code, "message": e.detail}))).into_response()
         }
     }
+}
+
+/// The stage select of the record page: the same move from a plain form
+/// (the keyboard's way to do what the board does with a drag).
+pub async fn move_stage_form(
+    State(state): State<AppState>,
+    web: Web,
+    IdPath(id): IdPath,
+    Form(form): Form<StageForm>,
+) -> Response {
+    match to_stage(&state, &web, id, form.stage).await {
+        Ok(deal) => see_other(&format!("/deals/{}", deal.id)),
+        Err(e) => refused(&state, &web, id, None, e).await,
+    }
+}
+
+async fn to_stage(state: &AppState, web: &Web, id: uuid::Uuid, stage: String) -> ApiResult<Deal> {
+    let status = {
+        let mut conn = state.db.read().await?;
+        deals::readable(conn.exec(), &web.ctx, id).await?.status
+    };
+    let patch = DealPatch {
+        stage: Some(stage),
+        status: (status == "new").then(|| "in_progress".to_string()),
+        ..Default::default()
+    };
+    deals::update(state, &web.ctx, id, IfMatch(None), patch).await
 }
 
 pub async fn comment(

@@ -14,6 +14,7 @@
 mod assets;
 mod auth;
 mod board;
+mod companies;
 mod contacts;
 mod dashboard;
 mod deals;
@@ -52,12 +53,17 @@ pub fn router(state: AppState) -> Router<AppState> {
         .route("/contacts/new", get(contacts::new_page))
         .route("/contacts/{id}", get(contacts::show).post(contacts::update))
         .route("/contacts/{id}/comments", post(contacts::comment))
+        .route("/companies", get(companies::list).post(companies::create))
+        .route("/companies.csv", get(companies::export))
+        .route("/companies/new", get(companies::new_page))
+        .route("/companies/{id}", get(companies::show).post(companies::update))
         .route("/deals", get(deals::list).post(deals::create))
         .route("/deals.csv", get(deals::export))
         .route("/deals/new", get(deals::new_page))
         .route("/deals/{id}", get(deals::show).post(deals::update))
         .route("/deals/{id}/status", post(deals::set_status))
         .route("/deals/{id}/stage", post(deals::move_stage))
+        .route("/deals/{id}/move", post(deals::move_stage_form))
         .route("/deals/{id}/comments", post(deals::comment))
         .route("/board", get(board::page))
         .route("/tasks", get(tasks::list).post(tasks::create))

@@ -275,4 +275,57 @@ both! {
         assert_eq!(page.status, StatusCode::UNPROCESSABLE_ENTITY);
         assert!(page.body.contains("stages[0].key"));
     }
+
+    async fn companies_contacts_and_deals_through_the_forms(app) {
+        app.register("fay@example.com").await;
+        let mut web = Web::new(&app);
+        web.sign_in("fay@example.com").await;
+        web.get("/companies/new").await;
+        let bad = web.post("/companies", &[("name", "Acme"), ("employee_count", "many")]).await;
+        assert_eq!(bad.status, StatusCode::UNPROCESSABLE_ENTITY);
+        assert!(bad.body.contains("id=\"employee_count-error\""));
+        let made = web.post("/companies", &[("name", "Acme"), ("domain", "acme.example"), ("employee_count", "12")]).await;
+        assert_eq!(made.status, StatusCode::SEE_OTHER);
+        let company_path = made.location().to_string();
+        let company_id = company_path.trim_start_matches("/companies/").to_string();
+
+        // A contact of that company, chosen in the form.
+        let page = web.get("/contacts/new").await;
+        assert!(page.body.contains(&company_id), "the company is offered");
+        let contact = web.post("/contacts", &[("name", "Wile"), ("company_id", company_id.as_str()), ("phone", "+1 415 555 0100")]).await;
+        assert_eq!(contact.status, StatusCode::SEE_OTHER);
+        let contact_path = contact.location().to_string();
+        let contact_id = contact_path.trim_start_matches("/contacts/").to_string();
+        // The same duplicate rule as the API, shown on the form.
+        let dup = web.post("/contacts", &[("name", "Other"), ("phone", "+14155550100")]).await;
+        assert_eq!(dup.status, StatusCode::CONFLICT);
+        assert!(dup.body.contains("already exists"));
+
+        // A deal for the contact; a won status is refused from `new`.
+        let deal = web
+            .post("/deals", &[("title", "Rockets"), ("contact_id", contact_id.as_str()), ("company_id", company_id.as_str()), ("amount", "99.50")])
+            .await;
+        assert_eq!(deal.status, StatusCode::SEE_OTHER);
+        let deal_path = deal.location().to_string();
+        let refused = web.post(&format!("{deal_path}/status"), &[("status", "won")]).await;
+        assert_eq!(refused.status, StatusCode::UNPROCESSABLE_ENTITY);
+        assert!(refused.body.contains("cannot go from `new` to `won`"));
+        // The stage select moves it (and starts it); then it can be won.
+        assert_eq!(web.post(&format!("{deal_path}/move"), &[("stage", "proposal")]).await.status, StatusCode::SEE_OTHER);
+        assert_eq!(web.post(&format!("{deal_path}/status"), &[("status", "won")]).await.status, StatusCode::SEE_OTHER);
+        let shown = web.get(&deal_path).await;
+        assert!(shown.body.contains("status-won"));
+
+        // The company page lists both; comments land on the timeline.
+        let page = web.get(&company_path).await;
+        assert!(page.body.contains("Wile") && page.body.contains("Rockets"));
+        assert_eq!(web.post(&format!("{contact_path}/comments"), &[("text", "Called, likes it")]).await.status, StatusCode::SEE_OTHER);
+        let empty = web.post(&format!("{contact_path}/comments"), &[("text", "  ")]).await;
+        assert_eq!(empty.status, StatusCode::UNPROCESSABLE_ENTITY);
+        let page = web.get(&contact_path).await;
+        assert!(page.body.contains("Called, likes it"));
+        assert!(page.body.contains("Status changed from in_progress to won"), "the deal's timeline shows on its contact");
+        let csv = web.get("/companies.csv").await;
+        assert!(csv.body.contains("acme.example"));
+    }
 }

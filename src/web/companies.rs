@@ -1,0 +1,368 @@
+//! Companies: the list (search, filters, sort, CSV), the create form and the
+//! record page with the company's contacts and deals.
+
+use askama::Template;
+use axum::extract::State;
+use axum::http::StatusCode;
+use axum::response::Response;
+use serde::Deserialize;
+
+use super::contacts::{DealLine, EXPORT_MAX_ROWS, PAGE_SIZE, error_text, tag_list};
+use super::session::Web;
+use super::view::{self, FormErrors, ListUrls, MemberChoice, Shell};
+use super::{Form, ListQuery, see_other};
+use crate::companies::queries::Company;
+use crate::companies::{self, CompanyInput, CompanyPatch, CompanyQuery};
+use crate::contacts::{self, ContactQuery};
+use crate::deals::{self, DealQuery};
+use crate::http::AppState;
+use crate::http::error::ApiResult;
+use crate::http::extract::{IdPath, IfMatch};
+use crate::http::idempotency::Idempotency;
+
+pub struct Row {
+    pub id: String,
+    pub name: String,
+    pub domain: String,
+    pub industry: String,
+    pub employees: String,
+    pub owner: String,
+    pub tags: String,
+    pub created: String,
+}
+
+fn row(c: &Company, members: &[MemberChoice]) -> Row {
+    Row {
+        id: c.id.to_string(),
+        name: c.name.clone(),
+        domain: c.domain.clone().unwrap_or_default(),
+        industry: c.industry.clone().unwrap_or_default(),
+        employees: c.employee_count.map(|n| n.to_string()).unwrap_or_default(),
+        owner: view::member_name(members, &c.owner_id),
+        tags: c.tags.0.join(", "),
+        created: view::time(&c.created_at),
+    }
+}
+
+#[derive(Template)]
+#[template(path = "companies.html")]
+struct ListPage {
+    shell: Shell,
+    urls: ListUrls,
+    members: Vec<MemberChoice>,
+    rows: Vec<Row>,
+    next: Option<String>,
+    previous: Option<String>,
+    error: Option<String>,
+}
+
+pub async fn list(
+    State(state): State<AppState>,
+    web: Web,
+    ListQuery(mut query, pairs): ListQuery<CompanyQuery>,
+) -> Response {
+    query.limit = Some(PAGE_SIZE.into());
+    let urls = ListUrls::new("/companies", &pairs, "-created_at");
+    let members = match view::members(&state, web.ctx.org_id).await {
+        Ok(m) => m,
+        Err(e) => return view::error_page(&e),
+    };
+    let (rows, next, error) = match companies::list(&state, &web.ctx, &query).await {
+        Ok(page) => (
+            page.data.iter().map(|c| row(c, &members)).collect(),
+            urls.next(&page.next_cursor),
+            None,
+        ),
+        Err(e) if e.status.is_client_error() => (Vec::new(), None, Some(error_text(&e))),
+        Err(e) => return view::error_page(&e),
+    };
+    let previous = urls.previous();
+    view::render(
+        StatusCode::OK,
+        &ListPage {
+            shell: Shell::new(&web, "companies", "Companies"),
+            urls,
+            members,
+            rows,
+            next,
+            previous,
+            error,
+        },
+    )
+}
+
+pub async fn export(
+    State(state): State<AppState>,
+    web: Web,
+    ListQuery(mut query, _): ListQuery<CompanyQuery>,
+) -> Response {
+    let result: ApiResult<Vec<Vec<String>>> = async {
+        let members = view::members(&state, web.ctx.org_id).await?;
+        let mut rows = vec![
+            [
+                "id",
+                "name",
+                "domain",
+                "industry",
+                "employee_count",
+                "owner",
+                "tags",
+                "created_at",
+            ]
+            .map(String::from)
+            .to_vec(),
+        ];
+        query.limit = Some(crate::http::pagination::MAX_LIMIT.to_string());
+        query.cursor = None;
+        loop {
+            let page = companies::list(&state, &web.ctx, &query).await?;
+            for c in &page.data {
+                let r = row(c, &members);
+                rows.push(vec![
+                    r.id,
+                    r.name,
+                    r.domain,
+                    r.industry,
+                    r.employees,
+                    r.owner,
+                    r.tags,
+                    c.created_at.to_rfc3339(),
+                ]);
+            }
+            match page.next_cursor {
+                Some(cursor) if rows.len() <= EXPORT_MAX_ROWS => query.cursor = Some(cursor),
+                _ => break,
+            }
+        }
+        Ok(rows)
+    }
+    .await;
+    match result {
+        Ok(rows) => view::csv_response("companies.csv", rows),
+        Err(e) => view::error_page(&e),
+    }
+}
+
+#[derive(Debug, Default, Deserialize)]
+#[serde(default)]
+pub struct CompanyForm {
+    name: String,
+    domain: String,
+    industry: String,
+    employee_count: String,
+    owner_id: String,
+    tags: String,
+}
+
+fn some(value: &str) -> Option<String> {
+    let v = value.trim();
+    (!v.is_empty()).then(|| v.to_string())
+}
+
+impl CompanyForm {
+    fn of(c: &Company) -> Self {
+        CompanyForm {
+            name: c.name.clone(),
+            domain: c.domain.clone().unwrap_or_default(),
+            industry: c.industry.clone().unwrap_or_default(),
+            employee_count: c.employee_count.map(|n| n.to_string()).unwrap_or_default(),
+            owner_id: c.owner_id.to_string(),
+            tags: c.tags.0.join(", "),
+        }
+    }
+
+    /// The employee count as a number, or the field error the API would give.
+    fn employees(&self) -> ApiResult<Option<i64>> {
+        match some(&self.employee_count) {
+            None => Ok(None),
+            Some(n) => n
+                .parse()
+                .map(Some)
+                .map_err(|_| crate::http::error::ApiError::field("employee_count", "must be a whole number")),
+        }
+    }
+
+    fn input(&self) -> ApiResult<CompanyInput> {
+        Ok(CompanyInput {
+            name: self.name.clone(),
+            domain: some(&self.domain),
+            industry: some(&self.industry),
+            employee_count: self.employees()?,
+            owner_id: some(&self.owner_id),
+            tags: Some(tag_list(&self.tags)),
+        })
+    }
+
+    fn patch(&self) -> ApiResult<CompanyPatch> {
+        Ok(CompanyPatch {
+            name: Some(Some(self.name.clone())),
+            domain: Some(some(&self.domain)),
+            industry: Some(some(&self.industry)),
+            employee_count: Some(self.employees()?),
+            owner_id: some(&self.owner_id),
+            tags: Some(Some(tag_list(&self.tags))),
+        })
+    }
+}
+
+#[derive(Template)]
+#[template(path = "company_new.html")]
+struct NewPage {
+    shell: Shell,
+    form: CompanyForm,
+    members: Vec<MemberChoice>,
+    errors: FormErrors,
+}
+
+pub async fn new_page(State(state): State<AppState>, web: Web) -> Response {
+    let members = match view::members(&state, web.ctx.org_id).await {
+        Ok(m) => m,
+        Err(e) => return view::error_page(&e),
+    };
+    let form = CompanyForm {
+        owner_id: web.ctx.user_id.to_string(),
+        ..Default::default()
+    };
+    view::render(
+        StatusCode::OK,
+        &NewPage {
+            shell: Shell::new(&web, "companies", "New company"),
+            form,
+            members,
+            errors: FormErrors::default(),
+        },
+    )
+}
+
+pub async fn create(State(state): State<AppState>, web: Web, Form(form): Form<CompanyForm>) -> Response {
+    let created = match form.input() {
+        Ok(input) => companies::create(&state, &web.ctx, &Idempotency::none(), input)
+            .await
+            .and_then(|c| c.into_new()),
+        Err(e) => Err(e),
+    };
+    match created {
+        Ok(company) => see_other(&format!("/companies/{}", company.id)),
+        Err(e) if e.status.is_client_error() => {
+            let members = view::members(&state, web.ctx.org_id).await.unwrap_or_default();
+            view::render(
+                e.status,
+                &NewPage {
+                    shell: Shell::new(&web, "companies", "New company"),
+                    errors: FormErrors::from_api(&e),
+                    form,
+                    members,
+                },
+            )
+        }
+        Err(e) => view::error_page(&e),
+    }
+}
+
+pub struct ContactLine {
+    pub id: String,
+    pub name: String,
+    pub email: String,
+}
+
+#[derive(Template)]
+#[template(path = "company.html")]
+struct RecordPage {
+    shell: Shell,
+    company: Row,
+    form: CompanyForm,
+    members: Vec<MemberChoice>,
+    errors: FormErrors,
+    contacts: Vec<ContactLine>,
+    deals: Vec<DealLine>,
+}
+
+async fn record_page(
+    state: &AppState,
+    web: &Web,
+    id: uuid::Uuid,
+    form: Option<CompanyForm>,
+    errors: FormErrors,
+) -> ApiResult<RecordPage> {
+    let company = {
+        let mut conn = state.db.read().await?;
+        companies::readable(conn.exec(), &web.ctx, id).await?
+    };
+    let members = view::members(state, web.ctx.org_id).await?;
+    let contacts = contacts::list(
+        state,
+        &web.ctx,
+        &ContactQuery {
+            company_id: Some(id.to_string()),
+            limit: Some(PAGE_SIZE.into()),
+            ..Default::default()
+        },
+    )
+    .await?;
+    let deals = deals::list(
+        state,
+        &web.ctx,
+        &DealQuery {
+            company_id: Some(id.to_string()),
+            limit: Some(PAGE_SIZE.into()),
+            ..Default::default()
+        },
+    )
+    .await?;
+    Ok(RecordPage {
+        shell: Shell::new(web, "companies", company.name.clone()),
+        form: form.unwrap_or_else(|| CompanyForm::of(&company)),
+        company: row(&company, &members),
+        members,
+        errors,
+        contacts: contacts
+            .data
+            .into_iter()
+            .map(|c| ContactLine {
+                id: c.id.to_string(),
+                name: c.name,
+                email: c.email.unwrap_or_default(),
+            })
+            .collect(),
+        deals: deals
+            .data
+            .iter()
+            .map(|d| DealLine {
+                id: d.id.to_string(),
+                title: d.title.clone(),
+                amount: view::money(d.amount_cents, &d.currency),
+                stage: d.stage.clone(),
+                status: d.status.clone(),
+            })
+            .collect(),
+    })
+}
+
+pub async fn show(State(state): State<AppState>, web: Web, IdPath(id): IdPath) -> Response {
+    match record_page(&state, &web, id, None, FormErrors::default()).await {
+        Ok(page) => view::render(StatusCode::OK, &page),
+        Err(e) => view::error_page(&e),
+    }
+}
+
+pub async fn update(
+    State(state): State<AppState>,
+    web: Web,
+    IdPath(id): IdPath,
+    Form(form): Form<CompanyForm>,
+) -> Response {
+    let result = match form.patch() {
+        Ok(patch) => companies::update(&state, &web.ctx, id, IfMatch(None), patch).await,
+        Err(e) => Err(e),
+    };
+    match result {
+        Ok(company) => see_other(&format!("/companies/{}", company.id)),
+        Err(e) if e.status.is_client_error() && e.status != StatusCode::NOT_FOUND => {
+            match record_page(&state, &web, id, Some(form), FormErrors::from_api(&e)).await {
+                Ok(page) => view::render(e.status, &page),
+                Err(e) => view::error_page(&e),
+            }
+        }
+        Err(e) => view::error_page(&e),
+    }
+}
