@@ -489,28 +489,6 @@ pub async fn create(
     Ok(Created::New(deal))
 }
 
-/// Deals per stage and currency of a pipeline, with their total amount, as
-/// the caller may see them (the board's column headers).
-pub async fn stage_totals(
-    state: &AppState,
-    ctx: &OrgCtx,
-    pipeline: Uuid,
-) -> ApiResult<Vec<(String, String, i64, i64)>> {
-    let mut conn = state.db.read().await?;
-    let rows = crate::run!(conn.exec(), c => {
-        let mut q = sqlx::QueryBuilder::new(
-            "SELECT stage, currency, COUNT(*), CAST(SUM(amount_cents) AS BIGINT) FROM deals WHERE organization_id = ",
-        );
-        q.push_bind(ctx.org_id).push(" AND pipeline_id = ").push_bind(pipeline);
-        if ctx.sees_only_own() {
-            q.push(" AND owner_id = ").push_bind(ctx.user_id);
-        }
-        q.push(" GROUP BY stage, currency");
-        q.build_query_as().fetch_all(c).await
-    })?;
-    Ok(rows)
-}
-
 /// A deal the caller may read, or 404.
 pub async fn readable(c: Exec<'_>, ctx: &OrgCtx, id: Uuid) -> ApiResult<Deal> {
     match queries::find(c, ctx.org_id, id).await? {

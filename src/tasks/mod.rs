@@ -32,6 +32,12 @@ const SORTS: &[&str] = &["due_date", "created_at"];
 /// Where a task without a due date sorts (after every date).
 const NO_DUE_DATE: &str = "9999-12-31T00:00:00Z";
 
+/// `due_date < $x` written as the expression of the due-date indexes (a task
+/// without a due date sorts last), so "overdue" and "due before" are index
+/// ranges instead of a walk over every open task. Equal for any `$x` before
+/// the year 9999.
+const DUE_BEFORE: &str = " AND COALESCE(due_date, '9999-12-31T00:00:00+00:00') < ";
+
 #[derive(Debug, Clone, PartialEq, Serialize, ToSchema, sqlx::FromRow)]
 pub struct Task {
     pub id: Uuid,
@@ -408,10 +414,10 @@ pub async fn list(state: &AppState, ctx: &OrgCtx, query: &TaskQuery) -> ApiResul
             q.push(" AND is_done = ").push_bind(done);
         }
         if overdue {
-            q.push(" AND is_done = ").push_bind(false).push(" AND due_date < ").push_bind(now);
+            q.push(" AND is_done = ").push_bind(false).push(DUE_BEFORE).push_bind(now);
         }
         if let Some(at) = due_before {
-            q.push(" AND due_date < ").push_bind(at);
+            q.push(DUE_BEFORE).push_bind(at);
         }
         if let Some(at) = due_after {
             q.push(" AND due_date >= ").push_bind(at);
@@ -435,7 +441,7 @@ pub async fn count_overdue(state: &AppState, ctx: &OrgCtx) -> ApiResult<i64> {
     let count = run!(conn.exec(), c => {
         let mut q = sqlx::QueryBuilder::new("SELECT COUNT(*) FROM tasks WHERE organization_id = ");
         q.push_bind(ctx.org_id).push(" AND is_done = ").push_bind(false);
-        q.push(" AND due_date < ").push_bind(crate::db::now());
+        q.push(DUE_BEFORE).push_bind(crate::db::now());
         if let Some(user) = only_user {
             q.push(" AND (owner_id = ").push_bind(user).push(" OR assignee_id = ").push_bind(user).push(")");
         }

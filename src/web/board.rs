@@ -80,7 +80,7 @@ async fn build(state: &AppState, web: &Web, q: BoardQuery) -> ApiResult<BoardPag
     };
     let members = view::members(state, web.ctx.org_id).await?;
     let mut totals: HashMap<String, (i64, BTreeMap<String, i64>)> = HashMap::new();
-    for (stage, currency, count, sum) in deals::stage_totals(state, &web.ctx, pipeline.id).await? {
+    for (stage, currency, count, sum) in crate::analytics::stage_totals(state, &web.ctx, pipeline.id).await? {
         let entry = totals.entry(stage).or_default();
         entry.0 += count;
         *entry.1.entry(currency).or_default() += sum;

@@ -328,4 +328,25 @@ both! {
         let csv = web.get("/companies.csv").await;
         assert!(csv.body.contains("acme.example"));
     }
+
+    async fn the_organization_switcher_changes_the_working_organization(app) {
+        let s = app.register("gil@example.com").await;
+        let second = app.post(&s, "/api/v1/organizations", json!({"name": "Side Business"})).await;
+        second.assert(201);
+        let second_id = second.body["id"].as_str().unwrap().to_string();
+        app.post(&s, "/api/v1/contacts", json!({"name": "Main Org Client"})).await.assert(201);
+
+        let mut web = Web::new(&app);
+        web.sign_in("gil@example.com").await;
+        let page = web.get("/contacts").await;
+        assert!(page.body.contains("id=\"org-select\""), "several organizations: a switcher");
+        web.post("/organization", &[("organization_id", s.org_id.as_str())]).await;
+        let page = web.get("/contacts").await;
+        assert!(page.body.contains("Main Org Client"));
+        let switched = web.post("/organization", &[("organization_id", second_id.as_str())]).await;
+        assert_eq!(switched.status, StatusCode::SEE_OTHER);
+        let page = web.get("/contacts").await;
+        assert!(!page.body.contains("Main Org Client"), "the list is the other organization's");
+        assert!(page.body.contains(&format!("value=\"{second_id}\" selected")));
+    }
 }
