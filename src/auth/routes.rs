@@ -164,17 +164,27 @@ async fn login(
     ip: ClientIp,
     ApiJson { data: input, .. }: ApiJson<LoginInput>,
 ) -> ApiResult<Json<TokenResponse>> {
-    state.limits.check_auth(AuthAction::Login, ip.0, &input.email)?;
-    let user = authenticate(&state, &input.email, input.password, ip).await?;
-    let mut tx = state.db.begin().await?;
-    let event = Event::new("auth.login")
-        .actor(user.id)
-        .target("user", user.id)
-        .ip(ip.text());
-    audit::record_for_user(tx.exec(), user.id, &event).await?;
+    let (mut tx, user) = sign_in(&state, &input.email, input.password, ip).await?;
     let response = session::start(tx.exec(), &state, &user).await?;
     tx.commit().await?;
     Ok(Json(response))
+}
+
+/// Sign-in (the API's login and the web app's): rate limit, password check,
+/// `auth.login` in the audit log; hands back the open transaction so the
+/// caller adds its kind of session before committing.
+pub async fn sign_in(state: &AppState, email: &str, password: String, ip: ClientIp) -> ApiResult<(Tx, UserRow)> {
+    state.limits.check_auth(AuthAction::Login, ip.0, email)?;
+    let user = authenticate(state, email, password, ip).await?;
+    let mut tx = state.db.begin().await?;
+    record_login(tx.exec(), user.id, ip).await?;
+    Ok((tx, user))
+}
+
+/// `auth.login` in every organization of the user.
+pub async fn record_login(c: Exec<'_>, user: uuid::Uuid, ip: ClientIp) -> Result<(), sqlx::Error> {
+    let event = Event::new("auth.login").actor(user).target("user", user).ip(ip.text());
+    audit::record_for_user(c, user, &event).await
 }
 
 /// Checks an email and password. A wrong password is logged as

@@ -179,7 +179,7 @@ fn unique_to_conflict(err: sqlx::Error) -> ApiError {
     }
 }
 
-#[derive(Debug, Default, Deserialize, IntoParams)]
+#[derive(Debug, Clone, Default, Deserialize, IntoParams)]
 #[into_params(parameter_in = Query)]
 pub struct CompanyQuery {
     /// Every word must be a prefix of a word of the name or domain.

@@ -294,7 +294,7 @@ async fn on_conflict(state: &AppState, tx: Tx, ctx: &OrgCtx, contact: &Contact, 
     }
 }
 
-#[derive(Debug, Default, Deserialize, IntoParams)]
+#[derive(Debug, Clone, Default, Deserialize, IntoParams)]
 #[into_params(parameter_in = Query)]
 pub struct ContactQuery {
     /// Every word must be a prefix of a word of the name, email, phone or company name.

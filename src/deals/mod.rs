@@ -210,7 +210,7 @@ fn closed_position(pipeline: &Pipeline) -> i64 {
     pipeline.stage(CLOSED).map_or(0, |s| s.position)
 }
 
-#[derive(Debug, Default, Deserialize, IntoParams)]
+#[derive(Debug, Clone, Default, Deserialize, IntoParams)]
 #[into_params(parameter_in = Query)]
 pub struct DealQuery {
     /// Every word must be a prefix of a word of the title.

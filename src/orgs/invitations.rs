@@ -380,11 +380,7 @@ pub async fn accept(
     let user = match joiner {
         Joiner::Existing(user) => {
             // Accepting with an existing account is a sign-in of that account.
-            let event = Event::new("auth.login")
-                .actor(user.id)
-                .target("user", user.id)
-                .ip(ip.text());
-            audit::record_for_user(tx.exec(), user.id, &event).await?;
+            crate::auth::routes::record_login(tx.exec(), user.id, ip).await?;
             user
         }
         Joiner::New { name, hash } => users::insert_user(tx.exec(), &pending.email, &name, &hash)

@@ -316,7 +316,7 @@ async fn log_on_timeline(mut c: Exec<'_>, ctx: &OrgCtx, task: &Task, kind: &str)
     Ok(())
 }
 
-#[derive(Debug, Default, Deserialize, IntoParams)]
+#[derive(Debug, Clone, Default, Deserialize, IntoParams)]
 #[into_params(parameter_in = Query)]
 pub struct TaskQuery {
     #[param(value_type = Option<Uuid>)]

@@ -11,12 +11,10 @@ use uuid::Uuid;
 use super::session::{self, Web, WebSession};
 use super::view::{self, FormErrors};
 use super::{Form, secure, see_other};
-use crate::audit::{self, Event};
-use crate::auth::routes::{RegisterInput, authenticate, register_account};
+use crate::auth::routes::{RegisterInput, register_account, sign_in};
 use crate::http::AppState;
 use crate::http::error::ApiError;
 use crate::http::extract::ClientIp;
-use crate::http::rate_limit::AuthAction;
 
 #[derive(Debug, Default, Deserialize)]
 #[serde(default)]
@@ -65,14 +63,7 @@ pub async fn login(
 ) -> Response {
     let next = view::safe_next(Some(&form.next));
     let signed_in = async {
-        state.limits.check_auth(AuthAction::Login, ip.0, &form.email)?;
-        let user = authenticate(&state, &form.email, form.password.clone(), ip).await?;
-        let mut tx = state.db.begin().await?;
-        let event = Event::new("auth.login")
-            .actor(user.id)
-            .target("user", user.id)
-            .ip(ip.text());
-        audit::record_for_user(tx.exec(), user.id, &event).await?;
+        let (mut tx, user) = sign_in(&state, &form.email, form.password.clone(), ip).await?;
         let cookie = session::start(tx.exec(), &state, user.id, None, secure(&state, &headers)).await?;
         tx.commit().await?;
         Ok::<_, ApiError>(cookie)

@@ -7,9 +7,9 @@ use axum::http::StatusCode;
 use axum::response::Response;
 use serde::Deserialize;
 
-use super::contacts::{DealLine, EXPORT_MAX_ROWS, PAGE_SIZE, error_text, tag_list};
+use super::contacts::{DealLine, PAGE_SIZE, tag_list};
 use super::session::Web;
-use super::view::{self, FormErrors, ListUrls, MemberChoice, Shell};
+use super::view::{self, FormErrors, ListParts, ListUrls, MemberChoice, Shell};
 use super::{Form, ListQuery, see_other};
 use crate::companies::queries::Company;
 use crate::companies::{self, CompanyInput, CompanyPatch, CompanyQuery};
@@ -48,12 +48,7 @@ fn row(c: &Company, members: &[MemberChoice]) -> Row {
 #[template(path = "companies.html")]
 struct ListPage {
     shell: Shell,
-    urls: ListUrls,
-    members: Vec<MemberChoice>,
-    rows: Vec<Row>,
-    next: Option<String>,
-    previous: Option<String>,
-    error: Option<String>,
+    list: ListParts<Row>,
 }
 
 pub async fn list(
@@ -63,84 +58,60 @@ pub async fn list(
 ) -> Response {
     query.limit = Some(PAGE_SIZE.into());
     let urls = ListUrls::new("/companies", &pairs, "-created_at");
+    let fetch = companies::list(&state, &web.ctx, &query);
+    match view::list_parts(&state, web.ctx.org_id, urls, fetch, row).await {
+        Ok(list) => view::render(
+            StatusCode::OK,
+            &ListPage {
+                shell: Shell::new(&web, "companies", "Companies"),
+                list,
+            },
+        ),
+        Err(page) => page,
+    }
+}
+
+pub async fn export(State(state): State<AppState>, web: Web, ListQuery(query, _): ListQuery<CompanyQuery>) -> Response {
     let members = match view::members(&state, web.ctx.org_id).await {
         Ok(m) => m,
         Err(e) => return view::error_page(&e),
     };
-    let (rows, next, error) = match companies::list(&state, &web.ctx, &query).await {
-        Ok(page) => (
-            page.data.iter().map(|c| row(c, &members)).collect(),
-            urls.next(&page.next_cursor),
-            None,
-        ),
-        Err(e) if e.status.is_client_error() => (Vec::new(), None, Some(error_text(&e))),
-        Err(e) => return view::error_page(&e),
-    };
-    let previous = urls.previous();
-    view::render(
-        StatusCode::OK,
-        &ListPage {
-            shell: Shell::new(&web, "companies", "Companies"),
-            urls,
-            members,
-            rows,
-            next,
-            previous,
-            error,
+    let (state, ctx, base) = (&state, &web.ctx, &query);
+    view::export_csv(
+        "companies.csv",
+        &[
+            "id",
+            "name",
+            "domain",
+            "industry",
+            "employee_count",
+            "owner",
+            "tags",
+            "created_at",
+        ],
+        |cursor| {
+            let query = CompanyQuery {
+                limit: Some(crate::http::pagination::MAX_LIMIT.to_string()),
+                cursor,
+                ..base.clone()
+            };
+            async move { companies::list(state, ctx, &query).await }
+        },
+        |c: &Company| {
+            let r = row(c, &members);
+            vec![
+                r.id,
+                r.name,
+                r.domain,
+                r.industry,
+                r.employees,
+                r.owner,
+                r.tags,
+                c.created_at.to_rfc3339(),
+            ]
         },
     )
-}
-
-pub async fn export(
-    State(state): State<AppState>,
-    web: Web,
-    ListQuery(mut query, _): ListQuery<CompanyQuery>,
-) -> Response {
-    let result: ApiResult<Vec<Vec<String>>> = async {
-        let members = view::members(&state, web.ctx.org_id).await?;
-        let mut rows = vec![
-            [
-                "id",
-                "name",
-                "domain",
-                "industry",
-                "employee_count",
-                "owner",
-                "tags",
-                "created_at",
-            ]
-            .map(String::from)
-            .to_vec(),
-        ];
-        query.limit = Some(crate::http::pagination::MAX_LIMIT.to_string());
-        query.cursor = None;
-        loop {
-            let page = companies::list(&state, &web.ctx, &query).await?;
-            for c in &page.data {
-                let r = row(c, &members);
-                rows.push(vec![
-                    r.id,
-                    r.name,
-                    r.domain,
-                    r.industry,
-                    r.employees,
-                    r.owner,
-                    r.tags,
-                    c.created_at.to_rfc3339(),
-                ]);
-            }
-            match page.next_cursor {
-                Some(cursor) if rows.len() <= EXPORT_MAX_ROWS => query.cursor = Some(cursor),
-                _ => break,
-            }
-        }
-        Ok(rows)
-    }
-    .await;
-    match result {
-        Ok(rows) => view::csv_response("companies.csv", rows),
-        Err(e) => view::error_page(&e),
-    }
+    .await
 }
 
 #[derive(Debug, Default, Deserialize)]

@@ -10,14 +10,14 @@ use serde::Deserialize;
 
 use super::dashboard::{ActivityLine, TaskLine, activity_line, task_line};
 use super::session::Web;
-use super::view::{self, FormErrors, ListUrls, MemberChoice, Shell};
+use super::view::{self, FormErrors, ListParts, ListUrls, MemberChoice, Shell};
 use super::{Form, ListQuery, see_other};
 use crate::activities::{self, CommentInput, Timeline, TimelineQuery};
 use crate::contacts::queries::Contact;
 use crate::contacts::{self, ContactInput, ContactPatch, ContactQuery};
 use crate::deals::{self, DealQuery};
 use crate::http::AppState;
-use crate::http::error::{ApiError, ApiResult};
+use crate::http::error::ApiResult;
 use crate::http::extract::{IdPath, IfMatch};
 use crate::http::idempotency::Idempotency;
 use crate::tasks::{self, TaskQuery};
@@ -53,12 +53,7 @@ fn row(c: &Contact, members: &[MemberChoice]) -> Row {
 #[template(path = "contacts.html")]
 struct ListPage {
     shell: Shell,
-    urls: ListUrls,
-    members: Vec<MemberChoice>,
-    rows: Vec<Row>,
-    next: Option<String>,
-    previous: Option<String>,
-    error: Option<String>,
+    list: ListParts<Row>,
 }
 
 pub async fn list(
@@ -68,101 +63,63 @@ pub async fn list(
 ) -> Response {
     query.limit = Some(PAGE_SIZE.into());
     let urls = ListUrls::new("/contacts", &pairs, "-created_at");
-    let members = match view::members(&state, web.ctx.org_id).await {
-        Ok(m) => m,
-        Err(e) => return view::error_page(&e),
-    };
-    let (rows, next, error) = match contacts::list(&state, &web.ctx, &query).await {
-        Ok(page) => (
-            page.data.iter().map(|c| row(c, &members)).collect(),
-            urls.next(&page.next_cursor),
-            None,
+    let fetch = contacts::list(&state, &web.ctx, &query);
+    match view::list_parts(&state, web.ctx.org_id, urls, fetch, row).await {
+        Ok(list) => view::render(
+            StatusCode::OK,
+            &ListPage {
+                shell: Shell::new(&web, "contacts", "Contacts"),
+                list,
+            },
         ),
-        Err(e) if e.status.is_client_error() => (Vec::new(), None, Some(error_text(&e))),
-        Err(e) => return view::error_page(&e),
-    };
-    let previous = urls.previous();
-    let page = ListPage {
-        shell: Shell::new(&web, "contacts", "Contacts"),
-        urls,
-        members,
-        rows,
-        next,
-        previous,
-        error,
-    };
-    view::render(StatusCode::OK, &page)
-}
-
-/// A filter the service refused, in words (`owner_id: must be a UUID`).
-pub fn error_text(e: &ApiError) -> String {
-    if e.errors.is_empty() {
-        e.detail.to_string()
-    } else {
-        e.errors
-            .iter()
-            .map(|f| format!("{}: {}", f.field, f.message))
-            .collect::<Vec<_>>()
-            .join("; ")
+        Err(page) => page,
     }
 }
 
 /// Every contact of the current filter as CSV.
-pub async fn export(
-    State(state): State<AppState>,
-    web: Web,
-    ListQuery(mut query, _): ListQuery<ContactQuery>,
-) -> Response {
-    let result: ApiResult<Vec<Vec<String>>> = async {
-        let members = view::members(&state, web.ctx.org_id).await?;
-        let mut rows = vec![
-            [
-                "id",
-                "name",
-                "email",
-                "phone",
-                "title",
-                "lead_source",
-                "owner",
-                "tags",
-                "created_at",
+pub async fn export(State(state): State<AppState>, web: Web, ListQuery(query, _): ListQuery<ContactQuery>) -> Response {
+    let members = match view::members(&state, web.ctx.org_id).await {
+        Ok(m) => m,
+        Err(e) => return view::error_page(&e),
+    };
+    let (state, ctx, base) = (&state, &web.ctx, &query);
+    view::export_csv(
+        "contacts.csv",
+        &[
+            "id",
+            "name",
+            "email",
+            "phone",
+            "title",
+            "lead_source",
+            "owner",
+            "tags",
+            "created_at",
+        ],
+        |cursor| {
+            let query = ContactQuery {
+                limit: Some(crate::http::pagination::MAX_LIMIT.to_string()),
+                cursor,
+                ..base.clone()
+            };
+            async move { contacts::list(state, ctx, &query).await }
+        },
+        |c: &Contact| {
+            vec![
+                c.id.to_string(),
+                c.name.clone(),
+                c.email.clone().unwrap_or_default(),
+                c.phone.clone().unwrap_or_default(),
+                c.title.clone().unwrap_or_default(),
+                c.lead_source.clone().unwrap_or_default(),
+                view::member_name(&members, &c.owner_id),
+                c.tags.0.join(", "),
+                c.created_at.to_rfc3339(),
             ]
-            .map(String::from)
-            .to_vec(),
-        ];
-        query.limit = Some(crate::http::pagination::MAX_LIMIT.to_string());
-        query.cursor = None;
-        loop {
-            let page = contacts::list(&state, &web.ctx, &query).await?;
-            for c in &page.data {
-                rows.push(vec![
-                    c.id.to_string(),
-                    c.name.clone(),
-                    c.email.clone().unwrap_or_default(),
-                    c.phone.clone().unwrap_or_default(),
-                    c.title.clone().unwrap_or_default(),
-                    c.lead_source.clone().unwrap_or_default(),
-                    view::member_name(&members, &c.owner_id),
-                    c.tags.0.join(", "),
-                    c.created_at.to_rfc3339(),
-                ]);
-            }
-            match page.next_cursor {
-                Some(cursor) if rows.len() <= EXPORT_MAX_ROWS => query.cursor = Some(cursor),
-                _ => break,
-            }
-        }
-        Ok(rows)
-    }
-    .await;
-    match result {
-        Ok(rows) => view::csv_response("contacts.csv", rows),
-        Err(e) => view::error_page(&e),
-    }
+        },
+    )
+    .await
 }
-
-/// An export stops after this many rows (a larger one is a job for the API).
-pub const EXPORT_MAX_ROWS: usize = 100_000;
 
 /// The fields of the contact form, as typed.
 #[derive(Debug, Default, Deserialize)]

@@ -9,10 +9,10 @@ use axum::response::{IntoResponse, Response};
 use serde::Deserialize;
 use serde_json::{Value, json};
 
-use super::contacts::{CommentForm, CompanyChoice, PAGE_SIZE, company_choices, error_text, tag_list};
+use super::contacts::{CommentForm, CompanyChoice, PAGE_SIZE, company_choices, tag_list};
 use super::dashboard::{ActivityLine, TaskLine, activity_line, task_line};
 use super::session::Web;
-use super::view::{self, FormErrors, ListUrls, MemberChoice, Shell};
+use super::view::{self, FormErrors, ListParts, ListUrls, MemberChoice, Shell};
 use super::{Form, ListQuery, see_other};
 use crate::activities::{self, Timeline, TimelineQuery};
 use crate::contacts::{self, ContactQuery};
@@ -52,12 +52,7 @@ fn row(d: &Deal, members: &[MemberChoice]) -> Row {
 #[template(path = "deals.html")]
 struct ListPage {
     shell: Shell,
-    urls: ListUrls,
-    members: Vec<MemberChoice>,
-    rows: Vec<Row>,
-    next: Option<String>,
-    previous: Option<String>,
-    error: Option<String>,
+    list: ListParts<Row>,
 }
 
 pub async fn list(
@@ -67,87 +62,63 @@ pub async fn list(
 ) -> Response {
     query.limit = Some(PAGE_SIZE.into());
     let urls = ListUrls::new("/deals", &pairs, "-created_at");
+    let fetch = deals::list(&state, &web.ctx, &query);
+    match view::list_parts(&state, web.ctx.org_id, urls, fetch, row).await {
+        Ok(list) => view::render(
+            StatusCode::OK,
+            &ListPage {
+                shell: Shell::new(&web, "deals", "Deals"),
+                list,
+            },
+        ),
+        Err(page) => page,
+    }
+}
+
+pub async fn export(State(state): State<AppState>, web: Web, ListQuery(query, _): ListQuery<DealQuery>) -> Response {
     let members = match view::members(&state, web.ctx.org_id).await {
         Ok(m) => m,
         Err(e) => return view::error_page(&e),
     };
-    let (rows, next, error) = match deals::list(&state, &web.ctx, &query).await {
-        Ok(page) => (
-            page.data.iter().map(|d| row(d, &members)).collect(),
-            urls.next(&page.next_cursor),
-            None,
-        ),
-        Err(e) if e.status.is_client_error() => (Vec::new(), None, Some(error_text(&e))),
-        Err(e) => return view::error_page(&e),
-    };
-    let previous = urls.previous();
-    view::render(
-        StatusCode::OK,
-        &ListPage {
-            shell: Shell::new(&web, "deals", "Deals"),
-            urls,
-            members,
-            rows,
-            next,
-            previous,
-            error,
+    let (state, ctx, base) = (&state, &web.ctx, &query);
+    view::export_csv(
+        "deals.csv",
+        &[
+            "id",
+            "title",
+            "amount",
+            "currency",
+            "stage",
+            "status",
+            "expected_close_date",
+            "owner",
+            "tags",
+            "created_at",
+        ],
+        |cursor| {
+            let query = DealQuery {
+                limit: Some(crate::http::pagination::MAX_LIMIT.to_string()),
+                cursor,
+                ..base.clone()
+            };
+            async move { deals::list(state, ctx, &query).await }
+        },
+        |d: &Deal| {
+            vec![
+                d.id.to_string(),
+                d.title.clone(),
+                deals::format_cents(d.amount_cents),
+                d.currency.clone(),
+                d.stage.clone(),
+                d.status.clone(),
+                view::date(&d.expected_close_date),
+                view::member_name(&members, &d.owner_id),
+                d.tags.0.join(", "),
+                d.created_at.to_rfc3339(),
+            ]
         },
     )
-}
-
-pub async fn export(
-    State(state): State<AppState>,
-    web: Web,
-    ListQuery(mut query, _): ListQuery<DealQuery>,
-) -> Response {
-    let result: ApiResult<Vec<Vec<String>>> = async {
-        let members = view::members(&state, web.ctx.org_id).await?;
-        let mut rows = vec![
-            [
-                "id",
-                "title",
-                "amount",
-                "currency",
-                "stage",
-                "status",
-                "expected_close_date",
-                "owner",
-                "tags",
-                "created_at",
-            ]
-            .map(String::from)
-            .to_vec(),
-        ];
-        query.limit = Some(crate::http::pagination::MAX_LIMIT.to_string());
-        query.cursor = None;
-        loop {
-            let page = deals::list(&state, &web.ctx, &query).await?;
-            for d in &page.data {
-                rows.push(vec![
-                    d.id.to_string(),
-                    d.title.clone(),
-                    deals::format_cents(d.amount_cents),
-                    d.currency.clone(),
-                    d.stage.clone(),
-                    d.status.clone(),
-                    view::date(&d.expected_close_date),
-                    view::member_name(&members, &d.owner_id),
-                    d.tags.0.join(", "),
-                    d.created_at.to_rfc3339(),
-                ]);
-            }
-            match page.next_cursor {
-                Some(cursor) if rows.len() <= super::contacts::EXPORT_MAX_ROWS => query.cursor = Some(cursor),
-                _ => break,
-            }
-        }
-        Ok(rows)
-    }
-    .await;
-    match result {
-        Ok(rows) => view::csv_response("deals.csv", rows),
-        Err(e) => view::error_page(&e),
-    }
+    .await
 }
 
 #[derive(Debug, Default, Deserialize)]

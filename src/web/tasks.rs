@@ -6,9 +6,9 @@ use axum::http::StatusCode;
 use axum::response::Response;
 use serde::Deserialize;
 
-use super::contacts::{PAGE_SIZE, error_text};
+use super::contacts::PAGE_SIZE;
 use super::session::Web;
-use super::view::{self, FormErrors, ListUrls, MemberChoice, Shell};
+use super::view::{self, FormErrors, ListParts, ListUrls, MemberChoice, Shell};
 use super::{Form, ListQuery, see_other};
 use crate::http::AppState;
 use crate::http::extract::{IdPath, IfMatch};
@@ -43,12 +43,7 @@ fn row(t: &Task, members: &[MemberChoice], now: chrono::DateTime<chrono::Utc>) -
 #[template(path = "tasks.html")]
 struct ListPage {
     shell: Shell,
-    urls: ListUrls,
-    members: Vec<MemberChoice>,
-    rows: Vec<Row>,
-    next: Option<String>,
-    previous: Option<String>,
-    error: Option<String>,
+    list: ListParts<Row>,
     form: TaskForm,
     errors: FormErrors,
     here: String,
@@ -64,21 +59,12 @@ async fn list_page(
 ) -> Response {
     query.limit = Some(PAGE_SIZE.into());
     let urls = ListUrls::new("/tasks", pairs, "due_date");
-    let members = match view::members(state, web.ctx.org_id).await {
-        Ok(m) => m,
-        Err(e) => return view::error_page(&e),
-    };
     let now = chrono::Utc::now();
-    let (rows, next, error) = match tasks::list(state, &web.ctx, &query).await {
-        Ok(page) => (
-            page.data.iter().map(|t| row(t, &members, now)).collect(),
-            urls.next(&page.next_cursor),
-            None,
-        ),
-        Err(e) if e.status.is_client_error() => (Vec::new(), None, Some(error_text(&e))),
-        Err(e) => return view::error_page(&e),
+    let fetch = tasks::list(state, &web.ctx, &query);
+    let list = match view::list_parts(state, web.ctx.org_id, urls, fetch, |t, m| row(t, m, now)).await {
+        Ok(list) => list,
+        Err(page) => return page,
     };
-    let previous = urls.previous();
     let status = if errors.action.is_some() {
         StatusCode::UNPROCESSABLE_ENTITY
     } else {
@@ -88,12 +74,7 @@ async fn list_page(
         status,
         &ListPage {
             shell: Shell::new(web, "tasks", "Tasks"),
-            urls,
-            members,
-            rows,
-            next,
-            previous,
-            error,
+            list,
             form,
             errors,
             here: web.here.clone(),

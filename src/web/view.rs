@@ -315,6 +315,90 @@ pub fn csv_response(filename: &str, rows: Vec<Vec<String>>) -> Response {
         .into_response()
 }
 
+/// What every list page shows around its rows: filters and links, the
+/// members (owner filter and names), the rows, and a refused filter's message.
+pub struct ListParts<R> {
+    pub urls: ListUrls,
+    pub members: Vec<MemberChoice>,
+    pub rows: Vec<R>,
+    pub next: Option<String>,
+    pub previous: Option<String>,
+    pub error: Option<String>,
+}
+
+/// Reads one page through `fetch` (a list service) and shapes it with `row`.
+/// A filter the service refuses becomes the page's message, not an error page.
+pub async fn list_parts<T, R>(
+    state: &crate::http::AppState,
+    org: uuid::Uuid,
+    urls: ListUrls,
+    fetch: impl Future<Output = crate::http::error::ApiResult<crate::http::pagination::Page<T>>>,
+    row: impl Fn(&T, &[MemberChoice]) -> R,
+) -> Result<ListParts<R>, Response> {
+    let members = members(state, org).await.map_err(|e| error_page(&e))?;
+    let (rows, next, error) = match fetch.await {
+        Ok(page) => (
+            page.data.iter().map(|t| row(t, &members)).collect(),
+            urls.next(&page.next_cursor),
+            None,
+        ),
+        Err(e) if e.status.is_client_error() => (Vec::new(), None, Some(error_text(&e))),
+        Err(e) => return Err(error_page(&e)),
+    };
+    let previous = urls.previous();
+    Ok(ListParts {
+        urls,
+        members,
+        rows,
+        next,
+        previous,
+        error,
+    })
+}
+
+/// A refused filter in words (`owner_id: must be a UUID`).
+pub fn error_text(e: &ApiError) -> String {
+    if e.errors.is_empty() {
+        e.detail.to_string()
+    } else {
+        e.errors
+            .iter()
+            .map(|f| format!("{}: {}", f.field, f.message))
+            .collect::<Vec<_>>()
+            .join("; ")
+    }
+}
+
+/// An export stops after this many rows (a larger one is a job for the API).
+pub const EXPORT_MAX_ROWS: usize = 100_000;
+
+/// Every row of a filter as CSV: pages through `fetch` (a list service called
+/// with each next cursor) and writes `row` of each record after `header`.
+pub async fn export_csv<T, Fut>(
+    filename: &str,
+    header: &[&str],
+    mut fetch: impl FnMut(Option<String>) -> Fut,
+    row: impl Fn(&T) -> Vec<String>,
+) -> Response
+where
+    Fut: Future<Output = crate::http::error::ApiResult<crate::http::pagination::Page<T>>>,
+{
+    let mut rows = vec![header.iter().map(|h| h.to_string()).collect::<Vec<_>>()];
+    let mut cursor = None;
+    loop {
+        let page = match fetch(cursor).await {
+            Ok(page) => page,
+            Err(e) => return error_page(&e),
+        };
+        rows.extend(page.data.iter().map(&row));
+        match page.next_cursor {
+            Some(next) if rows.len() <= EXPORT_MAX_ROWS => cursor = Some(next),
+            _ => break,
+        }
+    }
+    csv_response(filename, rows)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
