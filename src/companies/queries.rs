@@ -136,6 +136,9 @@ pub async fn list(
         }
         records::push_tags(&mut q, org, "company", &filter.tags);
         records::push_page(&mut q, sort, after, limit);
-        q.build_query_as().fetch_all(conn).await
+        q.build_query_as()
+            .persistent(!records::plan_per_values(&filter.words, &filter.tags))
+            .fetch_all(conn)
+            .await
     })
 }

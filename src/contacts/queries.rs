@@ -207,7 +207,10 @@ pub async fn list(
         records::push_search(&mut q, backend, "contacts", &filter.words);
         push_filters(&mut q, org, filter);
         records::push_page(&mut q, sort, after, limit);
-        q.build_query_as().fetch_all(conn).await
+        q.build_query_as()
+            .persistent(!records::plan_per_values(&filter.words, &filter.tags))
+            .fetch_all(conn)
+            .await
     })
 }
 

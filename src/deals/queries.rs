@@ -167,6 +167,9 @@ pub async fn list(
         }
         records::push_tags(&mut q, org, "deal", &f.tags);
         records::push_page(&mut q, sort, after, limit);
-        q.build_query_as().fetch_all(conn).await
+        q.build_query_as()
+            .persistent(!records::plan_per_values(&f.words, &f.tags))
+            .fetch_all(conn)
+            .await
     })
 }

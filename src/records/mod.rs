@@ -298,6 +298,16 @@ where
     }
 }
 
+/// Whether a list query's best plan depends on its values: with search words
+/// or tags, how many rows match decides between walking the sort index and
+/// reading the matches first. Such a query is planned for each execution
+/// (`persistent(false)`): PostgreSQL switches a prepared statement to its
+/// generic plan after five runs, and that plan turned a 17 ms tag filter on
+/// 1M contacts into 0.1–3.5 s.
+pub fn plan_per_values(words: &[String], tags: &[String]) -> bool {
+    !words.is_empty() || !tags.is_empty()
+}
+
 /// Appends one condition per tag: the record carries every one of them.
 pub fn push_tags<'q, DB>(q: &mut QueryBuilder<'q, DB>, org: Uuid, record_type: &'static str, tags: &[String])
 where

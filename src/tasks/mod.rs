@@ -434,17 +434,23 @@ pub async fn list(state: &AppState, ctx: &OrgCtx, query: &TaskQuery) -> ApiResul
     }))
 }
 
-/// How many open tasks the caller may read are past due (the dashboard card).
+/// The dashboard counts overdue tasks up to this many and shows "1000+" beyond:
+/// an exact count walks every overdue task (50k in the benchmark: 190 ms).
+pub const OVERDUE_COUNT_CAP: i64 = 1000;
+
+/// How many open tasks the caller may read are past due, up to
+/// [`OVERDUE_COUNT_CAP`] + 1 (the dashboard card).
 pub async fn count_overdue(state: &AppState, ctx: &OrgCtx) -> ApiResult<i64> {
     let only_user = ctx.sees_only_own().then_some(ctx.user_id);
     let mut conn = state.db.read().await?;
     let count = run!(conn.exec(), c => {
-        let mut q = sqlx::QueryBuilder::new("SELECT COUNT(*) FROM tasks WHERE organization_id = ");
+        let mut q = sqlx::QueryBuilder::new("SELECT COUNT(*) FROM (SELECT 1 FROM tasks WHERE organization_id = ");
         q.push_bind(ctx.org_id).push(" AND is_done = ").push_bind(false);
         q.push(DUE_BEFORE).push_bind(crate::db::now());
         if let Some(user) = only_user {
             q.push(" AND (owner_id = ").push_bind(user).push(" OR assignee_id = ").push_bind(user).push(")");
         }
+        q.push(" LIMIT ").push_bind(OVERDUE_COUNT_CAP + 1).push(") AS overdue");
         q.build_query_scalar().fetch_one(c).await
     })?;
     Ok(count)

@@ -54,6 +54,7 @@ struct DashboardPage {
     won_value: Vec<String>,
     win_rate: String,
     overdue: i64,
+    overdue_text: String,
     funnel: Vec<FunnelBar>,
     funnel_height: i64,
     funnel_won: i64,
@@ -181,6 +182,11 @@ async fn build(state: &AppState, web: Web) -> ApiResult<DashboardPage> {
         won_value: format_amounts(&won_amounts),
         win_rate,
         overdue,
+        overdue_text: if overdue > tasks::OVERDUE_COUNT_CAP {
+            format!("{}+", tasks::OVERDUE_COUNT_CAP)
+        } else {
+            overdue.to_string()
+        },
         funnel: bars,
         funnel_height,
         funnel_won: funnel["won"].as_i64().unwrap_or(0),
