@@ -119,7 +119,7 @@ pub use crate::records::After;
 
 /// One page (up to `limit + 1` rows) of a company list.
 pub async fn list(
-    c: Exec<'_>,
+    mut c: Exec<'_>,
     org: Uuid,
     filter: &Filter,
     sort: Sort,
@@ -127,6 +127,7 @@ pub async fn list(
     limit: i64,
 ) -> Result<Vec<Company>, sqlx::Error> {
     let backend = c.backend();
+    let tags = records::tag_filter(c.re(), org, "company", &filter.tags).await?;
     run!(c, conn => {
         let mut q = sqlx::QueryBuilder::new(format!("SELECT {COLUMNS} FROM companies WHERE organization_id = "));
         q.push_bind(org);
@@ -134,7 +135,7 @@ pub async fn list(
         for owner in [filter.owner_id, filter.only_owner].into_iter().flatten() {
             q.push(" AND owner_id = ").push_bind(owner);
         }
-        records::push_tags(&mut q, org, "company", &filter.tags);
+        records::push_tags(&mut q, org, "companies", "company", &filter.tags, tags);
         records::push_page(&mut q, sort, after, limit);
         q.build_query_as()
             .persistent(!records::plan_per_values(&filter.words, &filter.tags))

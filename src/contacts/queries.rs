@@ -6,7 +6,7 @@ use sqlx::types::Json;
 use uuid::Uuid;
 
 use crate::db::Exec;
-use crate::records::{self, Sort};
+use crate::records::{self, Sort, TagFilter};
 use crate::run;
 
 #[derive(Debug, Clone, PartialEq, serde::Serialize, utoipa::ToSchema, sqlx::FromRow)]
@@ -182,10 +182,11 @@ pub async fn list(
     limit: i64,
 ) -> Result<Vec<Contact>, sqlx::Error> {
     let backend = c.backend();
+    let tags = records::tag_filter(c.re(), org, "contact", &filter.tags).await?;
     if !filter.words.is_empty() {
         let mut window = SEARCH_WINDOW;
         loop {
-            let rows = search_window(c.re(), org, filter, sort, after.clone(), limit, window).await?;
+            let rows = search_window(c.re(), org, filter, tags, sort, after.clone(), limit, window).await?;
             if rows.len() as i64 > limit {
                 return Ok(rows);
             }
@@ -205,7 +206,7 @@ pub async fn list(
         let mut q = sqlx::QueryBuilder::new(format!("SELECT {COLUMNS} FROM contacts WHERE organization_id = "));
         q.push_bind(org);
         records::push_search(&mut q, backend, "contacts", &filter.words);
-        push_filters(&mut q, org, filter);
+        push_filters(&mut q, org, filter, tags);
         records::push_page(&mut q, sort, after, limit);
         q.build_query_as()
             .persistent(!records::plan_per_values(&filter.words, &filter.tags))
@@ -215,10 +216,12 @@ pub async fn list(
 }
 
 /// The matches among the first `window` rows of the list (up to `limit + 1`).
+#[allow(clippy::too_many_arguments)]
 async fn search_window(
     c: Exec<'_>,
     org: Uuid,
     filter: &Filter,
+    tags: TagFilter,
     sort: Sort,
     after: Option<After>,
     limit: i64,
@@ -229,7 +232,7 @@ async fn search_window(
             "SELECT {COLUMNS} FROM (SELECT {COLUMNS}, search_text FROM contacts WHERE organization_id = "
         ));
         q.push_bind(org);
-        push_filters(&mut q, org, filter);
+        push_filters(&mut q, org, filter, tags);
         records::push_page(&mut q, sort, after, window - 1);
         q.push(") AS recent WHERE 1 = 1");
         for word in &filter.words {
@@ -241,7 +244,7 @@ async fn search_window(
 }
 
 /// The list filters other than free text, as ` AND …` conditions.
-fn push_filters<'q, DB>(q: &mut sqlx::QueryBuilder<'q, DB>, org: Uuid, filter: &Filter)
+fn push_filters<'q, DB>(q: &mut sqlx::QueryBuilder<'q, DB>, org: Uuid, filter: &Filter, tags: TagFilter)
 where
     DB: sqlx::Database,
     String: sqlx::Encode<'q, DB> + sqlx::Type<DB>,
@@ -266,7 +269,7 @@ where
     if let Some(at) = filter.created_before {
         q.push(" AND created_at < ").push_bind(at);
     }
-    records::push_tags(q, org, "contact", &filter.tags);
+    records::push_tags(q, org, "contacts", "contact", &filter.tags, tags);
 }
 
 /// The names of the given contacts (the board's cards, the deal list).

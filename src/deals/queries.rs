@@ -125,7 +125,7 @@ pub struct Filter {
 
 /// One page (up to `limit + 1` rows) of a deal list.
 pub async fn list(
-    c: Exec<'_>,
+    mut c: Exec<'_>,
     org: Uuid,
     f: &Filter,
     sort: Sort,
@@ -133,6 +133,7 @@ pub async fn list(
     limit: i64,
 ) -> Result<Vec<Deal>, sqlx::Error> {
     let backend = c.backend();
+    let tags = records::tag_filter(c.re(), org, "deal", &f.tags).await?;
     run!(c, conn => {
         let mut q = sqlx::QueryBuilder::new(format!("SELECT {COLUMNS} FROM deals WHERE organization_id = "));
         q.push_bind(org);
@@ -165,7 +166,7 @@ pub async fn list(
         if let Some(d) = f.close_before {
             q.push(" AND expected_close_date < ").push_bind(d);
         }
-        records::push_tags(&mut q, org, "deal", &f.tags);
+        records::push_tags(&mut q, org, "deals", "deal", &f.tags, tags);
         records::push_page(&mut q, sort, after, limit);
         q.build_query_as()
             .persistent(!records::plan_per_values(&f.words, &f.tags))

@@ -308,19 +308,77 @@ pub fn plan_per_values(words: &[String], tags: &[String]) -> bool {
     !words.is_empty() || !tags.is_empty()
 }
 
-/// Appends one condition per tag: the record carries every one of them.
-pub fn push_tags<'q, DB>(q: &mut QueryBuilder<'q, DB>, org: Uuid, record_type: &'static str, tags: &[String])
-where
+/// How a `tag=` filter is written.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum TagFilter {
+    /// `id IN (the records with the tag)`: reads the tagged records, then
+    /// sorts them. Right for rare tags, and what PostgreSQL's planner turns
+    /// into the better plan by itself.
+    Lookup,
+    /// `EXISTS (the record has the tag)` per row: walks the sort index and
+    /// stops after a page. SQLite's planner always reads every tagged record
+    /// first; for a tag on 25k of 1M contacts that took 180 ms, walking 10 ms.
+    Walk,
+}
+
+/// A tag with at least this many records is filtered by walking (SQLite).
+const WALK_TAGS_FROM: i64 = 5000;
+
+/// How to write the tag filter of a list of `record_type`: walking on SQLite
+/// when the first tag is common (a bounded count decides), a lookup otherwise.
+pub async fn tag_filter(
+    mut c: Exec<'_>,
+    org: Uuid,
+    record_type: &str,
+    tags: &[String],
+) -> Result<TagFilter, sqlx::Error> {
+    let Some(first) = tags.first() else {
+        return Ok(TagFilter::Lookup);
+    };
+    if c.backend() != Backend::Sqlite {
+        return Ok(TagFilter::Lookup);
+    }
+    let common: i64 = crate::run!(c.re(), conn => sqlx::query_scalar(
+        "SELECT COUNT(*) FROM (SELECT 1 FROM record_tags WHERE organization_id = $1 AND record_type = $2 AND tag = $3 LIMIT $4) AS t",
+    )
+    .bind(org)
+    .bind(record_type)
+    .bind(first)
+    .bind(WALK_TAGS_FROM)
+    .fetch_one(conn)
+    .await)?;
+    Ok(if common >= WALK_TAGS_FROM {
+        TagFilter::Walk
+    } else {
+        TagFilter::Lookup
+    })
+}
+
+/// Appends one condition per tag: the record (a row of `table`) carries every one of them.
+pub fn push_tags<'q, DB>(
+    q: &mut QueryBuilder<'q, DB>,
+    org: Uuid,
+    table: &str,
+    record_type: &'static str,
+    tags: &[String],
+    style: TagFilter,
+) where
     DB: Database,
     String: Encode<'q, DB> + Type<DB>,
     Uuid: Encode<'q, DB> + Type<DB>,
 {
     for tag in tags {
-        q.push(" AND id IN (SELECT record_id FROM record_tags WHERE organization_id = ")
-            .push_bind(org)
+        match style {
+            TagFilter::Lookup => q.push(" AND id IN (SELECT record_id FROM record_tags WHERE organization_id = "),
+            TagFilter::Walk => q.push(" AND EXISTS (SELECT 1 FROM record_tags WHERE organization_id = "),
+        };
+        q.push_bind(org)
             .push(format!(" AND record_type = '{record_type}' AND tag = "))
-            .push_bind(tag.clone())
-            .push(")");
+            .push_bind(tag.clone());
+        if style == TagFilter::Walk {
+            q.push(format!(" AND record_id = {table}.id"));
+        }
+        q.push(")");
     }
 }
 
