@@ -89,6 +89,10 @@ pub fn router(state: AppState) -> Router<AppState> {
 
 /// Session, CSRF and security headers for every web request.
 async fn guard(State(state): State<AppState>, request: Request, next: Next) -> Response {
+    if request.uri().path().starts_with("/static/") {
+        // Our stylesheet and script: no session to look up.
+        return with_headers(next.run(request).await);
+    }
     let (mut parts, body) = request.into_parts();
     let web = match session::load(&state, &parts.headers).await {
         Ok(web) => web,
