@@ -167,23 +167,17 @@ impl DealForm {
         }
     }
 
-    /// The form's fields replace the deal's; the contact stays.
-    fn patch(&self, deal: &Deal) -> DealPatch {
-        let owner = some(&self.owner_id).filter(|o| *o != deal.owner_id.to_string());
-        let amount = some(&self.amount).map(Value::String);
-        let same_amount = amount
-            .as_ref()
-            .and_then(|a| deals::parse_amount(a).ok().flatten())
-            .unwrap_or(0)
-            == deal.amount_cents;
+    /// The form's fields replace the deal's; the contact stays. Fields
+    /// sent unchanged are no change for the service (a closed deal's amount
+    /// and currency, an owner a member may not give away).
+    fn patch(&self) -> DealPatch {
         DealPatch {
             title: Some(Some(self.title.clone())),
-            // A closed deal's amount may not change: leave it out when it is the same.
-            amount: (!same_amount).then_some(amount),
-            currency: some(&self.currency).filter(|c| *c != deal.currency).map(Some),
+            amount: Some(some(&self.amount).map(Value::String)),
+            currency: some(&self.currency).map(Some),
             expected_close_date: Some(some(&self.expected_close_date)),
             company_id: Some(some(&self.company_id)),
-            owner_id: owner,
+            owner_id: some(&self.owner_id),
             tags: Some(Some(tag_list(&self.tags))),
             ..Default::default()
         }
@@ -402,17 +396,7 @@ pub async fn update(
     IdPath(id): IdPath,
     Form(form): Form<DealForm>,
 ) -> Response {
-    let current = {
-        let Ok(mut conn) = state.db.read().await else {
-            return view::error_page(&crate::http::error::ApiError::unavailable());
-        };
-        deals::readable(conn.exec(), &web.ctx, id).await
-    };
-    let result = match current {
-        Ok(deal) => deals::update(&state, &web.ctx, id, IfMatch(None), form.patch(&deal)).await,
-        Err(e) => Err(e),
-    };
-    match result {
+    match deals::update(&state, &web.ctx, id, IfMatch(None), form.patch()).await {
         Ok(deal) => see_other(&format!("/deals/{}", deal.id)),
         Err(e) => refused(&state, &web, id, Some(form), e).await,
     }

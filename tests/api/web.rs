@@ -315,10 +315,19 @@ both! {
         assert_eq!(web.post(&format!("{deal_path}/status"), &[("status", "won")]).await.status, StatusCode::SEE_OTHER);
         let shown = web.get(&deal_path).await;
         assert!(shown.body.contains("status-won"));
+        // The won deal's form, saved with its amount and currency as shown:
+        // a new title is a change, the unchanged amount is not.
+        let saved = web
+            .post(&deal_path, &[("title", "Rockets II"), ("company_id", company_id.as_str()), ("amount", "99.50"), ("currency", "USD")])
+            .await;
+        assert_eq!(saved.status, StatusCode::SEE_OTHER, "{}", saved.body);
+        let refused = web.post(&deal_path, &[("title", "Rockets II"), ("company_id", company_id.as_str()), ("amount", "100")]).await;
+        assert_eq!(refused.status, StatusCode::UNPROCESSABLE_ENTITY);
+        assert!(refused.body.contains("cannot change"));
 
         // The company page lists both; comments land on the timeline.
         let page = web.get(&company_path).await;
-        assert!(page.body.contains("Wile") && page.body.contains("Rockets"));
+        assert!(page.body.contains("Wile") && page.body.contains("Rockets II"));
         assert_eq!(web.post(&format!("{contact_path}/comments"), &[("text", "Called, likes it")]).await.status, StatusCode::SEE_OTHER);
         let empty = web.post(&format!("{contact_path}/comments"), &[("text", "  ")]).await;
         assert_eq!(empty.status, StatusCode::UNPROCESSABLE_ENTITY);
