@@ -8,6 +8,7 @@
 //! Screenshots of the main pages at 1280 and 390 px land in
 //! `target/screenshots/`.
 
+use std::os::unix::process::CommandExt;
 use std::process::{Child, Command, Stdio};
 use std::time::Duration;
 
@@ -33,8 +34,13 @@ struct Browser {
 }
 
 impl Drop for Browser {
+    /// Ends chromedriver and the Chromium it started, also when a test
+    /// panicked before its session closed: they share the process group that
+    /// `browser` gave chromedriver. (Killing chromedriver alone left every
+    /// Chromium running, and they piled up over test runs.)
     fn drop(&mut self) {
-        let _ = self.driver.kill();
+        let group = format!("-{}", self.driver.id());
+        let _ = Command::new("kill").args(["-KILL", "--", &group]).status();
         let _ = self.driver.wait();
     }
 }
@@ -62,6 +68,7 @@ async fn browser(app: &TestApp) -> Option<Browser> {
     let port = free_port();
     let driver = Command::new(CHROMEDRIVER)
         .arg(format!("--port={port}"))
+        .process_group(0)
         .stdout(Stdio::null())
         .stderr(Stdio::null())
         .spawn()
