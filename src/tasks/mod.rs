@@ -57,6 +57,13 @@ pub struct Task {
     pub version: i64,
 }
 
+impl Task {
+    /// Not done and due before `now` (what the `overdue` filter selects).
+    pub fn is_overdue(&self, now: DateTime<Utc>) -> bool {
+        !self.is_done && self.due_date.is_some_and(|d| d < now)
+    }
+}
+
 const COLUMNS: &str = "id, owner_id, assignee_id, title, description, deal_id, contact_id, due_date, is_done, completed_at, \
                        tags, created_at, updated_at, version";
 

@@ -3,14 +3,14 @@
 use askama::Template;
 use axum::Extension;
 use axum::extract::{Query, State};
-use axum::http::{HeaderMap, StatusCode, header};
-use axum::response::{IntoResponse, Response};
+use axum::http::{HeaderMap, StatusCode};
+use axum::response::Response;
 use serde::Deserialize;
 use uuid::Uuid;
 
 use super::session::{self, Web, WebSession};
 use super::view::{self, FormErrors};
-use super::{Form, secure, see_other};
+use super::{Form, secure, see_other, see_other_setting};
 use crate::auth::routes::{RegisterInput, register_account, sign_in};
 use crate::http::AppState;
 use crate::http::error::ApiError;
@@ -70,12 +70,7 @@ pub async fn login(
     }
     .await;
     match signed_in {
-        Ok(cookie) => (
-            StatusCode::SEE_OTHER,
-            [(header::LOCATION, next)],
-            [(header::SET_COOKIE, cookie)],
-        )
-            .into_response(),
+        Ok(cookie) => see_other_setting(&next, cookie),
         Err(e) => view::render(
             e.status,
             &LoginPage {
@@ -140,12 +135,7 @@ pub async fn register(
     }
     .await;
     match registered {
-        Ok(cookie) => (
-            StatusCode::SEE_OTHER,
-            [(header::LOCATION, "/")],
-            [(header::SET_COOKIE, cookie)],
-        )
-            .into_response(),
+        Ok(cookie) => see_other_setting("/", cookie),
         Err(e) => view::render(
             e.status,
             &RegisterPage {
@@ -159,12 +149,7 @@ pub async fn register(
 
 pub async fn logout(State(state): State<AppState>, headers: HeaderMap) -> Response {
     match session::end(&state, &headers, secure(&state, &headers)).await {
-        Ok(Some(cookie)) => (
-            StatusCode::SEE_OTHER,
-            [(header::LOCATION, "/login")],
-            [(header::SET_COOKIE, cookie)],
-        )
-            .into_response(),
+        Ok(Some(cookie)) => see_other_setting("/login", cookie),
         Ok(None) => see_other("/login"),
         Err(e) => view::error_page(&e),
     }
@@ -269,12 +254,7 @@ pub async fn accept_invite(
     }
     .await;
     match accepted {
-        Ok(cookie) => (
-            StatusCode::SEE_OTHER,
-            [(header::LOCATION, "/")],
-            [(header::SET_COOKIE, cookie)],
-        )
-            .into_response(),
+        Ok(cookie) => see_other_setting("/", cookie),
         Err(e) if e.status == StatusCode::GONE || e.status.is_server_error() => view::error_page(&e),
         Err(e) => invite_view(&state, &web, &token, &form.name, FormErrors::from_api(&e), e.status).await,
     }

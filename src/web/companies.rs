@@ -9,7 +9,7 @@ use serde::Deserialize;
 
 use super::contacts::{DealLine, PAGE_SIZE, tag_list};
 use super::session::Web;
-use super::view::{self, FormErrors, ListParts, ListUrls, MemberChoice, Shell};
+use super::view::{self, Choice, FormErrors, ListParts, ListUrls, Shell};
 use super::{Form, ListQuery, see_other};
 use crate::companies::queries::Company;
 use crate::companies::{self, CompanyInput, CompanyPatch, CompanyQuery};
@@ -31,7 +31,7 @@ pub struct Row {
     pub created: String,
 }
 
-fn row(c: &Company, members: &[MemberChoice]) -> Row {
+fn row(c: &Company, members: &[Choice]) -> Row {
     Row {
         id: c.id.to_string(),
         name: c.name.clone(),
@@ -125,11 +125,6 @@ pub struct CompanyForm {
     tags: String,
 }
 
-fn some(value: &str) -> Option<String> {
-    let v = value.trim();
-    (!v.is_empty()).then(|| v.to_string())
-}
-
 impl CompanyForm {
     fn of(c: &Company) -> Self {
         CompanyForm {
@@ -144,7 +139,7 @@ impl CompanyForm {
 
     /// The employee count as a number, or the field error the API would give.
     fn employees(&self) -> ApiResult<Option<i64>> {
-        match some(&self.employee_count) {
+        match view::filled(&self.employee_count) {
             None => Ok(None),
             Some(n) => n
                 .parse()
@@ -156,10 +151,10 @@ impl CompanyForm {
     fn input(&self) -> ApiResult<CompanyInput> {
         Ok(CompanyInput {
             name: self.name.clone(),
-            domain: some(&self.domain),
-            industry: some(&self.industry),
+            domain: view::filled(&self.domain),
+            industry: view::filled(&self.industry),
             employee_count: self.employees()?,
-            owner_id: some(&self.owner_id),
+            owner_id: view::filled(&self.owner_id),
             tags: Some(tag_list(&self.tags)),
         })
     }
@@ -167,10 +162,10 @@ impl CompanyForm {
     fn patch(&self) -> ApiResult<CompanyPatch> {
         Ok(CompanyPatch {
             name: Some(Some(self.name.clone())),
-            domain: Some(some(&self.domain)),
-            industry: Some(some(&self.industry)),
+            domain: Some(view::filled(&self.domain)),
+            industry: Some(view::filled(&self.industry)),
             employee_count: Some(self.employees()?),
-            owner_id: some(&self.owner_id),
+            owner_id: view::filled(&self.owner_id),
             tags: Some(Some(tag_list(&self.tags))),
         })
     }
@@ -181,7 +176,7 @@ impl CompanyForm {
 struct NewPage {
     shell: Shell,
     form: CompanyForm,
-    members: Vec<MemberChoice>,
+    members: Vec<Choice>,
     errors: FormErrors,
 }
 
@@ -242,7 +237,7 @@ struct RecordPage {
     shell: Shell,
     company: Row,
     form: CompanyForm,
-    members: Vec<MemberChoice>,
+    members: Vec<Choice>,
     errors: FormErrors,
     contacts: Vec<ContactLine>,
     deals: Vec<DealLine>,

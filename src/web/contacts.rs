@@ -10,7 +10,7 @@ use serde::Deserialize;
 
 use super::dashboard::{ActivityLine, TaskLine, activity_line, task_line};
 use super::session::Web;
-use super::view::{self, FormErrors, ListParts, ListUrls, MemberChoice, Shell};
+use super::view::{self, Choice, FormErrors, ListParts, ListUrls, Shell};
 use super::{Form, ListQuery, see_other};
 use crate::activities::{self, CommentInput, Timeline, TimelineQuery};
 use crate::contacts::queries::Contact;
@@ -36,7 +36,7 @@ pub struct Row {
     pub created: String,
 }
 
-fn row(c: &Contact, members: &[MemberChoice]) -> Row {
+fn row(c: &Contact, members: &[Choice]) -> Row {
     Row {
         id: c.id.to_string(),
         name: c.name.clone(),
@@ -136,11 +136,6 @@ pub struct ContactForm {
     company_id: String,
 }
 
-fn some(value: &str) -> Option<String> {
-    let v = value.trim();
-    (!v.is_empty()).then(|| v.to_string())
-}
-
 /// `"a, b"` → `["a", "b"]`.
 pub fn tag_list(value: &str) -> Vec<String> {
     value
@@ -169,13 +164,13 @@ impl ContactForm {
     fn input(&self) -> ContactInput {
         ContactInput {
             name: self.name.clone(),
-            email: some(&self.email),
-            phone: some(&self.phone),
-            title: some(&self.title),
-            company_id: some(&self.company_id),
-            lead_source: some(&self.lead_source),
-            customer_since: some(&self.customer_since),
-            owner_id: some(&self.owner_id),
+            email: view::filled(&self.email),
+            phone: view::filled(&self.phone),
+            title: view::filled(&self.title),
+            company_id: view::filled(&self.company_id),
+            lead_source: view::filled(&self.lead_source),
+            customer_since: view::filled(&self.customer_since),
+            owner_id: view::filled(&self.owner_id),
             tags: Some(tag_list(&self.tags)),
         }
     }
@@ -184,13 +179,13 @@ impl ContactForm {
     fn patch(&self) -> ContactPatch {
         ContactPatch {
             name: Some(Some(self.name.clone())),
-            email: Some(some(&self.email)),
-            phone: Some(some(&self.phone)),
-            title: Some(some(&self.title)),
-            company_id: Some(some(&self.company_id)),
-            lead_source: Some(some(&self.lead_source)),
-            customer_since: Some(some(&self.customer_since)),
-            owner_id: some(&self.owner_id),
+            email: Some(view::filled(&self.email)),
+            phone: Some(view::filled(&self.phone)),
+            title: Some(view::filled(&self.title)),
+            company_id: Some(view::filled(&self.company_id)),
+            lead_source: Some(view::filled(&self.lead_source)),
+            customer_since: Some(view::filled(&self.customer_since)),
+            owner_id: view::filled(&self.owner_id),
             tags: Some(Some(tag_list(&self.tags))),
         }
     }
@@ -201,8 +196,8 @@ impl ContactForm {
 struct NewPage {
     shell: Shell,
     form: ContactForm,
-    members: Vec<MemberChoice>,
-    companies: Vec<CompanyChoice>,
+    members: Vec<Choice>,
+    companies: Vec<Choice>,
     errors: FormErrors,
 }
 
@@ -266,8 +261,8 @@ struct RecordPage {
     shell: Shell,
     contact: Row,
     form: ContactForm,
-    members: Vec<MemberChoice>,
-    companies: Vec<CompanyChoice>,
+    members: Vec<Choice>,
+    companies: Vec<Choice>,
     errors: FormErrors,
     deals: Vec<DealLine>,
     tasks: Vec<TaskLine>,
@@ -401,24 +396,19 @@ pub async fn comment(
     }
 }
 
-pub struct CompanyChoice {
-    pub id: String,
-    pub name: String,
-}
-
-/// The companies a contact form offers: the chosen one, then the newest.
-pub async fn company_choices(state: &AppState, web: &Web, chosen: &str) -> ApiResult<Vec<CompanyChoice>> {
-    let mut choices = Vec::new();
-    if let Ok(id) = uuid::Uuid::parse_str(chosen.trim()) {
-        let mut conn = state.db.read().await?;
-        if let Ok(c) = crate::companies::readable(conn.exec(), &web.ctx, id).await {
-            choices.push(CompanyChoice {
-                id: c.id.to_string(),
-                name: c.name,
-            });
+/// The companies a contact or deal form offers: the chosen one, then the newest.
+pub async fn company_choices(state: &AppState, web: &Web, chosen: &str) -> ApiResult<Vec<Choice>> {
+    let chosen = match uuid::Uuid::parse_str(chosen.trim()) {
+        Ok(id) => {
+            let mut conn = state.db.read().await?;
+            crate::companies::readable(conn.exec(), &web.ctx, id)
+                .await
+                .ok()
+                .map(|c| Choice::new(c.id, c.name))
         }
-    }
-    let recent = crate::companies::list(
+        Err(_) => None,
+    };
+    let newest = crate::companies::list(
         state,
         &web.ctx,
         &crate::companies::CompanyQuery {
@@ -427,13 +417,8 @@ pub async fn company_choices(state: &AppState, web: &Web, chosen: &str) -> ApiRe
         },
     )
     .await?;
-    for c in recent.data {
-        if !choices.iter().any(|x| x.id == c.id.to_string()) {
-            choices.push(CompanyChoice {
-                id: c.id.to_string(),
-                name: c.name,
-            });
-        }
-    }
-    Ok(choices)
+    Ok(view::with_chosen(
+        chosen,
+        newest.data.into_iter().map(|c| Choice::new(c.id, c.name)),
+    ))
 }

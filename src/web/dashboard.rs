@@ -205,7 +205,7 @@ pub fn task_line(t: &Task, now: chrono::DateTime<Utc>) -> TaskLine {
             .as_ref()
             .map(view::time)
             .unwrap_or_else(|| "no due date".into()),
-        overdue: !t.is_done && t.due_date.is_some_and(|d| d < now),
+        overdue: t.is_overdue(now),
         done: t.is_done,
     }
 }

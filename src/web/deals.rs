@@ -9,10 +9,10 @@ use axum::response::{IntoResponse, Response};
 use serde::Deserialize;
 use serde_json::{Value, json};
 
-use super::contacts::{CommentForm, CompanyChoice, PAGE_SIZE, company_choices, tag_list};
+use super::contacts::{CommentForm, PAGE_SIZE, company_choices, tag_list};
 use super::dashboard::{ActivityLine, TaskLine, activity_line, task_line};
 use super::session::Web;
-use super::view::{self, FormErrors, ListParts, ListUrls, MemberChoice, Shell};
+use super::view::{self, Choice, FormErrors, ListParts, ListUrls, Shell};
 use super::{Form, ListQuery, see_other};
 use crate::activities::{self, Timeline, TimelineQuery};
 use crate::contacts::{self, ContactQuery};
@@ -35,7 +35,7 @@ pub struct Row {
     pub created: String,
 }
 
-fn row(d: &Deal, members: &[MemberChoice]) -> Row {
+fn row(d: &Deal, members: &[Choice]) -> Row {
     Row {
         id: d.id.to_string(),
         title: d.title.clone(),
@@ -134,11 +134,6 @@ pub struct DealForm {
     company_id: String,
 }
 
-fn some(value: &str) -> Option<String> {
-    let v = value.trim();
-    (!v.is_empty()).then(|| v.to_string())
-}
-
 impl DealForm {
     fn of(d: &Deal) -> Self {
         DealForm {
@@ -156,12 +151,12 @@ impl DealForm {
     fn input(&self) -> DealInput {
         DealInput {
             title: self.title.clone(),
-            contact_id: some(&self.contact_id),
-            company_id: some(&self.company_id),
-            amount: some(&self.amount).map(Value::String),
-            currency: some(&self.currency),
-            expected_close_date: some(&self.expected_close_date),
-            owner_id: some(&self.owner_id),
+            contact_id: view::filled(&self.contact_id),
+            company_id: view::filled(&self.company_id),
+            amount: view::filled(&self.amount).map(Value::String),
+            currency: view::filled(&self.currency),
+            expected_close_date: view::filled(&self.expected_close_date),
+            owner_id: view::filled(&self.owner_id),
             tags: Some(tag_list(&self.tags)),
             ..Default::default()
         }
@@ -173,20 +168,15 @@ impl DealForm {
     fn patch(&self) -> DealPatch {
         DealPatch {
             title: Some(Some(self.title.clone())),
-            amount: Some(some(&self.amount).map(Value::String)),
-            currency: some(&self.currency).map(Some),
-            expected_close_date: Some(some(&self.expected_close_date)),
-            company_id: Some(some(&self.company_id)),
-            owner_id: some(&self.owner_id),
+            amount: Some(view::filled(&self.amount).map(Value::String)),
+            currency: view::filled(&self.currency).map(Some),
+            expected_close_date: Some(view::filled(&self.expected_close_date)),
+            company_id: Some(view::filled(&self.company_id)),
+            owner_id: view::filled(&self.owner_id),
             tags: Some(Some(tag_list(&self.tags))),
             ..Default::default()
         }
     }
-}
-
-pub struct ContactChoice {
-    pub id: String,
-    pub name: String,
 }
 
 #[derive(Template)]
@@ -194,9 +184,9 @@ pub struct ContactChoice {
 struct NewPage {
     shell: Shell,
     form: DealForm,
-    members: Vec<MemberChoice>,
-    companies: Vec<CompanyChoice>,
-    contacts: Vec<ContactChoice>,
+    members: Vec<Choice>,
+    companies: Vec<Choice>,
+    contacts: Vec<Choice>,
     errors: FormErrors,
 }
 
@@ -208,17 +198,17 @@ pub struct NewQuery {
 async fn new_deal_page(state: &AppState, web: &Web, form: DealForm, errors: FormErrors) -> ApiResult<NewPage> {
     let members = view::members(state, web.ctx.org_id).await?;
     // The contact named in the address first, then the newest ones.
-    let mut contacts: Vec<ContactChoice> = Vec::new();
-    if let Ok(id) = uuid::Uuid::parse_str(form.contact_id.trim()) {
-        let mut conn = state.db.read().await?;
-        if let Ok(c) = contacts::readable(conn.exec(), &web.ctx, id).await {
-            contacts.push(ContactChoice {
-                id: c.id.to_string(),
-                name: c.name,
-            });
+    let chosen = match uuid::Uuid::parse_str(form.contact_id.trim()) {
+        Ok(id) => {
+            let mut conn = state.db.read().await?;
+            contacts::readable(conn.exec(), &web.ctx, id)
+                .await
+                .ok()
+                .map(|c| Choice::new(c.id, c.name))
         }
-    }
-    let recent = contacts::list(
+        Err(_) => None,
+    };
+    let newest = contacts::list(
         state,
         &web.ctx,
         &ContactQuery {
@@ -227,14 +217,7 @@ async fn new_deal_page(state: &AppState, web: &Web, form: DealForm, errors: Form
         },
     )
     .await?;
-    for c in recent.data {
-        if !contacts.iter().any(|x| x.id == c.id.to_string()) {
-            contacts.push(ContactChoice {
-                id: c.id.to_string(),
-                name: c.name,
-            });
-        }
-    }
+    let contacts = view::with_chosen(chosen, newest.data.into_iter().map(|c| Choice::new(c.id, c.name)));
     Ok(NewPage {
         shell: Shell::new(web, "deals", "New deal"),
         companies: company_choices(state, web, &form.company_id).await?,
@@ -284,8 +267,8 @@ struct RecordPage {
     contact_id: String,
     contact_name: String,
     form: DealForm,
-    members: Vec<MemberChoice>,
-    companies: Vec<CompanyChoice>,
+    members: Vec<Choice>,
+    companies: Vec<Choice>,
     errors: FormErrors,
     tasks: Vec<TaskLine>,
     timeline: Vec<ActivityLine>,
@@ -420,7 +403,7 @@ pub async fn set_status(
 ) -> Response {
     let patch = DealPatch {
         status: Some(form.status.clone()),
-        lost_reason: some(&form.lost_reason).map(Some),
+        lost_reason: view::filled(&form.lost_reason).map(Some),
         ..Default::default()
     };
     match deals::update(&state, &web.ctx, id, IfMatch(None), patch).await {

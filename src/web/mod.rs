@@ -151,6 +151,13 @@ fn see_other(location: &str) -> Response {
     (StatusCode::SEE_OTHER, [(header::LOCATION, location.to_string())]).into_response()
 }
 
+/// A redirect that also sets (or clears) the session cookie.
+fn see_other_setting(location: &str, cookie: HeaderValue) -> Response {
+    let mut response = see_other(location);
+    response.headers_mut().append(header::SET_COOKIE, cookie);
+    response
+}
+
 /// A submitted form (`application/x-www-form-urlencoded`). Form structs give
 /// every field a default, so a missing field is empty and its service call
 /// names it; a body that is not a form at all is a 400 page.

@@ -8,7 +8,7 @@ use serde::Deserialize;
 
 use super::contacts::PAGE_SIZE;
 use super::session::Web;
-use super::view::{self, FormErrors, ListParts, ListUrls, MemberChoice, Shell};
+use super::view::{self, Choice, FormErrors, ListParts, ListUrls, Shell};
 use super::{Form, ListQuery, see_other};
 use crate::http::AppState;
 use crate::http::extract::{IdPath, IfMatch};
@@ -26,12 +26,12 @@ pub struct Row {
     pub contact_id: String,
 }
 
-fn row(t: &Task, members: &[MemberChoice], now: chrono::DateTime<chrono::Utc>) -> Row {
+fn row(t: &Task, members: &[Choice], now: chrono::DateTime<chrono::Utc>) -> Row {
     Row {
         id: t.id.to_string(),
         title: t.title.clone(),
         due: t.due_date.as_ref().map(view::time).unwrap_or_default(),
-        overdue: !t.is_done && t.due_date.is_some_and(|d| d < now),
+        overdue: t.is_overdue(now),
         assignee: view::member_name(members, &t.assignee_id),
         is_done: t.is_done,
         deal_id: t.deal_id.map(|d| d.to_string()).unwrap_or_default(),
@@ -99,15 +99,10 @@ pub struct TaskForm {
     assignee_id: String,
 }
 
-fn some(value: &str) -> Option<String> {
-    let v = value.trim();
-    (!v.is_empty()).then(|| v.to_string())
-}
-
 /// A `datetime-local` value as RFC 3339 (UTC); anything else is passed on
 /// for the service to name.
 fn due(value: &str) -> Option<String> {
-    let v = some(value)?;
+    let v = view::filled(value)?;
     Some(match v.len() {
         16 => format!("{v}:00Z"),
         19 => format!("{v}Z"),
@@ -119,7 +114,7 @@ pub async fn create(State(state): State<AppState>, web: Web, Form(form): Form<Ta
     let input = TaskInput {
         title: form.title.clone(),
         due_date: due(&form.due_date),
-        assignee_id: some(&form.assignee_id),
+        assignee_id: view::filled(&form.assignee_id),
         ..Default::default()
     };
     match tasks::create(&state, &web.ctx, &Idempotency::none(), input)

@@ -155,6 +155,12 @@ pub fn time(t: &DateTime<Utc>) -> String {
     t.format("%Y-%m-%d %H:%M").to_string()
 }
 
+/// A form field as the services take it: trimmed, and `None` when empty.
+pub fn filled(value: &str) -> Option<String> {
+    let v = value.trim();
+    (!v.is_empty()).then(|| v.to_string())
+}
+
 /// Redirect target after sign-in: only a path of this site.
 pub fn safe_next(next: Option<&str>) -> String {
     match next {
@@ -263,28 +269,44 @@ impl ListUrls {
     }
 }
 
-/// A member in a select, and who owns what.
-pub struct MemberChoice {
+/// A record offered in a select (a member, a contact, a company): its id and
+/// the name shown.
+pub struct Choice {
     pub id: String,
     pub name: String,
 }
 
-pub async fn members(
-    state: &crate::http::AppState,
-    org: uuid::Uuid,
-) -> crate::http::error::ApiResult<Vec<MemberChoice>> {
+impl Choice {
+    pub fn new(id: uuid::Uuid, name: String) -> Self {
+        Choice {
+            id: id.to_string(),
+            name,
+        }
+    }
+}
+
+/// The records a select offers: the chosen one first (when the caller may
+/// read it), then the newest, each once.
+pub fn with_chosen(chosen: Option<Choice>, newest: impl IntoIterator<Item = Choice>) -> Vec<Choice> {
+    let mut choices: Vec<Choice> = chosen.into_iter().collect();
+    for c in newest {
+        if !choices.iter().any(|x| x.id == c.id) {
+            choices.push(c);
+        }
+    }
+    choices
+}
+
+pub async fn members(state: &crate::http::AppState, org: uuid::Uuid) -> crate::http::error::ApiResult<Vec<Choice>> {
     let mut conn = state.db.read().await?;
     Ok(crate::orgs::queries::list_members(conn.exec(), org)
         .await?
         .into_iter()
-        .map(|m| MemberChoice {
-            id: m.user_id.to_string(),
-            name: m.name,
-        })
+        .map(|m| Choice::new(m.user_id, m.name))
         .collect())
 }
 
-pub fn member_name(members: &[MemberChoice], id: &uuid::Uuid) -> String {
+pub fn member_name(members: &[Choice], id: &uuid::Uuid) -> String {
     let id = id.to_string();
     members
         .iter()
@@ -319,7 +341,7 @@ pub fn csv_response(filename: &str, rows: Vec<Vec<String>>) -> Response {
 /// members (owner filter and names), the rows, and a refused filter's message.
 pub struct ListParts<R> {
     pub urls: ListUrls,
-    pub members: Vec<MemberChoice>,
+    pub members: Vec<Choice>,
     pub rows: Vec<R>,
     pub next: Option<String>,
     pub previous: Option<String>,
@@ -333,7 +355,7 @@ pub async fn list_parts<T, R>(
     org: uuid::Uuid,
     urls: ListUrls,
     fetch: impl Future<Output = crate::http::error::ApiResult<crate::http::pagination::Page<T>>>,
-    row: impl Fn(&T, &[MemberChoice]) -> R,
+    row: impl Fn(&T, &[Choice]) -> R,
 ) -> Result<ListParts<R>, Response> {
     let members = members(state, org).await.map_err(|e| error_page(&e))?;
     let (rows, next, error) = match fetch.await {
