@@ -132,6 +132,51 @@ pub async fn prepare_bulk_load(tx: &mut Tx, tables: &[&Table]) -> anyhow::Result
     Ok(indexes.into_iter().map(|(_, definition)| definition).collect())
 }
 
+/// The contact search terms (`contact_terms`, migration 12) are kept by
+/// triggers on `contacts`. Row by row, a million contacts would add 15 million
+/// index entries one at a time; on PostgreSQL the seed switches the triggers
+/// off and drops the table's primary key, and [`fill_contact_terms`] derives
+/// every row in one statement and builds the key by sorting. SQLite keeps its
+/// triggers on (its inserts run in one in-process transaction).
+pub async fn suspend_contact_terms(tx: &mut Tx) -> anyhow::Result<Option<String>> {
+    let Tx::Postgres(t) = tx else {
+        return Ok(None);
+    };
+    let (name, definition): (String, String) = sqlx::query_as(
+        "SELECT conname::text, pg_get_constraintdef(oid) FROM pg_constraint \
+         WHERE conrelid = 'contact_terms'::regclass AND contype = 'p'",
+    )
+    .fetch_one(&mut **t)
+    .await?;
+    for statement in [
+        "TRUNCATE contact_terms".to_string(),
+        "ALTER TABLE contacts DISABLE TRIGGER USER".to_string(),
+        format!("ALTER TABLE contact_terms DROP CONSTRAINT {name}"),
+    ] {
+        sqlx::query(&statement).execute(&mut **t).await?;
+    }
+    Ok(Some(format!(
+        "ALTER TABLE contact_terms ADD CONSTRAINT {name} {definition}"
+    )))
+}
+
+/// Fills `contact_terms` from the loaded contacts with the function the
+/// triggers use, builds its primary key and switches the triggers back on.
+pub async fn fill_contact_terms(tx: &mut Tx, primary_key: Option<String>) -> anyhow::Result<()> {
+    let (Tx::Postgres(t), Some(primary_key)) = (tx, primary_key) else {
+        return Ok(());
+    };
+    for statement in [
+        "INSERT INTO contact_terms (organization_id, term, created_at, contact_id) \
+         SELECT c.organization_id, t, c.created_at, c.id FROM contacts AS c, contact_search_terms(c.search_text) AS t",
+        &primary_key,
+        "ALTER TABLE contacts ENABLE TRIGGER USER",
+    ] {
+        sqlx::query(statement).execute(&mut **t).await?;
+    }
+    Ok(())
+}
+
 /// Runs the statements [`drop_secondary_indexes`] returned, with memory enough
 /// to sort each index in one pass.
 pub async fn recreate_indexes(tx: &mut Tx, statements: &[String]) -> anyhow::Result<()> {

@@ -1016,7 +1016,10 @@ both! {
         // Search follows changes and deletions.
         app.patch(&owner, &at(&john), json!({"name": "Jack Smith", "email": null})).await.assert(200);
         assert!(list_ids(&app, &owner, &q("john")).await.is_empty());
+        assert!(list_ids(&app, &owner, &q("joh")).await.is_empty(), "the old terms are gone");
         assert!(list_ids(&app, &owner, &q("acme")).await.is_empty());
+        assert!(list_ids(&app, &owner, &q("ac")).await.is_empty());
+        assert_eq!(list_ids(&app, &owner, &q("ja sm")).await, [john.as_str()]);
         assert_eq!(list_ids(&app, &owner, &q("jack")).await, [john.as_str()]);
         assert_eq!(list_ids(&app, &owner, &q("4155")).await, [john.as_str()]);
         app.patch(&owner, &at(&john), json!({"phone": "+1 415 555 0199"})).await.assert(200);
@@ -1024,6 +1027,7 @@ both! {
         assert_eq!(list_ids(&app, &owner, &q("4155550199")).await, [john.as_str()]);
         app.delete(&owner, &at(&joan)).await.assert(204);
         assert_eq!(list_ids(&app, &owner, &q("smith")).await, [john.as_str()]);
+        assert!(list_ids(&app, &owner, &q("jo")).await.is_empty(), "a deleted contact's terms are gone");
     }
 
     async fn pages_visit_every_contact_exactly_once(app) {
@@ -1192,25 +1196,30 @@ both! {
 }
 
 /// Inserts `n` contacts straight into the database (an HTTP loop would take
-/// minutes): every second one tagged `common`, created one second apart.
-async fn insert_contacts(app: &TestApp, s: &Session, n: i64) {
+/// minutes): contact `i` is named `C{i}`, every second one tagged `common`,
+/// created one second apart, with `search` (SQL of `i`) as its search text.
+async fn insert_contacts(app: &TestApp, s: &Session, n: i64, search: &str) {
     let org = uuid::Uuid::parse_str(&s.org_id).unwrap();
     let owner = uuid::Uuid::parse_str(&s.user_id).unwrap();
     let (contacts, tags) = match app.backend {
         Backend::Sqlite => (
-            "WITH RECURSIVE n(i) AS (SELECT 1 UNION ALL SELECT i + 1 FROM n WHERE i < $3) \
+            format!(
+                "WITH RECURSIVE n(i) AS (SELECT 1 UNION ALL SELECT i + 1 FROM n WHERE i < $3) \
              INSERT INTO contacts (organization_id, id, owner_id, name, tags, search_text, created_at, updated_at, version) \
-             SELECT $1, randomblob(16), $2, 'C' || i, CASE WHEN i % 2 = 0 THEN '[\"common\"]' ELSE '[]' END, 'c' || i, \
+             SELECT $1, randomblob(16), $2, 'C' || i, CASE WHEN i % 2 = 0 THEN '[\"common\"]' ELSE '[]' END, {search}, \
              strftime('%Y-%m-%dT%H:%M:%S', '2026-01-01', '+' || i || ' seconds') || '.000000+00:00', \
-             strftime('%Y-%m-%dT%H:%M:%S', '2026-01-01', '+' || i || ' seconds') || '.000000+00:00', 1 FROM n",
+             strftime('%Y-%m-%dT%H:%M:%S', '2026-01-01', '+' || i || ' seconds') || '.000000+00:00', 1 FROM n"
+            ),
             "INSERT INTO record_tags (organization_id, record_type, tag, record_id, owner_id) \
              SELECT organization_id, 'contact', 'common', id, owner_id FROM contacts WHERE organization_id = $1 AND tags LIKE '%common%'",
         ),
         Backend::Postgres => (
-            "INSERT INTO contacts (organization_id, id, owner_id, name, tags, search_text, created_at, updated_at, version) \
-             SELECT $1, gen_random_uuid(), $2, 'C' || i, CASE WHEN i % 2 = 0 THEN '[\"common\"]'::jsonb ELSE '[]'::jsonb END, 'c' || i, \
+            format!(
+                "INSERT INTO contacts (organization_id, id, owner_id, name, tags, search_text, created_at, updated_at, version) \
+             SELECT $1, gen_random_uuid(), $2, 'C' || i, CASE WHEN i % 2 = 0 THEN '[\"common\"]'::jsonb ELSE '[]'::jsonb END, {search}, \
              TIMESTAMPTZ '2026-01-01 00:00:00+00' + i * INTERVAL '1 second', TIMESTAMPTZ '2026-01-01 00:00:00+00' + i * INTERVAL '1 second', 1 \
-             FROM generate_series(1, $3::bigint) AS i",
+             FROM generate_series(1, $3::bigint) AS i"
+            ),
             "INSERT INTO record_tags (organization_id, record_type, tag, record_id, owner_id) \
              SELECT organization_id, 'contact', 'common', id, owner_id FROM contacts WHERE organization_id = $1 AND tags ? 'common'",
         ),
@@ -1218,7 +1227,7 @@ async fn insert_contacts(app: &TestApp, s: &Session, n: i64) {
     match app.backend {
         Backend::Sqlite => {
             let pool = sqlx::SqlitePool::connect(&app.database_url).await.unwrap();
-            sqlx::query(contacts)
+            sqlx::query(&contacts)
                 .bind(org)
                 .bind(owner)
                 .bind(n)
@@ -1229,7 +1238,7 @@ async fn insert_contacts(app: &TestApp, s: &Session, n: i64) {
         }
         Backend::Postgres => {
             let pool = sqlx::PgPool::connect(&app.database_url).await.unwrap();
-            sqlx::query(contacts)
+            sqlx::query(&contacts)
                 .bind(org)
                 .bind(owner)
                 .bind(n)
@@ -1247,7 +1256,7 @@ both! {
         // reading every tagged row (records::TagFilter); the pages must be
         // the same either way.
         let s = app.register("tags@example.com").await;
-        insert_contacts(&app, &s, 12_000).await;
+        insert_contacts(&app, &s, 12_000, "'c' || i").await;
         let mut names = Vec::new();
         let mut cursor = String::new();
         for _ in 0..3 {
@@ -1265,5 +1274,66 @@ both! {
         let page = app.get(&s, "/api/v1/contacts?tag=common&sort=created_at&limit=3").await;
         let first: Vec<&str> = page.body["data"].as_array().unwrap().iter().map(|c| c["name"].as_str().unwrap()).collect();
         assert_eq!(first, ["C2", "C4", "C6"]);
+    }
+
+    async fn search_pages_match_the_words_in_list_order(app) {
+        // 12,000 contacts whose words repeat with different periods, so word
+        // pairs match from a few dozen to thousands of contacts. A search
+        // merges the words' term lists (contact_terms), checks long words
+        // and other filters row by row, and leaves a page it cannot fill from
+        // 2,000 candidates to the full-text index; every way must give the
+        // same pages as a plain scan.
+        let s = app.register("terms@example.com").await;
+        let n = 12_000;
+        let (k, m) = ("'k' || (i % 5) || 'a'", "'m' || (i % 17) || 'zz'");
+        let search = format!(
+            "'common ' || {k} || ' ' || {m} || ' co com ' || substr({k}, 1, 2) || ' ' || substr({m}, 1, 2) || ' ' || substr({m}, 1, 3)"
+        );
+        insert_contacts(&app, &s, n, &search).await;
+        // Another organization with the same words sees only its own contact.
+        let other = app.register("other-terms@example.com").await;
+        let theirs = id_of(&create(&app, &other, json!({"name": "k3a m12zz", "email": "common@example.com"})).await);
+        assert_eq!(list_ids(&app, &other, &[("q", "k3 m12")]).await, [theirs]);
+
+        let names = |pred: &dyn Fn(i64) -> bool| -> Vec<String> { (1..=n).rev().filter(|&i| pred(i)).map(|i| format!("C{i}")).collect() };
+        let before_1000 = "2026-01-01T00:16:40Z"; // contact 1000's creation time
+        type Query<'a> = Vec<(&'a str, &'a str)>;
+        let cases: Vec<(Query, Vec<String>)> = vec![
+            // Terms alone (2-3 characters): the merge is the answer.
+            (vec![("q", "k3 m12")], names(&|i| i % 5 == 3 && i % 17 == 12)),
+            (vec![("q", "m1")], names(&|i| [1, 10, 11, 12, 13, 14, 15, 16].contains(&(i % 17)))),
+            // A long word is checked row by row.
+            (vec![("q", "k3a m12z")], names(&|i| i % 5 == 3 && i % 17 == 12)),
+            (vec![("q", "m12zq")], vec![]),
+            // Candidates run out of the 2,000 before a page is full: the rest
+            // comes from the full-text path, after the last candidate.
+            (vec![("q", "commonx")], vec![]),
+            (vec![("q", "commo k3a"), ("created_before", before_1000)], names(&|i| i % 5 == 3 && i < 1000)),
+            (vec![("q", "k3 m1"), ("tag", "common")], names(&|i| i % 5 == 3 && i % 2 == 0 && [1, 10, 11, 12, 13, 14, 15, 16].contains(&(i % 17)))),
+        ];
+        for (query, expected) in cases {
+            let mut got: Vec<String> = Vec::new();
+            let mut cursor = String::new();
+            loop {
+                let mut url = String::from("/api/v1/contacts?limit=100");
+                for (key, value) in &query {
+                    url.push_str(&format!("&{key}={}", value.replace(' ', "%20")));
+                }
+                let r = app.get(&s, &format!("{url}{cursor}")).await;
+                r.assert(200);
+                got.extend(r.body["data"].as_array().unwrap().iter().map(|c| c["name"].as_str().unwrap().to_string()));
+                match r.body["next_cursor"].as_str() {
+                    Some(next) => cursor = format!("&cursor={next}"),
+                    None => break,
+                }
+                assert!(got.len() <= n as usize, "the walk does not end");
+            }
+            assert_eq!(got.len(), expected.len(), "{query:?}");
+            assert_eq!(got, expected, "{query:?}");
+        }
+        // Oldest first.
+        let r = app.get(&s, "/api/v1/contacts?q=k3%20m12&sort=created_at&limit=2").await;
+        let first: Vec<&str> = r.body["data"].as_array().unwrap().iter().map(|c| c["name"].as_str().unwrap()).collect();
+        assert_eq!(first, ["C63", "C148"]);
     }
 }
