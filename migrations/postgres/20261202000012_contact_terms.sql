@@ -18,6 +18,15 @@ CREATE TABLE contact_terms (
     created_at      TIMESTAMPTZ NOT NULL,
     contact_id      UUID NOT NULL,
     PRIMARY KEY (organization_id, term, created_at, contact_id)
+)
+-- A search reads the newest rows of a term through an index-only scan, which
+-- visits the table for every row on a page not yet marked all-visible: the
+-- pages of recent inserts. Vacuum those every 20,000 new rows instead of
+-- after a fifth of the table (3 million rows at 1M contacts).
+WITH (
+    autovacuum_vacuum_insert_threshold = 20000,
+    autovacuum_vacuum_insert_scale_factor = 0,
+    autovacuum_vacuum_scale_factor = 0.01
 );
 
 CREATE FUNCTION contact_search_terms(search_text TEXT) RETURNS SETOF TEXT
