@@ -181,7 +181,6 @@ pub async fn list(
     after: Option<After>,
     limit: i64,
 ) -> Result<Vec<Contact>, sqlx::Error> {
-    let backend = c.backend();
     let tags = records::tag_filter(c.re(), org, "contact", &filter.tags).await?;
     let mut found = Vec::new();
     let mut after = after;
@@ -195,16 +194,14 @@ pub async fn list(
         }
     }
     let limit = limit - found.len() as i64;
-    let mut rows = list_from(c, backend, org, filter, tags, sort, after, limit).await?;
+    let mut rows = list_from(c, org, filter, tags, sort, after, limit).await?;
     found.append(&mut rows);
     Ok(found)
 }
 
 /// [`list`] without the term search: the window, then the full-text index.
-#[allow(clippy::too_many_arguments)]
 async fn list_from(
     mut c: Exec<'_>,
-    backend: crate::db::Backend,
     org: Uuid,
     filter: &Filter,
     tags: TagFilter,
@@ -212,6 +209,7 @@ async fn list_from(
     after: Option<After>,
     limit: i64,
 ) -> Result<Vec<Contact>, sqlx::Error> {
+    let backend = c.backend();
     if !filter.words.is_empty() {
         let mut window = SEARCH_WINDOW;
         loop {
@@ -264,10 +262,21 @@ impl TermSearch {
         if filter.words.is_empty() || sort.field != "created_at" {
             return None;
         }
+        // Every field named, so that a new filter cannot be left unchecked.
+        let Filter {
+            words,
+            owner_id,
+            company_id,
+            tags,
+            lead_source,
+            created_after,
+            created_before,
+            only_owner,
+        } = filter;
         let longest = *records::INDEXED_PREFIXES.end();
         let mut terms: Vec<String> = Vec::new();
         let mut long_words = false;
-        for word in &filter.words {
+        for word in words {
             let length = word.chars().count();
             if length < *records::INDEXED_PREFIXES.start() {
                 return None;
@@ -278,13 +287,13 @@ impl TermSearch {
                 terms.push(term);
             }
         }
-        let other_filters = filter.owner_id.is_some()
-            || filter.only_owner.is_some()
-            || filter.company_id.is_some()
-            || filter.lead_source.is_some()
-            || filter.created_after.is_some()
-            || filter.created_before.is_some()
-            || !filter.tags.is_empty();
+        let other_filters = owner_id.is_some()
+            || only_owner.is_some()
+            || company_id.is_some()
+            || lead_source.is_some()
+            || created_after.is_some()
+            || created_before.is_some()
+            || !tags.is_empty();
         Some(TermSearch {
             terms,
             check_rows: long_words || other_filters,
