@@ -3,6 +3,8 @@
 # request (bench.md R1-R6), on a PostgreSQL database filled by `crm seed`.
 # The statements are copied from the server's debug log (CRM_LOG=sqlx::query=debug)
 # with their parameters filled in; docs/performance.md records the results.
+# (The benchmark's floor does not use these copies: bench/run captures the
+# statements from PostgreSQL's log as the server sends them.)
 # Usage: bench/plans.sh [database URL] [two search prefixes]
 set -euo pipefail
 DB=${1:-postgres://postgres@127.0.0.1:5432/crm_bench}
@@ -26,9 +28,11 @@ explain "R1 first page of contacts" \
   "SELECT $COLS FROM contacts WHERE organization_id = '$ORG' ORDER BY created_at DESC, id DESC LIMIT 51"
 explain "R2 a page 500,000 rows deep (keyset)" \
   "SELECT $COLS FROM contacts WHERE organization_id = '$ORG' AND (created_at, id) < ('$DEEP_AT', '$DEEP_ID') ORDER BY created_at DESC, id DESC LIMIT 51"
-explain "R3 search '$W1 $W2', first try: the newest 2,000 rows" \
-  "SELECT $COLS FROM (SELECT $COLS, search_text FROM contacts WHERE organization_id = '$ORG' ORDER BY created_at DESC, id DESC LIMIT 2000) AS recent WHERE (' ' || search_text) LIKE '% $W1%' AND (' ' || search_text) LIKE '% $W2%' ORDER BY created_at DESC, id DESC LIMIT 51"
-explain "R3 search '$W1 $W2', then the full-text index" \
+# R3 as src/contacts/queries.rs (term_page) sends it: the terms' key ranges
+# merged newest first, joined to their rows.
+explain "R3 search '$W1 $W2' by terms (migration 12)" \
+  "SELECT $COLS FROM (SELECT t0.created_at AS at_, t0.contact_id AS cid FROM contact_terms AS t0 JOIN contact_terms AS t1 ON t1.organization_id = t0.organization_id AND t1.created_at = t0.created_at AND t1.contact_id = t0.contact_id AND t1.term = '$W2' WHERE t0.organization_id = '$ORG' AND t0.term = '$W1' ORDER BY t0.created_at DESC, t0.contact_id DESC LIMIT 51) AS m JOIN contacts ON contacts.organization_id = '$ORG' AND contacts.id = m.cid ORDER BY m.at_ DESC, m.cid DESC"
+explain "R3 search '$W1 $W2', one-letter words or other sorts: the full-text index" \
   "SELECT $COLS FROM contacts WHERE organization_id = '$ORG' AND search_vector @@ to_tsquery('simple', '$(tsq $W1) & $(tsq $W2)') ORDER BY created_at DESC, id DESC LIMIT 51"
 explain "R4 one contact" \
   "SELECT $COLS FROM contacts WHERE organization_id = '$ORG' AND id = '$CONTACT'"

@@ -1286,11 +1286,14 @@ both! {
         // 2,000 candidates to the full-text index; every way must give the
         // same pages as a plain scan.
         let s = app.register("terms@example.com").await;
-        let n = 12_000;
+        let n = 20_000;
         let (k, m) = ("'k' || (i % 5) || 'a'", "'m' || (i % 17) || 'zz'");
-        // `lo` is in each of the newest 4,000 contacts and `sk` in none of
-        // them: a search for both must jump over that run, not step through it.
-        let skew = "CASE WHEN i > 8000 OR i % 3 = 0 THEN ' lo' ELSE '' END || CASE WHEN i <= 8000 AND i % 7 = 0 THEN ' sk' ELSE '' END";
+        // `lo` is in each of the newest 10,000 contacts and `sk` in none of
+        // them: a search for both must jump over that run, not step through
+        // it. `ev` and `od` each hold half the contacts and share only every
+        // 1,000th: their pages take several rounds of full blocks (8,192 keys).
+        let skew = "CASE WHEN i > 10000 OR i % 3 = 0 THEN ' lo' ELSE '' END || CASE WHEN i <= 10000 AND i % 7 = 0 THEN ' sk' ELSE '' END \
+                    || CASE WHEN i % 2 = 0 THEN ' ev' ELSE '' END || CASE WHEN i % 2 = 1 OR i % 1000 = 0 THEN ' od' ELSE '' END";
         let search = format!(
             "'common ' || {k} || ' ' || {m} || ' co com ' || substr({k}, 1, 2) || ' ' || substr({m}, 1, 2) || ' ' || substr({m}, 1, 3) || {skew}"
         );
@@ -1307,10 +1310,15 @@ both! {
             // Terms alone (2-3 characters): the intersection is the answer.
             (vec![("q", "k3 m12")], names(&|i| i % 5 == 3 && i % 17 == 12)),
             (vec![("q", "m1")], names(&|i| [1, 10, 11, 12, 13, 14, 15, 16].contains(&(i % 17)))),
-            // One term's newest 4,000 contacts lack the other term.
-            (vec![("q", "lo sk")], names(&|i| i <= 8000 && i % 21 == 0)),
-            (vec![("q", "sk lo k3")], names(&|i| i <= 8000 && i % 21 == 0 && i % 5 == 3)),
-            (vec![("q", "lo m12")], names(&|i| (i > 8000 || i % 3 == 0) && i % 17 == 12)),
+            // One term's newest 10,000 contacts lack the other term.
+            (vec![("q", "lo sk")], names(&|i| i <= 10000 && i % 21 == 0)),
+            (vec![("q", "sk lo k3")], names(&|i| i <= 10000 && i % 21 == 0 && i % 5 == 3)),
+            (vec![("q", "lo m12")], names(&|i| (i > 10000 || i % 3 == 0) && i % 17 == 12)),
+            (vec![("q", "com sk")], names(&|i| i <= 10000 && i % 7 == 0)),
+            // Two large lists with few matches in common.
+            (vec![("q", "ev od")], names(&|i| i % 1000 == 0)),
+            (vec![("q", "ev od k3")], names(&|i| i % 1000 == 0 && i % 5 == 3)),
+            (vec![("q", "od ev"), ("tag", "common")], names(&|i| i % 1000 == 0)),
             // A long word is checked row by row.
             (vec![("q", "k3a m12z")], names(&|i| i % 5 == 3 && i % 17 == 12)),
             (vec![("q", "m12zq")], vec![]),
