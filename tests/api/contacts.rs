@@ -1279,7 +1279,7 @@ both! {
     }
 
     async fn search_pages_match_the_words_in_list_order(app) {
-        // 12,000 contacts whose words repeat with different periods, so word
+        // 20,000 contacts whose words repeat with different periods, so word
         // pairs match from a few dozen to thousands of contacts. A search
         // intersects the words' term lists (contact_terms), checks long words
         // and other filters row by row, and leaves a page it cannot fill from
@@ -1289,9 +1289,11 @@ both! {
         let n = 20_000;
         let (k, m) = ("'k' || (i % 5) || 'a'", "'m' || (i % 17) || 'zz'");
         // `lo` is in each of the newest 10,000 contacts and `sk` in none of
-        // them: a search for both must jump over that run, not step through
-        // it. `ev` and `od` each hold half the contacts and share only every
-        // 1,000th: their pages take several rounds of full blocks (8,192 keys).
+        // them: a search for both finds nothing in that run before its first
+        // match. `ev` and `od` each hold half the contacts and share only every
+        // 1,000th. Both shapes are where a merge does the most work for the
+        // fewest matches (docs/performance.md, run 6), and where an
+        // intersection that skips ahead would be most likely to go wrong.
         let skew = "CASE WHEN i > 10000 OR i % 3 = 0 THEN ' lo' ELSE '' END || CASE WHEN i <= 10000 AND i % 7 = 0 THEN ' sk' ELSE '' END \
                     || CASE WHEN i % 2 = 0 THEN ' ev' ELSE '' END || CASE WHEN i % 2 = 1 OR i % 1000 = 0 THEN ' od' ELSE '' END";
         let search = format!(
