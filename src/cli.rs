@@ -5,8 +5,9 @@ use clap::Parser;
 
 use crate::config::{Cli, Command, Config, UserCommand};
 use crate::db::{Db, PoolSettings};
+use crate::services::{auth, validate};
 use crate::startup::{Application, stop_signal};
-use crate::{auth, seed, telemetry, validate};
+use crate::{seed, telemetry};
 
 pub async fn run() -> anyhow::Result<()> {
     let cli = Cli::parse();
@@ -45,7 +46,7 @@ pub async fn run() -> anyhow::Result<()> {
             db.migrate().await.context("database migration failed")?;
             let hash = auth::password::hash(password).await?;
             let mut tx = db.begin().await?;
-            let created = auth::routes::create_account(tx.exec(), &email, &name, &hash, &org_name, None).await;
+            let created = auth::accounts::create_account(tx.exec(), &email, &name, &hash, &org_name, None).await;
             let (user, org) = match created {
                 Ok(pair) => pair,
                 Err(e) if e.code == "email_taken" => {

@@ -9,10 +9,10 @@ use axum::routing::get;
 use axum::{Json, Router};
 use serde_json::json;
 
-use crate::http::AppState;
-use crate::http::error::ApiError;
+use crate::app::App;
+use crate::error::AppError;
 
-pub fn router() -> Router<AppState> {
+pub fn router() -> Router<App> {
     Router::new()
         .route("/health", get(health))
         .route("/ready", get(ready))
@@ -25,16 +25,16 @@ async fn health() -> Json<serde_json::Value> {
 }
 
 /// The database answers (within two seconds).
-async fn ready(State(state): State<AppState>) -> Result<Json<serde_json::Value>, ApiError> {
+async fn ready(State(state): State<App>) -> Result<Json<serde_json::Value>, AppError> {
     match tokio::time::timeout(Duration::from_secs(2), state.db.ping()).await {
         Ok(true) => Ok(Json(json!({ "status": "ready" }))),
-        _ => Err(ApiError::unavailable()),
+        _ => Err(AppError::unavailable()),
     }
 }
 
 /// Prometheus text: request counts and latency histograms by route and status,
 /// and database pool usage.
-async fn metrics(State(state): State<AppState>) -> impl IntoResponse {
+async fn metrics(State(state): State<App>) -> impl IntoResponse {
     for (pool, size, idle) in state.db.pool_usage() {
         metrics::gauge!("db_pool_connections", "pool" => pool, "state" => "open").set(size as f64);
         metrics::gauge!("db_pool_connections", "pool" => pool, "state" => "idle").set(idle as f64);

@@ -1,29 +1,28 @@
 //! `crm`: a fast, multi-tenant CRM server. One binary serves the JSON API
 //! (`/api/v1`, OpenAPI 3.1) and the web app, on SQLite or PostgreSQL.
 //!
-//! Layout: `config` (flags and environment), `startup` (build and run),
-//! `http` (state, errors, extractors, middleware, OpenAPI), `db` (both
-//! backends), and one module per domain: `auth`, `orgs`, `audit`.
+//! The layers, callers first (docs/architecture.md draws them):
+//! - callers: `api` (JSON handlers), `web` (server-rendered pages), `cli`
+//!   and `seed` (commands), over the shared HTTP plumbing in `http`
+//!   (router, middleware, extractors, problem responses, OpenAPI);
+//! - `services`: every business rule, callable by any actor, no HTTP;
+//! - each service's `queries`, then `db` (both backends).
+//!
+//! Beside them: `app` (the handle every caller holds), `error` (the error
+//! every layer returns), `format` (money and time as people read them),
+//! `config`, `startup`, `telemetry`, `health`.
 
-pub mod activities;
-pub mod analytics;
-pub mod audit;
-pub mod auth;
+pub mod api;
+pub mod app;
 pub mod cli;
-pub mod companies;
 pub mod config;
-pub mod contacts;
 pub mod db;
-pub mod deals;
+pub mod error;
+pub mod format;
 pub mod health;
 pub mod http;
-pub mod orgs;
-pub mod pipelines;
-pub mod records;
 pub mod seed;
+pub mod services;
 pub mod startup;
-pub mod tags;
-pub mod tasks;
 pub mod telemetry;
-pub mod validate;
 pub mod web;

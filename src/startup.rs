@@ -10,9 +10,10 @@ use anyhow::Context;
 use axum::Router;
 use tokio::net::TcpListener;
 
+use crate::app::App;
 use crate::config::Config;
 use crate::db::{Db, PoolSettings};
-use crate::http::{self, AppState};
+use crate::http;
 
 /// How long in-flight requests may run after a stop signal.
 pub const SHUTDOWN_GRACE: Duration = Duration::from_secs(10);
@@ -20,7 +21,7 @@ pub const SHUTDOWN_GRACE: Duration = Duration::from_secs(10);
 pub struct Application {
     listener: TcpListener,
     router: Router,
-    state: AppState,
+    state: App,
 }
 
 impl Application {
@@ -34,7 +35,7 @@ impl Application {
         let listener = TcpListener::bind(config.bind)
             .await
             .with_context(|| format!("cannot listen on {} (CRM_BIND)", config.bind))?;
-        let state = AppState::new(config, db, crate::telemetry::metrics());
+        let state = App::new(config, db, crate::telemetry::metrics());
         let router = http::router(state.clone());
         Ok(Self {
             listener,
@@ -49,7 +50,7 @@ impl Application {
             .unwrap_or_else(|_| SocketAddr::from(([127, 0, 0, 1], 0)))
     }
 
-    pub fn state(&self) -> &AppState {
+    pub fn state(&self) -> &App {
         &self.state
     }
 
@@ -62,8 +63,8 @@ impl Application {
             state,
         } = self;
         let housekeeping = tokio::spawn(housekeeping(state.clone()));
-        let notifications = tokio::spawn(crate::analytics::listen(state.clone()));
-        let notifier = tokio::spawn(crate::analytics::notifier(state.clone()));
+        let notifications = tokio::spawn(crate::services::analytics::listen(state.clone()));
+        let notifier = tokio::spawn(crate::services::analytics::notifier(state.clone()));
         let (stopping_tx, stopping_rx) = tokio::sync::oneshot::channel::<()>();
         let serve = axum::serve(listener, router.into_make_service_with_connect_info::<SocketAddr>())
             .with_graceful_shutdown(async move {
@@ -88,7 +89,7 @@ impl Application {
         housekeeping.abort();
         notifications.abort();
         notifier.abort();
-        crate::analytics::flush_notifications(&state).await;
+        crate::services::analytics::flush_notifications(&state).await;
         state.db.close().await;
         tracing::info!("stopped");
         result
@@ -119,7 +120,7 @@ pub async fn stop_signal() {
 
 /// Periodic upkeep: expired idempotency keys, refresh tokens and web sessions, idle rate-limit
 /// keys, metric histograms.
-async fn housekeeping(state: AppState) {
+async fn housekeeping(state: App) {
     let mut tick = tokio::time::interval(Duration::from_secs(60));
     loop {
         tick.tick().await;
@@ -127,8 +128,8 @@ async fn housekeeping(state: AppState) {
         state.metrics.run_upkeep();
         let purged = async {
             let mut tx = state.db.begin().await?;
-            let keys = crate::http::idempotency::purge_expired(tx.exec()).await?;
-            let tokens = crate::auth::queries::purge_expired_tokens(tx.exec()).await?
+            let keys = crate::services::idempotency::purge_expired(tx.exec()).await?;
+            let tokens = crate::services::auth::queries::purge_expired_tokens(tx.exec()).await?
                 + crate::web::purge_expired_sessions(tx.exec()).await?;
             tx.commit().await?;
             Ok::<_, sqlx::Error>((keys, tokens))

@@ -1,7 +1,7 @@
 //! Extractors that make a handler's signature say what it needs, and turn every
 //! malformed input into a problem response (never axum's plain-text rejections).
 
-use std::net::{IpAddr, SocketAddr};
+use std::net::SocketAddr;
 
 use axum::body::Bytes;
 use axum::extract::{ConnectInfo, FromRequest, FromRequestParts, Path, Request};
@@ -11,7 +11,15 @@ use serde::de::DeserializeOwned;
 use serde_json::Value;
 use uuid::Uuid;
 
-use crate::http::error::{ApiError, FieldError};
+use axum::http::header::AUTHORIZATION;
+use utoipa::IntoParams;
+
+use crate::app::App;
+use crate::error::{AppError, FieldError};
+use crate::services::auth::{AuthUser, ClientIp};
+use crate::services::idempotency::IdempotencyKey;
+use crate::services::orgs::{OrgCtx, queries};
+use crate::services::records::{ExpectedVersion, IfMatch};
 
 /// Fields a client may send back as it read them; they are ignored on input
 /// (api.md §7) rather than rejected as unknown.
@@ -26,24 +34,24 @@ pub struct ApiJson<T> {
 }
 
 impl<S: Send + Sync, T: DeserializeOwned> FromRequest<S> for ApiJson<T> {
-    type Rejection = ApiError;
+    type Rejection = AppError;
 
     async fn from_request(req: Request, state: &S) -> Result<Self, Self::Rejection> {
         let bytes = Bytes::from_request(req, state).await.map_err(|rejection| {
             if rejection.status() == StatusCode::PAYLOAD_TOO_LARGE {
-                ApiError::new(
+                AppError::new(
                     StatusCode::PAYLOAD_TOO_LARGE,
                     "payload_too_large",
                     "the request body is larger than 1 MiB",
                 )
             } else {
-                ApiError::bad_request("malformed_json", "the request body could not be read")
+                AppError::bad_request("malformed_json", "the request body could not be read")
             }
         })?;
         let mut raw: Value = serde_json::from_slice(&bytes)
-            .map_err(|_| ApiError::bad_request("malformed_json", "the request body is not valid JSON"))?;
+            .map_err(|_| AppError::bad_request("malformed_json", "the request body is not valid JSON"))?;
         let Value::Object(map) = &mut raw else {
-            return Err(ApiError::field("body", "must be a JSON object"));
+            return Err(AppError::field("body", "must be a JSON object"));
         };
         for field in READ_ONLY_FIELDS {
             map.remove(*field);
@@ -54,10 +62,10 @@ impl<S: Send + Sync, T: DeserializeOwned> FromRequest<S> for ApiJson<T> {
 }
 
 /// Deserializes `value` into `T`, reporting the failing field by name.
-pub fn deserialize_fields<T: DeserializeOwned>(value: &Value) -> Result<T, ApiError> {
+pub fn deserialize_fields<T: DeserializeOwned>(value: &Value) -> Result<T, AppError> {
     serde_path_to_error::deserialize(value).map_err(|err| {
         let path = err.path().to_string();
-        ApiError::validation(vec![field_error(&path, &err.into_inner().to_string())])
+        AppError::validation(vec![field_error(&path, &err.into_inner().to_string())])
     })
 }
 
@@ -109,7 +117,7 @@ fn field_error(path: &str, message: &str) -> FieldError {
 pub struct ApiQuery<T>(pub T);
 
 impl<S: Send + Sync, T: DeserializeOwned> FromRequestParts<S> for ApiQuery<T> {
-    type Rejection = ApiError;
+    type Rejection = AppError;
 
     async fn from_request_parts(parts: &mut Parts, _state: &S) -> Result<Self, Self::Rejection> {
         let query = parts.uri.query().unwrap_or_default();
@@ -118,7 +126,7 @@ impl<S: Send + Sync, T: DeserializeOwned> FromRequestParts<S> for ApiQuery<T> {
             .map(ApiQuery)
             .map_err(|err| {
                 let path = err.path().to_string();
-                ApiError::validation(vec![field_error(&path, &err.into_inner().to_string())])
+                AppError::validation(vec![field_error(&path, &err.into_inner().to_string())])
             })
     }
 }
@@ -128,11 +136,11 @@ impl<S: Send + Sync, T: DeserializeOwned> FromRequestParts<S> for ApiQuery<T> {
 pub struct IdPath(pub Uuid);
 
 impl<S: Send + Sync> FromRequestParts<S> for IdPath {
-    type Rejection = ApiError;
+    type Rejection = AppError;
 
     async fn from_request_parts(parts: &mut Parts, state: &S) -> Result<Self, Self::Rejection> {
         let TextPath(raw) = TextPath::from_request_parts(parts, state).await?;
-        Uuid::parse_str(&raw).map(IdPath).map_err(|_| ApiError::not_found())
+        Uuid::parse_str(&raw).map(IdPath).map_err(|_| AppError::not_found())
     }
 }
 
@@ -140,19 +148,15 @@ impl<S: Send + Sync> FromRequestParts<S> for IdPath {
 pub struct TextPath(pub String);
 
 impl<S: Send + Sync> FromRequestParts<S> for TextPath {
-    type Rejection = ApiError;
+    type Rejection = AppError;
 
     async fn from_request_parts(parts: &mut Parts, state: &S) -> Result<Self, Self::Rejection> {
         let Path(raw) = Path::<String>::from_request_parts(parts, state)
             .await
-            .map_err(|_| ApiError::not_found())?;
+            .map_err(|_| AppError::not_found())?;
         Ok(TextPath(raw))
     }
 }
-
-/// The client's address, as seen on the connection.
-#[derive(Debug, Clone, Copy)]
-pub struct ClientIp(pub Option<IpAddr>);
 
 impl<S: Send + Sync> FromRequestParts<S> for ClientIp {
     type Rejection = std::convert::Infallible;
@@ -164,37 +168,8 @@ impl<S: Send + Sync> FromRequestParts<S> for ClientIp {
     }
 }
 
-impl ClientIp {
-    pub fn text(&self) -> Option<String> {
-        self.0.map(|ip| ip.to_string())
-    }
-}
-
-/// `If-Match: "<version>"`. Absent → `None` (last write wins). `*` matches any
-/// version; a value that names no version can never match → 412.
-#[derive(Debug, Clone, Copy)]
-pub struct IfMatch(pub Option<ExpectedVersion>);
-
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum ExpectedVersion {
-    Any,
-    Exactly(i64),
-    Never,
-}
-
-impl IfMatch {
-    /// 412 `version_mismatch` unless `current` satisfies the header.
-    pub fn check(&self, current: i64) -> Result<(), ApiError> {
-        match self.0 {
-            None | Some(ExpectedVersion::Any) => Ok(()),
-            Some(ExpectedVersion::Exactly(v)) if v == current => Ok(()),
-            Some(_) => Err(ApiError::version_mismatch()),
-        }
-    }
-}
-
 impl<S: Send + Sync> FromRequestParts<S> for IfMatch {
-    type Rejection = ApiError;
+    type Rejection = AppError;
 
     async fn from_request_parts(parts: &mut Parts, _state: &S) -> Result<Self, Self::Rejection> {
         let Some(value) = parts.headers.get(axum::http::header::IF_MATCH) else {
@@ -218,12 +193,8 @@ impl<S: Send + Sync> FromRequestParts<S> for IfMatch {
     }
 }
 
-/// `Idempotency-Key` header of a creating POST (≤ 255 characters, else 422).
-#[derive(Debug, Clone)]
-pub struct IdempotencyKey(pub Option<String>);
-
 impl<S: Send + Sync> FromRequestParts<S> for IdempotencyKey {
-    type Rejection = ApiError;
+    type Rejection = AppError;
 
     async fn from_request_parts(parts: &mut Parts, _state: &S) -> Result<Self, Self::Rejection> {
         let Some(value) = parts.headers.get("idempotency-key") else {
@@ -231,22 +202,88 @@ impl<S: Send + Sync> FromRequestParts<S> for IdempotencyKey {
         };
         let key = value
             .to_str()
-            .map_err(|_| ApiError::field("Idempotency-Key", "must be visible ASCII text"))?
+            .map_err(|_| AppError::field("Idempotency-Key", "must be visible ASCII text"))?
             .trim();
         if key.is_empty() || key.chars().count() > 255 {
-            return Err(ApiError::field("Idempotency-Key", "must be 1..255 characters"));
+            return Err(AppError::field("Idempotency-Key", "must be 1..255 characters"));
         }
         Ok(IdempotencyKey(Some(key.to_string())))
     }
 }
 
-/// For `#[serde(default, deserialize_with = "double_option")]` on an
-/// `Option<Option<T>>` field of a PATCH body: absent → `None` (leave as is),
-/// `null` → `Some(None)` (clear), a value → `Some(Some(v))`.
-pub fn double_option<'de, T, D>(deserializer: D) -> Result<Option<Option<T>>, D::Error>
-where
-    T: serde::Deserialize<'de>,
-    D: serde::Deserializer<'de>,
-{
-    <Option<T> as serde::Deserialize>::deserialize(deserializer).map(Some)
+impl FromRequestParts<App> for AuthUser {
+    type Rejection = AppError;
+
+    async fn from_request_parts(parts: &mut Parts, state: &App) -> Result<Self, Self::Rejection> {
+        if let Some(user) = parts.extensions.get::<AuthUser>() {
+            return Ok(*user);
+        }
+        let header = parts
+            .headers
+            .get(AUTHORIZATION)
+            .and_then(|v| v.to_str().ok())
+            .ok_or_else(AppError::invalid_token)?;
+        let token = match header.trim().split_once(' ') {
+            Some((scheme, token)) if scheme.eq_ignore_ascii_case("bearer") => token.trim(),
+            _ => return Err(AppError::invalid_token()),
+        };
+        let claims = state.tokens.verify_access(token)?;
+        state.limits.check_user(claims.sub)?;
+        let user = AuthUser {
+            user_id: claims.sub,
+            session_id: claims.sid,
+        };
+        parts.extensions.insert(user);
+        Ok(user)
+    }
+}
+
+/// The `X-Organization-Id` header, for the API documentation.
+#[derive(Debug, IntoParams)]
+#[into_params(parameter_in = Header)]
+#[allow(dead_code)]
+pub struct OrgHeader {
+    /// The organization the request acts in.
+    #[param(rename = "X-Organization-Id")]
+    x_organization_id: Uuid,
+}
+
+impl FromRequestParts<App> for OrgCtx {
+    type Rejection = AppError;
+
+    async fn from_request_parts(parts: &mut Parts, state: &App) -> Result<Self, Self::Rejection> {
+        // Authentication comes first: no token and no header is a 401.
+        let user = AuthUser::from_request_parts(parts, state).await?;
+        let org_id = parts
+            .headers
+            .get("x-organization-id")
+            .and_then(|v| v.to_str().ok())
+            .and_then(|v| Uuid::parse_str(v.trim()).ok())
+            .ok_or_else(|| {
+                AppError::bad_request(
+                    "organization_required",
+                    "the X-Organization-Id header must name an organization (a UUID)",
+                )
+            })?;
+        let mut conn = state.db.read().await?;
+        let (role, visibility) = queries::membership(conn.exec(), org_id, user.user_id)
+            .await?
+            .ok_or_else(|| {
+                AppError::new(
+                    axum::http::StatusCode::FORBIDDEN,
+                    "not_a_member",
+                    "you are not a member of this organization",
+                )
+            })?;
+        let ClientIp(ip) = ClientIp::from_request_parts(parts, state)
+            .await
+            .unwrap_or(ClientIp(None));
+        Ok(OrgCtx {
+            user_id: user.user_id,
+            org_id,
+            role,
+            visibility,
+            ip,
+        })
+    }
 }

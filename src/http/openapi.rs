@@ -8,8 +8,9 @@ use utoipa::openapi::security::{Http, HttpAuthScheme, SecurityScheme};
 use utoipa::{Modify, OpenApi};
 use utoipa_swagger_ui::SwaggerUi;
 
-use crate::http::AppState;
-use crate::http::error::{FieldError, Problem};
+use crate::app::App;
+use crate::error::FieldError;
+use crate::http::error::Problem;
 
 #[derive(OpenApi)]
 #[openapi(
@@ -61,6 +62,6 @@ pub fn finish(mut spec: Spec) -> Spec {
 }
 
 /// `/api/v1/openapi.json` and the human-readable reference at `/api/docs`.
-pub fn docs_router(spec: Spec) -> Router<AppState> {
+pub fn docs_router(spec: Spec) -> Router<App> {
     SwaggerUi::new("/api/docs").url("/api/v1/openapi.json", spec).into()
 }

@@ -24,8 +24,9 @@ use rand_chacha::ChaCha8Rng;
 use uuid::Uuid;
 
 use crate::db::{Db, Tx};
-use crate::pipelines::{self, Stage};
-use crate::{records, run};
+use crate::run;
+use crate::services::pipelines::{self, Stage};
+use crate::services::records;
 use sink::{Table, V};
 use words::*;
 
@@ -465,7 +466,7 @@ pub async fn run(db: &Db, args: &SeedArgs) -> anyhow::Result<()> {
         "this database already holds the seed data set ({first_email} exists); seed a fresh database"
     );
 
-    let hash = crate::auth::password::hash(PASSWORD.to_string()).await?;
+    let hash = crate::services::auth::password::hash(PASSWORD.to_string()).await?;
     let started = Instant::now();
     let planned = large.total() + small.total() * args.orgs;
     let bar = ProgressBar::new(planned);
@@ -1085,7 +1086,7 @@ mod tests {
         let mut seen = std::collections::HashSet::new();
         for &i in &indices {
             let (e164, national) = phone_number(i);
-            let (parsed, parsed_national) = crate::validate::phone(&e164, "US").unwrap_or_default();
+            let (parsed, parsed_national) = crate::services::validate::phone(&e164, "US").unwrap_or_default();
             assert_eq!(parsed, e164, "contact {i}");
             assert_eq!(parsed_national, national, "contact {i}");
             seen.insert(e164);

@@ -11,10 +11,10 @@ use uuid::Uuid;
 use super::session::{self, Web, WebSession};
 use super::view::{self, FormErrors};
 use super::{Form, secure, see_other, see_other_setting};
-use crate::auth::routes::{RegisterInput, register_account, sign_in};
-use crate::http::AppState;
-use crate::http::error::ApiError;
-use crate::http::extract::ClientIp;
+use crate::app::App;
+use crate::error::AppError;
+use crate::services::auth::ClientIp;
+use crate::services::auth::accounts::{RegisterInput, register_account, sign_in};
 
 #[derive(Debug, Default, Deserialize)]
 #[serde(default)]
@@ -55,7 +55,7 @@ pub async fn login_page(Extension(web): Extension<WebSession>, Query(q): Query<N
 }
 
 pub async fn login(
-    State(state): State<AppState>,
+    State(state): State<App>,
     Extension(web): Extension<WebSession>,
     headers: HeaderMap,
     ip: ClientIp,
@@ -66,7 +66,7 @@ pub async fn login(
         let (mut tx, user) = sign_in(&state, &form.email, form.password.clone(), ip).await?;
         let cookie = session::start(tx.exec(), &state, user.id, None, secure(&state, &headers)).await?;
         tx.commit().await?;
-        Ok::<_, ApiError>(cookie)
+        Ok::<_, AppError>(cookie)
     }
     .await;
     match signed_in {
@@ -115,7 +115,7 @@ pub async fn register_page(Extension(web): Extension<WebSession>) -> Response {
 }
 
 pub async fn register(
-    State(state): State<AppState>,
+    State(state): State<App>,
     Extension(web): Extension<WebSession>,
     headers: HeaderMap,
     ip: ClientIp,
@@ -131,7 +131,7 @@ pub async fn register(
         let (mut tx, user) = register_account(&state, ip, input).await?;
         let cookie = session::start(tx.exec(), &state, user.id, None, secure(&state, &headers)).await?;
         tx.commit().await?;
-        Ok::<_, ApiError>(cookie)
+        Ok::<_, AppError>(cookie)
     }
     .await;
     match registered {
@@ -147,7 +147,7 @@ pub async fn register(
     }
 }
 
-pub async fn logout(State(state): State<AppState>, headers: HeaderMap) -> Response {
+pub async fn logout(State(state): State<App>, headers: HeaderMap) -> Response {
     match session::end(&state, &headers, secure(&state, &headers)).await {
         Ok(Some(cookie)) => see_other_setting("/login", cookie),
         Ok(None) => see_other("/login"),
@@ -163,7 +163,7 @@ pub struct SwitchForm {
 
 /// Makes another of the user's organizations the current one.
 pub async fn switch_organization(
-    State(state): State<AppState>,
+    State(state): State<App>,
     web: Web,
     headers: HeaderMap,
     Form(form): Form<SwitchForm>,
@@ -172,7 +172,7 @@ pub async fn switch_organization(
         .ok()
         .filter(|id| web.organizations.iter().any(|o| o.id == *id))
     else {
-        return view::error_page(&ApiError::not_found());
+        return view::error_page(&AppError::not_found());
     };
     match session::set_organization(&state, &headers, org).await {
         Ok(()) => see_other("/"),
@@ -202,7 +202,7 @@ struct InvitePage<'a> {
 /// The page of an invitation link: who invites whom, and the form to accept
 /// (a new account's name and password, or an existing account's password).
 pub async fn invite_page(
-    State(state): State<AppState>,
+    State(state): State<App>,
     Extension(web): Extension<WebSession>,
     axum::extract::Path(token): axum::extract::Path<String>,
 ) -> Response {
@@ -210,14 +210,14 @@ pub async fn invite_page(
 }
 
 async fn invite_view(
-    state: &AppState,
+    state: &App,
     web: &WebSession,
     token: &str,
     name: &str,
     errors: FormErrors,
     status: StatusCode,
 ) -> Response {
-    match crate::orgs::invitations::preview(state, token).await {
+    match crate::services::orgs::invitations::preview(state, token).await {
         Ok(p) => view::render(
             status,
             &InvitePage {
@@ -235,22 +235,22 @@ async fn invite_view(
 }
 
 pub async fn accept_invite(
-    State(state): State<AppState>,
+    State(state): State<App>,
     Extension(web): Extension<WebSession>,
     headers: HeaderMap,
     ip: ClientIp,
     axum::extract::Path(token): axum::extract::Path<String>,
     Form(form): Form<AcceptForm>,
 ) -> Response {
-    let input = crate::orgs::invitations::AcceptInvitation {
+    let input = crate::services::orgs::invitations::AcceptInvitation {
         name: Some(form.name.clone()).filter(|n| !n.trim().is_empty()),
         password: form.password.clone(),
     };
     let accepted = async {
-        let (mut tx, user, org) = crate::orgs::invitations::accept(&state, ip, &token, input).await?;
+        let (mut tx, user, org) = crate::services::orgs::invitations::accept(&state, ip, &token, input).await?;
         let cookie = session::start(tx.exec(), &state, user.id, Some(org), secure(&state, &headers)).await?;
         tx.commit().await?;
-        Ok::<_, ApiError>(cookie)
+        Ok::<_, AppError>(cookie)
     }
     .await;
     match accepted {

@@ -15,10 +15,10 @@ use uuid::Uuid;
 use super::contacts::PAGE_SIZE;
 use super::session::Web;
 use super::view::{self, Shell};
-use crate::deals::{self, DealQuery};
-use crate::http::AppState;
-use crate::http::error::{ApiError, ApiResult};
-use crate::pipelines;
+use crate::app::App;
+use crate::error::{AppError, AppResult};
+use crate::services::deals::{self, DealQuery};
+use crate::services::pipelines;
 
 pub struct Card {
     pub id: String,
@@ -61,26 +61,26 @@ pub struct BoardQuery {
     refused: Option<String>,
 }
 
-pub async fn page(State(state): State<AppState>, web: Web, Query(q): Query<BoardQuery>) -> Response {
+pub async fn page(State(state): State<App>, web: Web, Query(q): Query<BoardQuery>) -> Response {
     match build(&state, &web, q).await {
         Ok(page) => view::render(StatusCode::OK, &page),
         Err(e) => view::error_page(&e),
     }
 }
 
-async fn build(state: &AppState, web: &Web, q: BoardQuery) -> ApiResult<BoardPage> {
+async fn build(state: &App, web: &Web, q: BoardQuery) -> AppResult<BoardPage> {
     let all = {
         let mut conn = state.db.read().await?;
         pipelines::all(conn.exec(), web.ctx.org_id).await?
     };
     let wanted = q.pipeline_id.as_deref().and_then(|p| Uuid::parse_str(p.trim()).ok());
     let pipeline = match wanted {
-        Some(id) => all.iter().find(|p| p.id == id).ok_or_else(ApiError::not_found)?,
-        None => all.first().ok_or_else(ApiError::not_found)?,
+        Some(id) => all.iter().find(|p| p.id == id).ok_or_else(AppError::not_found)?,
+        None => all.first().ok_or_else(AppError::not_found)?,
     };
     let members = view::members(state, web.ctx.org_id).await?;
     let mut totals: HashMap<String, (i64, BTreeMap<String, i64>)> = HashMap::new();
-    for (stage, currency, count, sum) in crate::analytics::stage_totals(state, &web.ctx, pipeline.id).await? {
+    for (stage, currency, count, sum) in crate::services::analytics::stage_totals(state, &web.ctx, pipeline.id).await? {
         let entry = totals.entry(stage).or_default();
         entry.0 += count;
         *entry.1.entry(currency).or_default() += sum;
@@ -107,7 +107,7 @@ async fn build(state: &AppState, web: &Web, q: BoardQuery) -> ApiResult<BoardPag
     contact_ids.dedup();
     let names: HashMap<Uuid, String> = {
         let mut conn = state.db.read().await?;
-        crate::contacts::queries::names(conn.exec(), web.ctx.org_id, &contact_ids)
+        crate::services::contacts::queries::names(conn.exec(), web.ctx.org_id, &contact_ids)
             .await?
             .into_iter()
             .collect()

@@ -11,14 +11,15 @@ use super::contacts::{DealLine, PAGE_SIZE, tag_list};
 use super::session::Web;
 use super::view::{self, Choice, FormErrors, ListParts, ListUrls, Shell};
 use super::{Form, ListQuery, see_other};
-use crate::companies::queries::Company;
-use crate::companies::{self, CompanyInput, CompanyPatch, CompanyQuery};
-use crate::contacts::{self, ContactQuery};
-use crate::deals::{self, DealQuery};
-use crate::http::AppState;
-use crate::http::error::ApiResult;
-use crate::http::extract::{IdPath, IfMatch};
-use crate::http::idempotency::Idempotency;
+use crate::app::App;
+use crate::error::AppResult;
+use crate::http::extract::IdPath;
+use crate::services::companies::queries::Company;
+use crate::services::companies::{self, CompanyInput, CompanyPatch, CompanyQuery};
+use crate::services::contacts::{self, ContactQuery};
+use crate::services::deals::{self, DealQuery};
+use crate::services::idempotency::Idempotency;
+use crate::services::records::IfMatch;
 
 pub struct Row {
     pub id: String,
@@ -52,7 +53,7 @@ struct ListPage {
 }
 
 pub async fn list(
-    State(state): State<AppState>,
+    State(state): State<App>,
     web: Web,
     ListQuery(mut query, pairs): ListQuery<CompanyQuery>,
 ) -> Response {
@@ -71,7 +72,7 @@ pub async fn list(
     }
 }
 
-pub async fn export(State(state): State<AppState>, web: Web, ListQuery(query, _): ListQuery<CompanyQuery>) -> Response {
+pub async fn export(State(state): State<App>, web: Web, ListQuery(query, _): ListQuery<CompanyQuery>) -> Response {
     let members = match view::members(&state, web.ctx.org_id).await {
         Ok(m) => m,
         Err(e) => return view::error_page(&e),
@@ -91,7 +92,7 @@ pub async fn export(State(state): State<AppState>, web: Web, ListQuery(query, _)
         ],
         |cursor| {
             let query = CompanyQuery {
-                limit: Some(crate::http::pagination::MAX_LIMIT.to_string()),
+                limit: Some(crate::services::pagination::MAX_LIMIT.to_string()),
                 cursor,
                 ..base.clone()
             };
@@ -138,17 +139,17 @@ impl CompanyForm {
     }
 
     /// The employee count as a number, or the field error the API would give.
-    fn employees(&self) -> ApiResult<Option<i64>> {
+    fn employees(&self) -> AppResult<Option<i64>> {
         match view::filled(&self.employee_count) {
             None => Ok(None),
             Some(n) => n
                 .parse()
                 .map(Some)
-                .map_err(|_| crate::http::error::ApiError::field("employee_count", "must be a whole number")),
+                .map_err(|_| crate::error::AppError::field("employee_count", "must be a whole number")),
         }
     }
 
-    fn input(&self) -> ApiResult<CompanyInput> {
+    fn input(&self) -> AppResult<CompanyInput> {
         Ok(CompanyInput {
             name: self.name.clone(),
             domain: view::filled(&self.domain),
@@ -159,7 +160,7 @@ impl CompanyForm {
         })
     }
 
-    fn patch(&self) -> ApiResult<CompanyPatch> {
+    fn patch(&self) -> AppResult<CompanyPatch> {
         Ok(CompanyPatch {
             name: Some(Some(self.name.clone())),
             domain: Some(view::filled(&self.domain)),
@@ -180,7 +181,7 @@ struct NewPage {
     errors: FormErrors,
 }
 
-pub async fn new_page(State(state): State<AppState>, web: Web) -> Response {
+pub async fn new_page(State(state): State<App>, web: Web) -> Response {
     let members = match view::members(&state, web.ctx.org_id).await {
         Ok(m) => m,
         Err(e) => return view::error_page(&e),
@@ -200,7 +201,7 @@ pub async fn new_page(State(state): State<AppState>, web: Web) -> Response {
     )
 }
 
-pub async fn create(State(state): State<AppState>, web: Web, Form(form): Form<CompanyForm>) -> Response {
+pub async fn create(State(state): State<App>, web: Web, Form(form): Form<CompanyForm>) -> Response {
     let created = match form.input() {
         Ok(input) => companies::create(&state, &web.ctx, &Idempotency::none(), input)
             .await
@@ -244,12 +245,12 @@ struct RecordPage {
 }
 
 async fn record_page(
-    state: &AppState,
+    state: &App,
     web: &Web,
     id: uuid::Uuid,
     form: Option<CompanyForm>,
     errors: FormErrors,
-) -> ApiResult<RecordPage> {
+) -> AppResult<RecordPage> {
     let company = {
         let mut conn = state.db.read().await?;
         companies::readable(conn.exec(), &web.ctx, id).await?
@@ -304,19 +305,14 @@ async fn record_page(
     })
 }
 
-pub async fn show(State(state): State<AppState>, web: Web, IdPath(id): IdPath) -> Response {
+pub async fn show(State(state): State<App>, web: Web, IdPath(id): IdPath) -> Response {
     match record_page(&state, &web, id, None, FormErrors::default()).await {
         Ok(page) => view::render(StatusCode::OK, &page),
         Err(e) => view::error_page(&e),
     }
 }
 
-pub async fn update(
-    State(state): State<AppState>,
-    web: Web,
-    IdPath(id): IdPath,
-    Form(form): Form<CompanyForm>,
-) -> Response {
+pub async fn update(State(state): State<App>, web: Web, IdPath(id): IdPath, Form(form): Form<CompanyForm>) -> Response {
     let result = match form.patch() {
         Ok(patch) => companies::update(&state, &web.ctx, id, IfMatch(None), patch).await,
         Err(e) => Err(e),

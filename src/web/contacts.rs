@@ -12,15 +12,16 @@ use super::dashboard::{ActivityLine, TaskLine, activity_line, task_line};
 use super::session::Web;
 use super::view::{self, Choice, FormErrors, ListParts, ListUrls, Shell};
 use super::{Form, ListQuery, see_other};
-use crate::activities::{self, CommentInput, Timeline, TimelineQuery};
-use crate::contacts::queries::Contact;
-use crate::contacts::{self, ContactInput, ContactPatch, ContactQuery};
-use crate::deals::{self, DealQuery};
-use crate::http::AppState;
-use crate::http::error::ApiResult;
-use crate::http::extract::{IdPath, IfMatch};
-use crate::http::idempotency::Idempotency;
-use crate::tasks::{self, TaskQuery};
+use crate::app::App;
+use crate::error::AppResult;
+use crate::http::extract::IdPath;
+use crate::services::activities::{self, CommentInput, Timeline, TimelineQuery};
+use crate::services::contacts::queries::Contact;
+use crate::services::contacts::{self, ContactInput, ContactPatch, ContactQuery};
+use crate::services::deals::{self, DealQuery};
+use crate::services::idempotency::Idempotency;
+use crate::services::records::IfMatch;
+use crate::services::tasks::{self, TaskQuery};
 
 pub const PAGE_SIZE: &str = "100";
 
@@ -57,7 +58,7 @@ struct ListPage {
 }
 
 pub async fn list(
-    State(state): State<AppState>,
+    State(state): State<App>,
     web: Web,
     ListQuery(mut query, pairs): ListQuery<ContactQuery>,
 ) -> Response {
@@ -77,7 +78,7 @@ pub async fn list(
 }
 
 /// Every contact of the current filter as CSV.
-pub async fn export(State(state): State<AppState>, web: Web, ListQuery(query, _): ListQuery<ContactQuery>) -> Response {
+pub async fn export(State(state): State<App>, web: Web, ListQuery(query, _): ListQuery<ContactQuery>) -> Response {
     let members = match view::members(&state, web.ctx.org_id).await {
         Ok(m) => m,
         Err(e) => return view::error_page(&e),
@@ -98,7 +99,7 @@ pub async fn export(State(state): State<AppState>, web: Web, ListQuery(query, _)
         ],
         |cursor| {
             let query = ContactQuery {
-                limit: Some(crate::http::pagination::MAX_LIMIT.to_string()),
+                limit: Some(crate::services::pagination::MAX_LIMIT.to_string()),
                 cursor,
                 ..base.clone()
             };
@@ -201,7 +202,7 @@ struct NewPage {
     errors: FormErrors,
 }
 
-pub async fn new_page(State(state): State<AppState>, web: Web) -> Response {
+pub async fn new_page(State(state): State<App>, web: Web) -> Response {
     let members = match view::members(&state, web.ctx.org_id).await {
         Ok(m) => m,
         Err(e) => return view::error_page(&e),
@@ -222,7 +223,7 @@ pub async fn new_page(State(state): State<AppState>, web: Web) -> Response {
     )
 }
 
-pub async fn create(State(state): State<AppState>, web: Web, Form(form): Form<ContactForm>) -> Response {
+pub async fn create(State(state): State<App>, web: Web, Form(form): Form<ContactForm>) -> Response {
     let created = contacts::create(&state, &web.ctx, &Idempotency::none(), form.input())
         .await
         .and_then(|c| c.into_new());
@@ -271,12 +272,12 @@ struct RecordPage {
 }
 
 async fn record_page(
-    state: &AppState,
+    state: &App,
     web: &Web,
     id: uuid::Uuid,
     form: Option<ContactForm>,
     errors: FormErrors,
-) -> ApiResult<RecordPage> {
+) -> AppResult<RecordPage> {
     let contact = {
         let mut conn = state.db.read().await?;
         contacts::readable(conn.exec(), &web.ctx, id).await?
@@ -338,19 +339,14 @@ async fn record_page(
     })
 }
 
-pub async fn show(State(state): State<AppState>, web: Web, IdPath(id): IdPath) -> Response {
+pub async fn show(State(state): State<App>, web: Web, IdPath(id): IdPath) -> Response {
     match record_page(&state, &web, id, None, FormErrors::default()).await {
         Ok(page) => view::render(StatusCode::OK, &page),
         Err(e) => view::error_page(&e),
     }
 }
 
-pub async fn update(
-    State(state): State<AppState>,
-    web: Web,
-    IdPath(id): IdPath,
-    Form(form): Form<ContactForm>,
-) -> Response {
+pub async fn update(State(state): State<App>, web: Web, IdPath(id): IdPath, Form(form): Form<ContactForm>) -> Response {
     match contacts::update(&state, &web.ctx, id, IfMatch(None), form.patch()).await {
         Ok(contact) => see_other(&format!("/contacts/{}", contact.id)),
         Err(e) if e.status.is_client_error() && e.status != StatusCode::NOT_FOUND => {
@@ -379,7 +375,7 @@ impl CommentForm {
 }
 
 pub async fn comment(
-    State(state): State<AppState>,
+    State(state): State<App>,
     web: Web,
     IdPath(id): IdPath,
     Form(form): Form<CommentForm>,
@@ -397,21 +393,21 @@ pub async fn comment(
 }
 
 /// The companies a contact or deal form offers: the chosen one, then the newest.
-pub async fn company_choices(state: &AppState, web: &Web, chosen: &str) -> ApiResult<Vec<Choice>> {
+pub async fn company_choices(state: &App, web: &Web, chosen: &str) -> AppResult<Vec<Choice>> {
     let chosen = match uuid::Uuid::parse_str(chosen.trim()) {
         Ok(id) => {
             let mut conn = state.db.read().await?;
-            crate::companies::readable(conn.exec(), &web.ctx, id)
+            crate::services::companies::readable(conn.exec(), &web.ctx, id)
                 .await
                 .ok()
                 .map(|c| Choice::new(c.id, c.name))
         }
         Err(_) => None,
     };
-    let newest = crate::companies::list(
+    let newest = crate::services::companies::list(
         state,
         &web.ctx,
-        &crate::companies::CompanyQuery {
+        &crate::services::companies::CompanyQuery {
             limit: Some(PAGE_SIZE.into()),
             ..Default::default()
         },

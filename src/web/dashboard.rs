@@ -12,12 +12,12 @@ use serde_json::Value;
 
 use super::session::Web;
 use super::view::{self, Shell};
-use crate::activities::{self, Activity};
-use crate::analytics::{self, AnalyticsQuery};
-use crate::deals::parse_amount;
-use crate::http::AppState;
-use crate::http::error::ApiResult;
-use crate::tasks::{self, Task, TaskQuery};
+use crate::app::App;
+use crate::error::AppResult;
+use crate::services::activities::{self, Activity};
+use crate::services::analytics::{self, AnalyticsQuery};
+use crate::services::deals::parse_amount;
+use crate::services::tasks::{self, Task, TaskQuery};
 
 /// One bar of the funnel chart, laid out on the server.
 pub struct FunnelBar {
@@ -63,7 +63,7 @@ struct DashboardPage {
     activity: Vec<ActivityLine>,
 }
 
-pub async fn page(State(state): State<AppState>, web: Web) -> Response {
+pub async fn page(State(state): State<App>, web: Web) -> Response {
     match build(&state, web).await {
         Ok(page) => view::render(StatusCode::OK, &page),
         Err(e) => view::error_page(&e),
@@ -98,7 +98,7 @@ fn format_amounts(by_currency: &BTreeMap<String, i64>) -> Vec<String> {
     by_currency.iter().map(|(c, cents)| view::money(*cents, c)).collect()
 }
 
-async fn build(state: &AppState, web: Web) -> ApiResult<DashboardPage> {
+async fn build(state: &App, web: Web) -> AppResult<DashboardPage> {
     let ctx = web.ctx;
     let summary = analytics::deal_summary(state, &ctx, &AnalyticsQuery::default()).await?;
     let (open_count, open_value) = amounts(&summary, &["new", "in_progress"]);
@@ -119,7 +119,7 @@ async fn build(state: &AppState, web: Web) -> ApiResult<DashboardPage> {
     let funnel = analytics::deal_funnel(state, &ctx, &AnalyticsQuery::default()).await?;
     let names = {
         let mut conn = state.db.read().await?;
-        crate::pipelines::find_default(conn.exec(), ctx.org_id)
+        crate::services::pipelines::find_default(conn.exec(), ctx.org_id)
             .await?
             .map(|p| p.stages)
             .unwrap_or_default()

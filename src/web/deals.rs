@@ -14,15 +14,16 @@ use super::dashboard::{ActivityLine, TaskLine, activity_line, task_line};
 use super::session::Web;
 use super::view::{self, Choice, FormErrors, ListParts, ListUrls, Shell};
 use super::{Form, ListQuery, see_other};
-use crate::activities::{self, Timeline, TimelineQuery};
-use crate::contacts::{self, ContactQuery};
-use crate::deals::queries::Deal;
-use crate::deals::{self, DealInput, DealPatch, DealQuery};
-use crate::http::AppState;
-use crate::http::error::ApiResult;
-use crate::http::extract::{IdPath, IfMatch};
-use crate::http::idempotency::Idempotency;
-use crate::tasks::{self, TaskQuery};
+use crate::app::App;
+use crate::error::AppResult;
+use crate::http::extract::IdPath;
+use crate::services::activities::{self, Timeline, TimelineQuery};
+use crate::services::contacts::{self, ContactQuery};
+use crate::services::deals::queries::Deal;
+use crate::services::deals::{self, DealInput, DealPatch, DealQuery};
+use crate::services::idempotency::Idempotency;
+use crate::services::records::IfMatch;
+use crate::services::tasks::{self, TaskQuery};
 
 pub struct Row {
     pub id: String,
@@ -55,11 +56,7 @@ struct ListPage {
     list: ListParts<Row>,
 }
 
-pub async fn list(
-    State(state): State<AppState>,
-    web: Web,
-    ListQuery(mut query, pairs): ListQuery<DealQuery>,
-) -> Response {
+pub async fn list(State(state): State<App>, web: Web, ListQuery(mut query, pairs): ListQuery<DealQuery>) -> Response {
     query.limit = Some(PAGE_SIZE.into());
     let urls = ListUrls::new("/deals", &pairs, "-created_at");
     let fetch = deals::list(&state, &web.ctx, &query);
@@ -75,7 +72,7 @@ pub async fn list(
     }
 }
 
-pub async fn export(State(state): State<AppState>, web: Web, ListQuery(query, _): ListQuery<DealQuery>) -> Response {
+pub async fn export(State(state): State<App>, web: Web, ListQuery(query, _): ListQuery<DealQuery>) -> Response {
     let members = match view::members(&state, web.ctx.org_id).await {
         Ok(m) => m,
         Err(e) => return view::error_page(&e),
@@ -97,7 +94,7 @@ pub async fn export(State(state): State<AppState>, web: Web, ListQuery(query, _)
         ],
         |cursor| {
             let query = DealQuery {
-                limit: Some(crate::http::pagination::MAX_LIMIT.to_string()),
+                limit: Some(crate::services::pagination::MAX_LIMIT.to_string()),
                 cursor,
                 ..base.clone()
             };
@@ -107,7 +104,7 @@ pub async fn export(State(state): State<AppState>, web: Web, ListQuery(query, _)
             vec![
                 d.id.to_string(),
                 d.title.clone(),
-                deals::format_cents(d.amount_cents),
+                crate::format::cents(d.amount_cents),
                 d.currency.clone(),
                 d.stage.clone(),
                 d.status.clone(),
@@ -139,7 +136,7 @@ impl DealForm {
         DealForm {
             title: d.title.clone(),
             contact_id: d.contact_id.to_string(),
-            amount: deals::format_cents(d.amount_cents),
+            amount: crate::format::cents(d.amount_cents),
             currency: d.currency.clone(),
             expected_close_date: view::date(&d.expected_close_date),
             owner_id: d.owner_id.to_string(),
@@ -195,7 +192,7 @@ pub struct NewQuery {
     contact_id: Option<String>,
 }
 
-async fn new_deal_page(state: &AppState, web: &Web, form: DealForm, errors: FormErrors) -> ApiResult<NewPage> {
+async fn new_deal_page(state: &App, web: &Web, form: DealForm, errors: FormErrors) -> AppResult<NewPage> {
     let members = view::members(state, web.ctx.org_id).await?;
     // The contact named in the address first, then the newest ones.
     let chosen = match uuid::Uuid::parse_str(form.contact_id.trim()) {
@@ -228,7 +225,7 @@ async fn new_deal_page(state: &AppState, web: &Web, form: DealForm, errors: Form
     })
 }
 
-pub async fn new_page(State(state): State<AppState>, web: Web, Query(q): Query<NewQuery>) -> Response {
+pub async fn new_page(State(state): State<App>, web: Web, Query(q): Query<NewQuery>) -> Response {
     let form = DealForm {
         contact_id: q.contact_id.unwrap_or_default(),
         owner_id: web.ctx.user_id.to_string(),
@@ -240,7 +237,7 @@ pub async fn new_page(State(state): State<AppState>, web: Web, Query(q): Query<N
     }
 }
 
-pub async fn create(State(state): State<AppState>, web: Web, Form(form): Form<DealForm>) -> Response {
+pub async fn create(State(state): State<App>, web: Web, Form(form): Form<DealForm>) -> Response {
     let created = deals::create(&state, &web.ctx, &Idempotency::none(), form.input())
         .await
         .and_then(|c| c.into_new());
@@ -283,12 +280,12 @@ pub struct StageChoice {
 }
 
 async fn record_page(
-    state: &AppState,
+    state: &App,
     web: &Web,
     id: uuid::Uuid,
     form: Option<DealForm>,
     errors: FormErrors,
-) -> ApiResult<RecordPage> {
+) -> AppResult<RecordPage> {
     let mut conn = state.db.read().await?;
     let deal = deals::readable(conn.exec(), &web.ctx, id).await?;
     let contact_name = contacts::queries::find(conn.exec(), web.ctx.org_id, deal.contact_id)
@@ -302,13 +299,13 @@ async fn record_page(
         &TimelineQuery::default(),
     )
     .await?;
-    let stages = crate::pipelines::find(conn.exec(), web.ctx.org_id, deal.pipeline_id)
+    let stages = crate::services::pipelines::find(conn.exec(), web.ctx.org_id, deal.pipeline_id)
         .await?
         .map(|p| {
             p.stages
                 .0
                 .iter()
-                .filter(|s| s.key != crate::pipelines::CLOSED)
+                .filter(|s| s.key != crate::services::pipelines::CLOSED)
                 .map(|s| StageChoice {
                     key: s.key.clone(),
                     name: s.name.clone(),
@@ -349,7 +346,7 @@ async fn record_page(
     })
 }
 
-pub async fn show(State(state): State<AppState>, web: Web, IdPath(id): IdPath) -> Response {
+pub async fn show(State(state): State<App>, web: Web, IdPath(id): IdPath) -> Response {
     match record_page(&state, &web, id, None, FormErrors::default()).await {
         Ok(page) => view::render(StatusCode::OK, &page),
         Err(e) => view::error_page(&e),
@@ -358,11 +355,11 @@ pub async fn show(State(state): State<AppState>, web: Web, IdPath(id): IdPath) -
 
 /// Re-renders the record page with the error of a refused change.
 async fn refused(
-    state: &AppState,
+    state: &App,
     web: &Web,
     id: uuid::Uuid,
     form: Option<DealForm>,
-    e: crate::http::error::ApiError,
+    e: crate::error::AppError,
 ) -> Response {
     if !e.status.is_client_error() || e.status == StatusCode::NOT_FOUND {
         return view::error_page(&e);
@@ -373,12 +370,7 @@ async fn refused(
     }
 }
 
-pub async fn update(
-    State(state): State<AppState>,
-    web: Web,
-    IdPath(id): IdPath,
-    Form(form): Form<DealForm>,
-) -> Response {
+pub async fn update(State(state): State<App>, web: Web, IdPath(id): IdPath, Form(form): Form<DealForm>) -> Response {
     match deals::update(&state, &web.ctx, id, IfMatch(None), form.patch()).await {
         Ok(deal) => see_other(&format!("/deals/{}", deal.id)),
         Err(e) => refused(&state, &web, id, Some(form), e).await,
@@ -396,7 +388,7 @@ pub struct StatusForm {
 
 /// Won, lost or in progress: the buttons of the record page and the board.
 pub async fn set_status(
-    State(state): State<AppState>,
+    State(state): State<App>,
     web: Web,
     IdPath(id): IdPath,
     Form(form): Form<StatusForm>,
@@ -437,7 +429,7 @@ pub struct StageForm {
 /// the pipeline also starts it (`in_progress`): one change, checked whole by
 /// the service like any PATCH with both fields.
 pub async fn move_stage(
-    State(state): State<AppState>,
+    State(state): State<App>,
     web: Web,
     IdPath(id): IdPath,
     Form(form): Form<StageForm>,
@@ -456,7 +448,7 @@ pub async fn move_stage(
 /// The stage select of the record page: the same move from a plain form
 /// (the keyboard's way to do what the board does with a drag).
 pub async fn move_stage_form(
-    State(state): State<AppState>,
+    State(state): State<App>,
     web: Web,
     IdPath(id): IdPath,
     Form(form): Form<StageForm>,
@@ -467,7 +459,7 @@ pub async fn move_stage_form(
     }
 }
 
-async fn to_stage(state: &AppState, web: &Web, id: uuid::Uuid, stage: String) -> ApiResult<Deal> {
+async fn to_stage(state: &App, web: &Web, id: uuid::Uuid, stage: String) -> AppResult<Deal> {
     let status = {
         let mut conn = state.db.read().await?;
         deals::readable(conn.exec(), &web.ctx, id).await?.status
@@ -481,7 +473,7 @@ async fn to_stage(state: &AppState, web: &Web, id: uuid::Uuid, stage: String) ->
 }
 
 pub async fn comment(
-    State(state): State<AppState>,
+    State(state): State<App>,
     web: Web,
     IdPath(id): IdPath,
     Form(form): Form<CommentForm>,

@@ -3,7 +3,7 @@
 //! Pages are askama templates (checked at compile time, escaped by default).
 //! Every page and form calls the same service functions as the API
 //! (`contacts::create`, `deals::update`, …), so roles, transitions, visibility
-//! and validation hold identically; an [`ApiError`] is shown next to the field
+//! and validation hold identically; an [`AppError`] is shown next to the field
 //! or action it is about.
 //!
 //! Every web request passes [`guard`]: it loads the session from its cookie,
@@ -31,7 +31,8 @@ use axum::middleware::{self, Next};
 use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post};
 
-use crate::http::{AppState, BODY_LIMIT};
+use crate::app::App;
+use crate::http::BODY_LIMIT;
 pub use session::{WebSession, purge_expired as purge_expired_sessions};
 
 /// The Content-Security-Policy of every page: scripts and styles only from
@@ -40,7 +41,7 @@ const CSP: &str = "default-src 'self'; script-src 'self'; style-src 'self'; img-
                    connect-src 'self'; object-src 'none'; base-uri 'none'; form-action 'self'; \
                    frame-ancestors 'none'";
 
-pub fn router(state: AppState) -> Router<AppState> {
+pub fn router(state: App) -> Router<App> {
     Router::new()
         .route("/", get(dashboard::page))
         .route("/login", get(auth::login_page).post(auth::login))
@@ -88,7 +89,7 @@ pub fn router(state: AppState) -> Router<AppState> {
 }
 
 /// Session, CSRF and security headers for every web request.
-async fn guard(State(state): State<AppState>, request: Request, next: Next) -> Response {
+async fn guard(State(state): State<App>, request: Request, next: Next) -> Response {
     if request.uri().path().starts_with("/static/") {
         // Our stylesheet and script: no session to look up.
         return with_headers(next.run(request).await);
@@ -139,7 +140,7 @@ fn with_headers(mut response: Response) -> Response {
 
 /// Cookies get `Secure` when the server is reached over HTTPS: its public URL
 /// says so, or the proxy in front of it does.
-fn secure(state: &AppState, headers: &HeaderMap) -> bool {
+fn secure(state: &App, headers: &HeaderMap) -> bool {
     state.config.public_url.starts_with("https://")
         || headers
             .get("x-forwarded-proto")

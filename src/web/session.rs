@@ -10,14 +10,14 @@ use axum::response::{IntoResponse, Redirect, Response};
 use chrono::{DateTime, Utc};
 use uuid::Uuid;
 
-use crate::auth::queries::{self as users, UserRow};
-use crate::auth::tokens::{hash_token, new_opaque_token};
+use crate::app::App;
 use crate::db::Exec;
-use crate::http::AppState;
-use crate::http::error::{ApiError, ApiResult};
-use crate::http::extract::ClientIp;
-use crate::orgs::{OrgCtx, OrganizationEntry, queries as orgs};
+use crate::error::{AppError, AppResult};
 use crate::run;
+use crate::services::auth::ClientIp;
+use crate::services::auth::queries::{self as users, UserRow};
+use crate::services::auth::tokens::{hash_token, new_opaque_token};
+use crate::services::orgs::{OrgCtx, OrganizationEntry, queries as orgs};
 
 pub const SESSION_COOKIE: &str = "crm_session";
 const CSRF_COOKIE: &str = "crm_csrf";
@@ -59,7 +59,7 @@ fn random_token() -> String {
 }
 
 /// The session of a request's cookie, if it is valid.
-pub async fn load(state: &AppState, headers: &HeaderMap) -> ApiResult<WebSession> {
+pub async fn load(state: &App, headers: &HeaderMap) -> AppResult<WebSession> {
     let session = match cookie(headers, SESSION_COOKIE) {
         Some(token) if !token.is_empty() => {
             let mut conn = state.db.read().await?;
@@ -143,11 +143,11 @@ async fn find(c: Exec<'_>, token_hash: &[u8]) -> Result<Option<SessionRow>, sqlx
 /// `Set-Cookie` that carries it.
 pub async fn start(
     c: Exec<'_>,
-    state: &AppState,
+    state: &App,
     user: Uuid,
     organization: Option<Uuid>,
     secure: bool,
-) -> ApiResult<HeaderValue> {
+) -> AppResult<HeaderValue> {
     let (token, hash) = new_opaque_token();
     let now = crate::db::now();
     let ttl = state.config.refresh_ttl;
@@ -166,11 +166,11 @@ pub async fn start(
     .await
     .map(|r| r.rows_affected()))?;
     cookie_header(SESSION_COOKIE, &token, "Lax", Some(ttl.as_secs() as i64), secure)
-        .ok_or_else(|| ApiError::internal(anyhow::anyhow!("session cookie is not a header value")))
+        .ok_or_else(|| AppError::internal(anyhow::anyhow!("session cookie is not a header value")))
 }
 
 /// Ends the session of this request; answers the `Set-Cookie` that clears it.
-pub async fn end(state: &AppState, headers: &HeaderMap, secure: bool) -> ApiResult<Option<HeaderValue>> {
+pub async fn end(state: &App, headers: &HeaderMap, secure: bool) -> AppResult<Option<HeaderValue>> {
     if let Some(token) = cookie(headers, SESSION_COOKIE) {
         let mut tx = state.db.begin().await?;
         run!(tx.exec(), c => sqlx::query("DELETE FROM web_sessions WHERE token_hash = $1")
@@ -184,7 +184,7 @@ pub async fn end(state: &AppState, headers: &HeaderMap, secure: bool) -> ApiResu
 }
 
 /// Makes `organization` the session's current one.
-pub async fn set_organization(state: &AppState, headers: &HeaderMap, organization: Uuid) -> ApiResult<()> {
+pub async fn set_organization(state: &App, headers: &HeaderMap, organization: Uuid) -> AppResult<()> {
     let Some(token) = cookie(headers, SESSION_COOKIE) else {
         return Ok(());
     };
@@ -219,10 +219,10 @@ pub struct Web {
     pub here: String,
 }
 
-impl FromRequestParts<AppState> for Web {
+impl FromRequestParts<App> for Web {
     type Rejection = Response;
 
-    async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Self, Self::Rejection> {
+    async fn from_request_parts(parts: &mut Parts, state: &App) -> Result<Self, Self::Rejection> {
         let here = parts
             .uri
             .path_and_query()
@@ -246,18 +246,18 @@ impl FromRequestParts<AppState> for Web {
     }
 }
 
-async fn resolve(state: &AppState, session: SessionRow, csrf: String, here: String, ip: ClientIp) -> ApiResult<Web> {
+async fn resolve(state: &App, session: SessionRow, csrf: String, here: String, ip: ClientIp) -> AppResult<Web> {
     let mut conn = state.db.read().await?;
     let user = users::find_user(conn.exec(), session.user_id)
         .await?
-        .ok_or_else(ApiError::invalid_token)?;
+        .ok_or_else(AppError::invalid_token)?;
     let organizations = orgs::user_organizations(conn.exec(), user.id).await?;
     let current = session
         .organization_id
         .filter(|id| organizations.iter().any(|o| o.id == *id))
         .or_else(|| organizations.first().map(|o| o.id))
         .ok_or_else(|| {
-            ApiError::new(
+            AppError::new(
                 axum::http::StatusCode::FORBIDDEN,
                 "not_a_member",
                 "you are not a member of any organization; ask for an invitation",
@@ -265,7 +265,7 @@ async fn resolve(state: &AppState, session: SessionRow, csrf: String, here: Stri
         })?;
     let (role, visibility) = orgs::membership(conn.exec(), current, user.id)
         .await?
-        .ok_or_else(ApiError::not_found)?;
+        .ok_or_else(AppError::not_found)?;
     Ok(Web {
         ctx: OrgCtx {
             user_id: user.id,

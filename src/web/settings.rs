@@ -12,15 +12,16 @@ use uuid::Uuid;
 use super::session::Web;
 use super::view::{self, FormErrors, ListUrls, Shell};
 use super::{Form, ListQuery, see_other};
-use crate::audit::{self, AuditQuery};
-use crate::http::AppState;
-use crate::http::error::{ApiError, ApiResult};
-use crate::http::extract::{IdPath, IfMatch};
-use crate::http::idempotency::Idempotency;
-use crate::orgs::invitations::{self, CreateInvitation};
-use crate::orgs::routes::UpdateOrganization;
-use crate::orgs::{self, Role, members};
-use crate::pipelines::{self, CreatePipeline, StageInput, UpdatePipeline};
+use crate::app::App;
+use crate::error::{AppError, AppResult};
+use crate::http::extract::IdPath;
+use crate::services::audit::{self, AuditQuery};
+use crate::services::idempotency::Idempotency;
+use crate::services::orgs::invitations::{self, CreateInvitation};
+use crate::services::orgs::organizations::UpdateOrganization;
+use crate::services::orgs::{self, Role, members};
+use crate::services::pipelines::{self, CreatePipeline, StageInput, UpdatePipeline};
+use crate::services::records::IfMatch;
 
 /// The settings pages share a sub-navigation; `tab` names the current one.
 fn shell(web: &Web, tab: &'static str) -> Shell {
@@ -29,11 +30,11 @@ fn shell(web: &Web, tab: &'static str) -> Shell {
     shell
 }
 
-fn admin_only(web: &Web) -> ApiResult<()> {
+fn admin_only(web: &Web) -> AppResult<()> {
     web.ctx.require(Role::Admin)
 }
 
-fn page<T: Template>(result: ApiResult<T>) -> Response {
+fn page<T: Template>(result: AppResult<T>) -> Response {
     match result {
         Ok(page) => view::render(StatusCode::OK, &page),
         Err(e) => view::error_page(&e),
@@ -60,12 +61,12 @@ struct OrganizationPage {
     saved: bool,
 }
 
-async fn organization_form(state: &AppState, web: &Web) -> ApiResult<OrganizationForm> {
+async fn organization_form(state: &App, web: &Web) -> AppResult<OrganizationForm> {
     admin_only(web)?;
     let mut conn = state.db.read().await?;
     let org = orgs::queries::find_organization(conn.exec(), web.ctx.org_id)
         .await?
-        .ok_or_else(ApiError::not_found)?;
+        .ok_or_else(AppError::not_found)?;
     Ok(OrganizationForm {
         name: org.name,
         default_currency: org.default_currency,
@@ -80,7 +81,7 @@ pub struct SavedQuery {
 }
 
 pub async fn organization(
-    State(state): State<AppState>,
+    State(state): State<App>,
     web: Web,
     axum::extract::Query(q): axum::extract::Query<SavedQuery>,
 ) -> Response {
@@ -92,18 +93,14 @@ pub async fn organization(
     }))
 }
 
-pub async fn save_organization(
-    State(state): State<AppState>,
-    web: Web,
-    Form(form): Form<OrganizationForm>,
-) -> Response {
+pub async fn save_organization(State(state): State<App>, web: Web, Form(form): Form<OrganizationForm>) -> Response {
     let input = UpdateOrganization {
         name: Some(form.name.clone()),
         default_currency: Some(Some(form.default_currency.clone())),
         default_country: Some(Some(form.default_country.clone())),
         member_visibility: Some(Some(form.member_visibility.clone())),
     };
-    match orgs::routes::update(&state, &web.ctx, IfMatch(None), input).await {
+    match orgs::organizations::update(&state, &web.ctx, IfMatch(None), input).await {
         Ok(_) => see_other("/settings?saved=1"),
         Err(e) if e.status.is_client_error() && e.status != StatusCode::FORBIDDEN => view::render(
             e.status,
@@ -150,12 +147,12 @@ struct MembersPage {
 }
 
 async fn members_page(
-    state: &AppState,
+    state: &App,
     web: &Web,
     errors: FormErrors,
     accept_url: Option<String>,
     invite_email: String,
-) -> ApiResult<MembersPage> {
+) -> AppResult<MembersPage> {
     admin_only(web)?;
     let list = {
         let mut conn = state.db.read().await?;
@@ -191,12 +188,12 @@ async fn members_page(
     })
 }
 
-pub async fn members_list(State(state): State<AppState>, web: Web) -> Response {
+pub async fn members_list(State(state): State<App>, web: Web) -> Response {
     page(members_page(&state, &web, FormErrors::default(), None, String::new()).await)
 }
 
 /// Shows the members page again with the error of a refused action.
-async fn members_refused(state: &AppState, web: &Web, e: ApiError, invite_email: String) -> Response {
+async fn members_refused(state: &App, web: &Web, e: AppError, invite_email: String) -> Response {
     if !e.status.is_client_error() || e.status == StatusCode::FORBIDDEN && admin_only(web).is_err() {
         return view::error_page(&e);
     }
@@ -213,13 +210,13 @@ pub struct RoleForm {
     role: String,
 }
 
-fn parse_role(role: &str) -> ApiResult<Role> {
+fn parse_role(role: &str) -> AppResult<Role> {
     role.parse()
-        .map_err(|_| ApiError::field("role", "must be owner, admin, manager or member"))
+        .map_err(|_| AppError::field("role", "must be owner, admin, manager or member"))
 }
 
 pub async fn change_role(
-    State(state): State<AppState>,
+    State(state): State<App>,
     web: Web,
     IdPath(user): IdPath,
     Form(form): Form<RoleForm>,
@@ -234,7 +231,7 @@ pub async fn change_role(
     }
 }
 
-pub async fn remove_member(State(state): State<AppState>, web: Web, IdPath(user): IdPath) -> Response {
+pub async fn remove_member(State(state): State<App>, web: Web, IdPath(user): IdPath) -> Response {
     let leaving = user == web.ctx.user_id;
     match members::remove(&state, &web.ctx, user).await {
         Ok(()) if leaving => see_other("/"),
@@ -250,7 +247,7 @@ pub struct InviteForm {
     role: String,
 }
 
-pub async fn invite(State(state): State<AppState>, web: Web, Form(form): Form<InviteForm>) -> Response {
+pub async fn invite(State(state): State<App>, web: Web, Form(form): Form<InviteForm>) -> Response {
     let result = match parse_role(&form.role) {
         Ok(role) => {
             invitations::create(
@@ -280,7 +277,7 @@ pub async fn invite(State(state): State<AppState>, web: Web, Form(form): Form<In
     }
 }
 
-pub async fn revoke(State(state): State<AppState>, web: Web, IdPath(id): IdPath) -> Response {
+pub async fn revoke(State(state): State<App>, web: Web, IdPath(id): IdPath) -> Response {
     match invitations::revoke(&state, &web.ctx, id).await {
         Ok(()) => see_other("/settings/members"),
         Err(e) => members_refused(&state, &web, e, String::new()).await,
@@ -308,12 +305,7 @@ struct PipelinesPage {
     errors_for: String,
 }
 
-async fn pipelines_page(
-    state: &AppState,
-    web: &Web,
-    errors: FormErrors,
-    errors_for: String,
-) -> ApiResult<PipelinesPage> {
+async fn pipelines_page(state: &App, web: &Web, errors: FormErrors, errors_for: String) -> AppResult<PipelinesPage> {
     admin_only(web)?;
     let all = {
         let mut conn = state.db.read().await?;
@@ -349,11 +341,11 @@ async fn pipelines_page(
     })
 }
 
-pub async fn pipelines_list(State(state): State<AppState>, web: Web) -> Response {
+pub async fn pipelines_list(State(state): State<App>, web: Web) -> Response {
     page(pipelines_page(&state, &web, FormErrors::default(), String::new()).await)
 }
 
-async fn pipelines_refused(state: &AppState, web: &Web, e: ApiError, errors_for: String) -> Response {
+async fn pipelines_refused(state: &App, web: &Web, e: AppError, errors_for: String) -> Response {
     if !e.status.is_client_error() || e.status == StatusCode::FORBIDDEN {
         return view::error_page(&e);
     }
@@ -389,7 +381,7 @@ fn stage_inputs(text: &str) -> Vec<StageInput> {
         .collect()
 }
 
-pub async fn create_pipeline(State(state): State<AppState>, web: Web, Form(form): Form<PipelineForm>) -> Response {
+pub async fn create_pipeline(State(state): State<App>, web: Web, Form(form): Form<PipelineForm>) -> Response {
     let input = CreatePipeline {
         name: form.name,
         stages: stage_inputs(&form.stages),
@@ -404,7 +396,7 @@ pub async fn create_pipeline(State(state): State<AppState>, web: Web, Form(form)
 }
 
 pub async fn update_pipeline(
-    State(state): State<AppState>,
+    State(state): State<App>,
     web: Web,
     IdPath(id): IdPath,
     Form(form): Form<PipelineForm>,
@@ -441,7 +433,7 @@ struct AuditPage {
 }
 
 pub async fn audit_log(
-    State(state): State<AppState>,
+    State(state): State<App>,
     web: Web,
     ListQuery(mut query, pairs): ListQuery<AuditQuery>,
 ) -> Response {
@@ -450,7 +442,7 @@ pub async fn audit_log(
     let result = async {
         let log = audit::list(&state, &web.ctx, &query).await?;
         let members = view::members(&state, web.ctx.org_id).await?;
-        Ok::<_, ApiError>((log, members))
+        Ok::<_, AppError>((log, members))
     }
     .await;
     let (log, members) = match result {

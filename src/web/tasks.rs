@@ -10,10 +10,11 @@ use super::contacts::PAGE_SIZE;
 use super::session::Web;
 use super::view::{self, Choice, FormErrors, ListParts, ListUrls, Shell};
 use super::{Form, ListQuery, see_other};
-use crate::http::AppState;
-use crate::http::extract::{IdPath, IfMatch};
-use crate::http::idempotency::Idempotency;
-use crate::tasks::{self, Task, TaskInput, TaskPatch, TaskQuery};
+use crate::app::App;
+use crate::http::extract::IdPath;
+use crate::services::idempotency::Idempotency;
+use crate::services::records::IfMatch;
+use crate::services::tasks::{self, Task, TaskInput, TaskPatch, TaskQuery};
 
 pub struct Row {
     pub id: String,
@@ -50,7 +51,7 @@ struct ListPage {
 }
 
 async fn list_page(
-    state: &AppState,
+    state: &App,
     web: &Web,
     mut query: TaskQuery,
     pairs: &[(String, String)],
@@ -82,7 +83,7 @@ async fn list_page(
     )
 }
 
-pub async fn list(State(state): State<AppState>, web: Web, ListQuery(query, pairs): ListQuery<TaskQuery>) -> Response {
+pub async fn list(State(state): State<App>, web: Web, ListQuery(query, pairs): ListQuery<TaskQuery>) -> Response {
     let form = TaskForm {
         assignee_id: web.ctx.user_id.to_string(),
         ..Default::default()
@@ -110,7 +111,7 @@ fn due(value: &str) -> Option<String> {
     })
 }
 
-pub async fn create(State(state): State<AppState>, web: Web, Form(form): Form<TaskForm>) -> Response {
+pub async fn create(State(state): State<App>, web: Web, Form(form): Form<TaskForm>) -> Response {
     let input = TaskInput {
         title: form.title.clone(),
         due_date: due(&form.due_date),
@@ -135,7 +136,7 @@ pub struct DoneForm {
     next: String,
 }
 
-pub async fn done(State(state): State<AppState>, web: Web, IdPath(id): IdPath, Form(form): Form<DoneForm>) -> Response {
+pub async fn done(State(state): State<App>, web: Web, IdPath(id): IdPath, Form(form): Form<DoneForm>) -> Response {
     let patch = TaskPatch {
         is_done: Some(true),
         ..Default::default()

@@ -6,10 +6,10 @@ use std::collections::HashMap;
 use askama::Template;
 use axum::http::StatusCode;
 use axum::response::{Html, IntoResponse, Response};
-use chrono::{DateTime, NaiveDate, Utc};
 
 use super::session::Web;
-use crate::http::error::ApiError;
+use crate::error::AppError;
+pub use crate::format::{date, money, time};
 
 /// An organization in the header's switcher.
 pub struct OrgChoice {
@@ -56,7 +56,7 @@ impl Shell {
             org_name,
             orgs,
             csrf: web.csrf.clone(),
-            is_admin: web.ctx.role >= crate::orgs::Role::Admin,
+            is_admin: web.ctx.role >= crate::services::orgs::Role::Admin,
             tab: "",
         }
     }
@@ -76,7 +76,7 @@ pub struct FormErrors {
 impl FormErrors {
     /// Splits an API error the way the API reports it: field errors next to
     /// their fields, anything else above the form.
-    pub fn from_api(e: &ApiError) -> Self {
+    pub fn from_api(e: &AppError) -> Self {
         let mut fields = HashMap::new();
         for f in &e.errors {
             fields.entry(f.field.clone()).or_insert_with(|| f.message.clone());
@@ -103,7 +103,7 @@ impl FormErrors {
 pub fn render<T: Template>(status: StatusCode, page: &T) -> Response {
     match page.render() {
         Ok(html) => (status, Html(html)).into_response(),
-        Err(e) => error_page(&ApiError::internal(anyhow::anyhow!("template: {e}"))),
+        Err(e) => error_page(&AppError::internal(anyhow::anyhow!("template: {e}"))),
     }
 }
 
@@ -115,7 +115,7 @@ struct ErrorPage<'a> {
 }
 
 /// A page for an error of the API's kind, with its status.
-pub fn error_page(e: &ApiError) -> Response {
+pub fn error_page(e: &AppError) -> Response {
     if e.status.is_server_error() {
         tracing::error!(code = e.code, detail = %e.detail, "web request failed");
     }
@@ -132,27 +132,6 @@ pub fn plain_error(status: StatusCode, message: &str) -> Response {
         Ok(html) => (status, Html(html)).into_response(),
         Err(_) => (status, message.to_string()).into_response(),
     }
-}
-
-/// `1234.5` in `currency`, grouped: `USD 1,234.50`.
-pub fn money(cents: i64, currency: &str) -> String {
-    let units = cents / 100;
-    let mut digits = units.abs().to_string();
-    let mut grouped = String::new();
-    while digits.len() > 3 {
-        let tail = digits.split_off(digits.len() - 3);
-        grouped = format!(",{tail}{grouped}");
-    }
-    let sign = if cents < 0 { "-" } else { "" };
-    format!("{currency} {sign}{digits}{grouped}.{:02}", (cents % 100).abs())
-}
-
-pub fn date(d: &Option<NaiveDate>) -> String {
-    d.map(|d| d.format("%Y-%m-%d").to_string()).unwrap_or_default()
-}
-
-pub fn time(t: &DateTime<Utc>) -> String {
-    t.format("%Y-%m-%d %H:%M").to_string()
 }
 
 /// A form field as the services take it: trimmed, and `None` when empty.
@@ -297,9 +276,9 @@ pub fn with_chosen(chosen: Option<Choice>, newest: impl IntoIterator<Item = Choi
     choices
 }
 
-pub async fn members(state: &crate::http::AppState, org: uuid::Uuid) -> crate::http::error::ApiResult<Vec<Choice>> {
+pub async fn members(state: &crate::app::App, org: uuid::Uuid) -> crate::error::AppResult<Vec<Choice>> {
     let mut conn = state.db.read().await?;
-    Ok(crate::orgs::queries::list_members(conn.exec(), org)
+    Ok(crate::services::orgs::queries::list_members(conn.exec(), org)
         .await?
         .into_iter()
         .map(|m| Choice::new(m.user_id, m.name))
@@ -351,10 +330,10 @@ pub struct ListParts<R> {
 /// Reads one page through `fetch` (a list service) and shapes it with `row`.
 /// A filter the service refuses becomes the page's message, not an error page.
 pub async fn list_parts<T, R>(
-    state: &crate::http::AppState,
+    state: &crate::app::App,
     org: uuid::Uuid,
     urls: ListUrls,
-    fetch: impl Future<Output = crate::http::error::ApiResult<crate::http::pagination::Page<T>>>,
+    fetch: impl Future<Output = crate::error::AppResult<crate::services::pagination::Page<T>>>,
     row: impl Fn(&T, &[Choice]) -> R,
 ) -> Result<ListParts<R>, Response> {
     let members = members(state, org).await.map_err(|e| error_page(&e))?;
@@ -379,7 +358,7 @@ pub async fn list_parts<T, R>(
 }
 
 /// A refused filter in words (`owner_id: must be a UUID`).
-pub fn error_text(e: &ApiError) -> String {
+pub fn error_text(e: &AppError) -> String {
     if e.errors.is_empty() {
         e.detail.to_string()
     } else {
@@ -403,7 +382,7 @@ pub async fn export_csv<T, Fut>(
     row: impl Fn(&T) -> Vec<String>,
 ) -> Response
 where
-    Fut: Future<Output = crate::http::error::ApiResult<crate::http::pagination::Page<T>>>,
+    Fut: Future<Output = crate::error::AppResult<crate::services::pagination::Page<T>>>,
 {
     let mut rows = vec![header.iter().map(|h| h.to_string()).collect::<Vec<_>>()];
     let mut cursor = None;
@@ -424,14 +403,6 @@ where
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    #[test]
-    fn money_is_grouped() {
-        assert_eq!(money(0, "USD"), "USD 0.00");
-        assert_eq!(money(123_456_789, "EUR"), "EUR 1,234,567.89");
-        assert_eq!(money(100_000, "USD"), "USD 1,000.00");
-        assert_eq!(money(5, "USD"), "USD 0.05");
-    }
 
     #[test]
     fn next_stays_on_this_site() {

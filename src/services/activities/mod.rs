@@ -1,0 +1,166 @@
+//! The timeline (api.md §5 "Activities"): append-only entries on deals and
+//! contacts. Clients post comments; the server appends the rest (status and
+//! stage changes, task events, system events) in the transaction of the change.
+
+use chrono::{DateTime, Utc};
+use serde::{Deserialize, Serialize};
+use serde_json::Value;
+use sqlx::types::Json as SqlJson;
+use utoipa::{IntoParams, ToSchema};
+use uuid::Uuid;
+
+use crate::db::Exec;
+use crate::error::{AppError, AppResult};
+use crate::run;
+use crate::services::pagination::{self, Cursor, Page};
+use crate::services::validate;
+
+#[derive(Debug, Clone, Serialize, ToSchema, sqlx::FromRow)]
+pub struct Activity {
+    pub id: Uuid,
+    /// `comment`, `status_changed`, `stage_changed`, `task_created`, `task_completed` or `system`.
+    #[serde(rename = "type")]
+    #[sqlx(rename = "type")]
+    pub kind: String,
+    pub deal_id: Option<Uuid>,
+    pub contact_id: Option<Uuid>,
+    pub author_id: Option<Uuid>,
+    #[schema(value_type = Object)]
+    pub payload: SqlJson<Value>,
+    pub created_at: DateTime<Utc>,
+}
+
+/// Appends an activity.
+pub async fn append(
+    c: Exec<'_>,
+    org: Uuid,
+    kind: &str,
+    deal: Option<Uuid>,
+    contact: Option<Uuid>,
+    author: Uuid,
+    payload: Value,
+) -> Result<Activity, sqlx::Error> {
+    let activity = Activity {
+        id: crate::db::new_id(),
+        kind: kind.to_string(),
+        deal_id: deal,
+        contact_id: contact,
+        author_id: Some(author),
+        payload: SqlJson(payload),
+        created_at: crate::db::now(),
+    };
+    run!(c, conn => sqlx::query(
+        "INSERT INTO activities (organization_id, id, type, deal_id, contact_id, author_id, payload, created_at) \
+         VALUES ($1, $2, $3, $4, $5, $6, $7, $8)",
+    )
+    .bind(org)
+    .bind(activity.id)
+    .bind(&activity.kind)
+    .bind(activity.deal_id)
+    .bind(activity.contact_id)
+    .bind(activity.author_id)
+    .bind(&activity.payload)
+    .bind(activity.created_at)
+    .execute(conn)
+    .await
+    .map(|r| r.rows_affected()))?;
+    Ok(activity)
+}
+
+/// Which timeline: a deal's, or a contact's (its own and its deals').
+#[derive(Debug, Clone, Copy)]
+pub enum Timeline {
+    Deal(Uuid),
+    Contact(Uuid),
+}
+
+#[derive(Debug, Default, Deserialize, IntoParams)]
+#[into_params(parameter_in = Query)]
+pub struct TimelineQuery {
+    #[param(value_type = Option<u32>)]
+    pub limit: Option<String>,
+    pub cursor: Option<String>,
+}
+
+/// One page of a timeline, newest first.
+pub async fn list(c: Exec<'_>, org: Uuid, timeline: Timeline, query: &TimelineQuery) -> AppResult<Page<Activity>> {
+    let limit = pagination::limit(query.limit.as_deref())?;
+    let after: Option<(DateTime<Utc>, Uuid)> = Cursor::decode(query.cursor.as_deref())?;
+    let (column, id) = match timeline {
+        Timeline::Deal(id) => ("deal_id", id),
+        Timeline::Contact(id) => ("contact_id", id),
+    };
+    let rows: Vec<Activity> = run!(c, conn => {
+        let mut q = sqlx::QueryBuilder::new(
+            "SELECT id, type, deal_id, contact_id, author_id, payload, created_at FROM activities WHERE organization_id = ",
+        );
+        q.push_bind(org).push(format!(" AND {column} = ")).push_bind(id);
+        if let Some((at, last)) = after {
+            q.push(" AND (created_at, id) < (").push_bind(at).push(", ").push_bind(last).push(")");
+        }
+        q.push(" ORDER BY created_at DESC, id DESC LIMIT ").push_bind(limit + 1);
+        q.build_query_as().fetch_all(conn).await
+    })?;
+    Ok(Page::from_rows(rows, limit, |a| Cursor::encode(&(a.created_at, a.id))))
+}
+
+/// The newest activities of the organization (the dashboard's "recent
+/// activity"). A member who sees only their own records sees the activities
+/// of their deals and contacts.
+pub async fn recent(
+    c: Exec<'_>,
+    org: Uuid,
+    only_owner: Option<Uuid>,
+    limit: i64,
+) -> Result<Vec<Activity>, sqlx::Error> {
+    run!(c, conn => {
+        let mut q = sqlx::QueryBuilder::new(
+            "SELECT id, type, deal_id, contact_id, author_id, payload, created_at FROM activities WHERE organization_id = ",
+        );
+        q.push_bind(org);
+        if let Some(user) = only_owner {
+            q.push(" AND (deal_id IN (SELECT id FROM deals WHERE organization_id = ").push_bind(org)
+                .push(" AND owner_id = ").push_bind(user)
+                .push(") OR contact_id IN (SELECT id FROM contacts WHERE organization_id = ").push_bind(org)
+                .push(" AND owner_id = ").push_bind(user).push("))");
+        }
+        q.push(" ORDER BY created_at DESC, id DESC LIMIT ").push_bind(limit);
+        q.build_query_as().fetch_all(conn).await
+    })
+}
+
+/// Deletes the activities of a deal or of a contact (with the record).
+pub async fn delete_all(c: Exec<'_>, org: Uuid, timeline: Timeline) -> Result<(), sqlx::Error> {
+    let sql = match timeline {
+        Timeline::Deal(_) => "DELETE FROM activities WHERE organization_id = $1 AND deal_id = $2",
+        Timeline::Contact(_) => "DELETE FROM activities WHERE organization_id = $1 AND contact_id = $2",
+    };
+    let (Timeline::Deal(id) | Timeline::Contact(id)) = timeline;
+    run!(c, conn => sqlx::query(sql).bind(org).bind(id).execute(conn).await.map(|r| r.rows_affected()))?;
+    Ok(())
+}
+
+/// A comment as posted: `{"type": "comment", "text": "…"}`; without `type` it
+/// is a comment too.
+#[derive(Debug, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct CommentInput {
+    /// Only `comment` may be posted.
+    #[serde(rename = "type")]
+    pub kind: Option<String>,
+    /// 1..10000 characters, trimmed.
+    pub text: String,
+}
+
+impl CommentInput {
+    /// The payload of a valid comment.
+    pub fn payload(&self) -> AppResult<Value> {
+        if let Some(kind) = &self.kind
+            && kind != "comment"
+        {
+            return Err(AppError::field("type", "only `comment` activities can be posted"));
+        }
+        let text = validate::required_text(&self.text, 10_000).map_err(|m| AppError::field("text", m))?;
+        Ok(serde_json::json!({ "text": text }))
+    }
+}

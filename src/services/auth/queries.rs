@@ -1,0 +1,138 @@
+//! SQL of users and refresh tokens, written once for both backends.
+
+use chrono::{DateTime, Utc};
+use uuid::Uuid;
+
+use crate::db::Exec;
+use crate::run;
+use crate::services::auth::User;
+
+#[derive(Debug, Clone, sqlx::FromRow)]
+pub struct UserRow {
+    pub id: Uuid,
+    pub email: String,
+    pub name: String,
+    pub password_hash: String,
+    pub created_at: DateTime<Utc>,
+}
+
+impl UserRow {
+    pub fn public(&self) -> User {
+        User {
+            id: self.id,
+            email: self.email.clone(),
+            name: self.name.clone(),
+            created_at: self.created_at,
+        }
+    }
+}
+
+const USER_COLUMNS: &str = "id, email, name, password_hash, created_at";
+
+/// Inserts a user; a taken email fails with a unique violation.
+pub async fn insert_user(c: Exec<'_>, email: &str, name: &str, password_hash: &str) -> Result<UserRow, sqlx::Error> {
+    let now = crate::db::now();
+    let user = UserRow {
+        id: crate::db::new_id(),
+        email: email.to_string(),
+        name: name.to_string(),
+        password_hash: password_hash.to_string(),
+        created_at: now,
+    };
+    run!(c, conn => sqlx::query(
+        "INSERT INTO users (id, email, name, password_hash, created_at, updated_at) VALUES ($1, $2, $3, $4, $5, $5)",
+    )
+    .bind(user.id)
+    .bind(&user.email)
+    .bind(&user.name)
+    .bind(&user.password_hash)
+    .bind(now)
+    .execute(conn)
+    .await.map(|r| r.rows_affected()))?;
+    Ok(user)
+}
+
+pub async fn find_user_by_email(c: Exec<'_>, email: &str) -> Result<Option<UserRow>, sqlx::Error> {
+    let sql = format!("SELECT {USER_COLUMNS} FROM users WHERE email = $1");
+    run!(c, conn => sqlx::query_as(&sql).bind(email).fetch_optional(conn).await)
+}
+
+pub async fn find_user(c: Exec<'_>, id: Uuid) -> Result<Option<UserRow>, sqlx::Error> {
+    let sql = format!("SELECT {USER_COLUMNS} FROM users WHERE id = $1");
+    run!(c, conn => sqlx::query_as(&sql).bind(id).fetch_optional(conn).await)
+}
+
+pub async fn insert_refresh_token(
+    c: Exec<'_>,
+    family_id: Uuid,
+    user_id: Uuid,
+    token_hash: &[u8],
+    expires_at: DateTime<Utc>,
+) -> Result<(), sqlx::Error> {
+    run!(c, conn => sqlx::query(
+        "INSERT INTO refresh_tokens (id, family_id, user_id, token_hash, created_at, expires_at) \
+         VALUES ($1, $2, $3, $4, $5, $6)",
+    )
+    .bind(crate::db::new_id())
+    .bind(family_id)
+    .bind(user_id)
+    .bind(token_hash)
+    .bind(crate::db::now())
+    .bind(expires_at)
+    .execute(conn)
+    .await.map(|r| r.rows_affected()))?;
+    Ok(())
+}
+
+/// Marks a live token as rotated and returns its (user, family). Done in one
+/// statement so two concurrent refreshes with the same token cannot both win.
+pub async fn rotate_refresh_token(c: Exec<'_>, token_hash: &[u8]) -> Result<Option<(Uuid, Uuid)>, sqlx::Error> {
+    let now = crate::db::now();
+    run!(c, conn => sqlx::query_as(
+        "UPDATE refresh_tokens SET rotated_at = $2 \
+         WHERE token_hash = $1 AND rotated_at IS NULL AND revoked_at IS NULL AND expires_at > $2 \
+         RETURNING user_id, family_id",
+    )
+    .bind(token_hash)
+    .bind(now)
+    .fetch_optional(conn)
+    .await)
+}
+
+#[derive(Debug, sqlx::FromRow)]
+pub struct RefreshTokenState {
+    pub user_id: Uuid,
+    pub family_id: Uuid,
+    pub rotated_at: Option<DateTime<Utc>>,
+    pub revoked_at: Option<DateTime<Utc>>,
+}
+
+pub async fn find_refresh_token(c: Exec<'_>, token_hash: &[u8]) -> Result<Option<RefreshTokenState>, sqlx::Error> {
+    run!(c, conn => sqlx::query_as(
+        "SELECT user_id, family_id, rotated_at, revoked_at FROM refresh_tokens WHERE token_hash = $1",
+    )
+    .bind(token_hash)
+    .fetch_optional(conn)
+    .await)
+}
+
+/// Ends a login: every token of the family stops working.
+pub async fn revoke_family(c: Exec<'_>, family_id: Uuid) -> Result<(), sqlx::Error> {
+    run!(c, conn => sqlx::query("UPDATE refresh_tokens SET revoked_at = $2 WHERE family_id = $1 AND revoked_at IS NULL")
+        .bind(family_id)
+        .bind(crate::db::now())
+        .execute(conn)
+        .await.map(|r| r.rows_affected()))?;
+    Ok(())
+}
+
+/// Drops tokens that expired more than a day ago (housekeeping).
+pub async fn purge_expired_tokens(c: Exec<'_>) -> Result<u64, sqlx::Error> {
+    let cutoff = crate::db::now() - chrono::Duration::days(1);
+    let done = run!(c, conn => sqlx::query("DELETE FROM refresh_tokens WHERE expires_at < $1")
+        .bind(cutoff)
+        .execute(conn)
+        .await
+        .map(|r| r.rows_affected()))?;
+    Ok(done)
+}

@@ -1,0 +1,482 @@
+//! Contacts `/api/v1/contacts` (api.md §5): people, with E.164 phones and an
+//! email and phone unique in the organization.
+
+pub mod queries;
+
+use chrono::{DateTime, Utc};
+use serde::Deserialize;
+use serde_json::json;
+use sqlx::types::Json as SqlJson;
+use utoipa::{IntoParams, ToSchema};
+use uuid::Uuid;
+
+use crate::app::App;
+use crate::db::{Exec, Tx};
+use crate::error::{AppError, AppResult, Validator};
+use crate::run;
+use crate::services::activities::{self, Activity, CommentInput, Timeline};
+use crate::services::audit::{self, Event};
+use crate::services::idempotency::{Created, Idempotency};
+use crate::services::orgs::{OrgCtx, queries as orgs};
+use crate::services::pagination::{self, Cursor, Page};
+use crate::services::records::{self, Sort, opt, parse_time, parse_uuid};
+use crate::services::records::{IfMatch, double_option};
+use crate::services::validate;
+use queries::{After, Contact, Filter};
+
+const RECORD_TYPE: &str = "contact";
+const SORTS: &[&str] = &["created_at", "updated_at", "name"];
+
+/// A contact as sent on create and full replace (`PUT`). Empty strings are null.
+#[derive(Debug, Default, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct ContactInput {
+    pub name: String,
+    pub email: Option<String>,
+    /// Read with the organization's `default_country` when it has no country code.
+    pub phone: Option<String>,
+    pub title: Option<String>,
+    pub company_id: Option<String>,
+    pub lead_source: Option<String>,
+    /// `YYYY-MM-DD`.
+    pub customer_since: Option<String>,
+    /// Defaults to the caller (on `PUT`: stays as it is).
+    pub owner_id: Option<String>,
+    pub tags: Option<Vec<String>>,
+}
+
+/// A partial change (`PATCH`): fields left out stay; `null` clears.
+#[derive(Debug, Default, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct ContactPatch {
+    /// Required: `null` is refused like an empty name.
+    #[serde(default, deserialize_with = "double_option")]
+    pub name: Option<Option<String>>,
+    #[serde(default, deserialize_with = "double_option")]
+    pub email: Option<Option<String>>,
+    #[serde(default, deserialize_with = "double_option")]
+    pub phone: Option<Option<String>>,
+    #[serde(default, deserialize_with = "double_option")]
+    pub title: Option<Option<String>>,
+    #[serde(default, deserialize_with = "double_option")]
+    pub company_id: Option<Option<String>>,
+    #[serde(default, deserialize_with = "double_option")]
+    pub lead_source: Option<Option<String>>,
+    #[serde(default, deserialize_with = "double_option")]
+    pub customer_since: Option<Option<String>>,
+    pub owner_id: Option<String>,
+    #[serde(default, deserialize_with = "double_option")]
+    pub tags: Option<Option<Vec<String>>>,
+}
+
+impl ContactPatch {
+    /// The full input this patch makes of `current`.
+    fn apply_to(self, current: &Contact) -> ContactInput {
+        let keep = |new: Option<Option<String>>, old: &Option<String>| new.unwrap_or_else(|| old.clone());
+        ContactInput {
+            name: self
+                .name
+                .map_or_else(|| current.name.clone(), Option::unwrap_or_default),
+            email: keep(self.email, &current.email),
+            phone: keep(self.phone, &current.phone),
+            title: keep(self.title, &current.title),
+            company_id: keep(self.company_id, &current.company_id.map(|id| id.to_string())),
+            lead_source: keep(self.lead_source, &current.lead_source),
+            customer_since: keep(self.customer_since, &current.customer_since.map(|d| d.to_string())),
+            owner_id: Some(self.owner_id.unwrap_or_else(|| current.owner_id.to_string())),
+            tags: Some(
+                self.tags
+                    .map(Option::unwrap_or_default)
+                    .unwrap_or_else(|| current.tags.0.clone()),
+            ),
+        }
+    }
+}
+
+/// A contact checked and normalized, with the words `q` finds it by.
+struct Checked {
+    contact: Contact,
+    search_text: String,
+}
+
+/// Validates `input` into the contact it describes (`current` for changes):
+/// every field error at once, then the rules that need the database.
+async fn check(mut c: Exec<'_>, ctx: &OrgCtx, input: ContactInput, current: Option<&Contact>) -> AppResult<Checked> {
+    let mut v = Validator::new();
+    let name = v.check("name", validate::required_text(&input.name, 200));
+    let email = v.check("email", opt(&input.email).map(validate::email).transpose());
+    let title = v.check("title", validate::optional_text(input.title.as_deref(), 200));
+    let lead_source = v.check(
+        "lead_source",
+        validate::optional_text(input.lead_source.as_deref(), 100),
+    );
+    let company_id = v.check("company_id", opt(&input.company_id).map(parse_uuid).transpose());
+    let owner_id = v.check("owner_id", opt(&input.owner_id).map(parse_uuid).transpose());
+    let customer_since = v.check(
+        "customer_since",
+        opt(&input.customer_since).map(records::parse_date).transpose(),
+    );
+    let tags = v.check("tags", records::normalize_tags(&input.tags.unwrap_or_default()));
+    let phone = match opt(&input.phone) {
+        None => Some(None),
+        Some(raw) => {
+            let org = orgs::find_organization(c.re(), ctx.org_id)
+                .await?
+                .ok_or_else(AppError::not_found)?;
+            v.check("phone", validate::phone(raw, &org.default_country).map(Some))
+        }
+    };
+    v.finish()?;
+    let (
+        Some(name),
+        Some(email),
+        Some(title),
+        Some(lead_source),
+        Some(company_id),
+        Some(owner_id),
+        Some(customer_since),
+        Some(tags),
+        Some(phone),
+    ) = (
+        name,
+        email,
+        title,
+        lead_source,
+        company_id,
+        owner_id,
+        customer_since,
+        tags,
+        phone,
+    )
+    else {
+        return Err(AppError::internal(anyhow::anyhow!("validated values missing")));
+    };
+
+    let owner_id = match (owner_id, current) {
+        (Some(requested), Some(current)) if requested == current.owner_id => requested,
+        (None, Some(current)) => current.owner_id,
+        (requested, _) => records::resolve_owner(c.re(), ctx, requested).await?,
+    };
+    let company_name = match company_id {
+        None => None,
+        Some(company) => Some(
+            queries::company_name(c.re(), ctx.org_id, company)
+                .await?
+                .ok_or_else(|| {
+                    AppError::rule("company_not_found", "company_id is not a company of this organization")
+                })?,
+        ),
+    };
+    let phone = phone.map(|(e164, _national)| e164);
+    let search_text = search_text(&name, email.as_deref(), phone.as_deref(), company_name.as_deref());
+    let now = crate::db::now();
+    let contact = Contact {
+        id: current.map_or_else(crate::db::new_id, |c| c.id),
+        owner_id,
+        name,
+        email,
+        phone,
+        title,
+        company_id,
+        lead_source,
+        customer_since,
+        tags: SqlJson(tags),
+        created_at: current.map_or(now, |c| c.created_at),
+        updated_at: current.map_or(now, |c| c.updated_at),
+        version: current.map_or(1, |c| c.version),
+    };
+    Ok(Checked { contact, search_text })
+}
+
+/// The words `q` finds a contact by: its name, email, phone (also as national
+/// digits) and its company's name.
+fn search_text(name: &str, email: Option<&str>, phone: Option<&str>, company: Option<&str>) -> String {
+    let national = phone
+        .and_then(|p| validate::phone(p, "US").ok())
+        .map(|(_, national)| national);
+    records::search_text([Some(name), email, phone, national.as_deref(), company])
+}
+
+/// Keeps a company's contacts findable by its name: after a rename
+/// (`Some(name)`), or before the company is deleted (`None`: their `company_id`
+/// is cleared, which is a change of each contact).
+pub async fn reindex_company(mut c: Exec<'_>, org: Uuid, company: Uuid, name: Option<&str>) -> Result<(), sqlx::Error> {
+    let rows: Vec<(Uuid, String, Option<String>, Option<String>)> = run!(c.re(), conn => sqlx::query_as(
+        "SELECT id, name, email, phone FROM contacts WHERE organization_id = $1 AND company_id = $2",
+    )
+    .bind(org)
+    .bind(company)
+    .fetch_all(conn)
+    .await)?;
+    if name.is_none() {
+        run!(c.re(), conn => sqlx::query(
+            "UPDATE contacts SET company_id = NULL, updated_at = $3, version = version + 1 \
+             WHERE organization_id = $1 AND company_id = $2",
+        )
+        .bind(org)
+        .bind(company)
+        .bind(crate::db::now())
+        .execute(conn)
+        .await
+        .map(|r| r.rows_affected()))?;
+    }
+    for (id, contact_name, email, phone) in rows {
+        let text = search_text(&contact_name, email.as_deref(), phone.as_deref(), name);
+        run!(c.re(), conn => sqlx::query("UPDATE contacts SET search_text = $3 WHERE organization_id = $1 AND id = $2")
+            .bind(org)
+            .bind(id)
+            .bind(text)
+            .execute(conn)
+            .await
+            .map(|r| r.rows_affected()))?;
+    }
+    Ok(())
+}
+
+/// 409 `duplicate_contact` when another contact has this email or phone.
+async fn ensure_unique(c: Exec<'_>, ctx: &OrgCtx, contact: &Contact, except: Option<Uuid>) -> AppResult<()> {
+    match queries::find_duplicate(
+        c,
+        ctx.org_id,
+        contact.email.as_deref(),
+        contact.phone.as_deref(),
+        except,
+    )
+    .await?
+    {
+        Some(existing) => Err(duplicate(existing)),
+        None => Ok(()),
+    }
+}
+
+fn duplicate(existing: Uuid) -> AppError {
+    AppError::conflict("duplicate_contact", "a contact with this email or phone already exists")
+        .with("existing_id", existing.to_string())
+}
+
+/// Maps a unique violation that slipped past [`ensure_unique`] (a concurrent
+/// insert) to the same 409. The failed transaction is rolled back first (on
+/// PostgreSQL it accepts no further statement), and the existing contact is
+/// looked up outside it.
+async fn on_conflict(state: &App, tx: Tx, ctx: &OrgCtx, contact: &Contact, err: sqlx::Error) -> AppError {
+    drop(tx);
+    if !crate::db::is_unique_violation(&err) {
+        return err.into();
+    }
+    let mut conn = match state.db.read().await {
+        Ok(conn) => conn,
+        Err(e) => return e.into(),
+    };
+    let c = conn.exec();
+    match queries::find_duplicate(
+        c,
+        ctx.org_id,
+        contact.email.as_deref(),
+        contact.phone.as_deref(),
+        Some(contact.id),
+    )
+    .await
+    {
+        Ok(Some(existing)) => duplicate(existing),
+        _ => AppError::conflict("duplicate_contact", "a contact with this email or phone already exists"),
+    }
+}
+
+#[derive(Debug, Clone, Default, Deserialize, IntoParams)]
+#[into_params(parameter_in = Query)]
+pub struct ContactQuery {
+    /// Every word must be a prefix of a word of the name, email, phone or company name.
+    pub q: Option<String>,
+    #[param(value_type = Option<Uuid>)]
+    pub owner_id: Option<String>,
+    #[param(value_type = Option<Uuid>)]
+    pub company_id: Option<String>,
+    /// Repeatable; all must match.
+    #[serde(default)]
+    pub tag: Vec<String>,
+    pub lead_source: Option<String>,
+    /// RFC 3339, inclusive.
+    #[param(value_type = Option<DateTime<Utc>>)]
+    pub created_after: Option<String>,
+    /// RFC 3339, exclusive.
+    #[param(value_type = Option<DateTime<Utc>>)]
+    pub created_before: Option<String>,
+    /// `created_at` (default `-created_at`), `updated_at`, `name`; `-` for descending.
+    pub sort: Option<String>,
+    #[param(value_type = Option<u32>)]
+    pub limit: Option<String>,
+    pub cursor: Option<String>,
+}
+
+/// One page of the contacts the caller may read, filtered and sorted as
+/// `query` says (the API's list and the web app's list page).
+pub async fn list(state: &App, ctx: &OrgCtx, query: &ContactQuery) -> AppResult<Page<Contact>> {
+    let limit = pagination::limit(query.limit.as_deref())?;
+    let sort = Sort::parse(query.sort.as_deref(), SORTS, "-created_at")?;
+    let mut v = Validator::new();
+    let owner_id = v
+        .check("owner_id", opt(&query.owner_id).map(parse_uuid).transpose())
+        .flatten();
+    let company_id = v
+        .check("company_id", opt(&query.company_id).map(parse_uuid).transpose())
+        .flatten();
+    let created_after = v
+        .check("created_after", opt(&query.created_after).map(parse_time).transpose())
+        .flatten();
+    let created_before = v
+        .check("created_before", opt(&query.created_before).map(parse_time).transpose())
+        .flatten();
+    v.finish()?;
+    let filter = Filter {
+        words: query.q.as_deref().map(records::words).unwrap_or_default(),
+        owner_id,
+        company_id,
+        tags: query
+            .tag
+            .iter()
+            .map(|t| t.trim().to_lowercase())
+            .filter(|t| !t.is_empty())
+            .collect(),
+        lead_source: opt(&query.lead_source).map(str::to_string),
+        created_after,
+        created_before,
+        only_owner: ctx.sees_only_own().then_some(ctx.user_id),
+    };
+    let after = match sort.field {
+        "name" => Cursor::decode::<(String, Uuid)>(query.cursor.as_deref())?.map(|(t, id)| After::Text(t, id)),
+        _ => Cursor::decode::<(DateTime<Utc>, Uuid)>(query.cursor.as_deref())?.map(|(t, id)| After::Time(t, id)),
+    };
+    let mut conn = state.db.read().await?;
+    let rows = queries::list(conn.exec(), ctx.org_id, &filter, sort, after, limit).await?;
+    Ok(Page::from_rows(rows, limit, |c| match sort.field {
+        "name" => Cursor::encode(&(&c.name, c.id)),
+        "updated_at" => Cursor::encode(&(c.updated_at, c.id)),
+        _ => Cursor::encode(&(c.created_at, c.id)),
+    }))
+}
+
+/// Creates a contact (the API's create and the web app's form).
+pub async fn create(
+    state: &App,
+    ctx: &OrgCtx,
+    idempotency: &Idempotency,
+    input: ContactInput,
+) -> AppResult<Created<Contact>> {
+    let mut tx = state.db.begin().await?;
+    if let Some(replay) = idempotency.replay(tx.exec()).await? {
+        return Ok(Created::Replayed(replay));
+    }
+    let Checked { contact, search_text } = check(tx.exec(), ctx, input, None).await?;
+    ensure_unique(tx.exec(), ctx, &contact, None).await?;
+    if let Err(e) = queries::insert(tx.exec(), ctx.org_id, &contact, &search_text).await {
+        return Err(on_conflict(state, tx, ctx, &contact, e).await);
+    }
+    records::index_tags(
+        tx.exec(),
+        ctx.org_id,
+        RECORD_TYPE,
+        contact.id,
+        contact.owner_id,
+        &contact.tags,
+    )
+    .await?;
+    idempotency.save_created(tx.exec(), &contact).await?;
+    tx.commit().await?;
+    Ok(Created::New(contact))
+}
+
+/// A contact the caller may read, or 404.
+pub async fn readable(c: Exec<'_>, ctx: &OrgCtx, id: Uuid) -> AppResult<Contact> {
+    match queries::find(c, ctx.org_id, id).await? {
+        Some(contact) if ctx.may_read(contact.owner_id) => Ok(contact),
+        _ => Err(AppError::not_found()),
+    }
+}
+
+/// Changes some fields of a contact (the API's PATCH and the web app's edit form).
+pub async fn update(state: &App, ctx: &OrgCtx, id: Uuid, if_match: IfMatch, patch: ContactPatch) -> AppResult<Contact> {
+    change(state, ctx, id, if_match, |current| patch.apply_to(current)).await
+}
+
+/// Read-modify-write of one contact under its row lock: PUT and PATCH differ
+/// only in how they make the new input from the current contact.
+pub(crate) async fn change(
+    state: &App,
+    ctx: &OrgCtx,
+    id: Uuid,
+    if_match: IfMatch,
+    input: impl FnOnce(&Contact) -> ContactInput,
+) -> AppResult<Contact> {
+    let mut tx = state.db.begin().await?;
+    let current = readable(tx.exec(), ctx, id).await?;
+    ctx.ensure_may_change(current.owner_id)?;
+    if_match.check(current.version)?;
+    let Checked {
+        mut contact,
+        search_text,
+    } = check(tx.exec(), ctx, input(&current), Some(&current)).await?;
+    // `check` carried over id, timestamps and version: equal means nothing changes.
+    if contact == current {
+        return Ok(current);
+    }
+    ensure_unique(tx.exec(), ctx, &contact, Some(id)).await?;
+    contact.version = current.version + 1;
+    contact.updated_at = crate::db::now();
+    if let Err(e) = queries::update(tx.exec(), ctx.org_id, &contact, &search_text).await {
+        return Err(on_conflict(state, tx, ctx, &contact, e).await);
+    }
+    if contact.tags.0 != current.tags.0 || contact.owner_id != current.owner_id {
+        records::index_tags(
+            tx.exec(),
+            ctx.org_id,
+            RECORD_TYPE,
+            contact.id,
+            contact.owner_id,
+            &contact.tags,
+        )
+        .await?;
+    }
+    tx.commit().await?;
+    Ok(contact)
+}
+
+/// Appends a comment to a contact's timeline (anyone who may read it).
+pub async fn comment(state: &App, ctx: &OrgCtx, id: Uuid, input: CommentInput) -> AppResult<Activity> {
+    let payload = input.payload()?;
+    let mut tx = state.db.begin().await?;
+    readable(tx.exec(), ctx, id).await?;
+    let activity = activities::append(tx.exec(), ctx.org_id, "comment", None, Some(id), ctx.user_id, payload).await?;
+    tx.commit().await?;
+    Ok(activity)
+}
+
+/// Deletes a contact (the API's DELETE and the web app's delete button).
+pub async fn delete(state: &App, ctx: &OrgCtx, id: Uuid, if_match: IfMatch) -> AppResult<()> {
+    let mut tx = state.db.begin().await?;
+    let current = readable(tx.exec(), ctx, id).await?;
+    ctx.ensure_may_change(current.owner_id)?;
+    if_match.check(current.version)?;
+    let deals: i64 = run!(tx.exec(), c => sqlx::query_scalar("SELECT COUNT(*) FROM deals WHERE organization_id = $1 AND contact_id = $2")
+        .bind(ctx.org_id)
+        .bind(id)
+        .fetch_one(c)
+        .await)?;
+    if deals > 0 {
+        return Err(AppError::conflict(
+            "contact_has_deals",
+            "this contact has deals; delete or move them first",
+        ));
+    }
+    records::index_tags(tx.exec(), ctx.org_id, RECORD_TYPE, id, current.owner_id, &[]).await?;
+    activities::delete_all(tx.exec(), ctx.org_id, Timeline::Contact(id)).await?;
+    crate::services::tasks::detach(tx.exec(), ctx.org_id, "contact_id", id).await?;
+    queries::delete(tx.exec(), ctx.org_id, id).await?;
+    let event = Event::new("contact.deleted")
+        .actor(ctx.user_id)
+        .target("contact", id)
+        .ip(ctx.ip_text())
+        .details(json!({ "name": current.name }));
+    audit::record(tx.exec(), ctx.org_id, &event).await?;
+    tx.commit().await?;
+    Ok(())
+}

@@ -1,0 +1,570 @@
+//! SQL of contacts, written once for both backends; the free-text filter is the
+//! one place that branches (FTS5 on SQLite, tsvector on PostgreSQL).
+
+use chrono::{DateTime, NaiveDate, Utc};
+use sqlx::types::Json;
+use uuid::Uuid;
+
+use crate::db::Exec;
+use crate::run;
+use crate::services::records::{self, Sort, TagFilter};
+
+#[derive(Debug, Clone, PartialEq, serde::Serialize, utoipa::ToSchema, sqlx::FromRow)]
+pub struct Contact {
+    pub id: Uuid,
+    pub owner_id: Uuid,
+    pub name: String,
+    pub email: Option<String>,
+    pub phone: Option<String>,
+    pub title: Option<String>,
+    pub company_id: Option<Uuid>,
+    pub lead_source: Option<String>,
+    pub customer_since: Option<NaiveDate>,
+    #[schema(value_type = Vec<String>)]
+    pub tags: Json<Vec<String>>,
+    pub created_at: DateTime<Utc>,
+    pub updated_at: DateTime<Utc>,
+    pub version: i64,
+}
+
+pub const COLUMNS: &str = "id, owner_id, name, email, phone, title, company_id, lead_source, customer_since, tags, \
+                           created_at, updated_at, version";
+
+pub async fn find(c: Exec<'_>, org: Uuid, id: Uuid) -> Result<Option<Contact>, sqlx::Error> {
+    let lock = c.for_update();
+    let sql = format!("SELECT {COLUMNS} FROM contacts WHERE organization_id = $1 AND id = $2{lock}");
+    run!(c, conn => sqlx::query_as(&sql).bind(org).bind(id).fetch_optional(conn).await)
+}
+
+/// The id of a contact of `org` with this email or phone, other than `except`.
+pub async fn find_duplicate(
+    c: Exec<'_>,
+    org: Uuid,
+    email: Option<&str>,
+    phone: Option<&str>,
+    except: Option<Uuid>,
+) -> Result<Option<Uuid>, sqlx::Error> {
+    if email.is_none() && phone.is_none() {
+        return Ok(None);
+    }
+    let row: Option<(Uuid,)> = run!(c, conn => sqlx::query_as(
+        "SELECT id FROM contacts WHERE organization_id = $1 AND (email = $2 OR phone = $3) \
+         AND ($4 IS NULL OR id <> $4) LIMIT 1",
+    )
+    .bind(org)
+    .bind(email)
+    .bind(phone)
+    .bind(except)
+    .fetch_optional(conn)
+    .await)?;
+    Ok(row.map(|r| r.0))
+}
+
+/// Inserts or fully rewrites a contact (the version and timestamps are the
+/// caller's).
+pub async fn insert(c: Exec<'_>, org: Uuid, contact: &Contact, search_text: &str) -> Result<(), sqlx::Error> {
+    run!(c, conn => sqlx::query(
+        "INSERT INTO contacts (organization_id, id, owner_id, name, email, phone, title, company_id, lead_source, \
+         customer_since, tags, search_text, created_at, updated_at, version) \
+         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15)",
+    )
+    .bind(org)
+    .bind(contact.id)
+    .bind(contact.owner_id)
+    .bind(&contact.name)
+    .bind(&contact.email)
+    .bind(&contact.phone)
+    .bind(&contact.title)
+    .bind(contact.company_id)
+    .bind(&contact.lead_source)
+    .bind(contact.customer_since)
+    .bind(&contact.tags)
+    .bind(search_text)
+    .bind(contact.created_at)
+    .bind(contact.updated_at)
+    .bind(contact.version)
+    .execute(conn)
+    .await
+    .map(|r| r.rows_affected()))?;
+    Ok(())
+}
+
+pub async fn update(c: Exec<'_>, org: Uuid, contact: &Contact, search_text: &str) -> Result<(), sqlx::Error> {
+    run!(c, conn => sqlx::query(
+        "UPDATE contacts SET owner_id = $3, name = $4, email = $5, phone = $6, title = $7, company_id = $8, \
+         lead_source = $9, customer_since = $10, tags = $11, search_text = $12, updated_at = $13, version = $14 \
+         WHERE organization_id = $1 AND id = $2",
+    )
+    .bind(org)
+    .bind(contact.id)
+    .bind(contact.owner_id)
+    .bind(&contact.name)
+    .bind(&contact.email)
+    .bind(&contact.phone)
+    .bind(&contact.title)
+    .bind(contact.company_id)
+    .bind(&contact.lead_source)
+    .bind(contact.customer_since)
+    .bind(&contact.tags)
+    .bind(search_text)
+    .bind(contact.updated_at)
+    .bind(contact.version)
+    .execute(conn)
+    .await
+    .map(|r| r.rows_affected()))?;
+    Ok(())
+}
+
+pub async fn delete(c: Exec<'_>, org: Uuid, id: Uuid) -> Result<(), sqlx::Error> {
+    run!(c, conn => sqlx::query("DELETE FROM contacts WHERE organization_id = $1 AND id = $2")
+        .bind(org)
+        .bind(id)
+        .execute(conn)
+        .await
+        .map(|r| r.rows_affected()))?;
+    Ok(())
+}
+
+/// The name of a company of `org`, `None` when there is no such company.
+pub async fn company_name(c: Exec<'_>, org: Uuid, company: Uuid) -> Result<Option<String>, sqlx::Error> {
+    let row: Option<(String,)> = run!(c, conn => sqlx::query_as(
+        "SELECT name FROM companies WHERE organization_id = $1 AND id = $2",
+    )
+    .bind(org)
+    .bind(company)
+    .fetch_optional(conn)
+    .await)?;
+    Ok(row.map(|r| r.0))
+}
+
+/// The filters of a contact list, checked.
+#[derive(Debug, Default)]
+pub struct Filter {
+    pub words: Vec<String>,
+    pub owner_id: Option<Uuid>,
+    pub company_id: Option<Uuid>,
+    pub tags: Vec<String>,
+    pub lead_source: Option<String>,
+    pub created_after: Option<DateTime<Utc>>,
+    pub created_before: Option<DateTime<Utc>>,
+    /// `member_visibility: own`: only this owner's contacts.
+    pub only_owner: Option<Uuid>,
+}
+
+pub use crate::services::records::After;
+
+/// How many of the newest rows (in the list's order) a search looks at first.
+const SEARCH_WINDOW: i64 = 2000;
+/// The most rows a search reads row by row before it asks the full-text index.
+const SEARCH_WINDOW_MAX: i64 = 20_000;
+/// Matches in the first window from which a wider window is cheaper than the
+/// index: at this rate a page needs ~15,000 rows read in order (~0.9 µs each),
+/// while the index has to fetch and sort ~3,500 matches (~4 µs each).
+const SEARCH_WIDEN_FROM_HITS: usize = 7;
+
+/// One page (up to `limit + 1` rows) of a contact list.
+///
+/// A free-text search first looks for a full page among the first
+/// [`SEARCH_WINDOW`] rows in list order, matching words against `search_text`
+/// row by row: when the words are common (`q=jo sm` on a million contacts) the
+/// page is found there at once, where the full-text index would return most of
+/// the table to be sorted. When that window holds a few matches but not a
+/// page, their rate says how wide a window would: up to [`SEARCH_WINDOW_MAX`]
+/// rows that is cheaper than the index. Otherwise matches are rare, and the
+/// full-text index (FTS5 / GIN) finds them directly. docs/performance.md has
+/// the measurements.
+pub async fn list(
+    mut c: Exec<'_>,
+    org: Uuid,
+    filter: &Filter,
+    sort: Sort,
+    after: Option<After>,
+    limit: i64,
+) -> Result<Vec<Contact>, sqlx::Error> {
+    let tags = records::tag_filter(c.re(), org, "contact", &filter.tags).await?;
+    let mut found = Vec::new();
+    let mut after = after;
+    if let Some(search) = TermSearch::of(filter, sort) {
+        match search_by_terms(c.re(), org, filter, tags, &search, after.clone(), limit).await? {
+            TermPage::Done(rows) => return Ok(rows),
+            TermPage::Unfinished { rows, last } => {
+                after = Some(After::Time(last.0, last.1));
+                found = rows;
+            }
+        }
+    }
+    let limit = limit - found.len() as i64;
+    let mut rows = list_from(c, org, filter, tags, sort, after, limit).await?;
+    found.append(&mut rows);
+    Ok(found)
+}
+
+/// [`list`] without the term search: the window, then the full-text index.
+async fn list_from(
+    mut c: Exec<'_>,
+    org: Uuid,
+    filter: &Filter,
+    tags: TagFilter,
+    sort: Sort,
+    after: Option<After>,
+    limit: i64,
+) -> Result<Vec<Contact>, sqlx::Error> {
+    let backend = c.backend();
+    if !filter.words.is_empty() {
+        let mut window = SEARCH_WINDOW;
+        loop {
+            let rows = search_window(c.re(), org, filter, tags, sort, after.clone(), limit, window).await?;
+            if rows.len() as i64 > limit {
+                return Ok(rows);
+            }
+            let hits = rows.len();
+            if window > SEARCH_WINDOW || hits < SEARCH_WIDEN_FROM_HITS {
+                break;
+            }
+            // Rows needed for a page at this hit rate, with half again as margin.
+            let wider = (limit + 1) * window / hits as i64 * 3 / 2;
+            if wider > SEARCH_WINDOW_MAX {
+                break;
+            }
+            window = wider;
+        }
+    }
+    run!(c, conn => {
+        let mut q = sqlx::QueryBuilder::new(format!("SELECT {COLUMNS} FROM contacts WHERE organization_id = "));
+        q.push_bind(org);
+        records::push_search(&mut q, backend, "contacts", &filter.words);
+        push_filters(&mut q, org, filter, tags);
+        records::push_page(&mut q, sort, after, limit);
+        q.build_query_as()
+            .persistent(!records::plan_per_values(&filter.words, &filter.tags))
+            .fetch_all(conn)
+            .await
+    })
+}
+
+/// The most candidates a term search checks row by row (long words, other
+/// filters) before it leaves the rest of the page to [`list_from`].
+const TERM_CANDIDATES_MAX: i64 = 2000;
+
+/// A search served by `contact_terms` (migration 12): every query word has 2
+/// or more characters and the list is in `created_at` order.
+struct TermSearch {
+    /// The distinct terms: each word's first 2 or 3 characters.
+    terms: Vec<String>,
+    /// Whether candidates need a second look: words longer than their term,
+    /// or filters besides the words.
+    check_rows: bool,
+    descending: bool,
+}
+
+impl TermSearch {
+    fn of(filter: &Filter, sort: Sort) -> Option<TermSearch> {
+        if filter.words.is_empty() || sort.field != "created_at" {
+            return None;
+        }
+        // Every field named, so that a new filter cannot be left unchecked.
+        let Filter {
+            words,
+            owner_id,
+            company_id,
+            tags,
+            lead_source,
+            created_after,
+            created_before,
+            only_owner,
+        } = filter;
+        let longest = *records::INDEXED_PREFIXES.end();
+        let mut terms: Vec<String> = Vec::new();
+        let mut long_words = false;
+        for word in words {
+            let length = word.chars().count();
+            if length < *records::INDEXED_PREFIXES.start() {
+                return None;
+            }
+            long_words |= length > longest;
+            let term: String = word.chars().take(longest).collect();
+            if !terms.contains(&term) {
+                terms.push(term);
+            }
+        }
+        let other_filters = owner_id.is_some()
+            || only_owner.is_some()
+            || company_id.is_some()
+            || lead_source.is_some()
+            || created_after.is_some()
+            || created_before.is_some()
+            || !tags.is_empty();
+        Some(TermSearch {
+            terms,
+            check_rows: long_words || other_filters,
+            descending: sort.descending,
+        })
+    }
+}
+
+enum TermPage {
+    /// The page (up to `limit + 1` rows), complete.
+    Done(Vec<Contact>),
+    /// [`TERM_CANDIDATES_MAX`] candidates gave fewer rows: the page goes on
+    /// after the last candidate looked at.
+    Unfinished {
+        rows: Vec<Contact>,
+        last: (DateTime<Utc>, Uuid),
+    },
+}
+
+/// A search page from `contact_terms`: the contacts holding every term come
+/// out of the terms' primary key in list order (a merge of index ranges), so
+/// a page stops after `limit + 1` matches, however many contacts match in all.
+/// The candidates' rows are then read by id and, where needed, checked against
+/// the whole words and the other filters.
+async fn search_by_terms(
+    mut c: Exec<'_>,
+    org: Uuid,
+    filter: &Filter,
+    tags: TagFilter,
+    search: &TermSearch,
+    after: Option<After>,
+    limit: i64,
+) -> Result<TermPage, sqlx::Error> {
+    let mut cursor = match after {
+        Some(After::Time(at, id)) => Some((at, id)),
+        _ => None,
+    };
+    if !search.check_rows {
+        // Every candidate is a match: one statement reads the page.
+        return Ok(TermPage::Done(term_page(c, org, search, cursor, limit + 1).await?));
+    }
+    let batch = (limit + 1).max(200);
+    let mut rows: Vec<Contact> = Vec::new();
+    let mut looked_at = 0;
+    loop {
+        let candidates = term_candidates(c.re(), org, search, cursor, batch).await?;
+        looked_at += candidates.len() as i64;
+        let exhausted = (candidates.len() as i64) < batch;
+        let Some(last) = candidates.last().copied() else {
+            return Ok(TermPage::Done(rows));
+        };
+        let ids: Vec<Uuid> = candidates.iter().map(|(_, id)| *id).collect();
+        let want = limit + 1 - rows.len() as i64;
+        rows.append(&mut checked_rows(c.re(), org, &ids, filter, tags, search.descending, want).await?);
+        if rows.len() as i64 > limit || exhausted {
+            return Ok(TermPage::Done(rows));
+        }
+        if looked_at >= TERM_CANDIDATES_MAX {
+            return Ok(TermPage::Unfinished { rows, last });
+        }
+        cursor = Some(last);
+    }
+}
+
+/// Appends the merge of the terms' key ranges: up to `n` rows `(at_, cid)`,
+/// the created_at and id of the contacts holding every term, in list order,
+/// after `cursor`. PostgreSQL merge-joins the ranges; SQLite merges them in
+/// an ordered INTERSECT. Run prepared: the merge is the right plan whatever
+/// the terms, and it is PostgreSQL's generic plan (planning it for each
+/// search cost 0.5 ms, half of an average merge).
+fn push_term_merge<'q, DB>(
+    q: &mut sqlx::QueryBuilder<'q, DB>,
+    backend: crate::db::Backend,
+    org: Uuid,
+    search: &TermSearch,
+    cursor: Option<(DateTime<Utc>, Uuid)>,
+    n: i64,
+) where
+    DB: sqlx::Database,
+    String: sqlx::Encode<'q, DB> + sqlx::Type<DB>,
+    Uuid: sqlx::Encode<'q, DB> + sqlx::Type<DB>,
+    DateTime<Utc>: sqlx::Encode<'q, DB> + sqlx::Type<DB>,
+    i64: sqlx::Encode<'q, DB> + sqlx::Type<DB>,
+{
+    let (dir, op) = if search.descending { ("DESC", "<") } else { ("ASC", ">") };
+    let after = |q: &mut sqlx::QueryBuilder<'q, DB>, table: &str| {
+        if let Some((at, id)) = cursor {
+            q.push(format!(" AND ({table}created_at, {table}contact_id) {op} ("))
+                .push_bind(at)
+                .push(", ")
+                .push_bind(id)
+                .push(")");
+        }
+    };
+    match backend {
+        crate::db::Backend::Postgres => {
+            q.push("SELECT t0.created_at AS at_, t0.contact_id AS cid FROM contact_terms AS t0");
+            for (i, term) in search.terms.iter().enumerate().skip(1) {
+                q.push(format!(
+                    " JOIN contact_terms AS t{i} ON t{i}.organization_id = t0.organization_id \
+                     AND t{i}.created_at = t0.created_at AND t{i}.contact_id = t0.contact_id AND t{i}.term = "
+                ))
+                .push_bind(term.clone());
+                after(q, &format!("t{i}."));
+            }
+            q.push(" WHERE t0.organization_id = ").push_bind(org);
+            q.push(" AND t0.term = ").push_bind(search.terms[0].clone());
+            after(q, "t0.");
+            q.push(format!(" ORDER BY t0.created_at {dir}, t0.contact_id {dir} LIMIT "));
+        }
+        crate::db::Backend::Sqlite => {
+            for (i, term) in search.terms.iter().enumerate() {
+                if i > 0 {
+                    q.push(" INTERSECT ");
+                }
+                q.push("SELECT created_at AS at_, contact_id AS cid FROM contact_terms WHERE organization_id = ")
+                    .push_bind(org)
+                    .push(" AND term = ")
+                    .push_bind(term.clone());
+                after(q, "");
+            }
+            q.push(format!(" ORDER BY 1 {dir}, 2 {dir} LIMIT "));
+        }
+    }
+    q.push_bind(n);
+}
+
+/// Up to `n` contacts (created_at, id) holding every term ([`push_term_merge`]).
+async fn term_candidates(
+    c: Exec<'_>,
+    org: Uuid,
+    search: &TermSearch,
+    cursor: Option<(DateTime<Utc>, Uuid)>,
+    n: i64,
+) -> Result<Vec<(DateTime<Utc>, Uuid)>, sqlx::Error> {
+    let backend = c.backend();
+    run!(c, conn => {
+        let mut q = sqlx::QueryBuilder::new("");
+        push_term_merge(&mut q, backend, org, search, cursor, n);
+        q.build_query_as().fetch_all(conn).await
+    })
+}
+
+/// Up to `n` contacts holding every term, read in one statement.
+async fn term_page(
+    c: Exec<'_>,
+    org: Uuid,
+    search: &TermSearch,
+    cursor: Option<(DateTime<Utc>, Uuid)>,
+    n: i64,
+) -> Result<Vec<Contact>, sqlx::Error> {
+    let backend = c.backend();
+    let dir = if search.descending { "DESC" } else { "ASC" };
+    run!(c, conn => {
+        let mut q = sqlx::QueryBuilder::new(format!("SELECT {COLUMNS} FROM ("));
+        push_term_merge(&mut q, backend, org, search, cursor, n);
+        q.push(") AS m JOIN contacts ON contacts.organization_id = ")
+            .push_bind(org)
+            .push(format!(" AND contacts.id = m.cid ORDER BY m.at_ {dir}, m.cid {dir}"));
+        q.build_query_as().fetch_all(conn).await
+    })
+}
+
+/// The contacts of `ids` in list order whose search text has every word and
+/// that pass the other filters, at most `n`.
+async fn checked_rows(
+    c: Exec<'_>,
+    org: Uuid,
+    ids: &[Uuid],
+    filter: &Filter,
+    tags: TagFilter,
+    descending: bool,
+    n: i64,
+) -> Result<Vec<Contact>, sqlx::Error> {
+    let dir = if descending { "DESC" } else { "ASC" };
+    run!(c, conn => {
+        let mut q = sqlx::QueryBuilder::new(format!("SELECT {COLUMNS} FROM contacts WHERE organization_id = "));
+        q.push_bind(org).push(" AND id IN (");
+        let mut list = q.separated(", ");
+        for id in ids {
+            list.push_bind(*id);
+        }
+        q.push(")");
+        push_words(&mut q, &filter.words);
+        push_filters(&mut q, org, filter, tags);
+        q.push(format!(" ORDER BY created_at {dir}, id {dir} LIMIT ")).push_bind(n);
+        q.build_query_as().fetch_all(conn).await
+    })
+}
+
+/// Appends ` AND ` + each word as a prefix of a word of `search_text`, checked
+/// row by row.
+fn push_words<'q, DB>(q: &mut sqlx::QueryBuilder<'q, DB>, words: &[String])
+where
+    DB: sqlx::Database,
+    String: sqlx::Encode<'q, DB> + sqlx::Type<DB>,
+{
+    for word in words {
+        q.push(" AND (' ' || search_text) LIKE ")
+            .push_bind(format!("% {word}%"));
+    }
+}
+
+/// The matches among the first `window` rows of the list (up to `limit + 1`).
+#[allow(clippy::too_many_arguments)]
+async fn search_window(
+    c: Exec<'_>,
+    org: Uuid,
+    filter: &Filter,
+    tags: TagFilter,
+    sort: Sort,
+    after: Option<After>,
+    limit: i64,
+    window: i64,
+) -> Result<Vec<Contact>, sqlx::Error> {
+    run!(c, conn => {
+        let mut q = sqlx::QueryBuilder::new(format!(
+            "SELECT {COLUMNS} FROM (SELECT {COLUMNS}, search_text FROM contacts WHERE organization_id = "
+        ));
+        q.push_bind(org);
+        push_filters(&mut q, org, filter, tags);
+        records::push_page(&mut q, sort, after, window - 1);
+        q.push(") AS recent WHERE 1 = 1");
+        push_words(&mut q, &filter.words);
+        q.push(format!(" ORDER BY {} LIMIT ", sort.order_sql())).push_bind(limit + 1);
+        q.build_query_as().fetch_all(conn).await
+    })
+}
+
+/// The list filters other than free text, as ` AND …` conditions.
+fn push_filters<'q, DB>(q: &mut sqlx::QueryBuilder<'q, DB>, org: Uuid, filter: &Filter, tags: TagFilter)
+where
+    DB: sqlx::Database,
+    String: sqlx::Encode<'q, DB> + sqlx::Type<DB>,
+    Uuid: sqlx::Encode<'q, DB> + sqlx::Type<DB>,
+    DateTime<Utc>: sqlx::Encode<'q, DB> + sqlx::Type<DB>,
+{
+    for (column, value) in [
+        ("owner_id", filter.owner_id),
+        ("owner_id", filter.only_owner),
+        ("company_id", filter.company_id),
+    ] {
+        if let Some(value) = value {
+            q.push(format!(" AND {column} = ")).push_bind(value);
+        }
+    }
+    if let Some(source) = &filter.lead_source {
+        q.push(" AND lead_source = ").push_bind(source.clone());
+    }
+    if let Some(at) = filter.created_after {
+        q.push(" AND created_at >= ").push_bind(at);
+    }
+    if let Some(at) = filter.created_before {
+        q.push(" AND created_at < ").push_bind(at);
+    }
+    records::push_tags(q, org, "contacts", "contact", &filter.tags, tags);
+}
+
+/// The names of the given contacts (the board's cards, the deal list).
+pub async fn names(c: Exec<'_>, org: Uuid, ids: &[Uuid]) -> Result<Vec<(Uuid, String)>, sqlx::Error> {
+    if ids.is_empty() {
+        return Ok(Vec::new());
+    }
+    run!(c, conn => {
+        let mut q = sqlx::QueryBuilder::new("SELECT id, name FROM contacts WHERE organization_id = ");
+        q.push_bind(org).push(" AND id IN (");
+        let mut list = q.separated(", ");
+        for id in ids {
+            list.push_bind(*id);
+        }
+        q.push(")");
+        q.build_query_as().fetch_all(conn).await
+    })
+}

@@ -1,0 +1,713 @@
+//! Deals `/api/v1/deals` (api.md §5 "Deals", §7 "Records"): an amount moving
+//! through the stages of a pipeline, from `new` to `won` or `lost`. Every
+//! create, status change and stage change appends to the timeline in the same
+//! transaction.
+
+pub mod queries;
+
+use chrono::{DateTime, NaiveDate, Utc};
+use http::StatusCode;
+use serde::Deserialize;
+use serde_json::{Value, json};
+use sqlx::types::Json as SqlJson;
+use utoipa::{IntoParams, ToSchema};
+use uuid::Uuid;
+
+use crate::app::App;
+use crate::db::Exec;
+use crate::error::{AppError, AppResult, Validator};
+use crate::services::activities::{self, Activity, CommentInput, Timeline};
+use crate::services::audit::{self, Event};
+use crate::services::idempotency::{Created, Idempotency};
+use crate::services::orgs::{OrgCtx, Role, queries as orgs};
+use crate::services::pagination::{self, Cursor, Page};
+use crate::services::pipelines::{self, CLOSED, Pipeline};
+use crate::services::records::{self, After, Sort, opt, parse_uuid};
+use crate::services::records::{IfMatch, double_option};
+use crate::services::validate;
+use queries::{Deal, Filter};
+
+const RECORD_TYPE: &str = "deal";
+const SORTS: &[&str] = &["created_at", "updated_at", "amount", "expected_close_date"];
+/// The largest amount accepted: 10^13 - 0.01 in any currency.
+const MAX_CENTS: i64 = 1_000_000_000_000_000 - 1;
+
+/// An amount as a JSON string or number: at most 2 fraction digits, never
+/// negative. Empty or null is `None`.
+pub fn parse_amount(value: &Value) -> Result<Option<i64>, String> {
+    let text = match value {
+        Value::Null => return Ok(None),
+        Value::String(s) if s.trim().is_empty() => return Ok(None),
+        Value::String(s) => s.trim().to_string(),
+        Value::Number(n) => n.to_string(),
+        _ => return Err("must be a decimal string or number".into()),
+    };
+    let invalid = || "must be a non-negative amount with at most 2 decimals".to_string();
+    let (whole, fraction) = text.split_once('.').unwrap_or((&text, ""));
+    if whole.is_empty()
+        || !whole.bytes().all(|b| b.is_ascii_digit())
+        || fraction.len() > 2
+        || !fraction.bytes().all(|b| b.is_ascii_digit())
+    {
+        // A number like 10.50 arrives as "10.5"; "1e3" or "-1" do not pass.
+        return Err(invalid());
+    }
+    if text.ends_with('.') {
+        return Err(invalid());
+    }
+    let whole: i64 = whole.parse().map_err(|_| invalid())?;
+    let fraction: i64 = format!("{fraction:0<2}").parse().map_err(|_| invalid())?;
+    whole
+        .checked_mul(100)
+        .and_then(|w| w.checked_add(fraction))
+        .filter(|c| *c <= MAX_CENTS)
+        .map(Some)
+        .ok_or_else(invalid)
+}
+
+/// A deal as sent on create.
+#[derive(Debug, Default, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct DealInput {
+    pub title: String,
+    #[schema(value_type = Uuid)]
+    pub contact_id: Option<String>,
+    #[schema(value_type = Option<Uuid>)]
+    pub company_id: Option<String>,
+    /// Default: the organization's default pipeline.
+    #[schema(value_type = Option<Uuid>)]
+    pub pipeline_id: Option<String>,
+    /// A stage key of the pipeline; default its first. Never `closed`.
+    pub stage: Option<String>,
+    /// `new` (default) or `in_progress`.
+    pub status: Option<String>,
+    /// Decimal string or number, at most 2 fraction digits (default "0.00").
+    #[schema(value_type = Option<String>)]
+    pub amount: Option<Value>,
+    /// ISO 4217; default the organization's currency.
+    pub currency: Option<String>,
+    /// `YYYY-MM-DD`.
+    pub expected_close_date: Option<String>,
+    pub lost_reason: Option<String>,
+    #[schema(value_type = Option<Uuid>)]
+    pub owner_id: Option<String>,
+    pub tags: Option<Vec<String>>,
+}
+
+/// A partial change: fields left out stay; `null` clears. Rules are checked on
+/// the state after the whole change.
+#[derive(Debug, Default, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct DealPatch {
+    /// Required: `null` is refused like an empty title.
+    #[serde(default, deserialize_with = "double_option")]
+    pub title: Option<Option<String>>,
+    #[schema(value_type = Option<Uuid>)]
+    pub contact_id: Option<String>,
+    #[serde(default, deserialize_with = "double_option")]
+    #[schema(value_type = Option<Uuid>)]
+    pub company_id: Option<Option<String>>,
+    #[schema(value_type = Option<Uuid>)]
+    pub pipeline_id: Option<String>,
+    pub stage: Option<String>,
+    pub status: Option<String>,
+    #[serde(default, deserialize_with = "double_option")]
+    #[schema(value_type = Option<String>)]
+    pub amount: Option<Option<Value>>,
+    #[serde(default, deserialize_with = "double_option")]
+    pub currency: Option<Option<String>>,
+    #[serde(default, deserialize_with = "double_option")]
+    pub expected_close_date: Option<Option<String>>,
+    #[serde(default, deserialize_with = "double_option")]
+    pub lost_reason: Option<Option<String>>,
+    #[schema(value_type = Option<Uuid>)]
+    pub owner_id: Option<String>,
+    #[serde(default, deserialize_with = "double_option")]
+    pub tags: Option<Option<Vec<String>>>,
+}
+
+fn invalid_stage(detail: &str) -> AppError {
+    AppError::rule("invalid_stage", detail.to_string())
+}
+
+fn invalid_transition(from: &str, to: &str) -> AppError {
+    AppError::rule(
+        "invalid_status_transition",
+        format!("a deal cannot go from `{from}` to `{to}`"),
+    )
+}
+
+fn is_terminal(status: &str) -> bool {
+    status == "won" || status == "lost"
+}
+
+/// The status changes the contract allows.
+fn transition_allowed(from: &str, to: &str) -> bool {
+    matches!(
+        (from, to),
+        ("new", "in_progress") | ("new", "lost") | ("in_progress", "won") | ("in_progress", "lost")
+    )
+}
+
+/// A contact the caller may see, else 422 `contact_not_found`.
+pub async fn visible_contact(c: Exec<'_>, ctx: &OrgCtx, id: Uuid) -> AppResult<Uuid> {
+    crate::services::contacts::readable(c, ctx, id)
+        .await
+        .map(|contact| contact.id)
+        .map_err(records::missing_as(
+            "contact_not_found",
+            "contact_id is not a contact of this organization",
+        ))
+}
+
+async fn existing_company(c: Exec<'_>, ctx: &OrgCtx, id: Uuid) -> AppResult<Uuid> {
+    match crate::services::contacts::queries::company_name(c, ctx.org_id, id).await? {
+        Some(_) => Ok(id),
+        None => Err(AppError::rule(
+            "company_not_found",
+            "company_id is not a company of this organization",
+        )),
+    }
+}
+
+async fn pipeline_of(c: Exec<'_>, ctx: &OrgCtx, id: Option<Uuid>) -> AppResult<Pipeline> {
+    let found = match id {
+        Some(id) => pipelines::find_for_deal(c, ctx.org_id, id).await?,
+        None => pipelines::find_default(c, ctx.org_id).await?,
+    };
+    found.ok_or_else(|| AppError::field("pipeline_id", "not a pipeline of this organization"))
+}
+
+/// The stage `key` of `pipeline` as a deal may be put in it directly.
+fn open_stage(pipeline: &Pipeline, key: &str) -> AppResult<i64> {
+    if key == CLOSED {
+        return Err(invalid_stage("a deal reaches `closed` only by being won or lost"));
+    }
+    pipeline
+        .stage(key)
+        .map(|s| s.position)
+        .ok_or_else(|| invalid_stage("not a stage of the deal's pipeline"))
+}
+
+fn closed_position(pipeline: &Pipeline) -> i64 {
+    pipeline.stage(CLOSED).map_or(0, |s| s.position)
+}
+
+#[derive(Debug, Clone, Default, Deserialize, IntoParams)]
+#[into_params(parameter_in = Query)]
+pub struct DealQuery {
+    /// Every word must be a prefix of a word of the title.
+    pub q: Option<String>,
+    /// Repeatable.
+    #[serde(default)]
+    pub status: Vec<String>,
+    pub stage: Option<String>,
+    #[param(value_type = Option<Uuid>)]
+    pub pipeline_id: Option<String>,
+    #[param(value_type = Option<Uuid>)]
+    pub owner_id: Option<String>,
+    #[param(value_type = Option<Uuid>)]
+    pub contact_id: Option<String>,
+    #[param(value_type = Option<Uuid>)]
+    pub company_id: Option<String>,
+    /// Repeatable; all must match.
+    #[serde(default)]
+    pub tag: Vec<String>,
+    /// Inclusive.
+    pub amount_min: Option<String>,
+    /// Inclusive.
+    pub amount_max: Option<String>,
+    /// Date, exclusive.
+    pub expected_close_before: Option<String>,
+    /// Date, inclusive.
+    pub expected_close_after: Option<String>,
+    /// `created_at` (default `-created_at`), `updated_at`, `amount`, `expected_close_date`; `-` for descending.
+    pub sort: Option<String>,
+    #[param(value_type = Option<u32>)]
+    pub limit: Option<String>,
+    pub cursor: Option<String>,
+}
+
+/// One page of the deals the caller may read, filtered and sorted as `query`
+/// says (the API's list, the web app's list and board).
+pub async fn list(state: &App, ctx: &OrgCtx, query: &DealQuery) -> AppResult<Page<Deal>> {
+    let limit = pagination::limit(query.limit.as_deref())?;
+    let sort = Sort::parse(query.sort.as_deref(), SORTS, "-created_at")?;
+    let mut v = Validator::new();
+    let mut uuid_param =
+        |name: &str, value: &Option<String>| v.check(name, opt(value).map(parse_uuid).transpose()).flatten();
+    let pipeline_id = uuid_param("pipeline_id", &query.pipeline_id);
+    let owner_id = uuid_param("owner_id", &query.owner_id);
+    let contact_id = uuid_param("contact_id", &query.contact_id);
+    let company_id = uuid_param("company_id", &query.company_id);
+    let amount = |v: &mut Validator, name: &str, value: &Option<String>| {
+        v.check(
+            name,
+            opt(value).map(|a| parse_amount(&Value::String(a.into()))).transpose(),
+        )
+        .flatten()
+        .flatten()
+    };
+    let amount_min = amount(&mut v, "amount_min", &query.amount_min);
+    let amount_max = amount(&mut v, "amount_max", &query.amount_max);
+    let close_before = v
+        .check(
+            "expected_close_before",
+            opt(&query.expected_close_before).map(records::parse_date).transpose(),
+        )
+        .flatten();
+    let close_after = v
+        .check(
+            "expected_close_after",
+            opt(&query.expected_close_after).map(records::parse_date).transpose(),
+        )
+        .flatten();
+    for status in &query.status {
+        if !["new", "in_progress", "won", "lost"].contains(&status.as_str()) {
+            v.add("status", "must be new, in_progress, won or lost");
+        }
+    }
+    v.finish()?;
+    let filter = Filter {
+        words: query.q.as_deref().map(records::words).unwrap_or_default(),
+        statuses: query.status.clone(),
+        stage: opt(&query.stage).map(str::to_string),
+        pipeline_id,
+        owner_id,
+        contact_id,
+        company_id,
+        tags: query
+            .tag
+            .iter()
+            .map(|t| t.trim().to_lowercase())
+            .filter(|t| !t.is_empty())
+            .collect(),
+        amount_min,
+        amount_max,
+        close_after,
+        close_before,
+        only_owner: ctx.sees_only_own().then_some(ctx.user_id),
+    };
+    let cursor = query.cursor.as_deref();
+    let after = match sort.field {
+        "amount" => Cursor::decode::<(i64, Uuid)>(cursor)?.map(|(n, id)| After::Int(n, id)),
+        "expected_close_date" => Cursor::decode::<(NaiveDate, Uuid)>(cursor)?.map(|(d, id)| After::Date(d, id)),
+        _ => Cursor::decode::<(DateTime<Utc>, Uuid)>(cursor)?.map(|(t, id)| After::Time(t, id)),
+    };
+    let mut conn = state.db.read().await?;
+    let rows = queries::list(conn.exec(), ctx.org_id, &filter, sort, after, limit).await?;
+    let far_future = NaiveDate::from_ymd_opt(9999, 12, 31).unwrap_or_default();
+    Ok(Page::from_rows(rows, limit, |d| match sort.field {
+        "amount" => Cursor::encode(&(d.amount_cents, d.id)),
+        "expected_close_date" => Cursor::encode(&(d.expected_close_date.unwrap_or(far_future), d.id)),
+        "updated_at" => Cursor::encode(&(d.updated_at, d.id)),
+        _ => Cursor::encode(&(d.created_at, d.id)),
+    }))
+}
+
+/// Creates a deal (the API's create and the web app's form).
+pub async fn create(
+    state: &App,
+    ctx: &OrgCtx,
+    idempotency: &Idempotency,
+    input: DealInput,
+) -> AppResult<Created<Deal>> {
+    let mut v = Validator::new();
+    let title = v.check("title", validate::required_text(&input.title, 200));
+    let contact_id = match opt(&input.contact_id) {
+        None => {
+            v.add("contact_id", "is required");
+            None
+        }
+        Some(raw) => v.check("contact_id", parse_uuid(raw)),
+    };
+    let company_id = v.check("company_id", opt(&input.company_id).map(parse_uuid).transpose());
+    let pipeline_id = v.check("pipeline_id", opt(&input.pipeline_id).map(parse_uuid).transpose());
+    let owner_id = v.check("owner_id", opt(&input.owner_id).map(parse_uuid).transpose());
+    let amount = v.check("amount", input.amount.as_ref().map_or(Ok(None), parse_amount));
+    let currency = v.check("currency", opt(&input.currency).map(validate::currency).transpose());
+    let close_date = v.check(
+        "expected_close_date",
+        opt(&input.expected_close_date).map(records::parse_date).transpose(),
+    );
+    let lost_reason = v.check(
+        "lost_reason",
+        validate::optional_text(input.lost_reason.as_deref(), 1000),
+    );
+    let tags = v.check("tags", records::normalize_tags(&input.tags.clone().unwrap_or_default()));
+    let status = opt(&input.status).unwrap_or("new").to_string();
+    if !["new", "in_progress", "won", "lost"].contains(&status.as_str()) {
+        v.add("status", "must be new or in_progress");
+    }
+    v.finish()?;
+    if is_terminal(&status) {
+        return Err(invalid_transition("(new deal)", &status));
+    }
+    let (
+        Some(title),
+        Some(contact_id),
+        Some(company_id),
+        Some(pipeline_id),
+        Some(owner_id),
+        Some(amount),
+        Some(currency),
+        Some(close_date),
+        Some(lost_reason),
+        Some(tags),
+    ) = (
+        title,
+        contact_id,
+        company_id,
+        pipeline_id,
+        owner_id,
+        amount,
+        currency,
+        close_date,
+        lost_reason,
+        tags,
+    )
+    else {
+        return Err(AppError::internal(anyhow::anyhow!("validated values missing")));
+    };
+
+    let mut tx = state.db.begin().await?;
+    if let Some(replay) = idempotency.replay(tx.exec()).await? {
+        return Ok(Created::Replayed(replay));
+    }
+    let contact_id = visible_contact(tx.exec(), ctx, contact_id).await?;
+    let company_id = match company_id {
+        Some(id) => Some(existing_company(tx.exec(), ctx, id).await?),
+        None => None,
+    };
+    let pipeline = pipeline_of(tx.exec(), ctx, pipeline_id).await?;
+    let stage = match opt(&input.stage) {
+        Some(key) => key.to_string(),
+        None => pipeline.first_stage().map(|s| s.key.clone()).unwrap_or_default(),
+    };
+    let position = open_stage(&pipeline, &stage)?;
+    let owner_id = records::resolve_owner(tx.exec(), ctx, owner_id).await?;
+    let currency = match currency {
+        Some(c) => c,
+        None => orgs::find_organization(tx.exec(), ctx.org_id)
+            .await?
+            .map(|o| o.default_currency)
+            .unwrap_or_else(|| "USD".into()),
+    };
+    let now = crate::db::now();
+    let deal = Deal {
+        id: crate::db::new_id(),
+        owner_id,
+        title,
+        contact_id,
+        company_id,
+        pipeline_id: pipeline.id,
+        stage,
+        status,
+        amount_cents: amount.unwrap_or(0),
+        currency,
+        expected_close_date: close_date,
+        lost_reason,
+        closed_at: None,
+        tags: SqlJson(tags),
+        created_at: now,
+        updated_at: now,
+        version: 1,
+        // A deal created in a later stage has reached it and every one before.
+        furthest_position: position,
+    };
+    queries::save(tx.exec(), ctx.org_id, &deal, true).await?;
+    records::index_tags(tx.exec(), ctx.org_id, RECORD_TYPE, deal.id, deal.owner_id, &deal.tags).await?;
+    activities::append(
+        tx.exec(),
+        ctx.org_id,
+        "system",
+        Some(deal.id),
+        Some(deal.contact_id),
+        ctx.user_id,
+        json!({"event": "deal_created"}),
+    )
+    .await?;
+    idempotency.save_created(tx.exec(), &deal).await?;
+    crate::services::analytics::commit(state, tx, ctx.org_id).await?;
+    Ok(Created::New(deal))
+}
+
+/// A deal the caller may read, or 404.
+pub async fn readable(c: Exec<'_>, ctx: &OrgCtx, id: Uuid) -> AppResult<Deal> {
+    match queries::find(c, ctx.org_id, id).await? {
+        Some(deal) if ctx.may_read(deal.owner_id) => Ok(deal),
+        _ => Err(AppError::not_found()),
+    }
+}
+
+/// Changes a deal (the API's PATCH; the web app's edit form, board moves and
+/// won/lost buttons).
+pub async fn update(state: &App, ctx: &OrgCtx, id: Uuid, if_match: IfMatch, patch: DealPatch) -> AppResult<Deal> {
+    let mut tx = state.db.begin().await?;
+    let current = readable(tx.exec(), ctx, id).await?;
+    ctx.ensure_may_change(current.owner_id)?;
+    if_match.check(current.version)?;
+
+    let mut v = Validator::new();
+    let title = match &patch.title {
+        None => Some(current.title.clone()),
+        Some(t) => v.check("title", validate::required_text(t.as_deref().unwrap_or_default(), 200)),
+    };
+    let contact_id = patch
+        .contact_id
+        .as_ref()
+        .map(|c| v.check("contact_id", parse_uuid(c.trim())));
+    let company_id = patch
+        .company_id
+        .as_ref()
+        .map(|c| v.check("company_id", opt(c).map(parse_uuid).transpose()));
+    let pipeline_id = patch
+        .pipeline_id
+        .as_ref()
+        .map(|p| v.check("pipeline_id", parse_uuid(p.trim())));
+    let owner_id = patch
+        .owner_id
+        .as_ref()
+        .map(|o| v.check("owner_id", parse_uuid(o.trim())));
+    let amount = patch
+        .amount
+        .as_ref()
+        .map(|a| v.check("amount", a.as_ref().map_or(Ok(None), parse_amount)));
+    let currency = patch
+        .currency
+        .as_ref()
+        .map(|c| v.check("currency", opt(c).map(validate::currency).transpose()));
+    let close_date = patch
+        .expected_close_date
+        .as_ref()
+        .map(|d| v.check("expected_close_date", opt(d).map(records::parse_date).transpose()));
+    let lost_reason = patch
+        .lost_reason
+        .as_ref()
+        .map(|r| v.check("lost_reason", validate::optional_text(r.as_deref(), 1000)));
+    let tags = patch
+        .tags
+        .as_ref()
+        .map(|t| v.check("tags", records::normalize_tags(&t.clone().unwrap_or_default())));
+    let status = patch
+        .status
+        .as_deref()
+        .map(str::trim)
+        .unwrap_or(&current.status)
+        .to_string();
+    if !["new", "in_progress", "won", "lost"].contains(&status.as_str()) {
+        v.add("status", "must be new, in_progress, won or lost");
+    }
+    v.finish()?;
+
+    let mut next = current.clone();
+    next.title = title.unwrap_or_default();
+    if let Some(Some(tags)) = tags {
+        next.tags = SqlJson(tags);
+    }
+    if let Some(Some(reason)) = lost_reason {
+        next.lost_reason = reason;
+    }
+    if let Some(Some(date)) = close_date {
+        next.expected_close_date = date;
+    }
+
+    // Status: checked first, on the status after the change.
+    let becomes_terminal = status != current.status && is_terminal(&status);
+    if status != current.status && !transition_allowed(&current.status, &status) {
+        return Err(invalid_transition(&current.status, &status));
+    }
+    next.status = status;
+
+    // What a closed deal may no longer change.
+    let terminal = is_terminal(&current.status);
+    let new_pipeline = pipeline_id.flatten().filter(|p| *p != current.pipeline_id);
+    let new_stage = patch
+        .stage
+        .as_deref()
+        .map(str::trim)
+        .filter(|s| *s != current.stage || new_pipeline.is_some());
+    let new_amount = amount
+        .flatten()
+        .map(|a| a.unwrap_or(0))
+        .filter(|a| *a != current.amount_cents);
+    let new_currency = match currency.flatten() {
+        Some(Some(code)) => Some(code),
+        Some(None) => orgs::find_organization(tx.exec(), ctx.org_id)
+            .await?
+            .map(|o| o.default_currency),
+        None => None,
+    }
+    .filter(|c| *c != current.currency);
+    if terminal && (new_pipeline.is_some() || new_stage.is_some() || new_amount.is_some() || new_currency.is_some()) {
+        return Err(AppError::rule(
+            "deal_closed",
+            "a won or lost deal's stage, pipeline, amount and currency cannot change",
+        ));
+    }
+    if let Some(a) = new_amount {
+        next.amount_cents = a;
+    }
+    if let Some(c) = new_currency {
+        next.currency = c;
+    }
+
+    // Pipeline and stage.
+    let pipeline = pipeline_of(tx.exec(), ctx, Some(new_pipeline.unwrap_or(current.pipeline_id))).await?;
+    if let Some(p) = new_pipeline {
+        let stage = new_stage
+            .map(str::to_string)
+            .or_else(|| pipeline.first_stage().map(|s| s.key.clone()))
+            .unwrap_or_default();
+        let position = open_stage(&pipeline, &stage)?;
+        next.pipeline_id = p;
+        next.stage = stage;
+        next.furthest_position = position;
+    } else if let Some(stage) = new_stage {
+        let position = open_stage(&pipeline, stage)?;
+        let from = pipeline.stage(&current.stage).map_or(0, |s| s.position);
+        if position < from && ctx.role < Role::Admin {
+            return Err(AppError::new(
+                StatusCode::FORBIDDEN,
+                "stage_backward_forbidden",
+                "only owners and admins may move a deal to an earlier stage",
+            ));
+        }
+        next.stage = stage.to_string();
+        next.furthest_position = next.furthest_position.max(position);
+    }
+    if becomes_terminal {
+        next.stage = CLOSED.to_string();
+        next.closed_at = Some(crate::db::now());
+        next.furthest_position = closed_position(&pipeline);
+    }
+    if next.status == "won" && next.amount_cents <= 0 {
+        return Err(AppError::rule("amount_required", "a won deal needs an amount above 0"));
+    }
+
+    // Related records and the owner.
+    if let Some(Some(contact)) = contact_id
+        && contact != current.contact_id
+    {
+        next.contact_id = visible_contact(tx.exec(), ctx, contact).await?;
+    }
+    if let Some(Some(company)) = company_id
+        && company != current.company_id
+    {
+        next.company_id = match company {
+            Some(id) => Some(existing_company(tx.exec(), ctx, id).await?),
+            None => None,
+        };
+    }
+    if let Some(Some(owner)) = owner_id
+        && owner != current.owner_id
+    {
+        if ctx.role < Role::Manager {
+            return Err(AppError::forbidden("members may not give their deals to someone else"));
+        }
+        next.owner_id = records::resolve_owner(tx.exec(), ctx, Some(owner)).await?;
+    }
+
+    if next == current {
+        return Ok(current);
+    }
+    next.version = current.version + 1;
+    next.updated_at = crate::db::now();
+    queries::save(tx.exec(), ctx.org_id, &next, false).await?;
+    if next.tags.0 != current.tags.0 || next.owner_id != current.owner_id {
+        records::index_tags(tx.exec(), ctx.org_id, RECORD_TYPE, id, next.owner_id, &next.tags).await?;
+    }
+    if next.status != current.status {
+        let payload = json!({"from": current.status, "to": next.status});
+        activities::append(
+            tx.exec(),
+            ctx.org_id,
+            "status_changed",
+            Some(id),
+            Some(next.contact_id),
+            ctx.user_id,
+            payload,
+        )
+        .await?;
+    }
+    if next.stage != current.stage || next.pipeline_id != current.pipeline_id {
+        let payload = json!({"from": current.stage, "to": next.stage});
+        activities::append(
+            tx.exec(),
+            ctx.org_id,
+            "stage_changed",
+            Some(id),
+            Some(next.contact_id),
+            ctx.user_id,
+            payload,
+        )
+        .await?;
+    }
+    crate::services::analytics::commit(state, tx, ctx.org_id).await?;
+    Ok(next)
+}
+
+/// Appends a comment to a deal's timeline (anyone who may read it).
+pub async fn comment(state: &App, ctx: &OrgCtx, id: Uuid, input: CommentInput) -> AppResult<Activity> {
+    let payload = input.payload()?;
+    let mut tx = state.db.begin().await?;
+    let deal = readable(tx.exec(), ctx, id).await?;
+    let activity = activities::append(
+        tx.exec(),
+        ctx.org_id,
+        "comment",
+        Some(id),
+        Some(deal.contact_id),
+        ctx.user_id,
+        payload,
+    )
+    .await?;
+    tx.commit().await?;
+    Ok(activity)
+}
+
+/// Deletes a deal (the API's DELETE and the web app's delete button).
+pub async fn delete(state: &App, ctx: &OrgCtx, id: Uuid, if_match: IfMatch) -> AppResult<()> {
+    let mut tx = state.db.begin().await?;
+    let current = readable(tx.exec(), ctx, id).await?;
+    ctx.ensure_may_change(current.owner_id)?;
+    if_match.check(current.version)?;
+    activities::delete_all(tx.exec(), ctx.org_id, Timeline::Deal(id)).await?;
+    crate::services::tasks::detach(tx.exec(), ctx.org_id, "deal_id", id).await?;
+    records::index_tags(tx.exec(), ctx.org_id, RECORD_TYPE, id, current.owner_id, &[]).await?;
+    queries::delete(tx.exec(), ctx.org_id, id).await?;
+    let event = Event::new("deal.deleted")
+        .actor(ctx.user_id)
+        .target("deal", id)
+        .ip(ctx.ip_text())
+        .details(json!({"title": current.title}));
+    audit::record(tx.exec(), ctx.org_id, &event).await?;
+    crate::services::analytics::commit(state, tx, ctx.org_id).await?;
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn amounts() {
+        assert_eq!(parse_amount(&json!("1500.00")).unwrap(), Some(150_000));
+        assert_eq!(parse_amount(&json!(1500)).unwrap(), Some(150_000));
+        assert_eq!(parse_amount(&json!(10.5)).unwrap(), Some(1050));
+        assert_eq!(parse_amount(&json!("0.1")).unwrap(), Some(10));
+        assert_eq!(parse_amount(&json!("")).unwrap(), None);
+        for bad in [
+            json!("-1"),
+            json!(-1),
+            json!("1.234"),
+            json!("1e3"),
+            json!("abc"),
+            json!("1."),
+            json!(".5"),
+            json!(true),
+        ] {
+            assert!(parse_amount(&bad).is_err(), "{bad}");
+        }
+    }
+}

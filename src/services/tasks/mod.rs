@@ -1,0 +1,518 @@
+//! Tasks `/api/v1/tasks` (api.md §5 "Tasks", §7 "Records"): things to do,
+//! assigned to a member, optionally on a deal and a contact, whose timelines
+//! show when a task is created and completed.
+
+use chrono::{DateTime, Utc};
+use serde::{Deserialize, Serialize};
+use serde_json::json;
+use sqlx::types::Json as SqlJson;
+use utoipa::{IntoParams, ToSchema};
+use uuid::Uuid;
+
+use crate::app::App;
+use crate::db::Exec;
+use crate::error::{AppError, AppResult, Validator};
+use crate::run;
+use crate::services::activities;
+use crate::services::audit::{self, Event};
+use crate::services::idempotency::{Created, Idempotency};
+use crate::services::orgs::{OrgCtx, Role, queries as orgs};
+use crate::services::pagination::{self, Cursor, Page};
+use crate::services::records::{self, After, Sort, opt, parse_time, parse_uuid};
+use crate::services::records::{IfMatch, double_option};
+use crate::services::validate;
+
+const RECORD_TYPE: &str = "task";
+const SORTS: &[&str] = &["due_date", "created_at"];
+/// Where a task without a due date sorts (after every date).
+const NO_DUE_DATE: &str = "9999-12-31T00:00:00Z";
+
+/// `due_date < $x` written as the expression of the due-date indexes (a task
+/// without a due date sorts last), so "overdue" and "due before" are index
+/// ranges instead of a walk over every open task. Equal for any `$x` before
+/// the year 9999.
+const DUE_BEFORE: &str = " AND COALESCE(due_date, '9999-12-31T00:00:00+00:00') < ";
+
+#[derive(Debug, Clone, PartialEq, Serialize, ToSchema, sqlx::FromRow)]
+pub struct Task {
+    pub id: Uuid,
+    pub owner_id: Uuid,
+    pub assignee_id: Uuid,
+    pub title: String,
+    pub description: Option<String>,
+    pub deal_id: Option<Uuid>,
+    pub contact_id: Option<Uuid>,
+    pub due_date: Option<DateTime<Utc>>,
+    pub is_done: bool,
+    pub completed_at: Option<DateTime<Utc>>,
+    #[schema(value_type = Vec<String>)]
+    pub tags: SqlJson<Vec<String>>,
+    pub created_at: DateTime<Utc>,
+    pub updated_at: DateTime<Utc>,
+    pub version: i64,
+}
+
+impl Task {
+    /// Not done and due before `now` (what the `overdue` filter selects).
+    pub fn is_overdue(&self, now: DateTime<Utc>) -> bool {
+        !self.is_done && self.due_date.is_some_and(|d| d < now)
+    }
+}
+
+const COLUMNS: &str = "id, owner_id, assignee_id, title, description, deal_id, contact_id, due_date, is_done, completed_at, \
+                       tags, created_at, updated_at, version";
+
+impl OrgCtx {
+    /// Members read the tasks they own or are assigned under `member_visibility: own`.
+    fn may_read_task(&self, task: &Task) -> bool {
+        self.may_read(task.owner_id) || task.assignee_id == self.user_id
+    }
+
+    /// Members change tasks they own or are assigned; managers and above any.
+    fn ensure_may_change_task(&self, task: &Task) -> AppResult<()> {
+        if task.assignee_id == self.user_id {
+            Ok(())
+        } else {
+            self.ensure_may_change(task.owner_id)
+        }
+    }
+}
+
+async fn find(c: Exec<'_>, org: Uuid, id: Uuid) -> Result<Option<Task>, sqlx::Error> {
+    let sql = format!(
+        "SELECT {COLUMNS} FROM tasks WHERE organization_id = $1 AND id = $2{}",
+        c.for_update()
+    );
+    run!(c, conn => sqlx::query_as(&sql).bind(org).bind(id).fetch_optional(conn).await)
+}
+
+async fn save(c: Exec<'_>, org: Uuid, t: &Task, new: bool) -> Result<(), sqlx::Error> {
+    let sql = if new {
+        "INSERT INTO tasks (organization_id, id, owner_id, assignee_id, title, description, deal_id, contact_id, due_date, \
+         is_done, completed_at, tags, created_at, updated_at, version) \
+         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15)"
+    } else {
+        "UPDATE tasks SET owner_id = $3, assignee_id = $4, title = $5, description = $6, deal_id = $7, contact_id = $8, \
+         due_date = $9, is_done = $10, completed_at = $11, tags = $12, created_at = $13, updated_at = $14, version = $15 \
+         WHERE organization_id = $1 AND id = $2"
+    };
+    run!(c, conn => sqlx::query(sql)
+        .bind(org)
+        .bind(t.id)
+        .bind(t.owner_id)
+        .bind(t.assignee_id)
+        .bind(&t.title)
+        .bind(&t.description)
+        .bind(t.deal_id)
+        .bind(t.contact_id)
+        .bind(t.due_date)
+        .bind(t.is_done)
+        .bind(t.completed_at)
+        .bind(&t.tags)
+        .bind(t.created_at)
+        .bind(t.updated_at)
+        .bind(t.version)
+        .execute(conn)
+        .await
+        .map(|r| r.rows_affected()))?;
+    Ok(())
+}
+
+/// Clears the deal or contact of its tasks when that record is deleted (a
+/// change of each task).
+pub async fn detach(c: Exec<'_>, org: Uuid, column: &str, record: Uuid) -> Result<(), sqlx::Error> {
+    let column = if column == "deal_id" { "deal_id" } else { "contact_id" };
+    let sql = format!(
+        "UPDATE tasks SET {column} = NULL, updated_at = $3, version = version + 1 WHERE organization_id = $1 AND {column} = $2"
+    );
+    run!(c, conn => sqlx::query(&sql).bind(org).bind(record).bind(crate::db::now()).execute(conn).await.map(|r| r.rows_affected()))?;
+    Ok(())
+}
+
+#[derive(Debug, Default, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct TaskInput {
+    pub title: String,
+    pub description: Option<String>,
+    #[schema(value_type = Option<Uuid>)]
+    pub deal_id: Option<String>,
+    #[schema(value_type = Option<Uuid>)]
+    pub contact_id: Option<String>,
+    /// Default: the caller. Any member of the organization.
+    #[schema(value_type = Option<Uuid>)]
+    pub assignee_id: Option<String>,
+    /// RFC 3339 date-time, in the future when creating.
+    #[schema(value_type = Option<DateTime<Utc>>)]
+    pub due_date: Option<String>,
+    pub is_done: Option<bool>,
+    #[schema(value_type = Option<Uuid>)]
+    pub owner_id: Option<String>,
+    pub tags: Option<Vec<String>>,
+}
+
+#[derive(Debug, Default, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct TaskPatch {
+    #[serde(default, deserialize_with = "double_option")]
+    pub title: Option<Option<String>>,
+    #[serde(default, deserialize_with = "double_option")]
+    pub description: Option<Option<String>>,
+    #[serde(default, deserialize_with = "double_option")]
+    #[schema(value_type = Option<Uuid>)]
+    pub deal_id: Option<Option<String>>,
+    #[serde(default, deserialize_with = "double_option")]
+    #[schema(value_type = Option<Uuid>)]
+    pub contact_id: Option<Option<String>>,
+    #[schema(value_type = Option<Uuid>)]
+    pub assignee_id: Option<String>,
+    #[serde(default, deserialize_with = "double_option")]
+    #[schema(value_type = Option<DateTime<Utc>>)]
+    pub due_date: Option<Option<String>>,
+    pub is_done: Option<bool>,
+    #[schema(value_type = Option<Uuid>)]
+    pub owner_id: Option<String>,
+    #[serde(default, deserialize_with = "double_option")]
+    pub tags: Option<Option<Vec<String>>>,
+}
+
+impl TaskPatch {
+    fn apply_to(self, t: &Task) -> TaskInput {
+        let keep_id =
+            |new: Option<Option<String>>, old: Option<Uuid>| new.unwrap_or_else(|| old.map(|id| id.to_string()));
+        TaskInput {
+            title: self.title.map_or_else(|| t.title.clone(), Option::unwrap_or_default),
+            description: self.description.unwrap_or_else(|| t.description.clone()),
+            deal_id: keep_id(self.deal_id, t.deal_id),
+            contact_id: keep_id(self.contact_id, t.contact_id),
+            assignee_id: Some(self.assignee_id.unwrap_or_else(|| t.assignee_id.to_string())),
+            due_date: self.due_date.unwrap_or_else(|| t.due_date.map(|d| d.to_rfc3339())),
+            is_done: Some(self.is_done.unwrap_or(t.is_done)),
+            owner_id: Some(self.owner_id.unwrap_or_else(|| t.owner_id.to_string())),
+            tags: Some(
+                self.tags
+                    .map(Option::unwrap_or_default)
+                    .unwrap_or_else(|| t.tags.0.clone()),
+            ),
+        }
+    }
+}
+
+/// Validates `input` into the task it describes (`current` for changes).
+async fn check(mut c: Exec<'_>, ctx: &OrgCtx, input: TaskInput, current: Option<&Task>) -> AppResult<Task> {
+    let mut v = Validator::new();
+    let title = v.check("title", validate::required_text(&input.title, 200));
+    let description = v.check(
+        "description",
+        validate::optional_text(input.description.as_deref(), 10_000),
+    );
+    let deal_id = v.check("deal_id", opt(&input.deal_id).map(parse_uuid).transpose());
+    let contact_id = v.check("contact_id", opt(&input.contact_id).map(parse_uuid).transpose());
+    let assignee_id = v.check("assignee_id", opt(&input.assignee_id).map(parse_uuid).transpose());
+    let owner_id = v.check("owner_id", opt(&input.owner_id).map(parse_uuid).transpose());
+    let due_date = v.check("due_date", opt(&input.due_date).map(parse_time).transpose());
+    let tags = v.check("tags", records::normalize_tags(&input.tags.unwrap_or_default()));
+    v.finish()?;
+    let (
+        Some(title),
+        Some(description),
+        Some(deal_id),
+        Some(contact_id),
+        Some(assignee_id),
+        Some(owner_id),
+        Some(due_date),
+        Some(tags),
+    ) = (
+        title,
+        description,
+        deal_id,
+        contact_id,
+        assignee_id,
+        owner_id,
+        due_date,
+        tags,
+    )
+    else {
+        return Err(AppError::internal(anyhow::anyhow!("validated values missing")));
+    };
+    if current.is_none() && due_date.is_some_and(|d| d <= Utc::now()) {
+        return Err(AppError::rule(
+            "due_date_in_past",
+            "a new task's due_date must be in the future",
+        ));
+    }
+    if let Some(deal) = deal_id
+        && current.is_none_or(|t| t.deal_id != Some(deal))
+    {
+        crate::services::deals::readable(c.re(), ctx, deal)
+            .await
+            .map_err(records::missing_as(
+                "deal_not_found",
+                "deal_id is not a deal of this organization",
+            ))?;
+    }
+    if let Some(contact) = contact_id
+        && current.is_none_or(|t| t.contact_id != Some(contact))
+    {
+        crate::services::deals::visible_contact(c.re(), ctx, contact).await?;
+    }
+    let assignee_id = assignee_id.unwrap_or_else(|| current.map_or(ctx.user_id, |t| t.assignee_id));
+    if current.is_none_or(|t| t.assignee_id != assignee_id)
+        && orgs::membership(c.re(), ctx.org_id, assignee_id).await?.is_none()
+    {
+        return Err(AppError::rule(
+            "assignee_not_member",
+            "assignee_id must be a member of the organization",
+        ));
+    }
+    let owner_id = match (owner_id, current) {
+        (Some(requested), Some(t)) if requested == t.owner_id => requested,
+        (None, Some(t)) => t.owner_id,
+        (requested, _) => records::resolve_owner(c.re(), ctx, requested).await?,
+    };
+    let is_done = input.is_done.unwrap_or(false);
+    let now = crate::db::now();
+    let completed_at = match (is_done, current) {
+        (false, _) => None,
+        (true, Some(t)) if t.is_done => t.completed_at,
+        (true, _) => Some(now),
+    };
+    Ok(Task {
+        id: current.map_or_else(crate::db::new_id, |t| t.id),
+        owner_id,
+        assignee_id,
+        title,
+        description,
+        deal_id,
+        contact_id,
+        due_date,
+        is_done,
+        completed_at,
+        tags: SqlJson(tags),
+        created_at: current.map_or(now, |t| t.created_at),
+        updated_at: current.map_or(now, |t| t.updated_at),
+        version: current.map_or(1, |t| t.version),
+    })
+}
+
+/// Appends a task event to the timeline of its deal and contact (the deal's
+/// contact when the task has none).
+async fn log_on_timeline(mut c: Exec<'_>, ctx: &OrgCtx, task: &Task, kind: &str) -> AppResult<()> {
+    if task.deal_id.is_none() && task.contact_id.is_none() {
+        return Ok(());
+    }
+    let contact = match (task.contact_id, task.deal_id) {
+        (Some(contact), _) => Some(contact),
+        (None, Some(deal)) => crate::services::deals::queries::find(c.re(), ctx.org_id, deal)
+            .await?
+            .map(|d| d.contact_id),
+        (None, None) => None,
+    };
+    let payload = json!({"task_id": task.id, "title": task.title});
+    activities::append(c, ctx.org_id, kind, task.deal_id, contact, ctx.user_id, payload).await?;
+    Ok(())
+}
+
+#[derive(Debug, Clone, Default, Deserialize, IntoParams)]
+#[into_params(parameter_in = Query)]
+pub struct TaskQuery {
+    #[param(value_type = Option<Uuid>)]
+    pub deal_id: Option<String>,
+    #[param(value_type = Option<Uuid>)]
+    pub contact_id: Option<String>,
+    #[param(value_type = Option<Uuid>)]
+    pub assignee_id: Option<String>,
+    #[param(value_type = Option<bool>)]
+    pub is_done: Option<String>,
+    /// `true`: not done and due before now.
+    #[param(value_type = Option<bool>)]
+    pub overdue: Option<String>,
+    /// RFC 3339, exclusive.
+    #[param(value_type = Option<DateTime<Utc>>)]
+    pub due_before: Option<String>,
+    /// RFC 3339, inclusive.
+    #[param(value_type = Option<DateTime<Utc>>)]
+    pub due_after: Option<String>,
+    /// `due_date` (default, missing dates last) or `created_at`; `-` for descending.
+    pub sort: Option<String>,
+    #[param(value_type = Option<u32>)]
+    pub limit: Option<String>,
+    pub cursor: Option<String>,
+}
+
+fn parse_bool(value: &str) -> Result<bool, String> {
+    match value {
+        "true" => Ok(true),
+        "false" => Ok(false),
+        _ => Err("must be true or false".into()),
+    }
+}
+
+/// One page of the tasks the caller may read (the API's list, the web app's
+/// task list and dashboard).
+pub async fn list(state: &App, ctx: &OrgCtx, query: &TaskQuery) -> AppResult<Page<Task>> {
+    let limit = pagination::limit(query.limit.as_deref())?;
+    let sort = Sort::parse(query.sort.as_deref(), SORTS, "due_date")?;
+    let mut v = Validator::new();
+    let deal_id = v
+        .check("deal_id", opt(&query.deal_id).map(parse_uuid).transpose())
+        .flatten();
+    let contact_id = v
+        .check("contact_id", opt(&query.contact_id).map(parse_uuid).transpose())
+        .flatten();
+    let assignee_id = v
+        .check("assignee_id", opt(&query.assignee_id).map(parse_uuid).transpose())
+        .flatten();
+    let is_done = v
+        .check("is_done", opt(&query.is_done).map(parse_bool).transpose())
+        .flatten();
+    let overdue = v
+        .check("overdue", opt(&query.overdue).map(parse_bool).transpose())
+        .flatten()
+        .unwrap_or(false);
+    let due_before = v
+        .check("due_before", opt(&query.due_before).map(parse_time).transpose())
+        .flatten();
+    let due_after = v
+        .check("due_after", opt(&query.due_after).map(parse_time).transpose())
+        .flatten();
+    v.finish()?;
+    let after = Cursor::decode::<(DateTime<Utc>, Uuid)>(query.cursor.as_deref())?.map(|(t, id)| After::Time(t, id));
+    let only_user = ctx.sees_only_own().then_some(ctx.user_id);
+    let now = crate::db::now();
+    let mut conn = state.db.read().await?;
+    let rows: Vec<Task> = run!(conn.exec(), c => {
+        let mut q = sqlx::QueryBuilder::new(format!("SELECT {COLUMNS} FROM tasks WHERE organization_id = "));
+        q.push_bind(ctx.org_id);
+        for (column, value) in [("deal_id", deal_id), ("contact_id", contact_id), ("assignee_id", assignee_id)] {
+            if let Some(value) = value {
+                q.push(format!(" AND {column} = ")).push_bind(value);
+            }
+        }
+        if let Some(user) = only_user {
+            q.push(" AND (owner_id = ").push_bind(user).push(" OR assignee_id = ").push_bind(user).push(")");
+        }
+        if let Some(done) = is_done {
+            q.push(" AND is_done = ").push_bind(done);
+        }
+        if overdue {
+            q.push(" AND is_done = ").push_bind(false).push(DUE_BEFORE).push_bind(now);
+        }
+        if let Some(at) = due_before {
+            q.push(DUE_BEFORE).push_bind(at);
+        }
+        if let Some(at) = due_after {
+            q.push(" AND due_date >= ").push_bind(at);
+        }
+        records::push_page(&mut q, sort, after, limit);
+        q.build_query_as().fetch_all(c).await
+    })?;
+    let no_due_date = DateTime::parse_from_rfc3339(NO_DUE_DATE)
+        .map(|d| d.with_timezone(&Utc))
+        .unwrap_or_default();
+    Ok(Page::from_rows(rows, limit, |t| match sort.field {
+        "created_at" => Cursor::encode(&(t.created_at, t.id)),
+        _ => Cursor::encode(&(t.due_date.unwrap_or(no_due_date), t.id)),
+    }))
+}
+
+/// The dashboard counts overdue tasks up to this many and shows "1000+" beyond:
+/// an exact count walks every overdue task (50k in the benchmark: 190 ms).
+pub const OVERDUE_COUNT_CAP: i64 = 1000;
+
+/// How many open tasks the caller may read are past due, up to
+/// [`OVERDUE_COUNT_CAP`] + 1 (the dashboard card).
+pub async fn count_overdue(state: &App, ctx: &OrgCtx) -> AppResult<i64> {
+    let only_user = ctx.sees_only_own().then_some(ctx.user_id);
+    let mut conn = state.db.read().await?;
+    let count = run!(conn.exec(), c => {
+        let mut q = sqlx::QueryBuilder::new("SELECT COUNT(*) FROM (SELECT 1 FROM tasks WHERE organization_id = ");
+        q.push_bind(ctx.org_id).push(" AND is_done = ").push_bind(false);
+        q.push(DUE_BEFORE).push_bind(crate::db::now());
+        if let Some(user) = only_user {
+            q.push(" AND (owner_id = ").push_bind(user).push(" OR assignee_id = ").push_bind(user).push(")");
+        }
+        q.push(" LIMIT ").push_bind(OVERDUE_COUNT_CAP + 1).push(") AS overdue");
+        q.build_query_scalar().fetch_one(c).await
+    })?;
+    Ok(count)
+}
+
+/// Creates a task (the API's create and the web app's form).
+pub async fn create(
+    state: &App,
+    ctx: &OrgCtx,
+    idempotency: &Idempotency,
+    input: TaskInput,
+) -> AppResult<Created<Task>> {
+    let mut tx = state.db.begin().await?;
+    if let Some(replay) = idempotency.replay(tx.exec()).await? {
+        return Ok(Created::Replayed(replay));
+    }
+    let task = check(tx.exec(), ctx, input, None).await?;
+    save(tx.exec(), ctx.org_id, &task, true).await?;
+    records::index_tags(tx.exec(), ctx.org_id, RECORD_TYPE, task.id, task.owner_id, &task.tags).await?;
+    log_on_timeline(tx.exec(), ctx, &task, "task_created").await?;
+    idempotency.save_created(tx.exec(), &task).await?;
+    tx.commit().await?;
+    Ok(Created::New(task))
+}
+
+pub async fn readable(c: Exec<'_>, ctx: &OrgCtx, id: Uuid) -> AppResult<Task> {
+    match find(c, ctx.org_id, id).await? {
+        Some(task) if ctx.may_read_task(&task) => Ok(task),
+        _ => Err(AppError::not_found()),
+    }
+}
+
+/// Changes a task (the API's PATCH and the web app's "done" button).
+pub async fn update(state: &App, ctx: &OrgCtx, id: Uuid, if_match: IfMatch, patch: TaskPatch) -> AppResult<Task> {
+    let mut tx = state.db.begin().await?;
+    let current = readable(tx.exec(), ctx, id).await?;
+    ctx.ensure_may_change_task(&current)?;
+    if_match.check(current.version)?;
+    if ctx.role < Role::Manager
+        && let Some(owner) = patch.owner_id.as_deref()
+        && owner.trim() != current.owner_id.to_string()
+    {
+        return Err(AppError::forbidden("members may not give tasks to another owner"));
+    }
+    let mut task = check(tx.exec(), ctx, patch.apply_to(&current), Some(&current)).await?;
+    // `check` carried over id, timestamps and version: equal means nothing changes.
+    if task == current {
+        return Ok(current);
+    }
+    task.version = current.version + 1;
+    task.updated_at = crate::db::now();
+    save(tx.exec(), ctx.org_id, &task, false).await?;
+    if task.tags.0 != current.tags.0 || task.owner_id != current.owner_id {
+        records::index_tags(tx.exec(), ctx.org_id, RECORD_TYPE, id, task.owner_id, &task.tags).await?;
+    }
+    if task.is_done && !current.is_done {
+        log_on_timeline(tx.exec(), ctx, &task, "task_completed").await?;
+    }
+    tx.commit().await?;
+    Ok(task)
+}
+
+/// Deletes a task (the API's DELETE and the web app's delete button).
+pub async fn delete(state: &App, ctx: &OrgCtx, id: Uuid, if_match: IfMatch) -> AppResult<()> {
+    let mut tx = state.db.begin().await?;
+    let current = readable(tx.exec(), ctx, id).await?;
+    ctx.ensure_may_change_task(&current)?;
+    if_match.check(current.version)?;
+    records::index_tags(tx.exec(), ctx.org_id, RECORD_TYPE, id, current.owner_id, &[]).await?;
+    run!(tx.exec(), c => sqlx::query("DELETE FROM tasks WHERE organization_id = $1 AND id = $2")
+        .bind(ctx.org_id)
+        .bind(id)
+        .execute(c)
+        .await
+        .map(|r| r.rows_affected()))?;
+    let event = Event::new("task.deleted")
+        .actor(ctx.user_id)
+        .target("task", id)
+        .ip(ctx.ip_text())
+        .details(json!({"title": current.title}));
+    audit::record(tx.exec(), ctx.org_id, &event).await?;
+    tx.commit().await?;
+    Ok(())
+}
