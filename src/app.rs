@@ -6,10 +6,11 @@
 use std::ops::Deref;
 use std::sync::Arc;
 
+use anyhow::Context;
 use metrics_exporter_prometheus::PrometheusHandle;
 
 use crate::config::Config;
-use crate::db::Db;
+use crate::db::{Db, PoolSettings};
 use crate::services::auth::tokens::TokenKeys;
 use crate::services::rate_limit::RateLimits;
 
@@ -27,6 +28,18 @@ pub struct AppInner {
 }
 
 impl App {
+    /// Connects to the configured database and applies pending migrations:
+    /// what the server, the CLI and jobs do before calling a service.
+    pub async fn open(config: Config) -> anyhow::Result<App> {
+        let settings = PoolSettings {
+            max_connections: config.db_max_connections,
+            ..PoolSettings::default()
+        };
+        let db = Db::connect(config.database_url.expose(), &settings).await?;
+        db.migrate().await.context("database migration failed")?;
+        Ok(App::new(config, db, crate::telemetry::metrics()))
+    }
+
     pub fn new(config: Config, db: Db, metrics: PrometheusHandle) -> Self {
         let tokens = TokenKeys::new(&config.secret_key, config.access_ttl);
         let limits = RateLimits::new(config.auth_rate_per_minute, config.rate_per_second);

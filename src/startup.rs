@@ -12,7 +12,6 @@ use tokio::net::TcpListener;
 
 use crate::app::App;
 use crate::config::Config;
-use crate::db::{Db, PoolSettings};
 use crate::http;
 
 /// How long in-flight requests may run after a stop signal.
@@ -26,16 +25,11 @@ pub struct Application {
 
 impl Application {
     pub async fn build(config: Config) -> anyhow::Result<Self> {
-        let settings = PoolSettings {
-            max_connections: config.db_max_connections,
-            ..PoolSettings::default()
-        };
-        let db = Db::connect(config.database_url.expose(), &settings).await?;
-        db.migrate().await.context("database migration failed")?;
-        let listener = TcpListener::bind(config.bind)
+        let bind = config.bind;
+        let state = App::open(config).await?;
+        let listener = TcpListener::bind(bind)
             .await
-            .with_context(|| format!("cannot listen on {} (CRM_BIND)", config.bind))?;
-        let state = App::new(config, db, crate::telemetry::metrics());
+            .with_context(|| format!("cannot listen on {bind} (CRM_BIND)"))?;
         let router = http::router(state.clone());
         Ok(Self {
             listener,

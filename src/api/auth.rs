@@ -1,17 +1,13 @@
 //! HTTP handlers of `crate::services::auth::accounts`.
 
 use crate::app::App;
-use crate::error::{AppError, AppResult};
+use crate::error::AppResult;
 use crate::http::error::Problem;
 use crate::http::extract::ApiJson;
-use crate::services::audit::{self, Event};
 use crate::services::auth::AuthUser;
 use crate::services::auth::ClientIp;
 use crate::services::auth::accounts::*;
-use crate::services::auth::queries::{self};
-use crate::services::auth::session::{self, TokenResponse};
-use crate::services::auth::tokens::hash_token;
-use crate::services::orgs::{self};
+use crate::services::auth::session::TokenResponse;
 use axum::Json;
 use axum::extract::State;
 use axum::http::StatusCode;
@@ -45,10 +41,10 @@ async fn register(
     ip: ClientIp,
     ApiJson { data: input, .. }: ApiJson<RegisterInput>,
 ) -> AppResult<(StatusCode, Json<TokenResponse>)> {
-    let (mut tx, user) = register_account(&state, ip, input).await?;
-    let response = session::start(tx.exec(), &state, &user).await?;
-    tx.commit().await?;
-    Ok((StatusCode::CREATED, Json(response)))
+    Ok((
+        StatusCode::CREATED,
+        Json(register_with_tokens(&state, ip, input).await?),
+    ))
 }
 
 /// Sign in with email and password; answers with a token pair.
@@ -67,10 +63,9 @@ async fn login(
     ip: ClientIp,
     ApiJson { data: input, .. }: ApiJson<LoginInput>,
 ) -> AppResult<Json<TokenResponse>> {
-    let (mut tx, user) = sign_in(&state, &input.email, input.password, ip).await?;
-    let response = session::start(tx.exec(), &state, &user).await?;
-    tx.commit().await?;
-    Ok(Json(response))
+    Ok(Json(
+        sign_in_with_tokens(&state, &input.email, input.password, ip).await?,
+    ))
 }
 
 /// Exchange a refresh token for a new token pair. The presented token stops
@@ -88,33 +83,7 @@ async fn refresh(
     ip: ClientIp,
     ApiJson { data: input, .. }: ApiJson<RefreshInput>,
 ) -> AppResult<Json<TokenResponse>> {
-    let hash = hash_token(input.refresh_token.trim());
-    let mut tx = state.db.begin().await?;
-    if let Some((user_id, family)) = queries::rotate_refresh_token(tx.exec(), &hash).await? {
-        let user = queries::find_user(tx.exec(), user_id)
-            .await?
-            .ok_or_else(AppError::invalid_token)?;
-        let response = session::issue(tx.exec(), &state, &user, family).await?;
-        tx.commit().await?;
-        return Ok(Json(response));
-    }
-    // Not a live token. A rotated one coming back means it was copied: end
-    // that login everywhere.
-    if let Some(token) = queries::find_refresh_token(tx.exec(), &hash).await?
-        && token.rotated_at.is_some()
-        && token.revoked_at.is_none()
-    {
-        queries::revoke_family(tx.exec(), token.family_id).await?;
-        let event = Event::new("auth.token_reuse")
-            .actor(token.user_id)
-            .target("user", token.user_id)
-            .ip(ip.text())
-            .details(serde_json::json!({ "session_id": token.family_id }));
-        audit::record_for_user(tx.exec(), token.user_id, &event).await?;
-        tx.commit().await?;
-        tracing::warn!(user_id = %token.user_id, "refresh token reused; the login was revoked");
-    }
-    Err(AppError::invalid_token())
+    Ok(Json(refresh_tokens(&state, input.refresh_token.trim(), ip).await?))
 }
 
 /// End a login: its refresh tokens stop working at once, its access tokens at
@@ -125,12 +94,7 @@ async fn refresh(
     responses((status = 204, description = "Signed out (also for an unknown token)"))
 )]
 async fn logout(State(state): State<App>, ApiJson { data: input, .. }: ApiJson<LogoutInput>) -> AppResult<StatusCode> {
-    let hash = hash_token(input.refresh_token.trim());
-    let mut tx = state.db.begin().await?;
-    if let Some(token) = queries::find_refresh_token(tx.exec(), &hash).await? {
-        queries::revoke_family(tx.exec(), token.family_id).await?;
-    }
-    tx.commit().await?;
+    sign_out(&state, input.refresh_token.trim()).await?;
     Ok(StatusCode::NO_CONTENT)
 }
 
@@ -144,13 +108,5 @@ async fn logout(State(state): State<App>, ApiJson { data: input, .. }: ApiJson<L
     )
 )]
 async fn me(user: AuthUser, State(state): State<App>) -> AppResult<Json<MeResponse>> {
-    let mut conn = state.db.read().await?;
-    let row = queries::find_user(conn.exec(), user.user_id)
-        .await?
-        .ok_or_else(AppError::invalid_token)?;
-    let organizations = orgs::queries::user_organizations(conn.exec(), user.user_id).await?;
-    Ok(Json(MeResponse {
-        user: row.public(),
-        organizations,
-    }))
+    Ok(Json(crate::services::auth::accounts::me(&state, user.user_id).await?))
 }

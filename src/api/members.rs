@@ -7,7 +7,7 @@ use crate::http::extract::OrgHeader;
 use crate::http::extract::{ApiJson, IdPath};
 use crate::services::orgs::OrgCtx;
 use crate::services::orgs::members::*;
-use crate::services::orgs::queries::{self, Member};
+use crate::services::orgs::queries::Member;
 use crate::services::pagination::Page;
 use axum::Json;
 use axum::extract::State;
@@ -29,8 +29,7 @@ pub fn router() -> OpenApiRouter<App> {
     responses((status = 200, body = Page<Member>), (status = 403, body = Problem, description = "`not_a_member`"))
 )]
 async fn list_members(ctx: OrgCtx, State(state): State<App>) -> AppResult<Json<Page<Member>>> {
-    let mut conn = state.db.read().await?;
-    Ok(Json(Page::all(queries::list_members(conn.exec(), ctx.org_id).await?)))
+    Ok(Json(Page::all(list(&state, &ctx).await?)))
 }
 
 /// Change a member's role.

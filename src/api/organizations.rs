@@ -1,7 +1,7 @@
 //! HTTP handlers of `crate::services::orgs::organizations`.
 
 use crate::app::App;
-use crate::error::{AppError, AppResult};
+use crate::error::AppResult;
 use crate::http::error::Problem;
 use crate::http::extract::ApiJson;
 use crate::http::extract::OrgHeader;
@@ -10,7 +10,7 @@ use crate::services::auth::AuthUser;
 use crate::services::idempotency::Idempotency;
 use crate::services::idempotency::IdempotencyKey;
 use crate::services::orgs::organizations::*;
-use crate::services::orgs::{OrgCtx, Organization, OrganizationEntry, queries};
+use crate::services::orgs::{OrgCtx, Organization, OrganizationEntry};
 use crate::services::pagination::Page;
 use crate::services::records::IfMatch;
 use axum::Json;
@@ -34,10 +34,7 @@ pub fn router() -> OpenApiRouter<App> {
     responses((status = 200, body = Page<OrganizationEntry>), (status = 401, body = Problem))
 )]
 async fn my_organizations(user: AuthUser, State(state): State<App>) -> AppResult<Json<Page<OrganizationEntry>>> {
-    let mut conn = state.db.read().await?;
-    Ok(Json(Page::all(
-        queries::user_organizations(conn.exec(), user.user_id).await?,
-    )))
+    Ok(Json(Page::all(of_user(&state, user.user_id).await?)))
 }
 
 /// Create an organization; the caller becomes its owner.
@@ -73,10 +70,7 @@ async fn create_organization(
     )
 )]
 async fn get_organization(ctx: OrgCtx, State(state): State<App>) -> AppResult<Response> {
-    let mut conn = state.db.read().await?;
-    let org = queries::find_organization(conn.exec(), ctx.org_id)
-        .await?
-        .ok_or_else(AppError::not_found)?;
+    let org = current(&state, &ctx).await?;
     Ok(([etag(org.version)], Json(org)).into_response())
 }
 

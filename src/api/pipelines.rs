@@ -1,7 +1,7 @@
 //! HTTP handlers of `crate::services::pipelines`.
 
 use crate::app::App;
-use crate::error::{AppError, AppResult};
+use crate::error::AppResult;
 use crate::http::error::Problem;
 use crate::http::extract::OrgHeader;
 use crate::http::extract::{ApiJson, IdPath};
@@ -33,8 +33,7 @@ pub fn router() -> OpenApiRouter<App> {
     responses((status = 200, body = Page<Pipeline>))
 )]
 async fn list_pipelines(ctx: OrgCtx, State(state): State<App>) -> AppResult<Json<Page<Pipeline>>> {
-    let mut conn = state.db.read().await?;
-    Ok(Json(Page::all(all(conn.exec(), ctx.org_id).await?)))
+    Ok(Json(Page::all(list(&state, &ctx).await?)))
 }
 
 /// Create a pipeline (admin and owner).
@@ -67,11 +66,7 @@ async fn create_pipeline(
     responses((status = 200, body = Pipeline), (status = 404, body = Problem))
 )]
 async fn get_pipeline(ctx: OrgCtx, State(state): State<App>, IdPath(id): IdPath) -> AppResult<Response> {
-    let mut conn = state.db.read().await?;
-    let pipeline = find(conn.exec(), ctx.org_id, id)
-        .await?
-        .ok_or_else(AppError::not_found)?;
-    record_response(StatusCode::OK, &pipeline)
+    record_response(StatusCode::OK, &read(&state, &ctx, id).await?)
 }
 
 /// Rename, replace the stages, or make default (admin and owner).

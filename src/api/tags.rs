@@ -4,7 +4,6 @@ use crate::app::App;
 use crate::error::AppResult;
 use crate::http::error::Problem;
 use crate::http::extract::OrgHeader;
-use crate::run;
 use crate::services::orgs::OrgCtx;
 use crate::services::pagination::Page;
 use crate::services::tags::*;
@@ -28,18 +27,5 @@ pub fn router() -> OpenApiRouter<App> {
     responses((status = 200, body = Page<TagCount>), (status = 403, body = Problem, description = "`not_a_member`"))
 )]
 async fn list_tags(ctx: OrgCtx, State(state): State<App>) -> AppResult<Json<Page<TagCount>>> {
-    let mut conn = state.db.read().await?;
-    let only_owner = ctx.sees_only_own().then_some(ctx.user_id);
-    let rows = run!(conn.exec(), c => sqlx::query_as(
-        "SELECT tag AS name, COUNT(*) AS count FROM record_tags \
-         WHERE organization_id = $1 AND ($2 IS NULL OR owner_id = $2 \
-           OR (record_type = 'task' AND record_id IN \
-               (SELECT id FROM tasks WHERE organization_id = $1 AND assignee_id = $2))) \
-         GROUP BY tag ORDER BY COUNT(*) DESC, tag ASC",
-    )
-    .bind(ctx.org_id)
-    .bind(only_owner)
-    .fetch_all(c)
-    .await)?;
-    Ok(Json(Page::all(rows)))
+    Ok(Json(Page::all(list(&state, &ctx).await?)))
 }

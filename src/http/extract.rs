@@ -18,7 +18,7 @@ use crate::app::App;
 use crate::error::{AppError, FieldError};
 use crate::services::auth::{AuthUser, ClientIp};
 use crate::services::idempotency::IdempotencyKey;
-use crate::services::orgs::{OrgCtx, queries};
+use crate::services::orgs::OrgCtx;
 use crate::services::records::{ExpectedVersion, IfMatch};
 
 /// Fields a client may send back as it read them; they are ignored on input
@@ -265,25 +265,9 @@ impl FromRequestParts<App> for OrgCtx {
                     "the X-Organization-Id header must name an organization (a UUID)",
                 )
             })?;
-        let mut conn = state.db.read().await?;
-        let (role, visibility) = queries::membership(conn.exec(), org_id, user.user_id)
-            .await?
-            .ok_or_else(|| {
-                AppError::new(
-                    axum::http::StatusCode::FORBIDDEN,
-                    "not_a_member",
-                    "you are not a member of this organization",
-                )
-            })?;
         let ClientIp(ip) = ClientIp::from_request_parts(parts, state)
             .await
             .unwrap_or(ClientIp(None));
-        Ok(OrgCtx {
-            user_id: user.user_id,
-            org_id,
-            role,
-            visibility,
-            ip,
-        })
+        OrgCtx::of_member(state, org_id, user.user_id, ip).await
     }
 }

@@ -17,6 +17,7 @@ use crate::run;
 use crate::services::auth::ClientIp;
 use crate::services::auth::queries::{self as users, UserRow};
 use crate::services::auth::tokens::{hash_token, new_opaque_token};
+use crate::services::orgs::Actor;
 use crate::services::orgs::{OrgCtx, OrganizationEntry, queries as orgs};
 
 pub const SESSION_COOKIE: &str = "crm_session";
@@ -272,6 +273,7 @@ async fn resolve(state: &App, session: SessionRow, csrf: String, here: String, i
             org_id: current,
             role,
             visibility,
+            actor: Actor::User(user.id),
             ip: ip.0,
         },
         user,

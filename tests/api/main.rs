@@ -19,6 +19,7 @@ mod members;
 mod organizations;
 mod pipelines;
 mod robustness;
+mod services;
 mod tasks;
 mod tenancy;
 mod web;

@@ -13,14 +13,14 @@ use crate::db::Exec;
 use crate::error::AppResult;
 
 use crate::run;
-use crate::services::orgs::{OrgCtx, Role};
+use crate::services::orgs::{Actor, OrgCtx, Role};
 use crate::services::pagination::{self, Cursor, Page};
 
 /// One thing that happened, about to be recorded.
 #[derive(Debug, Clone)]
 pub struct Event {
     pub action: &'static str,
-    pub actor_id: Option<Uuid>,
+    pub actor: Option<Actor>,
     pub target_type: Option<&'static str>,
     pub target_id: Option<Uuid>,
     pub ip: Option<String>,
@@ -31,16 +31,20 @@ impl Event {
     pub fn new(action: &'static str) -> Self {
         Self {
             action,
-            actor_id: None,
+            actor: None,
             target_type: None,
             target_id: None,
             ip: None,
             details: Value::Object(Default::default()),
         }
     }
-    pub fn actor(mut self, user: Uuid) -> Self {
-        self.actor_id = Some(user);
+    pub fn actor(mut self, actor: Actor) -> Self {
+        self.actor = Some(actor);
         self
+    }
+    /// Done in `ctx`: its actor, from its client address.
+    pub fn by(self, ctx: &OrgCtx) -> Self {
+        self.actor(ctx.actor).ip(ctx.ip_text())
     }
     pub fn target(mut self, kind: &'static str, id: Uuid) -> Self {
         self.target_type = Some(kind);
@@ -60,12 +64,13 @@ impl Event {
 /// Appends `event` to the log of `organization`.
 pub async fn record(c: Exec<'_>, organization: Uuid, event: &Event) -> Result<(), sqlx::Error> {
     run!(c, conn => sqlx::query(
-        "INSERT INTO audit_log (organization_id, id, actor_id, action, target_type, target_id, ip, details, created_at) \
-         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)",
+        "INSERT INTO audit_log (organization_id, id, actor_id, actor, action, target_type, target_id, ip, details, created_at) \
+         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)",
     )
     .bind(organization)
     .bind(crate::db::new_id())
-    .bind(event.actor_id)
+    .bind(event.actor.and_then(Actor::user_id))
+    .bind(event.actor.map(Actor::label))
     .bind(event.action)
     .bind(event.target_type)
     .bind(event.target_id)
@@ -96,7 +101,10 @@ pub async fn record_for_user(mut c: Exec<'_>, user: Uuid, event: &Event) -> Resu
 #[derive(Debug, Serialize, ToSchema, sqlx::FromRow)]
 pub struct AuditEntry {
     pub id: Uuid,
+    /// The user who acted; null when an import, an automation or the system did.
     pub actor_id: Option<Uuid>,
+    /// Who acted: `user:<id>`, `import:<id>`, `automation:<id>` or `system`.
+    pub actor: String,
     pub action: String,
     pub target_type: Option<String>,
     pub target_id: Option<Uuid>,
@@ -127,7 +135,7 @@ pub async fn list(state: &App, ctx: &OrgCtx, query: &AuditQuery) -> AppResult<Pa
     // (created_at, id) seen. Served by audit_log_created_idx.
     let rows: Vec<AuditEntry> = run!(conn.exec(), c => {
         let mut q = sqlx::QueryBuilder::new(
-            "SELECT id, actor_id, action, target_type, target_id, ip, details, created_at FROM audit_log WHERE organization_id = ",
+            "SELECT id, actor_id, COALESCE(actor, '') AS actor, action, target_type, target_id, ip, details, created_at FROM audit_log WHERE organization_id = ",
         );
         q.push_bind(ctx.org_id);
         if let Some((at, id)) = after {
@@ -136,5 +144,19 @@ pub async fn list(state: &App, ctx: &OrgCtx, query: &AuditQuery) -> AppResult<Pa
         q.push(" ORDER BY created_at DESC, id DESC LIMIT ").push_bind(limit + 1);
         q.build_query_as().fetch_all(c).await
     })?;
+    let rows = rows.into_iter().map(AuditEntry::with_actor).collect();
     Ok(Page::from_rows(rows, limit, |e| Cursor::encode(&(e.created_at, e.id))))
+}
+
+impl AuditEntry {
+    /// Entries written before the `actor` column name their user, or the system.
+    fn with_actor(mut self) -> Self {
+        if self.actor.is_empty() {
+            self.actor = match self.actor_id {
+                Some(user) => Actor::User(user).label(),
+                None => Actor::System.label(),
+            };
+        }
+        self
+    }
 }

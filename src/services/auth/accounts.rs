@@ -11,7 +11,10 @@ use crate::error::{AppError, AppResult, Validator};
 use crate::services::audit::{self, Event};
 use crate::services::auth::ClientIp;
 use crate::services::auth::queries::{self, UserRow};
+use crate::services::auth::session::{self, TokenResponse};
+use crate::services::auth::tokens::hash_token;
 use crate::services::auth::{User, password};
+use crate::services::orgs::Actor;
 use crate::services::orgs::{self, Organization, OrganizationEntry};
 use crate::services::rate_limit::AuthAction;
 use crate::services::validate;
@@ -91,7 +94,7 @@ pub async fn create_account(
         })?;
     let org = orgs::queries::create_organization(c.re(), org_name, "USD", user.id).await?;
     let event = Event::new("auth.register")
-        .actor(user.id)
+        .actor(Actor::User(user.id))
         .target("user", user.id)
         .ip(ip);
     audit::record(c.re(), org.id, &event).await?;
@@ -122,7 +125,10 @@ pub async fn sign_in(state: &App, email: &str, password: String, ip: ClientIp) -
 
 /// `auth.login` in every organization of the user.
 pub async fn record_login(c: Exec<'_>, user: uuid::Uuid, ip: ClientIp) -> Result<(), sqlx::Error> {
-    let event = Event::new("auth.login").actor(user).target("user", user).ip(ip.text());
+    let event = Event::new("auth.login")
+        .actor(Actor::User(user))
+        .target("user", user)
+        .ip(ip.text());
     audit::record_for_user(c, user, &event).await
 }
 
@@ -142,7 +148,7 @@ pub async fn authenticate(state: &App, email: &str, password: String, ip: Client
             if let Some(user) = other {
                 let mut tx = state.db.begin().await?;
                 let event = Event::new("auth.login_failed")
-                    .actor(user.id)
+                    .actor(Actor::User(user.id))
                     .target("user", user.id)
                     .ip(ip.text());
                 audit::record_for_user(tx.exec(), user.id, &event).await?;
@@ -169,4 +175,77 @@ pub struct LogoutInput {
 pub struct MeResponse {
     pub user: User,
     pub organizations: Vec<OrganizationEntry>,
+}
+
+/// Registration with an API session: the account, its organization and the
+/// first token pair, in one transaction.
+pub async fn register_with_tokens(state: &App, ip: ClientIp, input: RegisterInput) -> AppResult<TokenResponse> {
+    let (mut tx, user) = register_account(state, ip, input).await?;
+    let response = session::start(tx.exec(), state, &user).await?;
+    tx.commit().await?;
+    Ok(response)
+}
+
+/// Sign-in with an API session: the checks of [`sign_in`], then a token pair.
+pub async fn sign_in_with_tokens(state: &App, email: &str, password: String, ip: ClientIp) -> AppResult<TokenResponse> {
+    let (mut tx, user) = sign_in(state, email, password, ip).await?;
+    let response = session::start(tx.exec(), state, &user).await?;
+    tx.commit().await?;
+    Ok(response)
+}
+
+/// Rotates a refresh token into a new pair (api.md §3). A rotated token
+/// coming back means it was copied: that login ends everywhere.
+pub async fn refresh_tokens(state: &App, refresh_token: &str, ip: ClientIp) -> AppResult<TokenResponse> {
+    let hash = hash_token(refresh_token);
+    let mut tx = state.db.begin().await?;
+    if let Some((user_id, family)) = queries::rotate_refresh_token(tx.exec(), &hash).await? {
+        let user = queries::find_user(tx.exec(), user_id)
+            .await?
+            .ok_or_else(AppError::invalid_token)?;
+        let response = session::issue(tx.exec(), state, &user, family).await?;
+        tx.commit().await?;
+        return Ok(response);
+    }
+    // Not a live token. A rotated one coming back means it was copied: end
+    // that login everywhere.
+    if let Some(token) = queries::find_refresh_token(tx.exec(), &hash).await?
+        && token.rotated_at.is_some()
+        && token.revoked_at.is_none()
+    {
+        queries::revoke_family(tx.exec(), token.family_id).await?;
+        let event = Event::new("auth.token_reuse")
+            .actor(Actor::User(token.user_id))
+            .target("user", token.user_id)
+            .ip(ip.text())
+            .details(serde_json::json!({ "session_id": token.family_id }));
+        audit::record_for_user(tx.exec(), token.user_id, &event).await?;
+        tx.commit().await?;
+        tracing::warn!(user_id = %token.user_id, "refresh token reused; the login was revoked");
+    }
+    Err(AppError::invalid_token())
+}
+
+/// Ends the login of a refresh token (an unknown token is not an error).
+pub async fn sign_out(state: &App, refresh_token: &str) -> AppResult<()> {
+    let hash = hash_token(refresh_token);
+    let mut tx = state.db.begin().await?;
+    if let Some(token) = queries::find_refresh_token(tx.exec(), &hash).await? {
+        queries::revoke_family(tx.exec(), token.family_id).await?;
+    }
+    tx.commit().await?;
+    Ok(())
+}
+
+/// The user and their organizations.
+pub async fn me(state: &App, user: uuid::Uuid) -> AppResult<MeResponse> {
+    let mut conn = state.db.read().await?;
+    let row = queries::find_user(conn.exec(), user)
+        .await?
+        .ok_or_else(AppError::invalid_token)?;
+    let organizations = orgs::queries::user_organizations(conn.exec(), user).await?;
+    Ok(MeResponse {
+        user: row.public(),
+        organizations,
+    })
 }

@@ -306,9 +306,8 @@ pub async fn delete(state: &App, ctx: &OrgCtx, id: Uuid, if_match: IfMatch) -> A
     records::index_tags(tx.exec(), ctx.org_id, RECORD_TYPE, id, current.owner_id, &[]).await?;
     queries::delete(tx.exec(), ctx.org_id, id).await?;
     let event = Event::new("company.deleted")
-        .actor(ctx.user_id)
+        .by(ctx)
         .target("company", id)
-        .ip(ctx.ip_text())
         .details(json!({ "name": current.name }));
     audit::record(tx.exec(), ctx.org_id, &event).await?;
     tx.commit().await?;

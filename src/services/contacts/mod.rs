@@ -472,9 +472,8 @@ pub async fn delete(state: &App, ctx: &OrgCtx, id: Uuid, if_match: IfMatch) -> A
     crate::services::tasks::detach(tx.exec(), ctx.org_id, "contact_id", id).await?;
     queries::delete(tx.exec(), ctx.org_id, id).await?;
     let event = Event::new("contact.deleted")
-        .actor(ctx.user_id)
+        .by(ctx)
         .target("contact", id)
-        .ip(ctx.ip_text())
         .details(json!({ "name": current.name }));
     audit::record(tx.exec(), ctx.org_id, &event).await?;
     tx.commit().await?;

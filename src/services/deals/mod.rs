@@ -677,9 +677,8 @@ pub async fn delete(state: &App, ctx: &OrgCtx, id: Uuid, if_match: IfMatch) -> A
     records::index_tags(tx.exec(), ctx.org_id, RECORD_TYPE, id, current.owner_id, &[]).await?;
     queries::delete(tx.exec(), ctx.org_id, id).await?;
     let event = Event::new("deal.deleted")
-        .actor(ctx.user_id)
+        .by(ctx)
         .target("deal", id)
-        .ip(ctx.ip_text())
         .details(json!({"title": current.title}));
     audit::record(tx.exec(), ctx.org_id, &event).await?;
     crate::services::analytics::commit(state, tx, ctx.org_id).await?;

@@ -26,6 +26,7 @@ use crate::services::auth::ClientIp;
 use crate::services::auth::queries as users;
 use crate::services::auth::tokens::hash_token;
 use crate::services::auth::{accounts::authenticate, password};
+use crate::services::orgs::Actor;
 use crate::services::orgs::{OrgCtx, Role, queries};
 use crate::services::rate_limit::AuthAction;
 use crate::services::validate;
@@ -128,9 +129,8 @@ pub async fn create(state: &App, ctx: &OrgCtx, input: CreateInvitation) -> AppRe
     .execute(c)
     .await.map(|r| r.rows_affected()))?;
     let event = Event::new("member.invited")
-        .actor(ctx.user_id)
+        .by(ctx)
         .target("invitation", invitation.id)
-        .ip(ctx.ip_text())
         .details(json!({ "email": invitation.email, "role": invitation.role }));
     audit::record(tx.exec(), ctx.org_id, &event).await?;
     tx.commit().await?;
@@ -181,10 +181,7 @@ pub async fn revoke(state: &App, ctx: &OrgCtx, id: Uuid) -> AppResult<()> {
     if done == 0 {
         return Err(AppError::not_found());
     }
-    let event = Event::new("invitation.revoked")
-        .actor(ctx.user_id)
-        .target("invitation", id)
-        .ip(ctx.ip_text());
+    let event = Event::new("invitation.revoked").by(ctx).target("invitation", id);
     audit::record(tx.exec(), ctx.org_id, &event).await?;
     tx.commit().await?;
     Ok(())
@@ -301,7 +298,7 @@ pub async fn accept(
             }
         })?;
     let event = Event::new("member.joined")
-        .actor(user.id)
+        .actor(Actor::User(user.id))
         .target("user", user.id)
         .ip(ip.text())
         .details(json!({ "invitation_id": pending.id, "role": pending.role }));

@@ -43,9 +43,8 @@ pub async fn set_role(state: &App, ctx: &OrgCtx, user_id: uuid::Uuid, role: Role
     ensure_other_owner(tx.exec(), ctx.org_id, from).await?;
     queries::set_role(tx.exec(), ctx.org_id, user_id, input.role).await?;
     let event = Event::new("member.role_changed")
-        .actor(ctx.user_id)
+        .by(ctx)
         .target("user", user_id)
-        .ip(ctx.ip_text())
         .details(json!({ "from": from, "to": input.role }));
     audit::record(tx.exec(), ctx.org_id, &event).await?;
     let member = queries::find_member(tx.exec(), ctx.org_id, user_id)
@@ -74,9 +73,8 @@ pub async fn remove(state: &App, ctx: &OrgCtx, user_id: uuid::Uuid) -> AppResult
     ensure_other_owner(tx.exec(), ctx.org_id, role).await?;
     queries::remove_member(tx.exec(), ctx.org_id, user_id).await?;
     let event = Event::new("member.removed")
-        .actor(ctx.user_id)
+        .by(ctx)
         .target("user", user_id)
-        .ip(ctx.ip_text())
         .details(json!({ "role": role, "left": leaving }));
     audit::record(tx.exec(), ctx.org_id, &event).await?;
     tx.commit().await?;
@@ -93,4 +91,10 @@ async fn ensure_other_owner(c: Exec<'_>, org: uuid::Uuid, role: Role) -> AppResu
         ));
     }
     Ok(())
+}
+
+/// The members of the caller's organization.
+pub async fn list(state: &App, ctx: &OrgCtx) -> AppResult<Vec<Member>> {
+    let mut conn = state.db.read().await?;
+    Ok(queries::list_members(conn.exec(), ctx.org_id).await?)
 }

@@ -15,6 +15,9 @@ use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
 use uuid::Uuid;
 
+use http::StatusCode;
+
+use crate::app::App;
 use crate::error::AppError;
 
 /// Roles, highest first. The order is the order of privilege.
@@ -80,19 +83,85 @@ impl Visibility {
     }
 }
 
-/// The tenant context of a request: an authenticated member of the organization
-/// named by `X-Organization-Id`, with their role. Every tenant query is scoped
-/// by `org_id` from here.
+/// Who acts. The API and the web app act for a signed-in user; imports,
+/// automations and the system (the CLI, housekeeping) call the same services
+/// and are named as themselves in the audit log.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Actor {
+    User(Uuid),
+    Import(Uuid),
+    Automation(Uuid),
+    System,
+}
+
+impl Actor {
+    /// The audit log's `actor_id`: the user of a user's action, else none.
+    pub fn user_id(self) -> Option<Uuid> {
+        match self {
+            Actor::User(id) => Some(id),
+            _ => None,
+        }
+    }
+
+    /// The audit log's `actor`: `user:<id>`, `import:<id>`,
+    /// `automation:<id>` or `system`.
+    pub fn label(self) -> String {
+        match self {
+            Actor::User(id) => format!("user:{id}"),
+            Actor::Import(id) => format!("import:{id}"),
+            Actor::Automation(id) => format!("automation:{id}"),
+            Actor::System => "system".to_string(),
+        }
+    }
+}
+
+/// The acting context every tenant service takes: the organization (every
+/// tenant query is scoped by `org_id`), the member whose rights apply
+/// (`user_id`, `role`, `visibility`), who acts (`actor`) and, for a request,
+/// the client's address.
+///
+/// For a signed-in user `actor` is `Actor::User(user_id)`. An import or an
+/// automation acts with the rights of the member who started or owns it
+/// (records it creates belong to that member unless it names an owner), and
+/// is named as itself: [`OrgCtx::acting_as`].
 #[derive(Debug, Clone, Copy)]
 pub struct OrgCtx {
-    pub user_id: Uuid,
     pub org_id: Uuid,
+    pub user_id: Uuid,
     pub role: Role,
     pub visibility: Visibility,
+    pub actor: Actor,
     pub ip: Option<IpAddr>,
 }
 
 impl OrgCtx {
+    /// The context of `user` in `org`, as their membership says: 403
+    /// `not_a_member` when they have none.
+    pub async fn of_member(state: &App, org: Uuid, user: Uuid, ip: Option<IpAddr>) -> Result<OrgCtx, AppError> {
+        let mut conn = state.db.read().await?;
+        let (role, visibility) = queries::membership(conn.exec(), org, user).await?.ok_or_else(|| {
+            AppError::new(
+                StatusCode::FORBIDDEN,
+                "not_a_member",
+                "you are not a member of this organization",
+            )
+        })?;
+        Ok(OrgCtx {
+            org_id: org,
+            user_id: user,
+            role,
+            visibility,
+            actor: Actor::User(user),
+            ip,
+        })
+    }
+
+    /// The same rights, acting as `actor` (an import or an automation run for
+    /// this member).
+    pub fn acting_as(self, actor: Actor) -> OrgCtx {
+        OrgCtx { actor, ..self }
+    }
+
     /// 403 `forbidden` unless the caller's role is at least `minimum`.
     pub fn require(&self, minimum: Role) -> Result<(), AppError> {
         if self.role >= minimum {

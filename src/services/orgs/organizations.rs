@@ -10,7 +10,8 @@ use crate::app::App;
 use crate::error::{AppError, AppResult, Validator};
 use crate::services::audit::{self, Event};
 use crate::services::idempotency::{Created, Idempotency};
-use crate::services::orgs::{OrgCtx, Organization, Role, Visibility, queries};
+use crate::services::orgs::Actor;
+use crate::services::orgs::{OrgCtx, Organization, OrganizationEntry, Role, Visibility, queries};
 use crate::services::records::{IfMatch, double_option};
 use crate::services::validate;
 
@@ -95,9 +96,8 @@ pub async fn update(
     }
     let updated = queries::update_organization(tx.exec(), &next).await?;
     let event = Event::new("organization.updated")
-        .actor(ctx.user_id)
+        .by(ctx)
         .target("organization", ctx.org_id)
-        .ip(ctx.ip_text())
         .details(json!({ "changes": changes }));
     audit::record(tx.exec(), ctx.org_id, &event).await?;
     tx.commit().await?;
@@ -146,11 +146,25 @@ pub async fn create(
         tx.exec(),
         org.id,
         &Event::new("organization.created")
-            .actor(user)
+            .actor(Actor::User(user))
             .target("organization", org.id),
     )
     .await?;
     idempotency.save_created(tx.exec(), &org).await?;
     tx.commit().await?;
     Ok(Created::New(org))
+}
+
+/// The organizations `user` belongs to, with their role in each.
+pub async fn of_user(state: &App, user: Uuid) -> AppResult<Vec<OrganizationEntry>> {
+    let mut conn = state.db.read().await?;
+    Ok(queries::user_organizations(conn.exec(), user).await?)
+}
+
+/// The caller's organization and its settings.
+pub async fn current(state: &App, ctx: &OrgCtx) -> AppResult<Organization> {
+    let mut conn = state.db.read().await?;
+    queries::find_organization(conn.exec(), ctx.org_id)
+        .await?
+        .ok_or_else(AppError::not_found)
 }

@@ -277,9 +277,8 @@ pub async fn create(
 
 async fn log_change(c: Exec<'_>, ctx: &OrgCtx, pipeline: Uuid, change: &str) -> Result<(), sqlx::Error> {
     let event = Event::new("pipeline.changed")
-        .actor(ctx.user_id)
+        .by(ctx)
         .target("pipeline", pipeline)
-        .ip(ctx.ip_text())
         .details(json!({ "change": change }));
     audit::record(c, ctx.org_id, &event).await
 }
@@ -381,4 +380,16 @@ pub async fn delete(state: &App, ctx: &OrgCtx, id: Uuid, if_match: IfMatch) -> A
     log_change(tx.exec(), ctx, id, "deleted").await?;
     crate::services::analytics::commit(state, tx, ctx.org_id).await?;
     Ok(())
+}
+
+/// The organization's pipelines, the default first.
+pub async fn list(state: &App, ctx: &OrgCtx) -> AppResult<Vec<Pipeline>> {
+    let mut conn = state.db.read().await?;
+    Ok(all(conn.exec(), ctx.org_id).await?)
+}
+
+/// One pipeline of the caller's organization, or 404.
+pub async fn read(state: &App, ctx: &OrgCtx, id: Uuid) -> AppResult<Pipeline> {
+    let mut conn = state.db.read().await?;
+    find(conn.exec(), ctx.org_id, id).await?.ok_or_else(AppError::not_found)
 }

@@ -508,9 +508,8 @@ pub async fn delete(state: &App, ctx: &OrgCtx, id: Uuid, if_match: IfMatch) -> A
         .await
         .map(|r| r.rows_affected()))?;
     let event = Event::new("task.deleted")
-        .actor(ctx.user_id)
+        .by(ctx)
         .target("task", id)
-        .ip(ctx.ip_text())
         .details(json!({"title": current.title}));
     audit::record(tx.exec(), ctx.org_id, &event).await?;
     tx.commit().await?;
