@@ -13,6 +13,7 @@ pub mod invitations;
 pub mod members;
 pub mod organizations;
 pub mod pipelines;
+pub mod records;
 pub mod tags;
 pub mod tasks;
 

@@ -203,9 +203,11 @@ pub async fn new_page(State(state): State<App>, web: Web) -> Response {
 
 pub async fn create(State(state): State<App>, web: Web, Form(form): Form<CompanyForm>) -> Response {
     let created = match form.input() {
-        Ok(input) => companies::create(&state, &web.ctx, &Idempotency::none(), input)
-            .await
-            .and_then(|c| c.into_new()),
+        Ok(input) => {
+            crate::services::records::create::<companies::Company>(&state, &web.ctx, &Idempotency::none(), input)
+                .await
+                .and_then(|c| c.into_new())
+        }
         Err(e) => Err(e),
     };
     match created {
@@ -253,7 +255,7 @@ async fn record_page(
 ) -> AppResult<RecordPage> {
     let company = {
         let mut conn = state.db.read().await?;
-        companies::readable(conn.exec(), &web.ctx, id).await?
+        crate::services::records::readable::<companies::Company>(conn.exec(), &web.ctx, id).await?
     };
     let members = view::members(state, web.ctx.org_id).await?;
     let contacts = contacts::list(
@@ -314,7 +316,9 @@ pub async fn show(State(state): State<App>, web: Web, IdPath(id): IdPath) -> Res
 
 pub async fn update(State(state): State<App>, web: Web, IdPath(id): IdPath, Form(form): Form<CompanyForm>) -> Response {
     let result = match form.patch() {
-        Ok(patch) => companies::update(&state, &web.ctx, id, IfMatch(None), patch).await,
+        Ok(patch) => {
+            crate::services::records::update::<companies::Company>(&state, &web.ctx, id, IfMatch(None), patch).await
+        }
         Err(e) => Err(e),
     };
     match result {

@@ -224,9 +224,10 @@ pub async fn new_page(State(state): State<App>, web: Web) -> Response {
 }
 
 pub async fn create(State(state): State<App>, web: Web, Form(form): Form<ContactForm>) -> Response {
-    let created = contacts::create(&state, &web.ctx, &Idempotency::none(), form.input())
-        .await
-        .and_then(|c| c.into_new());
+    let created =
+        crate::services::records::create::<contacts::Contact>(&state, &web.ctx, &Idempotency::none(), form.input())
+            .await
+            .and_then(|c| c.into_new());
     match created {
         Ok(contact) => see_other(&format!("/contacts/{}", contact.id)),
         Err(e) if e.status.is_client_error() => {
@@ -280,7 +281,7 @@ async fn record_page(
 ) -> AppResult<RecordPage> {
     let contact = {
         let mut conn = state.db.read().await?;
-        contacts::readable(conn.exec(), &web.ctx, id).await?
+        crate::services::records::readable::<contacts::Contact>(conn.exec(), &web.ctx, id).await?
     };
     let members = view::members(state, web.ctx.org_id).await?;
     let deals = deals::list(
@@ -347,7 +348,8 @@ pub async fn show(State(state): State<App>, web: Web, IdPath(id): IdPath) -> Res
 }
 
 pub async fn update(State(state): State<App>, web: Web, IdPath(id): IdPath, Form(form): Form<ContactForm>) -> Response {
-    match contacts::update(&state, &web.ctx, id, IfMatch(None), form.patch()).await {
+    match crate::services::records::update::<contacts::Contact>(&state, &web.ctx, id, IfMatch(None), form.patch()).await
+    {
         Ok(contact) => see_other(&format!("/contacts/{}", contact.id)),
         Err(e) if e.status.is_client_error() && e.status != StatusCode::NOT_FOUND => {
             match record_page(&state, &web, id, Some(form), FormErrors::from_api(&e)).await {
@@ -380,7 +382,7 @@ pub async fn comment(
     IdPath(id): IdPath,
     Form(form): Form<CommentForm>,
 ) -> Response {
-    match contacts::comment(&state, &web.ctx, id, form.input()).await {
+    match crate::services::records::comment::<contacts::Contact>(&state, &web.ctx, id, form.input()).await {
         Ok(_) => see_other(&format!("/contacts/{id}#timeline")),
         Err(e) if e.status.is_client_error() && e.status != StatusCode::NOT_FOUND => {
             match record_page(&state, &web, id, None, FormErrors::from_api(&e)).await {
@@ -397,7 +399,7 @@ pub async fn company_choices(state: &App, web: &Web, chosen: &str) -> AppResult<
     let chosen = match uuid::Uuid::parse_str(chosen.trim()) {
         Ok(id) => {
             let mut conn = state.db.read().await?;
-            crate::services::companies::readable(conn.exec(), &web.ctx, id)
+            crate::services::records::readable::<crate::services::companies::Company>(conn.exec(), &web.ctx, id)
                 .await
                 .ok()
                 .map(|c| Choice::new(c.id, c.name))

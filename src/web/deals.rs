@@ -198,7 +198,7 @@ async fn new_deal_page(state: &App, web: &Web, form: DealForm, errors: FormError
     let chosen = match uuid::Uuid::parse_str(form.contact_id.trim()) {
         Ok(id) => {
             let mut conn = state.db.read().await?;
-            contacts::readable(conn.exec(), &web.ctx, id)
+            crate::services::records::readable::<contacts::Contact>(conn.exec(), &web.ctx, id)
                 .await
                 .ok()
                 .map(|c| Choice::new(c.id, c.name))
@@ -238,7 +238,7 @@ pub async fn new_page(State(state): State<App>, web: Web, Query(q): Query<NewQue
 }
 
 pub async fn create(State(state): State<App>, web: Web, Form(form): Form<DealForm>) -> Response {
-    let created = deals::create(&state, &web.ctx, &Idempotency::none(), form.input())
+    let created = crate::services::records::create::<deals::Deal>(&state, &web.ctx, &Idempotency::none(), form.input())
         .await
         .and_then(|c| c.into_new());
     match created {
@@ -287,7 +287,7 @@ async fn record_page(
     errors: FormErrors,
 ) -> AppResult<RecordPage> {
     let mut conn = state.db.read().await?;
-    let deal = deals::readable(conn.exec(), &web.ctx, id).await?;
+    let deal = crate::services::records::readable::<deals::Deal>(conn.exec(), &web.ctx, id).await?;
     let contact_name = contacts::queries::find(conn.exec(), web.ctx.org_id, deal.contact_id)
         .await?
         .map(|c| c.name)
@@ -371,7 +371,7 @@ async fn refused(
 }
 
 pub async fn update(State(state): State<App>, web: Web, IdPath(id): IdPath, Form(form): Form<DealForm>) -> Response {
-    match deals::update(&state, &web.ctx, id, IfMatch(None), form.patch()).await {
+    match crate::services::records::update::<deals::Deal>(&state, &web.ctx, id, IfMatch(None), form.patch()).await {
         Ok(deal) => see_other(&format!("/deals/{}", deal.id)),
         Err(e) => refused(&state, &web, id, Some(form), e).await,
     }
@@ -398,7 +398,7 @@ pub async fn set_status(
         lost_reason: view::filled(&form.lost_reason).map(Some),
         ..Default::default()
     };
-    match deals::update(&state, &web.ctx, id, IfMatch(None), patch).await {
+    match crate::services::records::update::<deals::Deal>(&state, &web.ctx, id, IfMatch(None), patch).await {
         Ok(deal) => {
             let next = if form.next.is_empty() {
                 format!("/deals/{}", deal.id)
@@ -462,14 +462,16 @@ pub async fn move_stage_form(
 async fn to_stage(state: &App, web: &Web, id: uuid::Uuid, stage: String) -> AppResult<Deal> {
     let status = {
         let mut conn = state.db.read().await?;
-        deals::readable(conn.exec(), &web.ctx, id).await?.status
+        crate::services::records::readable::<deals::Deal>(conn.exec(), &web.ctx, id)
+            .await?
+            .status
     };
     let patch = DealPatch {
         stage: Some(stage),
         status: (status == "new").then(|| "in_progress".to_string()),
         ..Default::default()
     };
-    deals::update(state, &web.ctx, id, IfMatch(None), patch).await
+    crate::services::records::update::<deals::Deal>(state, &web.ctx, id, IfMatch(None), patch).await
 }
 
 pub async fn comment(
@@ -478,7 +480,7 @@ pub async fn comment(
     IdPath(id): IdPath,
     Form(form): Form<CommentForm>,
 ) -> Response {
-    match deals::comment(&state, &web.ctx, id, form.input()).await {
+    match crate::services::records::comment::<deals::Deal>(&state, &web.ctx, id, form.input()).await {
         Ok(_) => see_other(&format!("/deals/{id}#timeline")),
         Err(e) => refused(&state, &web, id, None, e).await,
     }

@@ -118,7 +118,7 @@ pub async fn create(State(state): State<App>, web: Web, Form(form): Form<TaskFor
         assignee_id: view::filled(&form.assignee_id),
         ..Default::default()
     };
-    match tasks::create(&state, &web.ctx, &Idempotency::none(), input)
+    match crate::services::records::create::<tasks::Task>(&state, &web.ctx, &Idempotency::none(), input)
         .await
         .and_then(|c| c.into_new())
     {
@@ -141,7 +141,7 @@ pub async fn done(State(state): State<App>, web: Web, IdPath(id): IdPath, Form(f
         is_done: Some(true),
         ..Default::default()
     };
-    match tasks::update(&state, &web.ctx, id, IfMatch(None), patch).await {
+    match crate::services::records::update::<tasks::Task>(&state, &web.ctx, id, IfMatch(None), patch).await {
         Ok(_) => see_other(&view::safe_next(Some(if form.next.is_empty() {
             "/tasks"
         } else {

@@ -1,6 +1,8 @@
 //! The audit log (api.md §4): an append-only trail of sign-ins, membership and
 //! settings changes, deletions and exports, read by admins and owners.
 
+use std::borrow::Cow;
+
 use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
@@ -19,7 +21,7 @@ use crate::services::pagination::{self, Cursor, Page};
 /// One thing that happened, about to be recorded.
 #[derive(Debug, Clone)]
 pub struct Event {
-    pub action: &'static str,
+    pub action: Cow<'static, str>,
     pub actor: Option<Actor>,
     pub target_type: Option<&'static str>,
     pub target_id: Option<Uuid>,
@@ -28,9 +30,9 @@ pub struct Event {
 }
 
 impl Event {
-    pub fn new(action: &'static str) -> Self {
+    pub fn new(action: impl Into<Cow<'static, str>>) -> Self {
         Self {
-            action,
+            action: action.into(),
             actor: None,
             target_type: None,
             target_id: None,
@@ -41,6 +43,19 @@ impl Event {
     pub fn actor(mut self, actor: Actor) -> Self {
         self.actor = Some(actor);
         self
+    }
+    /// The details as stored: an actor other than a user (an import, an
+    /// automation, the system) is named in them as `actor`
+    /// (`import:<id>`), since `actor_id` holds only a user's id.
+    fn details_with_actor(&self) -> Value {
+        let mut details = self.details.clone();
+        if let Some(actor) = self.actor
+            && actor.user_id().is_none()
+            && let Value::Object(map) = &mut details
+        {
+            map.insert("actor".into(), Value::String(actor.label()));
+        }
+        details
     }
     /// Done in `ctx`: its actor, from its client address.
     pub fn by(self, ctx: &OrgCtx) -> Self {
@@ -64,18 +79,17 @@ impl Event {
 /// Appends `event` to the log of `organization`.
 pub async fn record(c: Exec<'_>, organization: Uuid, event: &Event) -> Result<(), sqlx::Error> {
     run!(c, conn => sqlx::query(
-        "INSERT INTO audit_log (organization_id, id, actor_id, actor, action, target_type, target_id, ip, details, created_at) \
-         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)",
+        "INSERT INTO audit_log (organization_id, id, actor_id, action, target_type, target_id, ip, details, created_at) \
+         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)",
     )
     .bind(organization)
     .bind(crate::db::new_id())
     .bind(event.actor.and_then(Actor::user_id))
-    .bind(event.actor.map(Actor::label))
-    .bind(event.action)
+    .bind(event.action.as_ref())
     .bind(event.target_type)
     .bind(event.target_id)
     .bind(&event.ip)
-    .bind(SqlJson(&event.details))
+    .bind(SqlJson(event.details_with_actor()))
     .bind(crate::db::now())
     .execute(conn)
     .await.map(|r| r.rows_affected()))?;
@@ -101,10 +115,10 @@ pub async fn record_for_user(mut c: Exec<'_>, user: Uuid, event: &Event) -> Resu
 #[derive(Debug, Serialize, ToSchema, sqlx::FromRow)]
 pub struct AuditEntry {
     pub id: Uuid,
-    /// The user who acted; null when an import, an automation or the system did.
+    // The user who acted; null when an import, an automation or the system
+    // did (then `details.actor` names it: `import:<id>`, `automation:<id>`,
+    // `system`).
     pub actor_id: Option<Uuid>,
-    /// Who acted: `user:<id>`, `import:<id>`, `automation:<id>` or `system`.
-    pub actor: String,
     pub action: String,
     pub target_type: Option<String>,
     pub target_id: Option<Uuid>,
@@ -135,7 +149,7 @@ pub async fn list(state: &App, ctx: &OrgCtx, query: &AuditQuery) -> AppResult<Pa
     // (created_at, id) seen. Served by audit_log_created_idx.
     let rows: Vec<AuditEntry> = run!(conn.exec(), c => {
         let mut q = sqlx::QueryBuilder::new(
-            "SELECT id, actor_id, COALESCE(actor, '') AS actor, action, target_type, target_id, ip, details, created_at FROM audit_log WHERE organization_id = ",
+            "SELECT id, actor_id, action, target_type, target_id, ip, details, created_at FROM audit_log WHERE organization_id = ",
         );
         q.push_bind(ctx.org_id);
         if let Some((at, id)) = after {
@@ -144,19 +158,5 @@ pub async fn list(state: &App, ctx: &OrgCtx, query: &AuditQuery) -> AppResult<Pa
         q.push(" ORDER BY created_at DESC, id DESC LIMIT ").push_bind(limit + 1);
         q.build_query_as().fetch_all(c).await
     })?;
-    let rows = rows.into_iter().map(AuditEntry::with_actor).collect();
     Ok(Page::from_rows(rows, limit, |e| Cursor::encode(&(e.created_at, e.id))))
-}
-
-impl AuditEntry {
-    /// Entries written before the `actor` column name their user, or the system.
-    fn with_actor(mut self) -> Self {
-        if self.actor.is_empty() {
-            self.actor = match self.actor_id {
-                Some(user) => Actor::User(user).label(),
-                None => Actor::System.label(),
-            };
-        }
-        self
-    }
 }

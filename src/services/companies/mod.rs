@@ -2,9 +2,11 @@
 
 pub mod queries;
 
+use std::future::Future;
+
 use chrono::{DateTime, Utc};
 use serde::Deserialize;
-use serde_json::json;
+use serde_json::{Value, json};
 use sqlx::types::Json as SqlJson;
 use utoipa::{IntoParams, ToSchema};
 use uuid::Uuid;
@@ -13,16 +15,15 @@ use crate::app::App;
 use crate::db::Exec;
 use crate::error::{AppError, AppResult, Validator};
 use crate::run;
-use crate::services::audit::{self, Event};
-use crate::services::idempotency::{Created, Idempotency};
 use crate::services::orgs::OrgCtx;
 use crate::services::pagination::{self, Cursor, Page};
+use crate::services::records::double_option;
+use crate::services::records::shape::{Checked, Record};
 use crate::services::records::{self, After, Sort, opt, parse_uuid};
-use crate::services::records::{IfMatch, double_option};
 use crate::services::validate;
-use queries::{Company, Filter};
+pub use queries::Company;
+use queries::Filter;
 
-const RECORD_TYPE: &str = "company";
 const SORTS: &[&str] = &["created_at", "name"];
 
 #[derive(Debug, Default, Deserialize, ToSchema)]
@@ -98,12 +99,13 @@ pub fn domain(value: &str) -> Result<String, String> {
     }
 }
 
-struct Checked {
-    company: Company,
-    search_text: String,
-}
-
-async fn check(c: Exec<'_>, ctx: &OrgCtx, input: CompanyInput, current: Option<&Company>) -> AppResult<Checked> {
+/// Validates `input` into the company it describes (`current` for changes).
+async fn check(
+    c: Exec<'_>,
+    ctx: &OrgCtx,
+    input: CompanyInput,
+    current: Option<&Company>,
+) -> AppResult<Checked<Company>> {
     let mut v = Validator::new();
     let name = v.check("name", validate::required_text(&input.name, 200));
     let domain = v.check("domain", opt(&input.domain).map(domain).transpose());
@@ -142,30 +144,10 @@ async fn check(c: Exec<'_>, ctx: &OrgCtx, input: CompanyInput, current: Option<&
         updated_at: current.map_or(now, |c| c.updated_at),
         version: current.map_or(1, |c| c.version),
     };
-    Ok(Checked { company, search_text })
-}
-
-/// 409 `duplicate_company` when another company has this domain.
-async fn ensure_unique(c: Exec<'_>, ctx: &OrgCtx, company: &Company, except: Option<Uuid>) -> AppResult<()> {
-    let Some(domain) = &company.domain else {
-        return Ok(());
-    };
-    match queries::find_by_domain(c, ctx.org_id, domain, except).await? {
-        Some(existing) => Err(duplicate().with("existing_id", existing.to_string())),
-        None => Ok(()),
-    }
-}
-
-fn duplicate() -> AppError {
-    AppError::conflict("duplicate_company", "a company with this domain already exists")
-}
-
-fn unique_to_conflict(err: sqlx::Error) -> AppError {
-    if crate::db::is_unique_violation(&err) {
-        duplicate()
-    } else {
-        err.into()
-    }
+    Ok(Checked {
+        record: company,
+        search_text,
+    })
 }
 
 #[derive(Debug, Clone, Default, Deserialize, IntoParams)]
@@ -217,101 +199,97 @@ pub async fn list(state: &App, ctx: &OrgCtx, query: &CompanyQuery) -> AppResult<
     }))
 }
 
-/// Creates a company (the API's create and the web app's form).
-pub async fn create(
-    state: &App,
-    ctx: &OrgCtx,
-    idempotency: &Idempotency,
-    input: CompanyInput,
-) -> AppResult<Created<Company>> {
-    let mut tx = state.db.begin().await?;
-    if let Some(replay) = idempotency.replay(tx.exec()).await? {
-        return Ok(Created::Replayed(replay));
+impl Record for Company {
+    const KIND: &'static str = "company";
+    type Input = CompanyInput;
+    type Patch = CompanyPatch;
+
+    fn id(&self) -> Uuid {
+        self.id
     }
-    let Checked { company, search_text } = check(tx.exec(), ctx, input, None).await?;
-    ensure_unique(tx.exec(), ctx, &company, None).await?;
-    queries::insert(tx.exec(), ctx.org_id, &company, &search_text)
+    fn owner_id(&self) -> Uuid {
+        self.owner_id
+    }
+    fn version(&self) -> i64 {
+        self.version
+    }
+    fn tags(&self) -> &[String] {
+        &self.tags
+    }
+    fn touch(&mut self, version: i64, at: DateTime<Utc>) {
+        self.version = version;
+        self.updated_at = at;
+    }
+    fn audit_details(&self) -> Value {
+        json!({ "name": self.name })
+    }
+
+    fn find(c: Exec<'_>, org: Uuid, id: Uuid) -> impl Future<Output = Result<Option<Self>, sqlx::Error>> + Send {
+        queries::find(c, org, id)
+    }
+    async fn write(c: Exec<'_>, org: Uuid, checked: &Checked<Self>, new: bool) -> Result<(), sqlx::Error> {
+        if new {
+            queries::insert(c, org, &checked.record, &checked.search_text).await
+        } else {
+            queries::update(c, org, &checked.record, &checked.search_text).await
+        }
+    }
+    fn remove(c: Exec<'_>, org: Uuid, id: Uuid) -> impl Future<Output = Result<(), sqlx::Error>> + Send {
+        queries::delete(c, org, id)
+    }
+
+    fn check_new(
+        c: Exec<'_>,
+        ctx: &OrgCtx,
+        input: CompanyInput,
+    ) -> impl Future<Output = AppResult<Checked<Self>>> + Send {
+        check(c, ctx, input, None)
+    }
+    fn check_patch(
+        c: Exec<'_>,
+        ctx: &OrgCtx,
+        current: &Self,
+        patch: CompanyPatch,
+    ) -> impl Future<Output = AppResult<Checked<Self>>> + Send {
+        check(c, ctx, patch.apply_to(current), Some(current))
+    }
+
+    /// 409 `duplicate_company` when another company has this domain.
+    async fn ensure_unique(c: Exec<'_>, ctx: &OrgCtx, company: &Self) -> AppResult<()> {
+        let Some(domain) = &company.domain else {
+            return Ok(());
+        };
+        match queries::find_by_domain(c, ctx.org_id, domain, Some(company.id)).await? {
+            Some(existing) => Err(Self::duplicate().with("existing_id", existing.to_string())),
+            None => Ok(()),
+        }
+    }
+    fn duplicate() -> AppError {
+        AppError::conflict("duplicate_company", "a company with this domain already exists")
+    }
+
+    async fn after_change(c: Exec<'_>, ctx: &OrgCtx, before: &Self, after: &Self) -> AppResult<()> {
+        if after.name != before.name {
+            // Contacts are found by their company's name.
+            crate::services::contacts::reindex_company(c, ctx.org_id, after.id, Some(&after.name)).await?;
+        }
+        Ok(())
+    }
+
+    /// Its contacts and deals stay, without a company (a change of each).
+    async fn before_delete(mut c: Exec<'_>, ctx: &OrgCtx, company: &Self) -> AppResult<()> {
+        crate::services::contacts::reindex_company(c.re(), ctx.org_id, company.id, None).await?;
+        run!(c, conn => sqlx::query(
+            "UPDATE deals SET company_id = NULL, updated_at = $3, version = version + 1 WHERE organization_id = $1 AND company_id = $2",
+        )
+        .bind(ctx.org_id)
+        .bind(company.id)
+        .bind(crate::db::now())
+        .execute(conn)
         .await
-        .map_err(unique_to_conflict)?;
-    records::index_tags(
-        tx.exec(),
-        ctx.org_id,
-        RECORD_TYPE,
-        company.id,
-        company.owner_id,
-        &company.tags,
-    )
-    .await?;
-    idempotency.save_created(tx.exec(), &company).await?;
-    tx.commit().await?;
-    Ok(Created::New(company))
-}
-
-/// A company the caller may read, or 404.
-pub async fn readable(c: Exec<'_>, ctx: &OrgCtx, id: Uuid) -> AppResult<Company> {
-    match queries::find(c, ctx.org_id, id).await? {
-        Some(company) if ctx.may_read(company.owner_id) => Ok(company),
-        _ => Err(AppError::not_found()),
+        .map(|r| r.rows_affected()))?;
+        Ok(())
     }
-}
-
-/// Changes some fields of a company (the API's PATCH and the web app's form).
-pub async fn update(state: &App, ctx: &OrgCtx, id: Uuid, if_match: IfMatch, patch: CompanyPatch) -> AppResult<Company> {
-    let mut tx = state.db.begin().await?;
-    let current = readable(tx.exec(), ctx, id).await?;
-    ctx.ensure_may_change(current.owner_id)?;
-    if_match.check(current.version)?;
-    let Checked {
-        mut company,
-        search_text,
-    } = check(tx.exec(), ctx, patch.apply_to(&current), Some(&current)).await?;
-    // `check` carried over id, timestamps and version: equal means nothing changes.
-    if company == current {
-        return Ok(current);
-    }
-    ensure_unique(tx.exec(), ctx, &company, Some(id)).await?;
-    company.version = current.version + 1;
-    company.updated_at = crate::db::now();
-    queries::update(tx.exec(), ctx.org_id, &company, &search_text)
-        .await
-        .map_err(unique_to_conflict)?;
-    if company.tags.0 != current.tags.0 || company.owner_id != current.owner_id {
-        records::index_tags(tx.exec(), ctx.org_id, RECORD_TYPE, id, company.owner_id, &company.tags).await?;
-    }
-    if company.name != current.name {
-        // Contacts are found by their company's name.
-        crate::services::contacts::reindex_company(tx.exec(), ctx.org_id, id, Some(&company.name)).await?;
-    }
-    tx.commit().await?;
-    Ok(company)
-}
-
-/// Deletes a company (the API's DELETE and the web app's delete button).
-pub async fn delete(state: &App, ctx: &OrgCtx, id: Uuid, if_match: IfMatch) -> AppResult<()> {
-    let mut tx = state.db.begin().await?;
-    let current = readable(tx.exec(), ctx, id).await?;
-    ctx.ensure_may_change(current.owner_id)?;
-    if_match.check(current.version)?;
-    crate::services::contacts::reindex_company(tx.exec(), ctx.org_id, id, None).await?;
-    // Its deals stay too, without a company (a change of each deal).
-    run!(tx.exec(), c => sqlx::query(
-        "UPDATE deals SET company_id = NULL, updated_at = $3, version = version + 1 WHERE organization_id = $1 AND company_id = $2",
-    )
-    .bind(ctx.org_id)
-    .bind(id)
-    .bind(crate::db::now())
-    .execute(c)
-    .await
-    .map(|r| r.rows_affected()))?;
-    records::index_tags(tx.exec(), ctx.org_id, RECORD_TYPE, id, current.owner_id, &[]).await?;
-    queries::delete(tx.exec(), ctx.org_id, id).await?;
-    let event = Event::new("company.deleted")
-        .by(ctx)
-        .target("company", id)
-        .details(json!({ "name": current.name }));
-    audit::record(tx.exec(), ctx.org_id, &event).await?;
-    tx.commit().await?;
-    Ok(())
 }
 
 #[cfg(test)]

@@ -3,28 +3,29 @@
 
 pub mod queries;
 
+use std::future::Future;
+
 use chrono::{DateTime, Utc};
 use serde::Deserialize;
-use serde_json::json;
+use serde_json::{Value, json};
 use sqlx::types::Json as SqlJson;
 use utoipa::{IntoParams, ToSchema};
 use uuid::Uuid;
 
 use crate::app::App;
-use crate::db::{Exec, Tx};
+use crate::db::Exec;
 use crate::error::{AppError, AppResult, Validator};
 use crate::run;
-use crate::services::activities::{self, Activity, CommentInput, Timeline};
-use crate::services::audit::{self, Event};
-use crate::services::idempotency::{Created, Idempotency};
+use crate::services::activities::{self, Timeline};
 use crate::services::orgs::{OrgCtx, queries as orgs};
 use crate::services::pagination::{self, Cursor, Page};
+use crate::services::records::double_option;
+use crate::services::records::shape::{Checked, OnTimeline, Record, Replace};
 use crate::services::records::{self, Sort, opt, parse_time, parse_uuid};
-use crate::services::records::{IfMatch, double_option};
 use crate::services::validate;
-use queries::{After, Contact, Filter};
+pub use queries::Contact;
+use queries::{After, Filter};
 
-const RECORD_TYPE: &str = "contact";
 const SORTS: &[&str] = &["created_at", "updated_at", "name"];
 
 /// A contact as sent on create and full replace (`PUT`). Empty strings are null.
@@ -93,15 +94,14 @@ impl ContactPatch {
     }
 }
 
-/// A contact checked and normalized, with the words `q` finds it by.
-struct Checked {
-    contact: Contact,
-    search_text: String,
-}
-
 /// Validates `input` into the contact it describes (`current` for changes):
 /// every field error at once, then the rules that need the database.
-async fn check(mut c: Exec<'_>, ctx: &OrgCtx, input: ContactInput, current: Option<&Contact>) -> AppResult<Checked> {
+async fn check(
+    mut c: Exec<'_>,
+    ctx: &OrgCtx,
+    input: ContactInput,
+    current: Option<&Contact>,
+) -> AppResult<Checked<Contact>> {
     let mut v = Validator::new();
     let name = v.check("name", validate::required_text(&input.name, 200));
     let email = v.check("email", opt(&input.email).map(validate::email).transpose());
@@ -185,7 +185,10 @@ async fn check(mut c: Exec<'_>, ctx: &OrgCtx, input: ContactInput, current: Opti
         updated_at: current.map_or(now, |c| c.updated_at),
         version: current.map_or(1, |c| c.version),
     };
-    Ok(Checked { contact, search_text })
+    Ok(Checked {
+        record: contact,
+        search_text,
+    })
 }
 
 /// The words `q` finds a contact by: its name, email, phone (also as national
@@ -231,55 +234,6 @@ pub async fn reindex_company(mut c: Exec<'_>, org: Uuid, company: Uuid, name: Op
             .map(|r| r.rows_affected()))?;
     }
     Ok(())
-}
-
-/// 409 `duplicate_contact` when another contact has this email or phone.
-async fn ensure_unique(c: Exec<'_>, ctx: &OrgCtx, contact: &Contact, except: Option<Uuid>) -> AppResult<()> {
-    match queries::find_duplicate(
-        c,
-        ctx.org_id,
-        contact.email.as_deref(),
-        contact.phone.as_deref(),
-        except,
-    )
-    .await?
-    {
-        Some(existing) => Err(duplicate(existing)),
-        None => Ok(()),
-    }
-}
-
-fn duplicate(existing: Uuid) -> AppError {
-    AppError::conflict("duplicate_contact", "a contact with this email or phone already exists")
-        .with("existing_id", existing.to_string())
-}
-
-/// Maps a unique violation that slipped past [`ensure_unique`] (a concurrent
-/// insert) to the same 409. The failed transaction is rolled back first (on
-/// PostgreSQL it accepts no further statement), and the existing contact is
-/// looked up outside it.
-async fn on_conflict(state: &App, tx: Tx, ctx: &OrgCtx, contact: &Contact, err: sqlx::Error) -> AppError {
-    drop(tx);
-    if !crate::db::is_unique_violation(&err) {
-        return err.into();
-    }
-    let mut conn = match state.db.read().await {
-        Ok(conn) => conn,
-        Err(e) => return e.into(),
-    };
-    let c = conn.exec();
-    match queries::find_duplicate(
-        c,
-        ctx.org_id,
-        contact.email.as_deref(),
-        contact.phone.as_deref(),
-        Some(contact.id),
-    )
-    .await
-    {
-        Ok(Some(existing)) => duplicate(existing),
-        _ => AppError::conflict("duplicate_contact", "a contact with this email or phone already exists"),
-    }
 }
 
 #[derive(Debug, Clone, Default, Deserialize, IntoParams)]
@@ -355,127 +309,116 @@ pub async fn list(state: &App, ctx: &OrgCtx, query: &ContactQuery) -> AppResult<
     }))
 }
 
-/// Creates a contact (the API's create and the web app's form).
-pub async fn create(
-    state: &App,
-    ctx: &OrgCtx,
-    idempotency: &Idempotency,
-    input: ContactInput,
-) -> AppResult<Created<Contact>> {
-    let mut tx = state.db.begin().await?;
-    if let Some(replay) = idempotency.replay(tx.exec()).await? {
-        return Ok(Created::Replayed(replay));
-    }
-    let Checked { contact, search_text } = check(tx.exec(), ctx, input, None).await?;
-    ensure_unique(tx.exec(), ctx, &contact, None).await?;
-    if let Err(e) = queries::insert(tx.exec(), ctx.org_id, &contact, &search_text).await {
-        return Err(on_conflict(state, tx, ctx, &contact, e).await);
-    }
-    records::index_tags(
-        tx.exec(),
-        ctx.org_id,
-        RECORD_TYPE,
-        contact.id,
-        contact.owner_id,
-        &contact.tags,
-    )
-    .await?;
-    idempotency.save_created(tx.exec(), &contact).await?;
-    tx.commit().await?;
-    Ok(Created::New(contact))
+fn duplicate() -> AppError {
+    AppError::conflict("duplicate_contact", "a contact with this email or phone already exists")
 }
 
-/// A contact the caller may read, or 404.
-pub async fn readable(c: Exec<'_>, ctx: &OrgCtx, id: Uuid) -> AppResult<Contact> {
-    match queries::find(c, ctx.org_id, id).await? {
-        Some(contact) if ctx.may_read(contact.owner_id) => Ok(contact),
-        _ => Err(AppError::not_found()),
+impl Record for Contact {
+    const KIND: &'static str = "contact";
+    type Input = ContactInput;
+    type Patch = ContactPatch;
+
+    fn id(&self) -> Uuid {
+        self.id
+    }
+    fn owner_id(&self) -> Uuid {
+        self.owner_id
+    }
+    fn version(&self) -> i64 {
+        self.version
+    }
+    fn tags(&self) -> &[String] {
+        &self.tags
+    }
+    fn touch(&mut self, version: i64, at: DateTime<Utc>) {
+        self.version = version;
+        self.updated_at = at;
+    }
+    fn audit_details(&self) -> Value {
+        json!({ "name": self.name })
+    }
+
+    fn find(c: Exec<'_>, org: Uuid, id: Uuid) -> impl Future<Output = Result<Option<Self>, sqlx::Error>> + Send {
+        queries::find(c, org, id)
+    }
+    async fn write(c: Exec<'_>, org: Uuid, checked: &Checked<Self>, new: bool) -> Result<(), sqlx::Error> {
+        if new {
+            queries::insert(c, org, &checked.record, &checked.search_text).await
+        } else {
+            queries::update(c, org, &checked.record, &checked.search_text).await
+        }
+    }
+    fn remove(c: Exec<'_>, org: Uuid, id: Uuid) -> impl Future<Output = Result<(), sqlx::Error>> + Send {
+        queries::delete(c, org, id)
+    }
+
+    fn check_new(
+        c: Exec<'_>,
+        ctx: &OrgCtx,
+        input: ContactInput,
+    ) -> impl Future<Output = AppResult<Checked<Self>>> + Send {
+        check(c, ctx, input, None)
+    }
+    fn check_patch(
+        c: Exec<'_>,
+        ctx: &OrgCtx,
+        current: &Self,
+        patch: ContactPatch,
+    ) -> impl Future<Output = AppResult<Checked<Self>>> + Send {
+        check(c, ctx, patch.apply_to(current), Some(current))
+    }
+
+    /// 409 `duplicate_contact` when another contact has this email or phone.
+    async fn ensure_unique(c: Exec<'_>, ctx: &OrgCtx, contact: &Self) -> AppResult<()> {
+        let email = contact.email.as_deref();
+        let phone = contact.phone.as_deref();
+        match queries::find_duplicate(c, ctx.org_id, email, phone, Some(contact.id)).await? {
+            Some(existing) => Err(duplicate().with("existing_id", existing.to_string())),
+            None => Ok(()),
+        }
+    }
+    fn duplicate() -> AppError {
+        duplicate()
+    }
+
+    /// A contact with deals stays (409 `contact_has_deals`); its timeline
+    /// goes with it and its tasks stay without it.
+    async fn before_delete(mut c: Exec<'_>, ctx: &OrgCtx, contact: &Self) -> AppResult<()> {
+        let id = contact.id;
+        let deals: i64 = run!(c.re(), conn => sqlx::query_scalar("SELECT COUNT(*) FROM deals WHERE organization_id = $1 AND contact_id = $2")
+            .bind(ctx.org_id)
+            .bind(id)
+            .fetch_one(conn)
+            .await)?;
+        if deals > 0 {
+            return Err(AppError::conflict(
+                "contact_has_deals",
+                "this contact has deals; delete or move them first",
+            ));
+        }
+        activities::delete_all(c.re(), ctx.org_id, Timeline::Contact(id)).await?;
+        crate::services::tasks::detach(c, ctx.org_id, "contact_id", id).await?;
+        Ok(())
     }
 }
 
-/// Changes some fields of a contact (the API's PATCH and the web app's edit form).
-pub async fn update(state: &App, ctx: &OrgCtx, id: Uuid, if_match: IfMatch, patch: ContactPatch) -> AppResult<Contact> {
-    change(state, ctx, id, if_match, |current| patch.apply_to(current)).await
+impl Replace for Contact {
+    fn check_replace(
+        c: Exec<'_>,
+        ctx: &OrgCtx,
+        current: &Self,
+        input: ContactInput,
+    ) -> impl Future<Output = AppResult<Checked<Self>>> + Send {
+        check(c, ctx, input, Some(current))
+    }
 }
 
-/// Read-modify-write of one contact under its row lock: PUT and PATCH differ
-/// only in how they make the new input from the current contact.
-pub(crate) async fn change(
-    state: &App,
-    ctx: &OrgCtx,
-    id: Uuid,
-    if_match: IfMatch,
-    input: impl FnOnce(&Contact) -> ContactInput,
-) -> AppResult<Contact> {
-    let mut tx = state.db.begin().await?;
-    let current = readable(tx.exec(), ctx, id).await?;
-    ctx.ensure_may_change(current.owner_id)?;
-    if_match.check(current.version)?;
-    let Checked {
-        mut contact,
-        search_text,
-    } = check(tx.exec(), ctx, input(&current), Some(&current)).await?;
-    // `check` carried over id, timestamps and version: equal means nothing changes.
-    if contact == current {
-        return Ok(current);
+/// A contact's timeline holds its own activities and its deals'.
+impl OnTimeline for Contact {
+    fn timeline(id: Uuid) -> Timeline {
+        Timeline::Contact(id)
     }
-    ensure_unique(tx.exec(), ctx, &contact, Some(id)).await?;
-    contact.version = current.version + 1;
-    contact.updated_at = crate::db::now();
-    if let Err(e) = queries::update(tx.exec(), ctx.org_id, &contact, &search_text).await {
-        return Err(on_conflict(state, tx, ctx, &contact, e).await);
+    fn filed_under(&self) -> (Option<Uuid>, Option<Uuid>) {
+        (None, Some(self.id))
     }
-    if contact.tags.0 != current.tags.0 || contact.owner_id != current.owner_id {
-        records::index_tags(
-            tx.exec(),
-            ctx.org_id,
-            RECORD_TYPE,
-            contact.id,
-            contact.owner_id,
-            &contact.tags,
-        )
-        .await?;
-    }
-    tx.commit().await?;
-    Ok(contact)
-}
-
-/// Appends a comment to a contact's timeline (anyone who may read it).
-pub async fn comment(state: &App, ctx: &OrgCtx, id: Uuid, input: CommentInput) -> AppResult<Activity> {
-    let payload = input.payload()?;
-    let mut tx = state.db.begin().await?;
-    readable(tx.exec(), ctx, id).await?;
-    let activity = activities::append(tx.exec(), ctx.org_id, "comment", None, Some(id), ctx.user_id, payload).await?;
-    tx.commit().await?;
-    Ok(activity)
-}
-
-/// Deletes a contact (the API's DELETE and the web app's delete button).
-pub async fn delete(state: &App, ctx: &OrgCtx, id: Uuid, if_match: IfMatch) -> AppResult<()> {
-    let mut tx = state.db.begin().await?;
-    let current = readable(tx.exec(), ctx, id).await?;
-    ctx.ensure_may_change(current.owner_id)?;
-    if_match.check(current.version)?;
-    let deals: i64 = run!(tx.exec(), c => sqlx::query_scalar("SELECT COUNT(*) FROM deals WHERE organization_id = $1 AND contact_id = $2")
-        .bind(ctx.org_id)
-        .bind(id)
-        .fetch_one(c)
-        .await)?;
-    if deals > 0 {
-        return Err(AppError::conflict(
-            "contact_has_deals",
-            "this contact has deals; delete or move them first",
-        ));
-    }
-    records::index_tags(tx.exec(), ctx.org_id, RECORD_TYPE, id, current.owner_id, &[]).await?;
-    activities::delete_all(tx.exec(), ctx.org_id, Timeline::Contact(id)).await?;
-    crate::services::tasks::detach(tx.exec(), ctx.org_id, "contact_id", id).await?;
-    queries::delete(tx.exec(), ctx.org_id, id).await?;
-    let event = Event::new("contact.deleted")
-        .by(ctx)
-        .target("contact", id)
-        .details(json!({ "name": current.name }));
-    audit::record(tx.exec(), ctx.org_id, &event).await?;
-    tx.commit().await?;
-    Ok(())
 }

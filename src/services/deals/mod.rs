@@ -5,6 +5,8 @@
 
 pub mod queries;
 
+use std::future::Future;
+
 use chrono::{DateTime, NaiveDate, Utc};
 use http::StatusCode;
 use serde::Deserialize;
@@ -16,18 +18,17 @@ use uuid::Uuid;
 use crate::app::App;
 use crate::db::Exec;
 use crate::error::{AppError, AppResult, Validator};
-use crate::services::activities::{self, Activity, CommentInput, Timeline};
-use crate::services::audit::{self, Event};
-use crate::services::idempotency::{Created, Idempotency};
+use crate::services::activities::{self, Timeline};
 use crate::services::orgs::{OrgCtx, Role, queries as orgs};
 use crate::services::pagination::{self, Cursor, Page};
 use crate::services::pipelines::{self, CLOSED, Pipeline};
+use crate::services::records::double_option;
+use crate::services::records::shape::{Checked, OnTimeline, Record};
 use crate::services::records::{self, After, Sort, opt, parse_uuid};
-use crate::services::records::{IfMatch, double_option};
 use crate::services::validate;
-use queries::{Deal, Filter};
+pub use queries::Deal;
+use queries::Filter;
 
-const RECORD_TYPE: &str = "deal";
 const SORTS: &[&str] = &["created_at", "updated_at", "amount", "expected_close_date"];
 /// The largest amount accepted: 10^13 - 0.01 in any currency.
 const MAX_CENTS: i64 = 1_000_000_000_000_000 - 1;
@@ -151,7 +152,7 @@ fn transition_allowed(from: &str, to: &str) -> bool {
 
 /// A contact the caller may see, else 422 `contact_not_found`.
 pub async fn visible_contact(c: Exec<'_>, ctx: &OrgCtx, id: Uuid) -> AppResult<Uuid> {
-    crate::services::contacts::readable(c, ctx, id)
+    crate::services::records::readable::<crate::services::contacts::Contact>(c, ctx, id)
         .await
         .map(|contact| contact.id)
         .map_err(records::missing_as(
@@ -305,13 +306,9 @@ pub async fn list(state: &App, ctx: &OrgCtx, query: &DealQuery) -> AppResult<Pag
     }))
 }
 
-/// Creates a deal (the API's create and the web app's form).
-pub async fn create(
-    state: &App,
-    ctx: &OrgCtx,
-    idempotency: &Idempotency,
-    input: DealInput,
-) -> AppResult<Created<Deal>> {
+/// Validates a new deal: every field error at once, then the rules that need
+/// the database.
+async fn check_new(mut c: Exec<'_>, ctx: &OrgCtx, input: DealInput) -> AppResult<Deal> {
     let mut v = Validator::new();
     let title = v.check("title", validate::required_text(&input.title, 200));
     let contact_id = match opt(&input.contact_id) {
@@ -370,25 +367,21 @@ pub async fn create(
         return Err(AppError::internal(anyhow::anyhow!("validated values missing")));
     };
 
-    let mut tx = state.db.begin().await?;
-    if let Some(replay) = idempotency.replay(tx.exec()).await? {
-        return Ok(Created::Replayed(replay));
-    }
-    let contact_id = visible_contact(tx.exec(), ctx, contact_id).await?;
+    let contact_id = visible_contact(c.re(), ctx, contact_id).await?;
     let company_id = match company_id {
-        Some(id) => Some(existing_company(tx.exec(), ctx, id).await?),
+        Some(id) => Some(existing_company(c.re(), ctx, id).await?),
         None => None,
     };
-    let pipeline = pipeline_of(tx.exec(), ctx, pipeline_id).await?;
+    let pipeline = pipeline_of(c.re(), ctx, pipeline_id).await?;
     let stage = match opt(&input.stage) {
         Some(key) => key.to_string(),
         None => pipeline.first_stage().map(|s| s.key.clone()).unwrap_or_default(),
     };
     let position = open_stage(&pipeline, &stage)?;
-    let owner_id = records::resolve_owner(tx.exec(), ctx, owner_id).await?;
+    let owner_id = records::resolve_owner(c.re(), ctx, owner_id).await?;
     let currency = match currency {
         Some(c) => c,
-        None => orgs::find_organization(tx.exec(), ctx.org_id)
+        None => orgs::find_organization(c.re(), ctx.org_id)
             .await?
             .map(|o| o.default_currency)
             .unwrap_or_else(|| "USD".into()),
@@ -415,39 +408,13 @@ pub async fn create(
         // A deal created in a later stage has reached it and every one before.
         furthest_position: position,
     };
-    queries::save(tx.exec(), ctx.org_id, &deal, true).await?;
-    records::index_tags(tx.exec(), ctx.org_id, RECORD_TYPE, deal.id, deal.owner_id, &deal.tags).await?;
-    activities::append(
-        tx.exec(),
-        ctx.org_id,
-        "system",
-        Some(deal.id),
-        Some(deal.contact_id),
-        ctx.user_id,
-        json!({"event": "deal_created"}),
-    )
-    .await?;
-    idempotency.save_created(tx.exec(), &deal).await?;
-    crate::services::analytics::commit(state, tx, ctx.org_id).await?;
-    Ok(Created::New(deal))
+    Ok(deal)
 }
 
-/// A deal the caller may read, or 404.
-pub async fn readable(c: Exec<'_>, ctx: &OrgCtx, id: Uuid) -> AppResult<Deal> {
-    match queries::find(c, ctx.org_id, id).await? {
-        Some(deal) if ctx.may_read(deal.owner_id) => Ok(deal),
-        _ => Err(AppError::not_found()),
-    }
-}
-
-/// Changes a deal (the API's PATCH; the web app's edit form, board moves and
-/// won/lost buttons).
-pub async fn update(state: &App, ctx: &OrgCtx, id: Uuid, if_match: IfMatch, patch: DealPatch) -> AppResult<Deal> {
-    let mut tx = state.db.begin().await?;
-    let current = readable(tx.exec(), ctx, id).await?;
-    ctx.ensure_may_change(current.owner_id)?;
-    if_match.check(current.version)?;
-
+/// The deal `patch` makes of `current`. Rules are checked on the state after
+/// the whole change: status first, then what a closed deal may not change,
+/// pipeline and stage, then related records and the owner.
+async fn check_patch(mut c: Exec<'_>, ctx: &OrgCtx, current: &Deal, patch: DealPatch) -> AppResult<Deal> {
     let mut v = Validator::new();
     let title = match &patch.title {
         None => Some(current.title.clone()),
@@ -533,7 +500,7 @@ pub async fn update(state: &App, ctx: &OrgCtx, id: Uuid, if_match: IfMatch, patc
         .filter(|a| *a != current.amount_cents);
     let new_currency = match currency.flatten() {
         Some(Some(code)) => Some(code),
-        Some(None) => orgs::find_organization(tx.exec(), ctx.org_id)
+        Some(None) => orgs::find_organization(c.re(), ctx.org_id)
             .await?
             .map(|o| o.default_currency),
         None => None,
@@ -553,7 +520,7 @@ pub async fn update(state: &App, ctx: &OrgCtx, id: Uuid, if_match: IfMatch, patc
     }
 
     // Pipeline and stage.
-    let pipeline = pipeline_of(tx.exec(), ctx, Some(new_pipeline.unwrap_or(current.pipeline_id))).await?;
+    let pipeline = pipeline_of(c.re(), ctx, Some(new_pipeline.unwrap_or(current.pipeline_id))).await?;
     if let Some(p) = new_pipeline {
         let stage = new_stage
             .map(str::to_string)
@@ -589,13 +556,13 @@ pub async fn update(state: &App, ctx: &OrgCtx, id: Uuid, if_match: IfMatch, patc
     if let Some(Some(contact)) = contact_id
         && contact != current.contact_id
     {
-        next.contact_id = visible_contact(tx.exec(), ctx, contact).await?;
+        next.contact_id = visible_contact(c.re(), ctx, contact).await?;
     }
     if let Some(Some(company)) = company_id
         && company != current.company_id
     {
         next.company_id = match company {
-            Some(id) => Some(existing_company(tx.exec(), ctx, id).await?),
+            Some(id) => Some(existing_company(c.re(), ctx, id).await?),
             None => None,
         };
     }
@@ -605,84 +572,119 @@ pub async fn update(state: &App, ctx: &OrgCtx, id: Uuid, if_match: IfMatch, patc
         if ctx.role < Role::Manager {
             return Err(AppError::forbidden("members may not give their deals to someone else"));
         }
-        next.owner_id = records::resolve_owner(tx.exec(), ctx, Some(owner)).await?;
+        next.owner_id = records::resolve_owner(c.re(), ctx, Some(owner)).await?;
     }
 
-    if next == current {
-        return Ok(current);
-    }
-    next.version = current.version + 1;
-    next.updated_at = crate::db::now();
-    queries::save(tx.exec(), ctx.org_id, &next, false).await?;
-    if next.tags.0 != current.tags.0 || next.owner_id != current.owner_id {
-        records::index_tags(tx.exec(), ctx.org_id, RECORD_TYPE, id, next.owner_id, &next.tags).await?;
-    }
-    if next.status != current.status {
-        let payload = json!({"from": current.status, "to": next.status});
-        activities::append(
-            tx.exec(),
-            ctx.org_id,
-            "status_changed",
-            Some(id),
-            Some(next.contact_id),
-            ctx.user_id,
-            payload,
-        )
-        .await?;
-    }
-    if next.stage != current.stage || next.pipeline_id != current.pipeline_id {
-        let payload = json!({"from": current.stage, "to": next.stage});
-        activities::append(
-            tx.exec(),
-            ctx.org_id,
-            "stage_changed",
-            Some(id),
-            Some(next.contact_id),
-            ctx.user_id,
-            payload,
-        )
-        .await?;
-    }
-    crate::services::analytics::commit(state, tx, ctx.org_id).await?;
     Ok(next)
 }
 
-/// Appends a comment to a deal's timeline (anyone who may read it).
-pub async fn comment(state: &App, ctx: &OrgCtx, id: Uuid, input: CommentInput) -> AppResult<Activity> {
-    let payload = input.payload()?;
-    let mut tx = state.db.begin().await?;
-    let deal = readable(tx.exec(), ctx, id).await?;
-    let activity = activities::append(
-        tx.exec(),
-        ctx.org_id,
-        "comment",
-        Some(id),
-        Some(deal.contact_id),
-        ctx.user_id,
-        payload,
-    )
-    .await?;
-    tx.commit().await?;
-    Ok(activity)
+impl Record for Deal {
+    const KIND: &'static str = "deal";
+    const IN_ANALYTICS: bool = true;
+    type Input = DealInput;
+    type Patch = DealPatch;
+
+    fn id(&self) -> Uuid {
+        self.id
+    }
+    fn owner_id(&self) -> Uuid {
+        self.owner_id
+    }
+    fn version(&self) -> i64 {
+        self.version
+    }
+    fn tags(&self) -> &[String] {
+        &self.tags
+    }
+    fn touch(&mut self, version: i64, at: DateTime<Utc>) {
+        self.version = version;
+        self.updated_at = at;
+    }
+    fn audit_details(&self) -> Value {
+        json!({ "title": self.title })
+    }
+
+    fn find(c: Exec<'_>, org: Uuid, id: Uuid) -> impl Future<Output = Result<Option<Self>, sqlx::Error>> + Send {
+        queries::find(c, org, id)
+    }
+    fn write(
+        c: Exec<'_>,
+        org: Uuid,
+        checked: &Checked<Self>,
+        new: bool,
+    ) -> impl Future<Output = Result<(), sqlx::Error>> + Send {
+        queries::save(c, org, &checked.record, new)
+    }
+    fn remove(c: Exec<'_>, org: Uuid, id: Uuid) -> impl Future<Output = Result<(), sqlx::Error>> + Send {
+        queries::delete(c, org, id)
+    }
+
+    async fn check_new(c: Exec<'_>, ctx: &OrgCtx, input: DealInput) -> AppResult<Checked<Self>> {
+        Ok(Checked::new(check_new(c, ctx, input).await?))
+    }
+    async fn check_patch(c: Exec<'_>, ctx: &OrgCtx, current: &Self, patch: DealPatch) -> AppResult<Checked<Self>> {
+        Ok(Checked::new(check_patch(c, ctx, current, patch).await?))
+    }
+
+    async fn after_create(c: Exec<'_>, ctx: &OrgCtx, deal: &Self) -> AppResult<()> {
+        let payload = json!({"event": "deal_created"});
+        activities::append(
+            c,
+            ctx.org_id,
+            "system",
+            Some(deal.id),
+            Some(deal.contact_id),
+            ctx.user_id,
+            payload,
+        )
+        .await?;
+        Ok(())
+    }
+    /// Status and stage changes go on the deal's timeline.
+    async fn after_change(mut c: Exec<'_>, ctx: &OrgCtx, current: &Self, next: &Self) -> AppResult<()> {
+        if next.status != current.status {
+            let payload = json!({"from": current.status, "to": next.status});
+            activities::append(
+                c.re(),
+                ctx.org_id,
+                "status_changed",
+                Some(next.id),
+                Some(next.contact_id),
+                ctx.user_id,
+                payload,
+            )
+            .await?;
+        }
+        if next.stage != current.stage || next.pipeline_id != current.pipeline_id {
+            let payload = json!({"from": current.stage, "to": next.stage});
+            activities::append(
+                c.re(),
+                ctx.org_id,
+                "stage_changed",
+                Some(next.id),
+                Some(next.contact_id),
+                ctx.user_id,
+                payload,
+            )
+            .await?;
+        }
+        Ok(())
+    }
+    /// Its timeline goes with it; its tasks stay without it.
+    async fn before_delete(mut c: Exec<'_>, ctx: &OrgCtx, deal: &Self) -> AppResult<()> {
+        activities::delete_all(c.re(), ctx.org_id, Timeline::Deal(deal.id)).await?;
+        crate::services::tasks::detach(c, ctx.org_id, "deal_id", deal.id).await?;
+        Ok(())
+    }
 }
 
-/// Deletes a deal (the API's DELETE and the web app's delete button).
-pub async fn delete(state: &App, ctx: &OrgCtx, id: Uuid, if_match: IfMatch) -> AppResult<()> {
-    let mut tx = state.db.begin().await?;
-    let current = readable(tx.exec(), ctx, id).await?;
-    ctx.ensure_may_change(current.owner_id)?;
-    if_match.check(current.version)?;
-    activities::delete_all(tx.exec(), ctx.org_id, Timeline::Deal(id)).await?;
-    crate::services::tasks::detach(tx.exec(), ctx.org_id, "deal_id", id).await?;
-    records::index_tags(tx.exec(), ctx.org_id, RECORD_TYPE, id, current.owner_id, &[]).await?;
-    queries::delete(tx.exec(), ctx.org_id, id).await?;
-    let event = Event::new("deal.deleted")
-        .by(ctx)
-        .target("deal", id)
-        .details(json!({"title": current.title}));
-    audit::record(tx.exec(), ctx.org_id, &event).await?;
-    crate::services::analytics::commit(state, tx, ctx.org_id).await?;
-    Ok(())
+impl OnTimeline for Deal {
+    fn timeline(id: Uuid) -> Timeline {
+        Timeline::Deal(id)
+    }
+    fn filed_under(&self) -> (Option<Uuid>, Option<Uuid>) {
+        (Some(self.id), Some(self.contact_id))
+    }
 }
 
 #[cfg(test)]

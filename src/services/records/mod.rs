@@ -1,6 +1,12 @@
 //! What every record type shares (api.md §5): owners and who may change what,
 //! tags, free-text search words, list sorting.
 
+pub mod shape;
+
+pub use shape::{
+    Checked, OnTimeline, Record, Replace, comment, create, delete, read, readable, replace, timeline, update,
+};
+
 use chrono::{DateTime, Utc};
 use sqlx::{Database, Encode, QueryBuilder, Type};
 use uuid::Uuid;

@@ -2,9 +2,11 @@
 //! assigned to a member, optionally on a deal and a contact, whose timelines
 //! show when a task is created and completed.
 
+use std::future::Future;
+
 use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
-use serde_json::json;
+use serde_json::{Value, json};
 use sqlx::types::Json as SqlJson;
 use utoipa::{IntoParams, ToSchema};
 use uuid::Uuid;
@@ -14,15 +16,13 @@ use crate::db::Exec;
 use crate::error::{AppError, AppResult, Validator};
 use crate::run;
 use crate::services::activities;
-use crate::services::audit::{self, Event};
-use crate::services::idempotency::{Created, Idempotency};
 use crate::services::orgs::{OrgCtx, Role, queries as orgs};
 use crate::services::pagination::{self, Cursor, Page};
+use crate::services::records::double_option;
+use crate::services::records::shape::{Checked, Record};
 use crate::services::records::{self, After, Sort, opt, parse_time, parse_uuid};
-use crate::services::records::{IfMatch, double_option};
 use crate::services::validate;
 
-const RECORD_TYPE: &str = "task";
 const SORTS: &[&str] = &["due_date", "created_at"];
 /// Where a task without a due date sorts (after every date).
 const NO_DUE_DATE: &str = "9999-12-31T00:00:00Z";
@@ -61,22 +61,6 @@ impl Task {
 
 const COLUMNS: &str = "id, owner_id, assignee_id, title, description, deal_id, contact_id, due_date, is_done, completed_at, \
                        tags, created_at, updated_at, version";
-
-impl OrgCtx {
-    /// Members read the tasks they own or are assigned under `member_visibility: own`.
-    fn may_read_task(&self, task: &Task) -> bool {
-        self.may_read(task.owner_id) || task.assignee_id == self.user_id
-    }
-
-    /// Members change tasks they own or are assigned; managers and above any.
-    fn ensure_may_change_task(&self, task: &Task) -> AppResult<()> {
-        if task.assignee_id == self.user_id {
-            Ok(())
-        } else {
-            self.ensure_may_change(task.owner_id)
-        }
-    }
-}
 
 async fn find(c: Exec<'_>, org: Uuid, id: Uuid) -> Result<Option<Task>, sqlx::Error> {
     let sql = format!(
@@ -243,7 +227,7 @@ async fn check(mut c: Exec<'_>, ctx: &OrgCtx, input: TaskInput, current: Option<
     if let Some(deal) = deal_id
         && current.is_none_or(|t| t.deal_id != Some(deal))
     {
-        crate::services::deals::readable(c.re(), ctx, deal)
+        crate::services::records::readable::<crate::services::deals::Deal>(c.re(), ctx, deal)
             .await
             .map_err(records::missing_as(
                 "deal_not_found",
@@ -437,81 +421,87 @@ pub async fn count_overdue(state: &App, ctx: &OrgCtx) -> AppResult<i64> {
     Ok(count)
 }
 
-/// Creates a task (the API's create and the web app's form).
-pub async fn create(
-    state: &App,
-    ctx: &OrgCtx,
-    idempotency: &Idempotency,
-    input: TaskInput,
-) -> AppResult<Created<Task>> {
-    let mut tx = state.db.begin().await?;
-    if let Some(replay) = idempotency.replay(tx.exec()).await? {
-        return Ok(Created::Replayed(replay));
-    }
-    let task = check(tx.exec(), ctx, input, None).await?;
-    save(tx.exec(), ctx.org_id, &task, true).await?;
-    records::index_tags(tx.exec(), ctx.org_id, RECORD_TYPE, task.id, task.owner_id, &task.tags).await?;
-    log_on_timeline(tx.exec(), ctx, &task, "task_created").await?;
-    idempotency.save_created(tx.exec(), &task).await?;
-    tx.commit().await?;
-    Ok(Created::New(task))
-}
+impl Record for Task {
+    const KIND: &'static str = "task";
+    type Input = TaskInput;
+    type Patch = TaskPatch;
 
-pub async fn readable(c: Exec<'_>, ctx: &OrgCtx, id: Uuid) -> AppResult<Task> {
-    match find(c, ctx.org_id, id).await? {
-        Some(task) if ctx.may_read_task(&task) => Ok(task),
-        _ => Err(AppError::not_found()),
+    fn id(&self) -> Uuid {
+        self.id
     }
-}
+    fn owner_id(&self) -> Uuid {
+        self.owner_id
+    }
+    fn version(&self) -> i64 {
+        self.version
+    }
+    fn tags(&self) -> &[String] {
+        &self.tags
+    }
+    fn touch(&mut self, version: i64, at: DateTime<Utc>) {
+        self.version = version;
+        self.updated_at = at;
+    }
+    fn audit_details(&self) -> Value {
+        json!({ "title": self.title })
+    }
 
-/// Changes a task (the API's PATCH and the web app's "done" button).
-pub async fn update(state: &App, ctx: &OrgCtx, id: Uuid, if_match: IfMatch, patch: TaskPatch) -> AppResult<Task> {
-    let mut tx = state.db.begin().await?;
-    let current = readable(tx.exec(), ctx, id).await?;
-    ctx.ensure_may_change_task(&current)?;
-    if_match.check(current.version)?;
-    if ctx.role < Role::Manager
-        && let Some(owner) = patch.owner_id.as_deref()
-        && owner.trim() != current.owner_id.to_string()
-    {
-        return Err(AppError::forbidden("members may not give tasks to another owner"));
+    fn find(c: Exec<'_>, org: Uuid, id: Uuid) -> impl Future<Output = Result<Option<Self>, sqlx::Error>> + Send {
+        find(c, org, id)
     }
-    let mut task = check(tx.exec(), ctx, patch.apply_to(&current), Some(&current)).await?;
-    // `check` carried over id, timestamps and version: equal means nothing changes.
-    if task == current {
-        return Ok(current);
+    fn write(
+        c: Exec<'_>,
+        org: Uuid,
+        checked: &Checked<Self>,
+        new: bool,
+    ) -> impl Future<Output = Result<(), sqlx::Error>> + Send {
+        save(c, org, &checked.record, new)
     }
-    task.version = current.version + 1;
-    task.updated_at = crate::db::now();
-    save(tx.exec(), ctx.org_id, &task, false).await?;
-    if task.tags.0 != current.tags.0 || task.owner_id != current.owner_id {
-        records::index_tags(tx.exec(), ctx.org_id, RECORD_TYPE, id, task.owner_id, &task.tags).await?;
+    async fn remove(c: Exec<'_>, org: Uuid, id: Uuid) -> Result<(), sqlx::Error> {
+        run!(c, conn => sqlx::query("DELETE FROM tasks WHERE organization_id = $1 AND id = $2")
+            .bind(org)
+            .bind(id)
+            .execute(conn)
+            .await
+            .map(|r| r.rows_affected()))?;
+        Ok(())
     }
-    if task.is_done && !current.is_done {
-        log_on_timeline(tx.exec(), ctx, &task, "task_completed").await?;
-    }
-    tx.commit().await?;
-    Ok(task)
-}
 
-/// Deletes a task (the API's DELETE and the web app's delete button).
-pub async fn delete(state: &App, ctx: &OrgCtx, id: Uuid, if_match: IfMatch) -> AppResult<()> {
-    let mut tx = state.db.begin().await?;
-    let current = readable(tx.exec(), ctx, id).await?;
-    ctx.ensure_may_change_task(&current)?;
-    if_match.check(current.version)?;
-    records::index_tags(tx.exec(), ctx.org_id, RECORD_TYPE, id, current.owner_id, &[]).await?;
-    run!(tx.exec(), c => sqlx::query("DELETE FROM tasks WHERE organization_id = $1 AND id = $2")
-        .bind(ctx.org_id)
-        .bind(id)
-        .execute(c)
-        .await
-        .map(|r| r.rows_affected()))?;
-    let event = Event::new("task.deleted")
-        .by(ctx)
-        .target("task", id)
-        .details(json!({"title": current.title}));
-    audit::record(tx.exec(), ctx.org_id, &event).await?;
-    tx.commit().await?;
-    Ok(())
+    async fn check_new(c: Exec<'_>, ctx: &OrgCtx, input: TaskInput) -> AppResult<Checked<Self>> {
+        Ok(Checked::new(check(c, ctx, input, None).await?))
+    }
+    async fn check_patch(c: Exec<'_>, ctx: &OrgCtx, current: &Self, patch: TaskPatch) -> AppResult<Checked<Self>> {
+        if ctx.role < Role::Manager
+            && let Some(owner) = patch.owner_id.as_deref()
+            && owner.trim() != current.owner_id.to_string()
+        {
+            return Err(AppError::forbidden("members may not give tasks to another owner"));
+        }
+        Ok(Checked::new(
+            check(c, ctx, patch.apply_to(current), Some(current)).await?,
+        ))
+    }
+
+    /// Members read the tasks they own or are assigned under `member_visibility: own`.
+    fn may_read(&self, ctx: &OrgCtx) -> bool {
+        ctx.may_read(self.owner_id) || self.assignee_id == ctx.user_id
+    }
+    /// Members change tasks they own or are assigned; managers and above any.
+    fn ensure_may_change(&self, ctx: &OrgCtx) -> AppResult<()> {
+        if self.assignee_id == ctx.user_id {
+            Ok(())
+        } else {
+            ctx.ensure_may_change(self.owner_id)
+        }
+    }
+
+    fn after_create(c: Exec<'_>, ctx: &OrgCtx, task: &Self) -> impl Future<Output = AppResult<()>> + Send {
+        log_on_timeline(c, ctx, task, "task_created")
+    }
+    async fn after_change(c: Exec<'_>, ctx: &OrgCtx, before: &Self, after: &Self) -> AppResult<()> {
+        if after.is_done && !before.is_done {
+            log_on_timeline(c, ctx, after, "task_completed").await?;
+        }
+        Ok(())
+    }
 }

@@ -1,0 +1,345 @@
+//! One shape for every record type (api.md §5, §7): a type declares what is
+//! its own in one [`Record`] impl (its SQL, its validation, its uniqueness
+//! rule, what else changes with it) and gets from here, written once:
+//! create with `Idempotency-Key`, read with `own` visibility, PATCH and PUT
+//! under its row lock with `If-Match`, delete with its audit entry, tags,
+//! and, for types with a timeline ([`OnTimeline`]), comments and the timeline.
+//!
+//! The steps of each operation, and so the order in which a client sees its
+//! errors, are the same for every type: 404 (not readable), 403 (may not
+//! change), 412 (`If-Match`), 422 (fields, then rules), 409 (uniqueness).
+//! docs/architecture.md lists how to add a record type.
+
+use std::future::Future;
+
+use chrono::{DateTime, Utc};
+use serde::Serialize;
+use serde_json::Value;
+use uuid::Uuid;
+
+use crate::app::App;
+use crate::db::{Exec, Tx};
+use crate::error::{AppError, AppResult};
+use crate::services::activities::{self, Activity, CommentInput, Timeline, TimelineQuery};
+use crate::services::audit::{self, Event};
+use crate::services::idempotency::{Created, Idempotency};
+use crate::services::orgs::OrgCtx;
+use crate::services::pagination::Page;
+use crate::services::records::{self, IfMatch};
+
+/// A record checked and normalized, ready to write, with the words `q` finds
+/// it by (empty for a type whose search reads its columns directly).
+#[derive(Debug, Clone)]
+pub struct Checked<R> {
+    pub record: R,
+    pub search_text: String,
+}
+
+impl<R> Checked<R> {
+    pub fn new(record: R) -> Self {
+        Checked {
+            record,
+            search_text: String::new(),
+        }
+    }
+}
+
+/// What a record type declares. Every method without a default is the type's
+/// own; the defaults are the common rules.
+pub trait Record: Clone + PartialEq + Serialize + Send + Sync + Sized + 'static {
+    /// Singular name: the tag index's `record_type`, the audit action
+    /// (`<kind>.deleted`), the audit target.
+    const KIND: &'static str;
+    /// Whether the deal analytics read this type (their cache is cleared when
+    /// a change of it commits).
+    const IN_ANALYTICS: bool = false;
+
+    /// The body of a create (and of a `PUT`, for [`Replace`] types).
+    type Input: Send;
+    /// The body of a `PATCH`: fields left out stay, `null` clears.
+    type Patch: Send;
+
+    fn id(&self) -> Uuid;
+    fn owner_id(&self) -> Uuid;
+    fn version(&self) -> i64;
+    fn tags(&self) -> &[String];
+    /// Sets the version and update time of a record about to be rewritten.
+    fn touch(&mut self, version: i64, at: DateTime<Utc>);
+    /// What the audit log keeps of a deleted record (`{"name": …}`).
+    fn audit_details(&self) -> Value;
+
+    /// The record of the organization, locked for update inside a write
+    /// transaction (`Exec::for_update`).
+    fn find(c: Exec<'_>, org: Uuid, id: Uuid) -> impl Future<Output = Result<Option<Self>, sqlx::Error>> + Send;
+    /// Inserts (`new`) or rewrites the record.
+    fn write(
+        c: Exec<'_>,
+        org: Uuid,
+        checked: &Checked<Self>,
+        new: bool,
+    ) -> impl Future<Output = Result<(), sqlx::Error>> + Send;
+    /// Removes the row (what references it was handled by `before_delete`).
+    fn remove(c: Exec<'_>, org: Uuid, id: Uuid) -> impl Future<Output = Result<(), sqlx::Error>> + Send;
+
+    /// Validates a create's input into the new record: every field error at
+    /// once, then the rules that need the database.
+    fn check_new(
+        c: Exec<'_>,
+        ctx: &OrgCtx,
+        input: Self::Input,
+    ) -> impl Future<Output = AppResult<Checked<Self>>> + Send;
+    /// The record `patch` makes of `current`, checked the same way. Keeping
+    /// id, creation time and version makes "nothing changes" an equality.
+    fn check_patch(
+        c: Exec<'_>,
+        ctx: &OrgCtx,
+        current: &Self,
+        patch: Self::Patch,
+    ) -> impl Future<Output = AppResult<Checked<Self>>> + Send;
+
+    /// Whether the caller may read the record (`member_visibility: own`).
+    fn may_read(&self, ctx: &OrgCtx) -> bool {
+        ctx.may_read(self.owner_id())
+    }
+    /// 403 unless the caller may change or delete the record.
+    fn ensure_may_change(&self, ctx: &OrgCtx) -> AppResult<()> {
+        ctx.ensure_may_change(self.owner_id())
+    }
+    /// 409 when another record holds what must be unique (with its
+    /// `existing_id`). Also asked after a unique violation at write time (a
+    /// concurrent insert) to name the record that won.
+    fn ensure_unique(c: Exec<'_>, ctx: &OrgCtx, record: &Self) -> impl Future<Output = AppResult<()>> + Send {
+        let _ = (c, ctx, record);
+        async { Ok(()) }
+    }
+    /// The 409 of a unique violation whose other record cannot be found.
+    fn duplicate() -> AppError {
+        AppError::conflict("duplicate", "a record with these values already exists")
+    }
+    /// What else a new record writes in its transaction (timeline entries).
+    fn after_create(c: Exec<'_>, ctx: &OrgCtx, record: &Self) -> impl Future<Output = AppResult<()>> + Send {
+        let _ = (c, ctx, record);
+        async { Ok(()) }
+    }
+    /// What else a change writes in its transaction (timeline entries,
+    /// search text of related records).
+    fn after_change(
+        c: Exec<'_>,
+        ctx: &OrgCtx,
+        before: &Self,
+        after: &Self,
+    ) -> impl Future<Output = AppResult<()>> + Send {
+        let _ = (c, ctx, before, after);
+        async { Ok(()) }
+    }
+    /// The rules and clean-up before the row goes: a refusal (409), records
+    /// that keep existing without it, its timeline.
+    fn before_delete(c: Exec<'_>, ctx: &OrgCtx, record: &Self) -> impl Future<Output = AppResult<()>> + Send {
+        let _ = (c, ctx, record);
+        async { Ok(()) }
+    }
+}
+
+/// A record type whose `PUT` replaces every writable field.
+pub trait Replace: Record {
+    fn check_replace(
+        c: Exec<'_>,
+        ctx: &OrgCtx,
+        current: &Self,
+        input: Self::Input,
+    ) -> impl Future<Output = AppResult<Checked<Self>>> + Send;
+}
+
+/// A record type with a timeline (comments, changes, task events).
+pub trait OnTimeline: Record {
+    fn timeline(id: Uuid) -> Timeline;
+    /// The deal and the contact an entry about this record is filed under.
+    fn filed_under(&self) -> (Option<Uuid>, Option<Uuid>);
+}
+
+/// A record of type `R` the caller may read, or 404 (missing, another
+/// organization's, or not visible to the caller).
+pub async fn readable<R: Record>(c: Exec<'_>, ctx: &OrgCtx, id: Uuid) -> AppResult<R> {
+    match R::find(c, ctx.org_id, id).await? {
+        Some(record) if record.may_read(ctx) => Ok(record),
+        _ => Err(AppError::not_found()),
+    }
+}
+
+/// Reads one record (the API's GET and the web app's record page).
+pub async fn read<R: Record>(state: &App, ctx: &OrgCtx, id: Uuid) -> AppResult<R> {
+    let mut conn = state.db.read().await?;
+    readable(conn.exec(), ctx, id).await
+}
+
+/// Commits a write of `R`, clearing the analytics cache when they read `R`.
+async fn commit<R: Record>(state: &App, tx: Tx, ctx: &OrgCtx) -> AppResult<()> {
+    if R::IN_ANALYTICS {
+        crate::services::analytics::commit(state, tx, ctx.org_id).await?;
+    } else {
+        tx.commit().await?;
+    }
+    Ok(())
+}
+
+/// A unique violation that slipped past `ensure_unique` (a concurrent write)
+/// as the same 409. The failed transaction is rolled back first (PostgreSQL
+/// accepts no further statement in it) and the record that won is looked up
+/// outside it.
+async fn write_failed<R: Record>(state: &App, tx: Tx, ctx: &OrgCtx, record: &R, err: sqlx::Error) -> AppError {
+    drop(tx);
+    if !crate::db::is_unique_violation(&err) {
+        return err.into();
+    }
+    let mut conn = match state.db.read().await {
+        Ok(conn) => conn,
+        Err(e) => return e.into(),
+    };
+    match R::ensure_unique(conn.exec(), ctx, record).await {
+        Err(found) => found,
+        Ok(()) => R::duplicate(),
+    }
+}
+
+/// Creates a record (the API's POST, the web app's form, imports).
+pub async fn create<R: Record>(
+    state: &App,
+    ctx: &OrgCtx,
+    idempotency: &Idempotency,
+    input: R::Input,
+) -> AppResult<Created<R>> {
+    let mut tx = state.db.begin().await?;
+    if let Some(replay) = idempotency.replay(tx.exec()).await? {
+        return Ok(Created::Replayed(replay));
+    }
+    let checked = R::check_new(tx.exec(), ctx, input).await?;
+    R::ensure_unique(tx.exec(), ctx, &checked.record).await?;
+    if let Err(e) = R::write(tx.exec(), ctx.org_id, &checked, true).await {
+        return Err(write_failed(state, tx, ctx, &checked.record, e).await);
+    }
+    let record = checked.record;
+    records::index_tags(
+        tx.exec(),
+        ctx.org_id,
+        R::KIND,
+        record.id(),
+        record.owner_id(),
+        record.tags(),
+    )
+    .await?;
+    R::after_create(tx.exec(), ctx, &record).await?;
+    idempotency.save_created(tx.exec(), &record).await?;
+    commit::<R>(state, tx, ctx).await?;
+    Ok(Created::New(record))
+}
+
+/// Changes some fields of a record (the API's PATCH, the web app's forms
+/// and buttons).
+pub async fn update<R: Record>(
+    state: &App,
+    ctx: &OrgCtx,
+    id: Uuid,
+    if_match: IfMatch,
+    patch: R::Patch,
+) -> AppResult<R> {
+    let (mut tx, current) = lock_for_change::<R>(state, ctx, id, if_match).await?;
+    let next = R::check_patch(tx.exec(), ctx, &current, patch).await?;
+    finish_change(state, tx, ctx, current, next).await
+}
+
+/// Replaces every writable field of a record (the API's PUT).
+pub async fn replace<R: Replace>(
+    state: &App,
+    ctx: &OrgCtx,
+    id: Uuid,
+    if_match: IfMatch,
+    input: R::Input,
+) -> AppResult<R> {
+    let (mut tx, current) = lock_for_change::<R>(state, ctx, id, if_match).await?;
+    let next = R::check_replace(tx.exec(), ctx, &current, input).await?;
+    finish_change(state, tx, ctx, current, next).await
+}
+
+/// The first half of a change: the record under its row lock, once the
+/// caller may read it (404), may change it (403) and read this version (412).
+async fn lock_for_change<R: Record>(state: &App, ctx: &OrgCtx, id: Uuid, if_match: IfMatch) -> AppResult<(Tx, R)> {
+    let mut tx = state.db.begin().await?;
+    let current: R = readable(tx.exec(), ctx, id).await?;
+    current.ensure_may_change(ctx)?;
+    if_match.check(current.version())?;
+    Ok((tx, current))
+}
+
+/// The second half: writes `next` unless it equals `current` (the check kept
+/// id, creation time and version, so equal means nothing changes).
+async fn finish_change<R: Record>(
+    state: &App,
+    mut tx: Tx,
+    ctx: &OrgCtx,
+    current: R,
+    mut next: Checked<R>,
+) -> AppResult<R> {
+    if next.record == current {
+        return Ok(current);
+    }
+    R::ensure_unique(tx.exec(), ctx, &next.record).await?;
+    next.record.touch(current.version() + 1, crate::db::now());
+    if let Err(e) = R::write(tx.exec(), ctx.org_id, &next, false).await {
+        return Err(write_failed(state, tx, ctx, &next.record, e).await);
+    }
+    let record = next.record;
+    if record.tags() != current.tags() || record.owner_id() != current.owner_id() {
+        records::index_tags(
+            tx.exec(),
+            ctx.org_id,
+            R::KIND,
+            record.id(),
+            record.owner_id(),
+            record.tags(),
+        )
+        .await?;
+    }
+    R::after_change(tx.exec(), ctx, &current, &record).await?;
+    commit::<R>(state, tx, ctx).await?;
+    Ok(record)
+}
+
+/// Deletes a record (the API's DELETE, the web app's delete button).
+pub async fn delete<R: Record>(state: &App, ctx: &OrgCtx, id: Uuid, if_match: IfMatch) -> AppResult<()> {
+    let mut tx = state.db.begin().await?;
+    let current: R = readable(tx.exec(), ctx, id).await?;
+    current.ensure_may_change(ctx)?;
+    if_match.check(current.version())?;
+    R::before_delete(tx.exec(), ctx, &current).await?;
+    records::index_tags(tx.exec(), ctx.org_id, R::KIND, id, current.owner_id(), &[]).await?;
+    R::remove(tx.exec(), ctx.org_id, id).await?;
+    let event = Event::new(format!("{}.deleted", R::KIND))
+        .by(ctx)
+        .target(R::KIND, id)
+        .details(current.audit_details());
+    audit::record(tx.exec(), ctx.org_id, &event).await?;
+    commit::<R>(state, tx, ctx).await
+}
+
+/// One page of a record's timeline, newest first (anyone who may read it).
+pub async fn timeline<R: OnTimeline>(
+    state: &App,
+    ctx: &OrgCtx,
+    id: Uuid,
+    query: &TimelineQuery,
+) -> AppResult<Page<Activity>> {
+    let mut conn = state.db.read().await?;
+    readable::<R>(conn.exec(), ctx, id).await?;
+    activities::list(conn.exec(), ctx.org_id, R::timeline(id), query).await
+}
+
+/// Appends a comment to a record's timeline (anyone who may read it).
+pub async fn comment<R: OnTimeline>(state: &App, ctx: &OrgCtx, id: Uuid, input: CommentInput) -> AppResult<Activity> {
+    let payload = input.payload()?;
+    let mut tx = state.db.begin().await?;
+    let record: R = readable(tx.exec(), ctx, id).await?;
+    let (deal, contact) = record.filed_under();
+    let activity = activities::append(tx.exec(), ctx.org_id, "comment", deal, contact, ctx.user_id, payload).await?;
+    tx.commit().await?;
+    Ok(activity)
+}
