@@ -3,7 +3,7 @@
 use crate::app::App;
 use crate::error::AppResult;
 use crate::http::error::Problem;
-use crate::http::extract::ApiQuery;
+use crate::http::extract::{ApiQuery, OrgHeader};
 use crate::services::audit::*;
 use crate::services::orgs::OrgCtx;
 use crate::services::pagination::Page;
@@ -19,7 +19,7 @@ pub fn router() -> OpenApiRouter<App> {
 /// List the audit log, newest first (admin and owner).
 #[utoipa::path(
     get, path = "/audit-log", tag = "audit",
-    params(AuditQuery),
+    params(OrgHeader, AuditQuery),
     security(("bearer" = [])),
     responses(
         (status = 200, body = Page<AuditEntry>),

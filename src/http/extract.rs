@@ -56,9 +56,51 @@ impl<S: Send + Sync, T: DeserializeOwned> FromRequest<S> for ApiJson<T> {
         for field in READ_ONLY_FIELDS {
             map.remove(*field);
         }
+        if let Some(field) = nul_in(&raw, "") {
+            return Err(AppError::field(field, NUL_MESSAGE));
+        }
         let data = deserialize_fields(&raw)?;
         Ok(ApiJson { data, raw })
     }
+}
+
+/// Text may not hold the NUL character: PostgreSQL cannot store it, so it is
+/// refused on both backends alike (422 naming the field), never a 500.
+pub const NUL_MESSAGE: &str = "must not contain the NUL character (U+0000)";
+
+/// The path of the first string in `value` holding a NUL character.
+fn nul_in(value: &Value, path: &str) -> Option<String> {
+    let at = |key: &str| {
+        if path.is_empty() {
+            key.to_string()
+        } else {
+            format!("{path}.{key}")
+        }
+    };
+    match value {
+        Value::String(s) if s.contains('\0') => Some(if path.is_empty() { "body".into() } else { path.into() }),
+        Value::Array(items) => items
+            .iter()
+            .enumerate()
+            .find_map(|(i, v)| nul_in(v, &format!("{path}[{i}]"))),
+        Value::Object(map) => map.iter().find_map(|(k, v)| {
+            if k.contains('\0') {
+                Some(at("body"))
+            } else {
+                nul_in(v, &at(k))
+            }
+        }),
+        _ => None,
+    }
+}
+
+/// The name of the first query parameter whose value holds a NUL character.
+pub fn nul_in_query(query: &str) -> Option<String> {
+    let pairs: Vec<(String, String)> = serde_html_form::from_str(query).unwrap_or_default();
+    pairs
+        .into_iter()
+        .find(|(k, v)| k.contains('\0') || v.contains('\0'))
+        .map(|(k, _)| k.replace('\0', ""))
 }
 
 /// Deserializes `value` into `T`, reporting the failing field by name.
@@ -121,6 +163,9 @@ impl<S: Send + Sync, T: DeserializeOwned> FromRequestParts<S> for ApiQuery<T> {
 
     async fn from_request_parts(parts: &mut Parts, _state: &S) -> Result<Self, Self::Rejection> {
         let query = parts.uri.query().unwrap_or_default();
+        if let Some(field) = nul_in_query(query) {
+            return Err(AppError::field(field, NUL_MESSAGE));
+        }
         let deserializer = serde_html_form::Deserializer::from_bytes(query.as_bytes());
         serde_path_to_error::deserialize(deserializer)
             .map(ApiQuery)

@@ -4,6 +4,7 @@
 pub mod error;
 pub mod extract;
 pub mod openapi;
+pub mod openapi_rules;
 pub mod request_id;
 pub mod response;
 

@@ -3,6 +3,7 @@
 //! (Swagger UI, vendored into the binary: nothing is fetched at run time).
 
 use axum::Router;
+use serde_json::Value;
 use utoipa::openapi::OpenApi as Spec;
 use utoipa::openapi::security::{Http, HttpAuthScheme, SecurityScheme};
 use utoipa::{Modify, OpenApi};
@@ -55,13 +56,18 @@ pub fn base() -> Spec {
     ApiDoc::openapi()
 }
 
-/// Final touches once every route has added its path.
-pub fn finish(mut spec: Spec) -> Spec {
+/// The served document: the generated one with its version, and what the
+/// server enforces written in (`crate::http::openapi_rules`).
+pub fn finish(mut spec: Spec) -> Value {
     spec.info.version = env!("CARGO_PKG_VERSION").to_string();
-    spec
+    let mut doc = serde_json::to_value(&spec).unwrap_or_default();
+    crate::http::openapi_rules::apply(&mut doc);
+    doc
 }
 
 /// `/api/v1/openapi.json` and the human-readable reference at `/api/docs`.
-pub fn docs_router(spec: Spec) -> Router<App> {
-    SwaggerUi::new("/api/docs").url("/api/v1/openapi.json", spec).into()
+pub fn docs_router(doc: Value) -> Router<App> {
+    SwaggerUi::new("/api/docs")
+        .external_url_unchecked("/api/v1/openapi.json", doc)
+        .into()
 }

@@ -94,6 +94,16 @@ pub fn country(value: &str) -> Result<String, String> {
     code_in(COUNTRIES, value).ok_or_else(|| "not an ISO 3166-1 alpha-2 country code".into())
 }
 
+/// Every currency code [`currency`] accepts (upper-case), for the API's schemas.
+pub fn currency_codes() -> impl Iterator<Item = &'static str> {
+    CURRENCIES.split_ascii_whitespace()
+}
+
+/// Every country code [`country`] accepts (upper-case), for the API's schemas.
+pub fn country_codes() -> impl Iterator<Item = &'static str> {
+    COUNTRIES.split_ascii_whitespace()
+}
+
 /// `value` upper-cased, when it is one of the space-separated `codes`.
 fn code_in(codes: &str, value: &str) -> Option<String> {
     let code = value.trim().to_ascii_uppercase();

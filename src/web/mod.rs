@@ -171,6 +171,13 @@ impl<S: Send + Sync, T: serde::de::DeserializeOwned> axum::extract::FromRequest<
         let bytes = axum::body::Bytes::from_request(req, state)
             .await
             .map_err(|_| view::plain_error(StatusCode::BAD_REQUEST, "The form could not be read."))?;
+        // NUL cannot be stored (see http::extract::NUL_MESSAGE).
+        if crate::http::extract::nul_in_query(&String::from_utf8_lossy(&bytes)).is_some() {
+            return Err(view::plain_error(
+                StatusCode::BAD_REQUEST,
+                "The form holds a NUL character, which cannot be stored.",
+            ));
+        }
         serde_html_form::from_bytes(&bytes)
             .map(Form)
             .map_err(|_| view::plain_error(StatusCode::BAD_REQUEST, "The form could not be read."))
@@ -187,6 +194,12 @@ impl<S: Send + Sync, T: serde::de::DeserializeOwned> axum::extract::FromRequestP
     async fn from_request_parts(parts: &mut axum::http::request::Parts, _: &S) -> Result<Self, Self::Rejection> {
         let raw = parts.uri.query().unwrap_or_default();
         let bad = |_| view::plain_error(StatusCode::BAD_REQUEST, "The address has an unreadable query.");
+        if crate::http::extract::nul_in_query(raw).is_some() {
+            return Err(view::plain_error(
+                StatusCode::BAD_REQUEST,
+                "The address holds a NUL character.",
+            ));
+        }
         let query = serde_html_form::from_str(raw).map_err(bad)?;
         let pairs: Vec<(String, String)> = serde_html_form::from_str(raw).map_err(bad)?;
         Ok(ListQuery(query, pairs))

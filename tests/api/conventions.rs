@@ -75,6 +75,36 @@ both! {
         assert_eq!(r.body["errors"][0]["field"], "admin");
     }
 
+    async fn nul_characters_are_refused_by_field_on_both_backends(app) {
+        let ann = app.register("ann@example.com").await;
+        let contact = app.post(&ann, "/api/v1/contacts", json!({"name": "Ann"})).await;
+        contact.assert(201);
+        let id = contact.body["id"].as_str().unwrap();
+        let r = app.post(&ann, &format!("/api/v1/contacts/{id}/activities"), json!({"text": "a\u{0}b"})).await;
+        r.assert_problem(422, "validation_failed");
+        assert_eq!(r.body["errors"][0]["field"], "text");
+        let r = app.post(&ann, "/api/v1/contacts", json!({"name": "Bo", "tags": ["ok", "x\u{0}"]})).await;
+        r.assert_problem(422, "validation_failed");
+        assert_eq!(r.body["errors"][0]["field"], "tags[1]");
+        let r = app.get(&ann, "/api/v1/contacts?tag=a%00b").await;
+        r.assert_problem(422, "validation_failed");
+        assert_eq!(r.body["errors"][0]["field"], "tag");
+        // Nothing was written, and the list still answers.
+        let list = app.get(&ann, "/api/v1/contacts").await;
+        list.assert(200);
+        assert_eq!(list.body["data"].as_array().unwrap().len(), 1);
+    }
+
+    async fn whole_numbers_may_be_written_as_floats(app) {
+        let ann = app.register("ann@example.com").await;
+        let r = app.post(&ann, "/api/v1/companies", json!({"name": "Float Co", "employee_count": 5.0})).await;
+        r.assert(201);
+        assert_eq!(r.body["employee_count"], 5);
+        let r = app.post(&ann, "/api/v1/companies", json!({"name": "Half Co", "employee_count": 5.5})).await;
+        r.assert_problem(422, "validation_failed");
+        assert_eq!(r.body["errors"][0]["field"], "employee_count");
+    }
+
     async fn bodies_over_one_mebibyte_are_refused(app) {
         let big = format!(r#"{{"email": "a@b.co", "password": "{}"}}"#, "x".repeat(1024 * 1024 + 10));
         let r = send(app.request(Method::POST, "/api/v1/auth/login").header("content-type", "application/json").body(big)).await;

@@ -17,9 +17,9 @@ use crate::error::{AppError, AppResult, Validator};
 use crate::run;
 use crate::services::orgs::OrgCtx;
 use crate::services::pagination::{self, Cursor, Page};
-use crate::services::records::double_option;
 use crate::services::records::shape::{Checked, Record};
 use crate::services::records::{self, After, Sort, opt, parse_uuid};
+use crate::services::records::{double_option, double_option_whole_number, whole_number};
 use crate::services::validate;
 pub use queries::Company;
 use queries::Filter;
@@ -33,6 +33,7 @@ pub struct CompanyInput {
     /// A host name or a URL; the lower-cased host is kept.
     pub domain: Option<String>,
     pub industry: Option<String>,
+    #[serde(default, deserialize_with = "whole_number")]
     pub employee_count: Option<i64>,
     pub owner_id: Option<String>,
     pub tags: Option<Vec<String>>,
@@ -49,7 +50,7 @@ pub struct CompanyPatch {
     pub domain: Option<Option<String>>,
     #[serde(default, deserialize_with = "double_option")]
     pub industry: Option<Option<String>>,
-    #[serde(default, deserialize_with = "double_option")]
+    #[serde(default, deserialize_with = "double_option_whole_number")]
     pub employee_count: Option<Option<i64>>,
     pub owner_id: Option<String>,
     #[serde(default, deserialize_with = "double_option")]

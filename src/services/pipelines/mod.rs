@@ -160,6 +160,7 @@ async fn count_deals(c: Exec<'_>, org: Uuid, pipeline: Uuid, stage: Option<&str>
 pub struct StageInput {
     pub key: String,
     pub name: String,
+    #[serde(default, deserialize_with = "crate::services::records::whole_number")]
     pub probability: Option<i64>,
     /// Ignored (the order of the list decides), so a client can send back what it read.
     #[serde(default)]

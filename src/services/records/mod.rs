@@ -444,6 +444,36 @@ where
     <Option<T> as serde::Deserialize>::deserialize(deserializer).map(Some)
 }
 
+/// An integer as JSON Schema counts one: `5`, or `5.0` (a float with no
+/// fraction). serde alone refuses `5.0` for an `i64`.
+#[derive(Debug, Clone, Copy)]
+struct WholeNumber(i64);
+
+impl<'de> serde::Deserialize<'de> for WholeNumber {
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        let number = serde_json::Number::deserialize(deserializer)?;
+        if let Some(n) = number.as_i64() {
+            return Ok(WholeNumber(n));
+        }
+        match number.as_f64() {
+            Some(f) if f.fract() == 0.0 && f.abs() < 9.0e18 => Ok(WholeNumber(f as i64)),
+            _ => Err(serde::de::Error::custom("expected a whole number")),
+        }
+    }
+}
+
+/// `#[serde(default, deserialize_with = "whole_number")]` on an `Option<i64>`.
+pub fn whole_number<'de, D: serde::Deserializer<'de>>(deserializer: D) -> Result<Option<i64>, D::Error> {
+    <Option<WholeNumber> as serde::Deserialize>::deserialize(deserializer).map(|n| n.map(|n| n.0))
+}
+
+/// [`double_option`] of a [`whole_number`] (a PATCH field that `null` clears).
+pub fn double_option_whole_number<'de, D: serde::Deserializer<'de>>(
+    deserializer: D,
+) -> Result<Option<Option<i64>>, D::Error> {
+    whole_number(deserializer).map(Some)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
