@@ -95,11 +95,13 @@ fn nul_in(value: &Value, path: &str) -> Option<String> {
 }
 
 /// The name of the first query parameter whose value holds a NUL character.
+/// A `cursor` is left to its own check (an opaque value, never stored: 422
+/// `invalid_cursor`).
 pub fn nul_in_query(query: &str) -> Option<String> {
     let pairs: Vec<(String, String)> = serde_html_form::from_str(query).unwrap_or_default();
     pairs
         .into_iter()
-        .find(|(k, v)| k.contains('\0') || v.contains('\0'))
+        .find(|(k, v)| k.contains('\0') || (v.contains('\0') && k != "cursor"))
         .map(|(k, _)| k.replace('\0', ""))
 }
 

@@ -12,7 +12,7 @@ use axum::response::Response;
 use serde::Deserialize;
 use uuid::Uuid;
 
-use super::contacts::PAGE_SIZE;
+use super::records::PAGE_SIZE;
 use super::session::Web;
 use super::view::{self, Shell};
 use crate::app::App;

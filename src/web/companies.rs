@@ -7,10 +7,12 @@ use axum::http::StatusCode;
 use axum::response::Response;
 use serde::Deserialize;
 
-use super::contacts::{DealLine, PAGE_SIZE, tag_list};
+use super::contacts::{DealLine, tag_list};
+use super::records::PAGE_SIZE;
+use super::records::{ListParams, Listed};
 use super::session::Web;
-use super::view::{self, Choice, FormErrors, ListParts, ListUrls, Shell};
-use super::{Form, ListQuery, see_other};
+use super::view::{self, Choice, FormErrors, ListParts, Shell};
+use super::{Form, see_other};
 use crate::app::App;
 use crate::error::AppResult;
 use crate::http::extract::IdPath;
@@ -19,7 +21,10 @@ use crate::services::companies::{self, CompanyInput, CompanyPatch, CompanyQuery}
 use crate::services::contacts::{self, ContactQuery};
 use crate::services::deals::{self, DealQuery};
 use crate::services::idempotency::Idempotency;
+use crate::services::orgs::OrgCtx;
+use crate::services::pagination::Page;
 use crate::services::records::IfMatch;
+use std::future::Future;
 
 pub struct Row {
     pub id: String,
@@ -52,67 +57,56 @@ struct ListPage {
     list: ListParts<Row>,
 }
 
-pub async fn list(
-    State(state): State<App>,
-    web: Web,
-    ListQuery(mut query, pairs): ListQuery<CompanyQuery>,
-) -> Response {
-    query.limit = Some(PAGE_SIZE.into());
-    let urls = ListUrls::new("/companies", &pairs, "-created_at");
-    let fetch = companies::list(&state, &web.ctx, &query);
-    match view::list_parts(&state, web.ctx.org_id, urls, fetch, row).await {
-        Ok(list) => view::render(
-            StatusCode::OK,
-            &ListPage {
-                shell: Shell::new(&web, "companies", "Companies"),
-                list,
-            },
-        ),
-        Err(page) => page,
+impl ListParams for CompanyQuery {
+    fn page(&self, limit: &str, cursor: Option<String>) -> Self {
+        CompanyQuery {
+            limit: Some(limit.to_string()),
+            cursor,
+            ..self.clone()
+        }
     }
 }
 
-pub async fn export(State(state): State<App>, web: Web, ListQuery(query, _): ListQuery<CompanyQuery>) -> Response {
-    let members = match view::members(&state, web.ctx.org_id).await {
-        Ok(m) => m,
-        Err(e) => return view::error_page(&e),
-    };
-    let (state, ctx, base) = (&state, &web.ctx, &query);
-    view::export_csv(
-        "companies.csv",
-        &[
-            "id",
-            "name",
-            "domain",
-            "industry",
-            "employee_count",
-            "owner",
-            "tags",
-            "created_at",
-        ],
-        |cursor| {
-            let query = CompanyQuery {
-                limit: Some(crate::services::pagination::MAX_LIMIT.to_string()),
-                cursor,
-                ..base.clone()
-            };
-            async move { companies::list(state, ctx, &query).await }
-        },
-        |c: &Company| {
-            let r = row(c, &members);
-            vec![
-                r.id,
-                r.name,
-                r.domain,
-                r.industry,
-                r.employees,
-                r.owner,
-                r.tags,
-                c.created_at.to_rfc3339(),
-            ]
-        },
-    )
-    .await
+impl Listed for Company {
+    type Params = CompanyQuery;
+    type Row = Row;
+    const PATH: &'static str = "/companies";
+    const TAB: &'static str = "companies";
+    const TITLE: &'static str = "Companies";
+    const DEFAULT_SORT: &'static str = "-created_at";
+    const CSV_HEADER: &'static [&'static str] = &[
+        "id",
+        "name",
+        "domain",
+        "industry",
+        "employee_count",
+        "owner",
+        "tags",
+        "created_at",
+    ];
+
+    fn list(state: &App, ctx: &OrgCtx, params: &CompanyQuery) -> impl Future<Output = AppResult<Page<Self>>> + Send {
+        companies::list(state, ctx, params)
+    }
+    fn row(&self, members: &[Choice]) -> Row {
+        row(self, members)
+    }
+    fn csv(&self, members: &[Choice]) -> Vec<String> {
+        let r = row(self, members);
+        vec![
+            r.id,
+            r.name,
+            r.domain,
+            r.industry,
+            r.employees,
+            r.owner,
+            r.tags,
+            self.created_at.to_rfc3339(),
+        ]
+    }
+    fn render(shell: Shell, list: ListParts<Row>) -> Response {
+        view::render(StatusCode::OK, &ListPage { shell, list })
+    }
 }
 
 #[derive(Debug, Default, Deserialize)]

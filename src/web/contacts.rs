@@ -9,9 +9,10 @@ use axum::response::Response;
 use serde::Deserialize;
 
 use super::dashboard::{ActivityLine, TaskLine, activity_line, task_line};
+use super::records::{ListParams, Listed, PAGE_SIZE};
 use super::session::Web;
-use super::view::{self, Choice, FormErrors, ListParts, ListUrls, Shell};
-use super::{Form, ListQuery, see_other};
+use super::view::{self, Choice, FormErrors, ListParts, Shell};
+use super::{Form, see_other};
 use crate::app::App;
 use crate::error::AppResult;
 use crate::http::extract::IdPath;
@@ -20,10 +21,11 @@ use crate::services::contacts::queries::Contact;
 use crate::services::contacts::{self, ContactInput, ContactPatch, ContactQuery};
 use crate::services::deals::{self, DealQuery};
 use crate::services::idempotency::Idempotency;
+use crate::services::orgs::OrgCtx;
+use crate::services::pagination::Page;
 use crate::services::records::IfMatch;
 use crate::services::tasks::{self, TaskQuery};
-
-pub const PAGE_SIZE: &str = "100";
+use std::future::Future;
 
 /// A contact as the list and the record page show it.
 pub struct Row {
@@ -57,69 +59,57 @@ struct ListPage {
     list: ListParts<Row>,
 }
 
-pub async fn list(
-    State(state): State<App>,
-    web: Web,
-    ListQuery(mut query, pairs): ListQuery<ContactQuery>,
-) -> Response {
-    query.limit = Some(PAGE_SIZE.into());
-    let urls = ListUrls::new("/contacts", &pairs, "-created_at");
-    let fetch = contacts::list(&state, &web.ctx, &query);
-    match view::list_parts(&state, web.ctx.org_id, urls, fetch, row).await {
-        Ok(list) => view::render(
-            StatusCode::OK,
-            &ListPage {
-                shell: Shell::new(&web, "contacts", "Contacts"),
-                list,
-            },
-        ),
-        Err(page) => page,
+impl ListParams for ContactQuery {
+    fn page(&self, limit: &str, cursor: Option<String>) -> Self {
+        ContactQuery {
+            limit: Some(limit.to_string()),
+            cursor,
+            ..self.clone()
+        }
     }
 }
 
-/// Every contact of the current filter as CSV.
-pub async fn export(State(state): State<App>, web: Web, ListQuery(query, _): ListQuery<ContactQuery>) -> Response {
-    let members = match view::members(&state, web.ctx.org_id).await {
-        Ok(m) => m,
-        Err(e) => return view::error_page(&e),
-    };
-    let (state, ctx, base) = (&state, &web.ctx, &query);
-    view::export_csv(
-        "contacts.csv",
-        &[
-            "id",
-            "name",
-            "email",
-            "phone",
-            "title",
-            "lead_source",
-            "owner",
-            "tags",
-            "created_at",
-        ],
-        |cursor| {
-            let query = ContactQuery {
-                limit: Some(crate::services::pagination::MAX_LIMIT.to_string()),
-                cursor,
-                ..base.clone()
-            };
-            async move { contacts::list(state, ctx, &query).await }
-        },
-        |c: &Contact| {
-            vec![
-                c.id.to_string(),
-                c.name.clone(),
-                c.email.clone().unwrap_or_default(),
-                c.phone.clone().unwrap_or_default(),
-                c.title.clone().unwrap_or_default(),
-                c.lead_source.clone().unwrap_or_default(),
-                view::member_name(&members, &c.owner_id),
-                c.tags.0.join(", "),
-                c.created_at.to_rfc3339(),
-            ]
-        },
-    )
-    .await
+impl Listed for Contact {
+    type Params = ContactQuery;
+    type Row = Row;
+    const PATH: &'static str = "/contacts";
+    const TAB: &'static str = "contacts";
+    const TITLE: &'static str = "Contacts";
+    const DEFAULT_SORT: &'static str = "-created_at";
+    const CSV_HEADER: &'static [&'static str] = &[
+        "id",
+        "name",
+        "email",
+        "phone",
+        "title",
+        "lead_source",
+        "owner",
+        "tags",
+        "created_at",
+    ];
+
+    fn list(state: &App, ctx: &OrgCtx, params: &ContactQuery) -> impl Future<Output = AppResult<Page<Self>>> + Send {
+        contacts::list(state, ctx, params)
+    }
+    fn row(&self, members: &[Choice]) -> Row {
+        row(self, members)
+    }
+    fn csv(&self, members: &[Choice]) -> Vec<String> {
+        vec![
+            self.id.to_string(),
+            self.name.clone(),
+            self.email.clone().unwrap_or_default(),
+            self.phone.clone().unwrap_or_default(),
+            self.title.clone().unwrap_or_default(),
+            self.lead_source.clone().unwrap_or_default(),
+            view::member_name(members, &self.owner_id),
+            self.tags.0.join(", "),
+            self.created_at.to_rfc3339(),
+        ]
+    }
+    fn render(shell: Shell, list: ListParts<Row>) -> Response {
+        view::render(StatusCode::OK, &ListPage { shell, list })
+    }
 }
 
 /// The fields of the contact form, as typed.

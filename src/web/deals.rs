@@ -9,11 +9,13 @@ use axum::response::{IntoResponse, Response};
 use serde::Deserialize;
 use serde_json::{Value, json};
 
-use super::contacts::{CommentForm, PAGE_SIZE, company_choices, tag_list};
+use super::contacts::{CommentForm, company_choices, tag_list};
 use super::dashboard::{ActivityLine, TaskLine, activity_line, task_line};
+use super::records::PAGE_SIZE;
+use super::records::{ListParams, Listed};
 use super::session::Web;
-use super::view::{self, Choice, FormErrors, ListParts, ListUrls, Shell};
-use super::{Form, ListQuery, see_other};
+use super::view::{self, Choice, FormErrors, ListParts, Shell};
+use super::{Form, see_other};
 use crate::app::App;
 use crate::error::AppResult;
 use crate::http::extract::IdPath;
@@ -22,8 +24,11 @@ use crate::services::contacts::{self, ContactQuery};
 use crate::services::deals::queries::Deal;
 use crate::services::deals::{self, DealInput, DealPatch, DealQuery};
 use crate::services::idempotency::Idempotency;
+use crate::services::orgs::OrgCtx;
+use crate::services::pagination::Page;
 use crate::services::records::IfMatch;
 use crate::services::tasks::{self, TaskQuery};
+use std::future::Future;
 
 pub struct Row {
     pub id: String,
@@ -56,66 +61,59 @@ struct ListPage {
     list: ListParts<Row>,
 }
 
-pub async fn list(State(state): State<App>, web: Web, ListQuery(mut query, pairs): ListQuery<DealQuery>) -> Response {
-    query.limit = Some(PAGE_SIZE.into());
-    let urls = ListUrls::new("/deals", &pairs, "-created_at");
-    let fetch = deals::list(&state, &web.ctx, &query);
-    match view::list_parts(&state, web.ctx.org_id, urls, fetch, row).await {
-        Ok(list) => view::render(
-            StatusCode::OK,
-            &ListPage {
-                shell: Shell::new(&web, "deals", "Deals"),
-                list,
-            },
-        ),
-        Err(page) => page,
+impl ListParams for DealQuery {
+    fn page(&self, limit: &str, cursor: Option<String>) -> Self {
+        DealQuery {
+            limit: Some(limit.to_string()),
+            cursor,
+            ..self.clone()
+        }
     }
 }
 
-pub async fn export(State(state): State<App>, web: Web, ListQuery(query, _): ListQuery<DealQuery>) -> Response {
-    let members = match view::members(&state, web.ctx.org_id).await {
-        Ok(m) => m,
-        Err(e) => return view::error_page(&e),
-    };
-    let (state, ctx, base) = (&state, &web.ctx, &query);
-    view::export_csv(
-        "deals.csv",
-        &[
-            "id",
-            "title",
-            "amount",
-            "currency",
-            "stage",
-            "status",
-            "expected_close_date",
-            "owner",
-            "tags",
-            "created_at",
-        ],
-        |cursor| {
-            let query = DealQuery {
-                limit: Some(crate::services::pagination::MAX_LIMIT.to_string()),
-                cursor,
-                ..base.clone()
-            };
-            async move { deals::list(state, ctx, &query).await }
-        },
-        |d: &Deal| {
-            vec![
-                d.id.to_string(),
-                d.title.clone(),
-                crate::format::cents(d.amount_cents),
-                d.currency.clone(),
-                d.stage.clone(),
-                d.status.clone(),
-                view::date(&d.expected_close_date),
-                view::member_name(&members, &d.owner_id),
-                d.tags.0.join(", "),
-                d.created_at.to_rfc3339(),
-            ]
-        },
-    )
-    .await
+impl Listed for Deal {
+    type Params = DealQuery;
+    type Row = Row;
+    const PATH: &'static str = "/deals";
+    const TAB: &'static str = "deals";
+    const TITLE: &'static str = "Deals";
+    const DEFAULT_SORT: &'static str = "-created_at";
+    const CSV_HEADER: &'static [&'static str] = &[
+        "id",
+        "title",
+        "amount",
+        "currency",
+        "stage",
+        "status",
+        "expected_close_date",
+        "owner",
+        "tags",
+        "created_at",
+    ];
+
+    fn list(state: &App, ctx: &OrgCtx, params: &DealQuery) -> impl Future<Output = AppResult<Page<Self>>> + Send {
+        deals::list(state, ctx, params)
+    }
+    fn row(&self, members: &[Choice]) -> Row {
+        row(self, members)
+    }
+    fn csv(&self, members: &[Choice]) -> Vec<String> {
+        vec![
+            self.id.to_string(),
+            self.title.clone(),
+            crate::format::cents(self.amount_cents),
+            self.currency.clone(),
+            self.stage.clone(),
+            self.status.clone(),
+            view::date(&self.expected_close_date),
+            view::member_name(members, &self.owner_id),
+            self.tags.0.join(", "),
+            self.created_at.to_rfc3339(),
+        ]
+    }
+    fn render(shell: Shell, list: ListParts<Row>) -> Response {
+        view::render(StatusCode::OK, &ListPage { shell, list })
+    }
 }
 
 #[derive(Debug, Default, Deserialize)]
@@ -288,10 +286,11 @@ async fn record_page(
 ) -> AppResult<RecordPage> {
     let mut conn = state.db.read().await?;
     let deal = crate::services::records::readable::<deals::Deal>(conn.exec(), &web.ctx, id).await?;
-    let contact_name = contacts::queries::find(conn.exec(), web.ctx.org_id, deal.contact_id)
-        .await?
-        .map(|c| c.name)
-        .unwrap_or_default();
+    let contact_name =
+        <contacts::Contact as crate::services::records::Record>::find(conn.exec(), web.ctx.org_id, deal.contact_id)
+            .await?
+            .map(|c| c.name)
+            .unwrap_or_default();
     let timeline = activities::list(
         conn.exec(),
         web.ctx.org_id,

@@ -18,6 +18,7 @@ mod companies;
 mod contacts;
 mod dashboard;
 mod deals;
+mod records;
 mod session;
 mod settings;
 mod tasks;
@@ -33,6 +34,9 @@ use axum::routing::{get, post};
 
 use crate::app::App;
 use crate::http::BODY_LIMIT;
+use crate::services::companies::Company;
+use crate::services::contacts::Contact;
+use crate::services::deals::Deal;
 pub use session::{WebSession, purge_expired as purge_expired_sessions};
 
 /// The Content-Security-Policy of every page: scripts and styles only from
@@ -49,17 +53,17 @@ pub fn router(state: App) -> Router<App> {
         .route("/logout", post(auth::logout))
         .route("/organization", post(auth::switch_organization))
         .route("/invite/{token}", get(auth::invite_page).post(auth::accept_invite))
-        .route("/contacts", get(contacts::list).post(contacts::create))
-        .route("/contacts.csv", get(contacts::export))
+        .route("/contacts", get(records::list::<Contact>).post(contacts::create))
+        .route("/contacts.csv", get(records::export::<Contact>))
         .route("/contacts/new", get(contacts::new_page))
         .route("/contacts/{id}", get(contacts::show).post(contacts::update))
         .route("/contacts/{id}/comments", post(contacts::comment))
-        .route("/companies", get(companies::list).post(companies::create))
-        .route("/companies.csv", get(companies::export))
+        .route("/companies", get(records::list::<Company>).post(companies::create))
+        .route("/companies.csv", get(records::export::<Company>))
         .route("/companies/new", get(companies::new_page))
         .route("/companies/{id}", get(companies::show).post(companies::update))
-        .route("/deals", get(deals::list).post(deals::create))
-        .route("/deals.csv", get(deals::export))
+        .route("/deals", get(records::list::<Deal>).post(deals::create))
+        .route("/deals.csv", get(records::export::<Deal>))
         .route("/deals/new", get(deals::new_page))
         .route("/deals/{id}", get(deals::show).post(deals::update))
         .route("/deals/{id}/status", post(deals::set_status))

@@ -437,7 +437,7 @@ pub async fn audit_log(
     web: Web,
     ListQuery(mut query, pairs): ListQuery<AuditQuery>,
 ) -> Response {
-    query.limit = Some(super::contacts::PAGE_SIZE.into());
+    query.limit = Some(super::records::PAGE_SIZE.into());
     let urls = ListUrls::new("/settings/audit", &pairs, "");
     let result = async {
         let log = audit::list(&state, &web.ctx, &query).await?;

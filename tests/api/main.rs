@@ -15,6 +15,7 @@ mod contacts;
 mod conventions;
 mod deals;
 mod invitations;
+mod layers;
 mod members;
 mod organizations;
 mod pipelines;

@@ -25,13 +25,7 @@ pub struct Company {
     pub version: i64,
 }
 
-const COLUMNS: &str = "id, owner_id, name, domain, industry, employee_count, tags, created_at, updated_at, version";
-
-pub async fn find(c: Exec<'_>, org: Uuid, id: Uuid) -> Result<Option<Company>, sqlx::Error> {
-    let lock = c.for_update();
-    let sql = format!("SELECT {COLUMNS} FROM companies WHERE organization_id = $1 AND id = $2{lock}");
-    run!(c, conn => sqlx::query_as(&sql).bind(org).bind(id).fetch_optional(conn).await)
-}
+pub const COLUMNS: &str = "id, owner_id, name, domain, industry, employee_count, tags, created_at, updated_at, version";
 
 /// The id of another company of `org` with this domain.
 pub async fn find_by_domain(
@@ -93,16 +87,6 @@ pub async fn update(c: Exec<'_>, org: Uuid, company: &Company, search_text: &str
     .execute(conn)
     .await
     .map(|r| r.rows_affected()))?;
-    Ok(())
-}
-
-pub async fn delete(c: Exec<'_>, org: Uuid, id: Uuid) -> Result<(), sqlx::Error> {
-    run!(c, conn => sqlx::query("DELETE FROM companies WHERE organization_id = $1 AND id = $2")
-        .bind(org)
-        .bind(id)
-        .execute(conn)
-        .await
-        .map(|r| r.rows_affected()))?;
     Ok(())
 }
 

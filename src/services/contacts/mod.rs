@@ -5,7 +5,6 @@ pub mod queries;
 
 use std::future::Future;
 
-use chrono::{DateTime, Utc};
 use serde::Deserialize;
 use serde_json::{Value, json};
 use sqlx::types::Json as SqlJson;
@@ -18,9 +17,9 @@ use crate::error::{AppError, AppResult, Validator};
 use crate::run;
 use crate::services::activities::{self, Timeline};
 use crate::services::orgs::{OrgCtx, queries as orgs};
-use crate::services::pagination::{self, Cursor, Page};
+use crate::services::pagination::{self, Page};
 use crate::services::records::double_option;
-use crate::services::records::shape::{Checked, OnTimeline, Record, Replace};
+use crate::services::records::shape::{Checked, OnTimeline, Record, Replace, common_columns};
 use crate::services::records::{self, Sort, opt, parse_time, parse_uuid};
 use crate::services::validate;
 pub use queries::Contact;
@@ -296,17 +295,10 @@ pub async fn list(state: &App, ctx: &OrgCtx, query: &ContactQuery) -> AppResult<
         created_before,
         only_owner: ctx.sees_only_own().then_some(ctx.user_id),
     };
-    let after = match sort.field {
-        "name" => Cursor::decode::<(String, Uuid)>(query.cursor.as_deref())?.map(|(t, id)| After::Text(t, id)),
-        _ => Cursor::decode::<(DateTime<Utc>, Uuid)>(query.cursor.as_deref())?.map(|(t, id)| After::Time(t, id)),
-    };
+    let after = After::decode(sort, query.cursor.as_deref())?;
     let mut conn = state.db.read().await?;
     let rows = queries::list(conn.exec(), ctx.org_id, &filter, sort, after, limit).await?;
-    Ok(Page::from_rows(rows, limit, |c| match sort.field {
-        "name" => Cursor::encode(&(&c.name, c.id)),
-        "updated_at" => Cursor::encode(&(c.updated_at, c.id)),
-        _ => Cursor::encode(&(c.created_at, c.id)),
-    }))
+    Ok(records::page(rows, limit, sort))
 }
 
 fn duplicate() -> AppError {
@@ -315,41 +307,29 @@ fn duplicate() -> AppError {
 
 impl Record for Contact {
     const KIND: &'static str = "contact";
+    const TABLE: &'static str = "contacts";
+    const COLUMNS: &'static str = queries::COLUMNS;
     type Input = ContactInput;
     type Patch = ContactPatch;
 
-    fn id(&self) -> Uuid {
-        self.id
-    }
-    fn owner_id(&self) -> Uuid {
-        self.owner_id
-    }
-    fn version(&self) -> i64 {
-        self.version
-    }
-    fn tags(&self) -> &[String] {
-        &self.tags
-    }
-    fn touch(&mut self, version: i64, at: DateTime<Utc>) {
-        self.version = version;
-        self.updated_at = at;
+    common_columns!();
+    fn sort_value(&self, field: &str) -> After {
+        match field {
+            "name" => After::Text(self.name.clone(), self.id),
+            "updated_at" => After::Time(self.updated_at, self.id),
+            _ => After::Time(self.created_at, self.id),
+        }
     }
     fn audit_details(&self) -> Value {
         json!({ "name": self.name })
     }
 
-    fn find(c: Exec<'_>, org: Uuid, id: Uuid) -> impl Future<Output = Result<Option<Self>, sqlx::Error>> + Send {
-        queries::find(c, org, id)
-    }
     async fn write(c: Exec<'_>, org: Uuid, checked: &Checked<Self>, new: bool) -> Result<(), sqlx::Error> {
         if new {
             queries::insert(c, org, &checked.record, &checked.search_text).await
         } else {
             queries::update(c, org, &checked.record, &checked.search_text).await
         }
-    }
-    fn remove(c: Exec<'_>, org: Uuid, id: Uuid) -> impl Future<Output = Result<(), sqlx::Error>> + Send {
-        queries::delete(c, org, id)
     }
 
     fn check_new(

@@ -30,12 +30,6 @@ pub struct Contact {
 pub const COLUMNS: &str = "id, owner_id, name, email, phone, title, company_id, lead_source, customer_since, tags, \
                            created_at, updated_at, version";
 
-pub async fn find(c: Exec<'_>, org: Uuid, id: Uuid) -> Result<Option<Contact>, sqlx::Error> {
-    let lock = c.for_update();
-    let sql = format!("SELECT {COLUMNS} FROM contacts WHERE organization_id = $1 AND id = $2{lock}");
-    run!(c, conn => sqlx::query_as(&sql).bind(org).bind(id).fetch_optional(conn).await)
-}
-
 /// The id of a contact of `org` with this email or phone, other than `except`.
 pub async fn find_duplicate(
     c: Exec<'_>,
@@ -112,16 +106,6 @@ pub async fn update(c: Exec<'_>, org: Uuid, contact: &Contact, search_text: &str
     .execute(conn)
     .await
     .map(|r| r.rows_affected()))?;
-    Ok(())
-}
-
-pub async fn delete(c: Exec<'_>, org: Uuid, id: Uuid) -> Result<(), sqlx::Error> {
-    run!(c, conn => sqlx::query("DELETE FROM contacts WHERE organization_id = $1 AND id = $2")
-        .bind(org)
-        .bind(id)
-        .execute(conn)
-        .await
-        .map(|r| r.rows_affected()))?;
     Ok(())
 }
 

@@ -7,7 +7,7 @@ pub mod queries;
 
 use std::future::Future;
 
-use chrono::{DateTime, NaiveDate, Utc};
+use chrono::NaiveDate;
 use http::StatusCode;
 use serde::Deserialize;
 use serde_json::{Value, json};
@@ -20,10 +20,10 @@ use crate::db::Exec;
 use crate::error::{AppError, AppResult, Validator};
 use crate::services::activities::{self, Timeline};
 use crate::services::orgs::{OrgCtx, Role, queries as orgs};
-use crate::services::pagination::{self, Cursor, Page};
+use crate::services::pagination::{self, Page};
 use crate::services::pipelines::{self, CLOSED, Pipeline};
 use crate::services::records::double_option;
-use crate::services::records::shape::{Checked, OnTimeline, Record};
+use crate::services::records::shape::{Checked, OnTimeline, Record, common_columns};
 use crate::services::records::{self, After, Sort, opt, parse_uuid};
 use crate::services::validate;
 pub use queries::Deal;
@@ -289,21 +289,10 @@ pub async fn list(state: &App, ctx: &OrgCtx, query: &DealQuery) -> AppResult<Pag
         close_before,
         only_owner: ctx.sees_only_own().then_some(ctx.user_id),
     };
-    let cursor = query.cursor.as_deref();
-    let after = match sort.field {
-        "amount" => Cursor::decode::<(i64, Uuid)>(cursor)?.map(|(n, id)| After::Int(n, id)),
-        "expected_close_date" => Cursor::decode::<(NaiveDate, Uuid)>(cursor)?.map(|(d, id)| After::Date(d, id)),
-        _ => Cursor::decode::<(DateTime<Utc>, Uuid)>(cursor)?.map(|(t, id)| After::Time(t, id)),
-    };
+    let after = After::decode(sort, query.cursor.as_deref())?;
     let mut conn = state.db.read().await?;
     let rows = queries::list(conn.exec(), ctx.org_id, &filter, sort, after, limit).await?;
-    let far_future = NaiveDate::from_ymd_opt(9999, 12, 31).unwrap_or_default();
-    Ok(Page::from_rows(rows, limit, |d| match sort.field {
-        "amount" => Cursor::encode(&(d.amount_cents, d.id)),
-        "expected_close_date" => Cursor::encode(&(d.expected_close_date.unwrap_or(far_future), d.id)),
-        "updated_at" => Cursor::encode(&(d.updated_at, d.id)),
-        _ => Cursor::encode(&(d.created_at, d.id)),
-    }))
+    Ok(records::page(rows, limit, sort))
 }
 
 /// Validates a new deal: every field error at once, then the rules that need
@@ -580,33 +569,27 @@ async fn check_patch(mut c: Exec<'_>, ctx: &OrgCtx, current: &Deal, patch: DealP
 
 impl Record for Deal {
     const KIND: &'static str = "deal";
+    const TABLE: &'static str = "deals";
+    const COLUMNS: &'static str = queries::COLUMNS;
     const IN_ANALYTICS: bool = true;
     type Input = DealInput;
     type Patch = DealPatch;
 
-    fn id(&self) -> Uuid {
-        self.id
-    }
-    fn owner_id(&self) -> Uuid {
-        self.owner_id
-    }
-    fn version(&self) -> i64 {
-        self.version
-    }
-    fn tags(&self) -> &[String] {
-        &self.tags
-    }
-    fn touch(&mut self, version: i64, at: DateTime<Utc>) {
-        self.version = version;
-        self.updated_at = at;
+    common_columns!();
+    fn sort_value(&self, field: &str) -> After {
+        // A deal without a date sorts as the last day (`Sort::column`).
+        let far_future = NaiveDate::from_ymd_opt(9999, 12, 31).unwrap_or_default();
+        match field {
+            "amount" => After::Int(self.amount_cents, self.id),
+            "expected_close_date" => After::Date(self.expected_close_date.unwrap_or(far_future), self.id),
+            "updated_at" => After::Time(self.updated_at, self.id),
+            _ => After::Time(self.created_at, self.id),
+        }
     }
     fn audit_details(&self) -> Value {
         json!({ "title": self.title })
     }
 
-    fn find(c: Exec<'_>, org: Uuid, id: Uuid) -> impl Future<Output = Result<Option<Self>, sqlx::Error>> + Send {
-        queries::find(c, org, id)
-    }
     fn write(
         c: Exec<'_>,
         org: Uuid,
@@ -614,9 +597,6 @@ impl Record for Deal {
         new: bool,
     ) -> impl Future<Output = Result<(), sqlx::Error>> + Send {
         queries::save(c, org, &checked.record, new)
-    }
-    fn remove(c: Exec<'_>, org: Uuid, id: Uuid) -> impl Future<Output = Result<(), sqlx::Error>> + Send {
-        queries::delete(c, org, id)
     }
 
     async fn check_new(c: Exec<'_>, ctx: &OrgCtx, input: DealInput) -> AppResult<Checked<Self>> {

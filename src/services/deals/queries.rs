@@ -43,16 +43,8 @@ fn money<S: Serializer>(cents: &i64, s: S) -> Result<S::Ok, S::Error> {
     s.serialize_str(&crate::format::cents(*cents))
 }
 
-const COLUMNS: &str = "id, owner_id, title, contact_id, company_id, pipeline_id, stage, status, amount_cents, currency, \
+pub const COLUMNS: &str = "id, owner_id, title, contact_id, company_id, pipeline_id, stage, status, amount_cents, currency, \
                        expected_close_date, lost_reason, closed_at, tags, created_at, updated_at, version, furthest_position";
-
-pub async fn find(c: Exec<'_>, org: Uuid, id: Uuid) -> Result<Option<Deal>, sqlx::Error> {
-    let sql = format!(
-        "SELECT {COLUMNS} FROM deals WHERE organization_id = $1 AND id = $2{}",
-        c.for_update()
-    );
-    run!(c, conn => sqlx::query_as(&sql).bind(org).bind(id).fetch_optional(conn).await)
-}
 
 /// Inserts a new deal or writes every column of an existing one.
 pub async fn save(c: Exec<'_>, org: Uuid, d: &Deal, new: bool) -> Result<(), sqlx::Error> {
@@ -89,16 +81,6 @@ pub async fn save(c: Exec<'_>, org: Uuid, d: &Deal, new: bool) -> Result<(), sql
         .bind(d.updated_at)
         .bind(d.version)
         .bind(d.furthest_position)
-        .execute(conn)
-        .await
-        .map(|r| r.rows_affected()))?;
-    Ok(())
-}
-
-pub async fn delete(c: Exec<'_>, org: Uuid, id: Uuid) -> Result<(), sqlx::Error> {
-    run!(c, conn => sqlx::query("DELETE FROM deals WHERE organization_id = $1 AND id = $2")
-        .bind(org)
-        .bind(id)
         .execute(conn)
         .await
         .map(|r| r.rows_affected()))?;

@@ -15,6 +15,7 @@ use crate::db::{Backend, Exec};
 use crate::error::{AppError, AppResult};
 use crate::run;
 use crate::services::orgs::{OrgCtx, Role, Visibility, queries as orgs};
+use crate::services::pagination::{Cursor, Page};
 
 impl OrgCtx {
     /// `true` when the caller may read only what they own
@@ -256,6 +257,37 @@ pub enum After {
     Text(String, Uuid),
     Int(i64, Uuid),
     Date(chrono::NaiveDate, Uuid),
+}
+
+impl After {
+    /// Reads the `cursor` of a list sorted by `sort`; the sort field tells
+    /// the kind of value it holds. Anything else → 422 `invalid_cursor`.
+    pub fn decode(sort: Sort, cursor: Option<&str>) -> AppResult<Option<After>> {
+        Ok(match sort.field {
+            "name" => Cursor::decode::<(String, Uuid)>(cursor)?.map(|(t, id)| After::Text(t, id)),
+            "amount" => Cursor::decode::<(i64, Uuid)>(cursor)?.map(|(n, id)| After::Int(n, id)),
+            "expected_close_date" => {
+                Cursor::decode::<(chrono::NaiveDate, Uuid)>(cursor)?.map(|(d, id)| After::Date(d, id))
+            }
+            _ => Cursor::decode::<(DateTime<Utc>, Uuid)>(cursor)?.map(|(t, id)| After::Time(t, id)),
+        })
+    }
+
+    /// The opaque cursor a client sends back to read on from here.
+    pub fn encode(&self) -> String {
+        match self {
+            After::Time(t, id) => Cursor::encode(&(t, id)),
+            After::Text(t, id) => Cursor::encode(&(t, id)),
+            After::Int(n, id) => Cursor::encode(&(n, id)),
+            After::Date(d, id) => Cursor::encode(&(d, id)),
+        }
+    }
+}
+
+/// A page of up to `limit + 1` rows sorted by `sort`, with the cursor of its
+/// last row when another page follows.
+pub fn page<R: Record>(rows: Vec<R>, limit: i64, sort: Sort) -> Page<R> {
+    Page::from_rows(rows, limit, |r| r.sort_value(sort.field).encode())
 }
 
 /// Appends ` AND ` + the free-text condition: every word a prefix of a word of

@@ -18,8 +18,12 @@ use serde_json::Value;
 use uuid::Uuid;
 
 use crate::app::App;
+use sqlx::postgres::PgRow;
+use sqlx::sqlite::SqliteRow;
+
 use crate::db::{Exec, Tx};
 use crate::error::{AppError, AppResult};
+use crate::run;
 use crate::services::activities::{self, Activity, CommentInput, Timeline, TimelineQuery};
 use crate::services::audit::{self, Event};
 use crate::services::idempotency::{Created, Idempotency};
@@ -46,10 +50,25 @@ impl<R> Checked<R> {
 
 /// What a record type declares. Every method without a default is the type's
 /// own; the defaults are the common rules.
-pub trait Record: Clone + PartialEq + Serialize + Send + Sync + Sized + 'static {
+pub trait Record:
+    Clone
+    + PartialEq
+    + Serialize
+    + Send
+    + Sync
+    + Unpin
+    + Sized
+    + 'static
+    + for<'r> sqlx::FromRow<'r, SqliteRow>
+    + for<'r> sqlx::FromRow<'r, PgRow>
+{
     /// Singular name: the tag index's `record_type`, the audit action
     /// (`<kind>.deleted`), the audit target.
     const KIND: &'static str;
+    /// The table, keyed by `(organization_id, id)`.
+    const TABLE: &'static str;
+    /// The columns a row of `TABLE` is read with (the fields of `Self`).
+    const COLUMNS: &'static str;
     /// Whether the deal analytics read this type (their cache is cleared when
     /// a change of it commits).
     const IN_ANALYTICS: bool = false;
@@ -59,6 +78,7 @@ pub trait Record: Clone + PartialEq + Serialize + Send + Sync + Sized + 'static 
     /// The body of a `PATCH`: fields left out stay, `null` clears.
     type Patch: Send;
 
+    // The columns every record type has: `common_columns!()` writes these.
     fn id(&self) -> Uuid;
     fn owner_id(&self) -> Uuid;
     fn version(&self) -> i64;
@@ -67,10 +87,23 @@ pub trait Record: Clone + PartialEq + Serialize + Send + Sync + Sized + 'static 
     fn touch(&mut self, version: i64, at: DateTime<Utc>);
     /// What the audit log keeps of a deleted record (`{"name": …}`).
     fn audit_details(&self) -> Value;
+    /// The value of the sort field `field` and the id, where a list sorted
+    /// by it continues after this record (`records::page`).
+    fn sort_value(&self, field: &str) -> records::After;
 
     /// The record of the organization, locked for update inside a write
     /// transaction (`Exec::for_update`).
-    fn find(c: Exec<'_>, org: Uuid, id: Uuid) -> impl Future<Output = Result<Option<Self>, sqlx::Error>> + Send;
+    fn find(c: Exec<'_>, org: Uuid, id: Uuid) -> impl Future<Output = Result<Option<Self>, sqlx::Error>> + Send {
+        async move {
+            let sql = format!(
+                "SELECT {} FROM {} WHERE organization_id = $1 AND id = $2{}",
+                Self::COLUMNS,
+                Self::TABLE,
+                c.for_update()
+            );
+            run!(c, conn => sqlx::query_as::<_, Self>(&sql).bind(org).bind(id).fetch_optional(conn).await)
+        }
+    }
     /// Inserts (`new`) or rewrites the record.
     fn write(
         c: Exec<'_>,
@@ -79,7 +112,13 @@ pub trait Record: Clone + PartialEq + Serialize + Send + Sync + Sized + 'static 
         new: bool,
     ) -> impl Future<Output = Result<(), sqlx::Error>> + Send;
     /// Removes the row (what references it was handled by `before_delete`).
-    fn remove(c: Exec<'_>, org: Uuid, id: Uuid) -> impl Future<Output = Result<(), sqlx::Error>> + Send;
+    fn remove(c: Exec<'_>, org: Uuid, id: Uuid) -> impl Future<Output = Result<(), sqlx::Error>> + Send {
+        async move {
+            let sql = format!("DELETE FROM {} WHERE organization_id = $1 AND id = $2", Self::TABLE);
+            run!(c, conn => sqlx::query(&sql).bind(org).bind(id).execute(conn).await.map(|r| r.rows_affected()))?;
+            Ok(())
+        }
+    }
 
     /// Validates a create's input into the new record: every field error at
     /// once, then the rules that need the database.
@@ -139,6 +178,30 @@ pub trait Record: Clone + PartialEq + Serialize + Send + Sync + Sized + 'static 
         async { Ok(()) }
     }
 }
+
+/// The accessors of the columns every record type has (`id`, `owner_id`,
+/// `tags`, `updated_at`, `version`), written inside an `impl Record`.
+macro_rules! common_columns {
+    () => {
+        fn id(&self) -> uuid::Uuid {
+            self.id
+        }
+        fn owner_id(&self) -> uuid::Uuid {
+            self.owner_id
+        }
+        fn version(&self) -> i64 {
+            self.version
+        }
+        fn tags(&self) -> &[String] {
+            &self.tags
+        }
+        fn touch(&mut self, version: i64, at: chrono::DateTime<chrono::Utc>) {
+            self.version = version;
+            self.updated_at = at;
+        }
+    };
+}
+pub(crate) use common_columns;
 
 /// A record type whose `PUT` replaces every writable field.
 pub trait Replace: Record {

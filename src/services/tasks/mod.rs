@@ -17,9 +17,9 @@ use crate::error::{AppError, AppResult, Validator};
 use crate::run;
 use crate::services::activities;
 use crate::services::orgs::{OrgCtx, Role, queries as orgs};
-use crate::services::pagination::{self, Cursor, Page};
+use crate::services::pagination::{self, Page};
 use crate::services::records::double_option;
-use crate::services::records::shape::{Checked, Record};
+use crate::services::records::shape::{Checked, Record, common_columns};
 use crate::services::records::{self, After, Sort, opt, parse_time, parse_uuid};
 use crate::services::validate;
 
@@ -61,14 +61,6 @@ impl Task {
 
 const COLUMNS: &str = "id, owner_id, assignee_id, title, description, deal_id, contact_id, due_date, is_done, completed_at, \
                        tags, created_at, updated_at, version";
-
-async fn find(c: Exec<'_>, org: Uuid, id: Uuid) -> Result<Option<Task>, sqlx::Error> {
-    let sql = format!(
-        "SELECT {COLUMNS} FROM tasks WHERE organization_id = $1 AND id = $2{}",
-        c.for_update()
-    );
-    run!(c, conn => sqlx::query_as(&sql).bind(org).bind(id).fetch_optional(conn).await)
-}
 
 async fn save(c: Exec<'_>, org: Uuid, t: &Task, new: bool) -> Result<(), sqlx::Error> {
     let sql = if new {
@@ -286,7 +278,7 @@ async fn log_on_timeline(mut c: Exec<'_>, ctx: &OrgCtx, task: &Task, kind: &str)
     }
     let contact = match (task.contact_id, task.deal_id) {
         (Some(contact), _) => Some(contact),
-        (None, Some(deal)) => crate::services::deals::queries::find(c.re(), ctx.org_id, deal)
+        (None, Some(deal)) => <crate::services::deals::Deal as Record>::find(c.re(), ctx.org_id, deal)
             .await?
             .map(|d| d.contact_id),
         (None, None) => None,
@@ -360,7 +352,7 @@ pub async fn list(state: &App, ctx: &OrgCtx, query: &TaskQuery) -> AppResult<Pag
         .check("due_after", opt(&query.due_after).map(parse_time).transpose())
         .flatten();
     v.finish()?;
-    let after = Cursor::decode::<(DateTime<Utc>, Uuid)>(query.cursor.as_deref())?.map(|(t, id)| After::Time(t, id));
+    let after = After::decode(sort, query.cursor.as_deref())?;
     let only_user = ctx.sees_only_own().then_some(ctx.user_id);
     let now = crate::db::now();
     let mut conn = state.db.read().await?;
@@ -390,13 +382,7 @@ pub async fn list(state: &App, ctx: &OrgCtx, query: &TaskQuery) -> AppResult<Pag
         records::push_page(&mut q, sort, after, limit);
         q.build_query_as().fetch_all(c).await
     })?;
-    let no_due_date = DateTime::parse_from_rfc3339(NO_DUE_DATE)
-        .map(|d| d.with_timezone(&Utc))
-        .unwrap_or_default();
-    Ok(Page::from_rows(rows, limit, |t| match sort.field {
-        "created_at" => Cursor::encode(&(t.created_at, t.id)),
-        _ => Cursor::encode(&(t.due_date.unwrap_or(no_due_date), t.id)),
-    }))
+    Ok(records::page(rows, limit, sort))
 }
 
 /// The dashboard counts overdue tasks up to this many and shows "1000+" beyond:
@@ -423,32 +409,26 @@ pub async fn count_overdue(state: &App, ctx: &OrgCtx) -> AppResult<i64> {
 
 impl Record for Task {
     const KIND: &'static str = "task";
+    const TABLE: &'static str = "tasks";
+    const COLUMNS: &'static str = COLUMNS;
     type Input = TaskInput;
     type Patch = TaskPatch;
 
-    fn id(&self) -> Uuid {
-        self.id
-    }
-    fn owner_id(&self) -> Uuid {
-        self.owner_id
-    }
-    fn version(&self) -> i64 {
-        self.version
-    }
-    fn tags(&self) -> &[String] {
-        &self.tags
-    }
-    fn touch(&mut self, version: i64, at: DateTime<Utc>) {
-        self.version = version;
-        self.updated_at = at;
+    common_columns!();
+    fn sort_value(&self, field: &str) -> After {
+        // A task without a due date sorts after every date (`Sort::column`).
+        let no_due_date = DateTime::parse_from_rfc3339(NO_DUE_DATE)
+            .map(|d| d.with_timezone(&Utc))
+            .unwrap_or_default();
+        match field {
+            "created_at" => After::Time(self.created_at, self.id),
+            _ => After::Time(self.due_date.unwrap_or(no_due_date), self.id),
+        }
     }
     fn audit_details(&self) -> Value {
         json!({ "title": self.title })
     }
 
-    fn find(c: Exec<'_>, org: Uuid, id: Uuid) -> impl Future<Output = Result<Option<Self>, sqlx::Error>> + Send {
-        find(c, org, id)
-    }
     fn write(
         c: Exec<'_>,
         org: Uuid,
@@ -456,15 +436,6 @@ impl Record for Task {
         new: bool,
     ) -> impl Future<Output = Result<(), sqlx::Error>> + Send {
         save(c, org, &checked.record, new)
-    }
-    async fn remove(c: Exec<'_>, org: Uuid, id: Uuid) -> Result<(), sqlx::Error> {
-        run!(c, conn => sqlx::query("DELETE FROM tasks WHERE organization_id = $1 AND id = $2")
-            .bind(org)
-            .bind(id)
-            .execute(conn)
-            .await
-            .map(|r| r.rows_affected()))?;
-        Ok(())
     }
 
     async fn check_new(c: Exec<'_>, ctx: &OrgCtx, input: TaskInput) -> AppResult<Checked<Self>> {
