@@ -11,7 +11,7 @@
 //!   with query parameters or `Idempotency-Key` 422; every one 503 when the
 //!   database is unreachable;
 //! - the constraints of the validators in `crate::services::validate` and the
-//!   record types' checks, by schema and field ([`FIELD_RULES`]). Each entry
+//!   record types' checks, by schema and field ([`field_rules`], [`query_rules`]). Each entry
 //!   mirrors a rule in the code named beside it; a rule changed there and not
 //!   here makes the fuzz run fail.
 //!

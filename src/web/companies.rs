@@ -2,28 +2,23 @@
 //! record page with the company's contacts and deals.
 
 use askama::Template;
-use axum::extract::State;
 use axum::http::StatusCode;
 use axum::response::Response;
 use serde::Deserialize;
 
 use super::contacts::{DealLine, tag_list};
 use super::records::PAGE_SIZE;
-use super::records::{ListParams, Listed};
+use super::records::{Edited, ListParams, Listed};
 use super::session::Web;
 use super::view::{self, Choice, FormErrors, ListParts, Shell};
-use super::{Form, see_other};
 use crate::app::App;
 use crate::error::AppResult;
-use crate::http::extract::IdPath;
 use crate::services::companies::queries::Company;
 use crate::services::companies::{self, CompanyInput, CompanyPatch, CompanyQuery};
 use crate::services::contacts::{self, ContactQuery};
 use crate::services::deals::{self, DealQuery};
-use crate::services::idempotency::Idempotency;
 use crate::services::orgs::OrgCtx;
 use crate::services::pagination::Page;
-use crate::services::records::IfMatch;
 use std::future::Future;
 
 pub struct Row {
@@ -175,50 +170,45 @@ struct NewPage {
     errors: FormErrors,
 }
 
-pub async fn new_page(State(state): State<App>, web: Web) -> Response {
-    let members = match view::members(&state, web.ctx.org_id).await {
-        Ok(m) => m,
-        Err(e) => return view::error_page(&e),
-    };
-    let form = CompanyForm {
-        owner_id: web.ctx.user_id.to_string(),
-        ..Default::default()
-    };
-    view::render(
-        StatusCode::OK,
-        &NewPage {
-            shell: Shell::new(&web, "companies", "New company"),
-            form,
-            members,
-            errors: FormErrors::default(),
-        },
-    )
-}
+impl Edited for Company {
+    type Form = CompanyForm;
 
-pub async fn create(State(state): State<App>, web: Web, Form(form): Form<CompanyForm>) -> Response {
-    let created = match form.input() {
-        Ok(input) => {
-            crate::services::records::create::<companies::Company>(&state, &web.ctx, &Idempotency::none(), input)
-                .await
-                .and_then(|c| c.into_new())
+    fn blank_form(web: &Web, _address: &[(String, String)]) -> CompanyForm {
+        CompanyForm {
+            owner_id: web.ctx.user_id.to_string(),
+            ..Default::default()
         }
-        Err(e) => Err(e),
-    };
-    match created {
-        Ok(company) => see_other(&format!("/companies/{}", company.id)),
-        Err(e) if e.status.is_client_error() => {
-            let members = view::members(&state, web.ctx.org_id).await.unwrap_or_default();
-            view::render(
-                e.status,
-                &NewPage {
-                    shell: Shell::new(&web, "companies", "New company"),
-                    errors: FormErrors::from_api(&e),
-                    form,
-                    members,
-                },
-            )
-        }
-        Err(e) => view::error_page(&e),
+    }
+    fn input(form: &CompanyForm) -> AppResult<CompanyInput> {
+        form.input()
+    }
+    fn patch(form: &CompanyForm) -> AppResult<CompanyPatch> {
+        form.patch()
+    }
+    async fn new_page(
+        state: &App,
+        web: &Web,
+        form: CompanyForm,
+        errors: FormErrors,
+        status: StatusCode,
+    ) -> AppResult<Response> {
+        let page = NewPage {
+            shell: Shell::new(web, "companies", "New company"),
+            members: view::members(state, web.ctx.org_id).await?,
+            form,
+            errors,
+        };
+        Ok(view::render(status, &page))
+    }
+    async fn record_page(
+        state: &App,
+        web: &Web,
+        id: uuid::Uuid,
+        form: Option<CompanyForm>,
+        errors: FormErrors,
+        status: StatusCode,
+    ) -> AppResult<Response> {
+        Ok(view::render(status, &record_page(state, web, id, form, errors).await?))
     }
 }
 
@@ -299,30 +289,4 @@ async fn record_page(
             })
             .collect(),
     })
-}
-
-pub async fn show(State(state): State<App>, web: Web, IdPath(id): IdPath) -> Response {
-    match record_page(&state, &web, id, None, FormErrors::default()).await {
-        Ok(page) => view::render(StatusCode::OK, &page),
-        Err(e) => view::error_page(&e),
-    }
-}
-
-pub async fn update(State(state): State<App>, web: Web, IdPath(id): IdPath, Form(form): Form<CompanyForm>) -> Response {
-    let result = match form.patch() {
-        Ok(patch) => {
-            crate::services::records::update::<companies::Company>(&state, &web.ctx, id, IfMatch(None), patch).await
-        }
-        Err(e) => Err(e),
-    };
-    match result {
-        Ok(company) => see_other(&format!("/companies/{}", company.id)),
-        Err(e) if e.status.is_client_error() && e.status != StatusCode::NOT_FOUND => {
-            match record_page(&state, &web, id, Some(form), FormErrors::from_api(&e)).await {
-                Ok(page) => view::render(e.status, &page),
-                Err(e) => view::error_page(&e),
-            }
-        }
-        Err(e) => view::error_page(&e),
-    }
 }

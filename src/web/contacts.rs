@@ -3,27 +3,22 @@
 //! tasks, timeline with a comment box).
 
 use askama::Template;
-use axum::extract::State;
 use axum::http::StatusCode;
 use axum::response::Response;
 use serde::Deserialize;
 
 use super::dashboard::{ActivityLine, TaskLine, activity_line, task_line};
-use super::records::{ListParams, Listed, PAGE_SIZE};
+use super::records::{Edited, ListParams, Listed, PAGE_SIZE};
 use super::session::Web;
 use super::view::{self, Choice, FormErrors, ListParts, Shell};
-use super::{Form, see_other};
 use crate::app::App;
 use crate::error::AppResult;
-use crate::http::extract::IdPath;
-use crate::services::activities::{self, CommentInput, Timeline, TimelineQuery};
+use crate::services::activities::{self, Timeline, TimelineQuery};
 use crate::services::contacts::queries::Contact;
 use crate::services::contacts::{self, ContactInput, ContactPatch, ContactQuery};
 use crate::services::deals::{self, DealQuery};
-use crate::services::idempotency::Idempotency;
 use crate::services::orgs::OrgCtx;
 use crate::services::pagination::Page;
-use crate::services::records::IfMatch;
 use crate::services::tasks::{self, TaskQuery};
 use std::future::Future;
 
@@ -192,50 +187,46 @@ struct NewPage {
     errors: FormErrors,
 }
 
-pub async fn new_page(State(state): State<App>, web: Web) -> Response {
-    let members = match view::members(&state, web.ctx.org_id).await {
-        Ok(m) => m,
-        Err(e) => return view::error_page(&e),
-    };
-    let form = ContactForm {
-        owner_id: web.ctx.user_id.to_string(),
-        ..Default::default()
-    };
-    view::render(
-        StatusCode::OK,
-        &NewPage {
-            shell: Shell::new(&web, "contacts", "New contact"),
-            companies: company_choices(&state, &web, "").await.unwrap_or_default(),
-            form,
-            members,
-            errors: FormErrors::default(),
-        },
-    )
-}
+impl Edited for Contact {
+    type Form = ContactForm;
 
-pub async fn create(State(state): State<App>, web: Web, Form(form): Form<ContactForm>) -> Response {
-    let created =
-        crate::services::records::create::<contacts::Contact>(&state, &web.ctx, &Idempotency::none(), form.input())
-            .await
-            .and_then(|c| c.into_new());
-    match created {
-        Ok(contact) => see_other(&format!("/contacts/{}", contact.id)),
-        Err(e) if e.status.is_client_error() => {
-            let members = view::members(&state, web.ctx.org_id).await.unwrap_or_default();
-            view::render(
-                e.status,
-                &NewPage {
-                    shell: Shell::new(&web, "contacts", "New contact"),
-                    errors: FormErrors::from_api(&e),
-                    companies: company_choices(&state, &web, &form.company_id)
-                        .await
-                        .unwrap_or_default(),
-                    form,
-                    members,
-                },
-            )
+    fn blank_form(web: &Web, _address: &[(String, String)]) -> ContactForm {
+        ContactForm {
+            owner_id: web.ctx.user_id.to_string(),
+            ..Default::default()
         }
-        Err(e) => view::error_page(&e),
+    }
+    fn input(form: &ContactForm) -> AppResult<ContactInput> {
+        Ok(form.input())
+    }
+    fn patch(form: &ContactForm) -> AppResult<ContactPatch> {
+        Ok(form.patch())
+    }
+    async fn new_page(
+        state: &App,
+        web: &Web,
+        form: ContactForm,
+        errors: FormErrors,
+        status: StatusCode,
+    ) -> AppResult<Response> {
+        let page = NewPage {
+            shell: Shell::new(web, "contacts", "New contact"),
+            members: view::members(state, web.ctx.org_id).await?,
+            companies: company_choices(state, web, &form.company_id).await?,
+            form,
+            errors,
+        };
+        Ok(view::render(status, &page))
+    }
+    async fn record_page(
+        state: &App,
+        web: &Web,
+        id: uuid::Uuid,
+        form: Option<ContactForm>,
+        errors: FormErrors,
+        status: StatusCode,
+    ) -> AppResult<Response> {
+        Ok(view::render(status, &record_page(state, web, id, form, errors).await?))
     }
 }
 
@@ -328,60 +319,6 @@ async fn record_page(
         timeline: timeline.data.iter().map(activity_line).collect(),
         record_path: format!("/contacts/{id}"),
     })
-}
-
-pub async fn show(State(state): State<App>, web: Web, IdPath(id): IdPath) -> Response {
-    match record_page(&state, &web, id, None, FormErrors::default()).await {
-        Ok(page) => view::render(StatusCode::OK, &page),
-        Err(e) => view::error_page(&e),
-    }
-}
-
-pub async fn update(State(state): State<App>, web: Web, IdPath(id): IdPath, Form(form): Form<ContactForm>) -> Response {
-    match crate::services::records::update::<contacts::Contact>(&state, &web.ctx, id, IfMatch(None), form.patch()).await
-    {
-        Ok(contact) => see_other(&format!("/contacts/{}", contact.id)),
-        Err(e) if e.status.is_client_error() && e.status != StatusCode::NOT_FOUND => {
-            match record_page(&state, &web, id, Some(form), FormErrors::from_api(&e)).await {
-                Ok(page) => view::render(e.status, &page),
-                Err(e) => view::error_page(&e),
-            }
-        }
-        Err(e) => view::error_page(&e),
-    }
-}
-
-#[derive(Debug, Default, Deserialize)]
-#[serde(default)]
-pub struct CommentForm {
-    pub text: String,
-}
-
-impl CommentForm {
-    pub fn input(&self) -> CommentInput {
-        CommentInput {
-            kind: None,
-            text: self.text.clone(),
-        }
-    }
-}
-
-pub async fn comment(
-    State(state): State<App>,
-    web: Web,
-    IdPath(id): IdPath,
-    Form(form): Form<CommentForm>,
-) -> Response {
-    match crate::services::records::comment::<contacts::Contact>(&state, &web.ctx, id, form.input()).await {
-        Ok(_) => see_other(&format!("/contacts/{id}#timeline")),
-        Err(e) if e.status.is_client_error() && e.status != StatusCode::NOT_FOUND => {
-            match record_page(&state, &web, id, None, FormErrors::from_api(&e)).await {
-                Ok(page) => view::render(e.status, &page),
-                Err(e) => view::error_page(&e),
-            }
-        }
-        Err(e) => view::error_page(&e),
-    }
 }
 
 /// The companies a contact or deal form offers: the chosen one, then the newest.

@@ -3,16 +3,16 @@
 
 use askama::Template;
 use axum::Json;
-use axum::extract::{Query, State};
+use axum::extract::State;
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
 use serde::Deserialize;
 use serde_json::{Value, json};
 
-use super::contacts::{CommentForm, company_choices, tag_list};
+use super::contacts::{company_choices, tag_list};
 use super::dashboard::{ActivityLine, TaskLine, activity_line, task_line};
 use super::records::PAGE_SIZE;
-use super::records::{ListParams, Listed};
+use super::records::{Edited, ListParams, Listed, refused};
 use super::session::Web;
 use super::view::{self, Choice, FormErrors, ListParts, Shell};
 use super::{Form, see_other};
@@ -23,7 +23,6 @@ use crate::services::activities::{self, Timeline, TimelineQuery};
 use crate::services::contacts::{self, ContactQuery};
 use crate::services::deals::queries::Deal;
 use crate::services::deals::{self, DealInput, DealPatch, DealQuery};
-use crate::services::idempotency::Idempotency;
 use crate::services::orgs::OrgCtx;
 use crate::services::pagination::Page;
 use crate::services::records::IfMatch;
@@ -185,11 +184,6 @@ struct NewPage {
     errors: FormErrors,
 }
 
-#[derive(Debug, Default, Deserialize)]
-pub struct NewQuery {
-    contact_id: Option<String>,
-}
-
 async fn new_deal_page(state: &App, web: &Web, form: DealForm, errors: FormErrors) -> AppResult<NewPage> {
     let members = view::members(state, web.ctx.org_id).await?;
     // The contact named in the address first, then the newest ones.
@@ -223,32 +217,46 @@ async fn new_deal_page(state: &App, web: &Web, form: DealForm, errors: FormError
     })
 }
 
-pub async fn new_page(State(state): State<App>, web: Web, Query(q): Query<NewQuery>) -> Response {
-    let form = DealForm {
-        contact_id: q.contact_id.unwrap_or_default(),
-        owner_id: web.ctx.user_id.to_string(),
-        ..Default::default()
-    };
-    match new_deal_page(&state, &web, form, FormErrors::default()).await {
-        Ok(page) => view::render(StatusCode::OK, &page),
-        Err(e) => view::error_page(&e),
-    }
-}
+impl Edited for Deal {
+    type Form = DealForm;
 
-pub async fn create(State(state): State<App>, web: Web, Form(form): Form<DealForm>) -> Response {
-    let created = crate::services::records::create::<deals::Deal>(&state, &web.ctx, &Idempotency::none(), form.input())
-        .await
-        .and_then(|c| c.into_new());
-    match created {
-        Ok(deal) => see_other(&format!("/deals/{}", deal.id)),
-        Err(e) if e.status.is_client_error() => {
-            let status = e.status;
-            match new_deal_page(&state, &web, form, FormErrors::from_api(&e)).await {
-                Ok(page) => view::render(status, &page),
-                Err(e) => view::error_page(&e),
-            }
+    /// `/deals/new?contact_id=…` starts the deal on that contact.
+    fn blank_form(web: &Web, address: &[(String, String)]) -> DealForm {
+        let contact_id = address
+            .iter()
+            .find(|(k, _)| k == "contact_id")
+            .map(|(_, v)| v.clone())
+            .unwrap_or_default();
+        DealForm {
+            contact_id,
+            owner_id: web.ctx.user_id.to_string(),
+            ..Default::default()
         }
-        Err(e) => view::error_page(&e),
+    }
+    fn input(form: &DealForm) -> AppResult<DealInput> {
+        Ok(form.input())
+    }
+    fn patch(form: &DealForm) -> AppResult<DealPatch> {
+        Ok(form.patch())
+    }
+    async fn new_page(
+        state: &App,
+        web: &Web,
+        form: DealForm,
+        errors: FormErrors,
+        status: StatusCode,
+    ) -> AppResult<Response> {
+        Ok(view::render(status, &new_deal_page(state, web, form, errors).await?))
+    }
+    async fn record_page(
+        state: &App,
+        web: &Web,
+        id: uuid::Uuid,
+        form: Option<DealForm>,
+        errors: FormErrors,
+        status: StatusCode,
+    ) -> AppResult<Response> {
+        Ok(view::render(status, &record_page(state, web, id, form, errors).await?))
     }
 }
 
@@ -345,37 +353,6 @@ async fn record_page(
     })
 }
 
-pub async fn show(State(state): State<App>, web: Web, IdPath(id): IdPath) -> Response {
-    match record_page(&state, &web, id, None, FormErrors::default()).await {
-        Ok(page) => view::render(StatusCode::OK, &page),
-        Err(e) => view::error_page(&e),
-    }
-}
-
-/// Re-renders the record page with the error of a refused change.
-async fn refused(
-    state: &App,
-    web: &Web,
-    id: uuid::Uuid,
-    form: Option<DealForm>,
-    e: crate::error::AppError,
-) -> Response {
-    if !e.status.is_client_error() || e.status == StatusCode::NOT_FOUND {
-        return view::error_page(&e);
-    }
-    match record_page(state, web, id, form, FormErrors::from_api(&e)).await {
-        Ok(page) => view::render(e.status, &page),
-        Err(e) => view::error_page(&e),
-    }
-}
-
-pub async fn update(State(state): State<App>, web: Web, IdPath(id): IdPath, Form(form): Form<DealForm>) -> Response {
-    match crate::services::records::update::<deals::Deal>(&state, &web.ctx, id, IfMatch(None), form.patch()).await {
-        Ok(deal) => see_other(&format!("/deals/{}", deal.id)),
-        Err(e) => refused(&state, &web, id, Some(form), e).await,
-    }
-}
-
 #[derive(Debug, Default, Deserialize)]
 #[serde(default)]
 pub struct StatusForm {
@@ -413,7 +390,7 @@ pub async fn set_status(
             let reason = serde_html_form::to_string([("refused", e.detail.as_ref())]).unwrap_or_default();
             see_other(&format!("{next}{sep}{reason}"))
         }
-        Err(e) => refused(&state, &web, id, None, e).await,
+        Err(e) => refused::<Deal>(&state, &web, id, None, e).await,
     }
 }
 
@@ -454,7 +431,7 @@ pub async fn move_stage_form(
 ) -> Response {
     match to_stage(&state, &web, id, form.stage).await {
         Ok(deal) => see_other(&format!("/deals/{}", deal.id)),
-        Err(e) => refused(&state, &web, id, None, e).await,
+        Err(e) => refused::<Deal>(&state, &web, id, None, e).await,
     }
 }
 
@@ -471,16 +448,4 @@ async fn to_stage(state: &App, web: &Web, id: uuid::Uuid, stage: String) -> AppR
         ..Default::default()
     };
     crate::services::records::update::<deals::Deal>(state, &web.ctx, id, IfMatch(None), patch).await
-}
-
-pub async fn comment(
-    State(state): State<App>,
-    web: Web,
-    IdPath(id): IdPath,
-    Form(form): Form<CommentForm>,
-) -> Response {
-    match crate::services::records::comment::<deals::Deal>(&state, &web.ctx, id, form.input()).await {
-        Ok(_) => see_other(&format!("/deals/{id}#timeline")),
-        Err(e) => refused(&state, &web, id, None, e).await,
-    }
 }

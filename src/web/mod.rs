@@ -53,23 +53,35 @@ pub fn router(state: App) -> Router<App> {
         .route("/logout", post(auth::logout))
         .route("/organization", post(auth::switch_organization))
         .route("/invite/{token}", get(auth::invite_page).post(auth::accept_invite))
-        .route("/contacts", get(records::list::<Contact>).post(contacts::create))
+        .route(
+            "/contacts",
+            get(records::list::<Contact>).post(records::create::<Contact>),
+        )
         .route("/contacts.csv", get(records::export::<Contact>))
-        .route("/contacts/new", get(contacts::new_page))
-        .route("/contacts/{id}", get(contacts::show).post(contacts::update))
-        .route("/contacts/{id}/comments", post(contacts::comment))
-        .route("/companies", get(records::list::<Company>).post(companies::create))
+        .route("/contacts/new", get(records::new_page::<Contact>))
+        .route(
+            "/contacts/{id}",
+            get(records::show::<Contact>).post(records::update::<Contact>),
+        )
+        .route("/contacts/{id}/comments", post(records::comment::<Contact>))
+        .route(
+            "/companies",
+            get(records::list::<Company>).post(records::create::<Company>),
+        )
         .route("/companies.csv", get(records::export::<Company>))
-        .route("/companies/new", get(companies::new_page))
-        .route("/companies/{id}", get(companies::show).post(companies::update))
-        .route("/deals", get(records::list::<Deal>).post(deals::create))
+        .route("/companies/new", get(records::new_page::<Company>))
+        .route(
+            "/companies/{id}",
+            get(records::show::<Company>).post(records::update::<Company>),
+        )
+        .route("/deals", get(records::list::<Deal>).post(records::create::<Deal>))
         .route("/deals.csv", get(records::export::<Deal>))
-        .route("/deals/new", get(deals::new_page))
-        .route("/deals/{id}", get(deals::show).post(deals::update))
+        .route("/deals/new", get(records::new_page::<Deal>))
+        .route("/deals/{id}", get(records::show::<Deal>).post(records::update::<Deal>))
         .route("/deals/{id}/status", post(deals::set_status))
         .route("/deals/{id}/stage", post(deals::move_stage))
         .route("/deals/{id}/move", post(deals::move_stage_form))
-        .route("/deals/{id}/comments", post(deals::comment))
+        .route("/deals/{id}/comments", post(records::comment::<Deal>))
         .route("/board", get(board::page))
         .route("/tasks", get(tasks::list).post(tasks::create))
         .route("/tasks/{id}/done", post(tasks::done))

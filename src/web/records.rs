@@ -1,7 +1,8 @@
-//! The web side of the record shape: a record type's list page (100 rows,
-//! filters and sort in the URL, next-page link) and its CSV export of every
-//! row of the current filter, written once. A type declares its page in one
-//! [`Listed`] impl in its own module.
+//! The web side of the record shape, written once: a record type's list page
+//! (100 rows, filters and sort in the URL, next-page link), its CSV export of
+//! every row of the current filter, its create page, its record page with
+//! the edit form and the comment box. A type declares its pages in one
+//! [`Listed`] and one [`Edited`] impl in its own module.
 
 use std::future::Future;
 
@@ -9,14 +10,21 @@ use axum::extract::State;
 use axum::response::Response;
 use serde::de::DeserializeOwned;
 
-use super::ListQuery;
+use axum::http::StatusCode;
+use serde::Deserialize;
+use uuid::Uuid;
+
 use super::session::Web;
-use super::view::{self, Choice, ListParts, ListUrls, Shell};
+use super::view::{self, Choice, FormErrors, ListParts, ListUrls, Shell};
+use super::{Form, ListQuery, see_other};
 use crate::app::App;
-use crate::error::AppResult;
+use crate::error::{AppError, AppResult};
+use crate::http::extract::IdPath;
+use crate::services::activities::CommentInput;
+use crate::services::idempotency::Idempotency;
 use crate::services::orgs::OrgCtx;
 use crate::services::pagination::{MAX_LIMIT, Page};
-use crate::services::records::Record;
+use crate::services::records::{self, IfMatch, OnTimeline, Record};
 
 /// Rows per list page.
 pub const PAGE_SIZE: &str = "100";
@@ -95,4 +103,125 @@ fn params_cursor(pairs: &[(String, String)]) -> Option<String> {
         .find(|(k, _)| k == "cursor")
         .map(|(_, v)| v.clone())
         .filter(|v| !v.is_empty())
+}
+
+/// What a record type's form pages are made of: the create page and the
+/// record page with its edit form (and, for types with a timeline, its
+/// comment box). The handlers below are written once.
+pub trait Edited: Listed {
+    /// The form's fields, as typed.
+    type Form: DeserializeOwned + Send + Sync + 'static;
+    /// The create form as it starts: the caller as the owner, and what the
+    /// address names (`/deals/new?contact_id=…`).
+    fn blank_form(web: &Web, address: &[(String, String)]) -> Self::Form;
+    /// The create input the form describes, or the field error the API
+    /// would give for what it cannot read.
+    fn input(form: &Self::Form) -> AppResult<Self::Input>;
+    /// The change the edit form describes: every field it shows.
+    fn patch(form: &Self::Form) -> AppResult<Self::Patch>;
+    /// The create page with `form` and its errors, answered with `status`.
+    fn new_page(
+        state: &App,
+        web: &Web,
+        form: Self::Form,
+        errors: FormErrors,
+        status: StatusCode,
+    ) -> impl Future<Output = AppResult<Response>> + Send;
+    /// The record page, with `form` as typed (or the record's values) and
+    /// its errors, answered with `status`.
+    fn record_page(
+        state: &App,
+        web: &Web,
+        id: Uuid,
+        form: Option<Self::Form>,
+        errors: FormErrors,
+        status: StatusCode,
+    ) -> impl Future<Output = AppResult<Response>> + Send;
+}
+
+fn or_error_page(page: AppResult<Response>) -> Response {
+    page.unwrap_or_else(|e| view::error_page(&e))
+}
+
+/// `GET <PATH>/new`.
+pub async fn new_page<R: Edited>(
+    State(state): State<App>,
+    web: Web,
+    ListQuery(address, _): ListQuery<Vec<(String, String)>>,
+) -> Response {
+    let form = R::blank_form(&web, &address);
+    or_error_page(R::new_page(&state, &web, form, FormErrors::default(), StatusCode::OK).await)
+}
+
+/// `POST <PATH>`: creates the record and shows it, or shows the form again
+/// with what was typed and the errors next to their fields.
+pub async fn create<R: Edited>(State(state): State<App>, web: Web, Form(form): Form<R::Form>) -> Response {
+    let created = match R::input(&form) {
+        Ok(input) => records::create::<R>(&state, &web.ctx, &Idempotency::none(), input)
+            .await
+            .and_then(|c| c.into_new()),
+        Err(e) => Err(e),
+    };
+    match created {
+        Ok(record) => see_other(&format!("{}/{}", R::PATH, record.id())),
+        Err(e) if e.status.is_client_error() => {
+            or_error_page(R::new_page(&state, &web, form, FormErrors::from_api(&e), e.status).await)
+        }
+        Err(e) => view::error_page(&e),
+    }
+}
+
+/// `GET <PATH>/{id}`.
+pub async fn show<R: Edited>(State(state): State<App>, web: Web, IdPath(id): IdPath) -> Response {
+    or_error_page(R::record_page(&state, &web, id, None, FormErrors::default(), StatusCode::OK).await)
+}
+
+/// `POST <PATH>/{id}`: saves the edit form.
+pub async fn update<R: Edited>(
+    State(state): State<App>,
+    web: Web,
+    IdPath(id): IdPath,
+    Form(form): Form<R::Form>,
+) -> Response {
+    let result = match R::patch(&form) {
+        Ok(patch) => records::update::<R>(&state, &web.ctx, id, IfMatch(None), patch).await,
+        Err(e) => Err(e),
+    };
+    match result {
+        Ok(record) => see_other(&format!("{}/{}", R::PATH, record.id())),
+        Err(e) => refused::<R>(&state, &web, id, Some(form), e).await,
+    }
+}
+
+/// The record page again with the error of a refused change next to its
+/// field; a missing record or a server fault is an error page.
+pub async fn refused<R: Edited>(state: &App, web: &Web, id: Uuid, form: Option<R::Form>, e: AppError) -> Response {
+    if !e.status.is_client_error() || e.status == StatusCode::NOT_FOUND {
+        return view::error_page(&e);
+    }
+    or_error_page(R::record_page(state, web, id, form, FormErrors::from_api(&e), e.status).await)
+}
+
+/// The comment box of a record page.
+#[derive(Debug, Default, Deserialize)]
+#[serde(default)]
+pub struct CommentForm {
+    pub text: String,
+}
+
+/// `POST <PATH>/{id}/comments`.
+pub async fn comment<R: Edited + OnTimeline>(
+    State(state): State<App>,
+    web: Web,
+    IdPath(id): IdPath,
+    Form(form): Form<CommentForm>,
+) -> Response {
+    let input = CommentInput {
+        kind: None,
+        text: form.text,
+    };
+    match records::comment::<R>(&state, &web.ctx, id, input).await {
+        Ok(_) => see_other(&format!("{}/{id}#timeline", R::PATH)),
+        Err(e) => refused::<R>(&state, &web, id, None, e).await,
+    }
 }
