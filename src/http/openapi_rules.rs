@@ -26,6 +26,12 @@ use crate::services::validate;
 
 const PROBLEM_JSON: &str = "application/problem+json";
 
+/// The characters `str::trim` removes (Unicode `White_Space`), spelled out:
+/// a regex `\s` differs between engines (ECMA's has U+FEFF and lacks U+0085).
+const WS: &str = r"[\t\n\x0b\x0c\r \u0085\u00a0\u1680\u2000-\u200a\u2028\u2029\u202f\u205f\u3000]";
+/// A character of text that is neither such white space nor NUL.
+const TEXT: &str = r"[^\t\n\x0b\x0c\r \u0085\u00a0\u1680\u2000-\u200a\u2028\u2029\u202f\u205f\u3000\x00]";
+
 /// Applies every rule of this module to the document.
 pub fn apply(doc: &mut Value) {
     apply_rules(doc);
@@ -224,13 +230,13 @@ fn merge(property: &mut Value, rule: Value) {
 
 /// A required text (`validate::required_text`): trimmed, 1..`max` characters.
 fn required_text(max: usize) -> Value {
-    json!({ "pattern": format!(r"^\s*[^\s\x00]([^\x00]{{0,{}}}[^\s\x00])?\s*$", max - 2) })
+    json!({ "pattern": format!(r"^{WS}*{TEXT}([^\x00]{{0,{}}}{TEXT})?{WS}*$", max - 2) })
 }
 
 /// An optional text (`validate::optional_text`): blank is "not given", else
 /// trimmed 1..`max` characters.
 fn optional_text(max: usize) -> Value {
-    json!({ "pattern": format!(r"^\s*([^\s\x00]([^\x00]{{0,{}}}[^\s\x00])?\s*)?$", max - 2) })
+    json!({ "pattern": format!(r"^{WS}*({TEXT}([^\x00]{{0,{}}}{TEXT})?{WS}*)?$", max - 2) })
 }
 
 /// An optional id named in a body (`records::parse_uuid` after
@@ -238,7 +244,7 @@ fn optional_text(max: usize) -> Value {
 fn optional_uuid() -> Value {
     json!({ "anyOf": [
         { "type": "string", "format": "uuid" },
-        { "type": "string", "pattern": r"^\s*$" },
+        { "type": "string", "pattern": format!(r"^{WS}*$") },
         { "type": "null" }
     ] })
 }
@@ -246,8 +252,8 @@ fn optional_uuid() -> Value {
 /// An optional date (`records::parse_date`): exactly `YYYY-MM-DD`, or empty.
 fn optional_date() -> Value {
     json!({ "anyOf": [
-        { "type": "string", "format": "date", "pattern": r"^\s*[0-9]{4}-[0-9]{2}-[0-9]{2}\s*$" },
-        { "type": "string", "pattern": r"^\s*$" },
+        { "type": "string", "format": "date", "pattern": format!(r"^{WS}*[0-9]{{4}}-[0-9]{{2}}-[0-9]{{2}}{WS}*$") },
+        { "type": "string", "pattern": format!(r"^{WS}*$") },
         { "type": "null" }
     ] })
 }
@@ -257,7 +263,7 @@ fn optional_date() -> Value {
 fn code(name: &str) -> Value {
     json!({ "anyOf": [
         { "$ref": format!("#/components/schemas/{name}") },
-        { "type": "string", "pattern": r"^\s*$" },
+        { "type": "string", "pattern": format!(r"^{WS}*$") },
         { "type": "null" }
     ] })
 }
@@ -292,11 +298,11 @@ fn code_schema(description: &str, codes: &[&str]) -> Value {
 fn domain() -> Value {
     const LABEL: &str = r"[^\W_](?:(?:[^\W_]|-){0,61}[^\W_])?";
     let pattern = format!(
-        r"^\s*(?:(?:(?!://)[^\x00])*://|(?![^\x00]*://))(?:[^/?#\x00]*@)?{LABEL}(?:\.{LABEL})+\.*(?::[^/?#\x00]*)?(?:[/?#][^\x00]*)?$"
+        r"^{WS}*(?:(?:(?!://)[^\x00])*://|(?![^\x00]*://))(?:[^/?#\x00]*@)?{LABEL}(?:\.{LABEL})+\.*(?::[^/?#\x00]*)?(?:[/?#][^\x00]*)?$"
     );
     json!({ "anyOf": [
         { "type": "string", "pattern": pattern },
-        { "type": "string", "pattern": r"^\s*$" },
+        { "type": "string", "pattern": format!(r"^{WS}*$") },
         { "type": "null" }
     ] })
 }
@@ -304,14 +310,14 @@ fn domain() -> Value {
 /// Tags (`records::normalize_tags`): at most 20, each 1..50 characters
 /// trimmed (duplicates are merged, not refused).
 fn tags() -> Value {
-    json!({ "maxItems": 20, "items": { "type": "string", "pattern": r"^\s*[^\s\x00]([^\x00]{0,48}[^\s\x00])?\s*$" } })
+    json!({ "maxItems": 20, "items": { "type": "string", "pattern": format!(r"^{WS}*{TEXT}([^\x00]{{0,48}}{TEXT})?{WS}*$") } })
 }
 
 /// An amount (`deals::parse_amount`): a decimal string or number, at most 2
 /// fraction digits, never negative, below 10^13 whole units; empty is none.
 fn amount() -> Value {
     json!({ "oneOf": [
-        { "type": "string", "pattern": r"^\s*([0-9]{1,13}(\.[0-9]{1,2})?)?\s*$" },
+        { "type": "string", "pattern": format!(r"^{WS}*([0-9]{{1,13}}(\.[0-9]{{1,2}})?)?{WS}*$") },
         { "type": "number", "minimum": 0, "maximum": 9_999_999_999_999.99_f64, "multipleOf": 0.01 },
         { "type": "null" }
     ] })
@@ -343,22 +349,22 @@ fn query_rules() -> Vec<(&'static str, &'static str, Value)> {
         (
             "/api/v1/deals",
             "amount_min",
-            json!({ "pattern": r"^\s*[0-9]{1,13}(\.[0-9]{1,2})?\s*$" }),
+            json!({ "pattern": format!(r"^{WS}*[0-9]{{1,13}}(\.[0-9]{{1,2}})?{WS}*$") }),
         ),
         (
             "/api/v1/deals",
             "amount_max",
-            json!({ "pattern": r"^\s*[0-9]{1,13}(\.[0-9]{1,2})?\s*$" }),
+            json!({ "pattern": format!(r"^{WS}*[0-9]{{1,13}}(\.[0-9]{{1,2}})?{WS}*$") }),
         ),
         (
             "/api/v1/deals",
             "expected_close_before",
-            json!({ "format": "date", "pattern": r"^\s*[0-9]{4}-[0-9]{2}-[0-9]{2}\s*$" }),
+            json!({ "format": "date", "pattern": format!(r"^{WS}*[0-9]{{4}}-[0-9]{{2}}-[0-9]{{2}}{WS}*$") }),
         ),
         (
             "/api/v1/deals",
             "expected_close_after",
-            json!({ "format": "date", "pattern": r"^\s*[0-9]{4}-[0-9]{2}-[0-9]{2}\s*$" }),
+            json!({ "format": "date", "pattern": format!(r"^{WS}*[0-9]{{4}}-[0-9]{{2}}-[0-9]{{2}}{WS}*$") }),
         ),
     ]
 }
@@ -388,7 +394,7 @@ fn field_rules() -> Vec<(&'static str, &'static str, Value)> {
     add(
         CONTACT,
         "email",
-        json!({ "anyOf": [{ "type": "string", "format": "email", "maxLength": 254 }, { "type": "string", "pattern": r"^\s*$" }, { "type": "null" }] }),
+        json!({ "anyOf": [{ "type": "string", "format": "email", "maxLength": 254 }, { "type": "string", "pattern": format!(r"^{WS}*$") }, { "type": "null" }] }),
     );
     add(CONTACT, "title", optional_text(200));
     add(CONTACT, "lead_source", optional_text(100));
