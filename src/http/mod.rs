@@ -10,7 +10,7 @@ pub mod response;
 
 use axum::Router;
 use axum::extract::DefaultBodyLimit;
-use axum::http::StatusCode;
+use axum::http::{HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use tower_http::catch_panic::CatchPanicLayer;
 use utoipa_axum::router::OpenApiRouter;
@@ -41,7 +41,54 @@ pub fn router(state: App) -> Router {
         // context, so it still gets its request id, log line and metrics.
         .layer(CatchPanicLayer::custom(panic_response))
         .layer(DefaultBodyLimit::max(BODY_LIMIT))
+        .layer(axum::middleware::from_fn(read_body_first))
         .layer(axum::middleware::from_fn(request_id::request_context))
+}
+
+/// Reads a request's whole body (up to [`BODY_LIMIT`]) before it is routed.
+///
+/// An answer given before a handler reads the body (a 404 for a malformed
+/// id, a 401, a 415) would otherwise leave the unread rest of the body on the
+/// connection, and the server would close it without saying so: a client
+/// reusing the connection saw its next request fail. Read first, nothing is
+/// left and the connection stays usable. The JSON and form extractors buffer
+/// the body anyway, so this costs no memory they did not already take. A body
+/// over the limit is refused (413) with `Connection: close`: its rest is not
+/// read. (Streamed uploads, when they come, will be routed around this.)
+async fn read_body_first(request: axum::extract::Request, next: axum::middleware::Next) -> Response {
+    use axum::body::{Body, HttpBody};
+    if request.body().size_hint().exact() == Some(0) {
+        return next.run(request).await;
+    }
+    let declared_too_large = request
+        .headers()
+        .get(header::CONTENT_LENGTH)
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.parse::<usize>().ok())
+        .is_some_and(|n| n > BODY_LIMIT);
+    let (parts, body) = request.into_parts();
+    let bytes = match declared_too_large {
+        true => None,
+        false => axum::body::to_bytes(body, BODY_LIMIT).await.ok(),
+    };
+    match bytes {
+        Some(bytes) => {
+            next.run(axum::extract::Request::from_parts(parts, Body::from(bytes)))
+                .await
+        }
+        None => {
+            let mut response = AppError::new(
+                StatusCode::PAYLOAD_TOO_LARGE,
+                "payload_too_large",
+                "the request body is larger than 1 MiB",
+            )
+            .into_response();
+            response
+                .headers_mut()
+                .insert(header::CONNECTION, HeaderValue::from_static("close"));
+            response
+        }
+    }
 }
 
 async fn not_found() -> AppError {

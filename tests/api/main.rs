@@ -15,6 +15,7 @@ mod contacts;
 mod conventions;
 mod deals;
 mod invitations;
+mod keepalive;
 mod layers;
 mod members;
 mod organizations;
