@@ -9,45 +9,41 @@ use tokio::net::TcpStream;
 
 use crate::both;
 
+/// Reads more of the connection into `buffer`; `None` when it closed or
+/// stayed silent for 5 s.
+async fn read_more(stream: &mut TcpStream, buffer: &mut Vec<u8>) -> Option<()> {
+    let mut chunk = [0u8; 8192];
+    let n = tokio::time::timeout(Duration::from_secs(5), stream.read(&mut chunk))
+        .await
+        .ok()?
+        .ok()?;
+    buffer.extend_from_slice(&chunk[..n]);
+    (n > 0).then_some(())
+}
+
 /// Reads one HTTP/1.1 response (headers and a `Content-Length` body) and
 /// returns its status line; `None` when the server closed the connection.
 async fn read_response(stream: &mut TcpStream, buffer: &mut Vec<u8>) -> Option<String> {
-    loop {
+    let end = loop {
         if let Some(end) = buffer.windows(4).position(|w| w == b"\r\n\r\n") {
-            let head = String::from_utf8_lossy(&buffer[..end]).to_string();
-            let length: usize = head
-                .lines()
-                .find_map(|l| {
-                    l.to_ascii_lowercase()
-                        .strip_prefix("content-length:")
-                        .map(|v| v.trim().parse().unwrap_or(0))
-                })
-                .unwrap_or(0);
-            let total = end + 4 + length;
-            while buffer.len() < total {
-                let mut chunk = [0u8; 8192];
-                let n = tokio::time::timeout(Duration::from_secs(5), stream.read(&mut chunk))
-                    .await
-                    .ok()?
-                    .ok()?;
-                if n == 0 {
-                    return None;
-                }
-                buffer.extend_from_slice(&chunk[..n]);
-            }
-            buffer.drain(..total);
-            return head.lines().next().map(str::to_string);
+            break end;
         }
-        let mut chunk = [0u8; 8192];
-        let n = tokio::time::timeout(Duration::from_secs(5), stream.read(&mut chunk))
-            .await
-            .ok()?
-            .ok()?;
-        if n == 0 {
-            return None;
-        }
-        buffer.extend_from_slice(&chunk[..n]);
+        read_more(stream, buffer).await?;
+    };
+    let head = String::from_utf8_lossy(&buffer[..end]).to_string();
+    let length: usize = head
+        .lines()
+        .find_map(|l| {
+            l.to_ascii_lowercase()
+                .strip_prefix("content-length:")
+                .map(|v| v.trim().parse().unwrap_or(0))
+        })
+        .unwrap_or(0);
+    while buffer.len() < end + 4 + length {
+        read_more(stream, buffer).await?;
     }
+    buffer.drain(..end + 4 + length);
+    head.lines().next().map(str::to_string)
 }
 
 both! {
