@@ -104,6 +104,15 @@ impl AppError {
         Self::new(StatusCode::GONE, code, detail)
     }
 
+    /// 413: a request body over the 1 MiB limit (api.md §1).
+    pub fn payload_too_large() -> Self {
+        Self::new(
+            StatusCode::PAYLOAD_TOO_LARGE,
+            "payload_too_large",
+            "the request body is larger than 1 MiB",
+        )
+    }
+
     pub fn version_mismatch() -> Self {
         Self::new(
             StatusCode::PRECONDITION_FAILED,

@@ -39,11 +39,7 @@ impl<S: Send + Sync, T: DeserializeOwned> FromRequest<S> for ApiJson<T> {
     async fn from_request(req: Request, state: &S) -> Result<Self, Self::Rejection> {
         let bytes = Bytes::from_request(req, state).await.map_err(|rejection| {
             if rejection.status() == StatusCode::PAYLOAD_TOO_LARGE {
-                AppError::new(
-                    StatusCode::PAYLOAD_TOO_LARGE,
-                    "payload_too_large",
-                    "the request body is larger than 1 MiB",
-                )
+                AppError::payload_too_large()
             } else {
                 AppError::bad_request("malformed_json", "the request body could not be read")
             }
@@ -98,6 +94,11 @@ fn nul_in(value: &Value, path: &str) -> Option<String> {
 /// A `cursor` is left to its own check (an opaque value, never stored: 422
 /// `invalid_cursor`).
 pub fn nul_in_query(query: &str) -> Option<String> {
+    // Decoded, a NUL can only come from `%00` (or a raw NUL in a form body):
+    // without one, the query is not parsed a second time.
+    if !query.contains("%00") && !query.contains('\0') {
+        return None;
+    }
     let pairs: Vec<(String, String)> = serde_html_form::from_str(query).unwrap_or_default();
     pairs
         .into_iter()

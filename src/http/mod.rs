@@ -77,12 +77,7 @@ async fn read_body_first(request: axum::extract::Request, next: axum::middleware
                 .await
         }
         None => {
-            let mut response = AppError::new(
-                StatusCode::PAYLOAD_TOO_LARGE,
-                "payload_too_large",
-                "the request body is larger than 1 MiB",
-            )
-            .into_response();
+            let mut response = AppError::payload_too_large().into_response();
             response
                 .headers_mut()
                 .insert(header::CONNECTION, HeaderValue::from_static("close"));
