@@ -8,7 +8,7 @@ use serde::Deserialize;
 
 use super::contacts::{DealLine, tag_list};
 use super::records::PAGE_SIZE;
-use super::records::{Edited, ListParams, Listed};
+use super::records::{Edited, Listed};
 use super::session::Web;
 use super::view::{self, Choice, FormErrors, ListParts, Shell};
 use crate::app::App;
@@ -50,16 +50,6 @@ fn row(c: &Company, members: &[Choice]) -> Row {
 struct ListPage {
     shell: Shell,
     list: ListParts<Row>,
-}
-
-impl ListParams for CompanyQuery {
-    fn page(&self, limit: &str, cursor: Option<String>) -> Self {
-        CompanyQuery {
-            limit: Some(limit.to_string()),
-            cursor,
-            ..self.clone()
-        }
-    }
 }
 
 impl Listed for Company {

@@ -8,7 +8,7 @@ use axum::response::Response;
 use serde::Deserialize;
 
 use super::dashboard::{ActivityLine, TaskLine, activity_line, task_line};
-use super::records::{Edited, ListParams, Listed, PAGE_SIZE};
+use super::records::{Edited, Listed, PAGE_SIZE};
 use super::session::Web;
 use super::view::{self, Choice, FormErrors, ListParts, Shell};
 use crate::app::App;
@@ -52,16 +52,6 @@ fn row(c: &Contact, members: &[Choice]) -> Row {
 struct ListPage {
     shell: Shell,
     list: ListParts<Row>,
-}
-
-impl ListParams for ContactQuery {
-    fn page(&self, limit: &str, cursor: Option<String>) -> Self {
-        ContactQuery {
-            limit: Some(limit.to_string()),
-            cursor,
-            ..self.clone()
-        }
-    }
 }
 
 impl Listed for Contact {

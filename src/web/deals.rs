@@ -12,7 +12,7 @@ use serde_json::{Value, json};
 use super::contacts::{company_choices, tag_list};
 use super::dashboard::{ActivityLine, TaskLine, activity_line, task_line};
 use super::records::PAGE_SIZE;
-use super::records::{Edited, ListParams, Listed, refused};
+use super::records::{Edited, Listed, refused};
 use super::session::Web;
 use super::view::{self, Choice, FormErrors, ListParts, Shell};
 use super::{Form, see_other};
@@ -58,16 +58,6 @@ fn row(d: &Deal, members: &[Choice]) -> Row {
 struct ListPage {
     shell: Shell,
     list: ListParts<Row>,
-}
-
-impl ListParams for DealQuery {
-    fn page(&self, limit: &str, cursor: Option<String>) -> Self {
-        DealQuery {
-            limit: Some(limit.to_string()),
-            cursor,
-            ..self.clone()
-        }
-    }
 }
 
 impl Listed for Deal {

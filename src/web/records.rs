@@ -21,6 +21,9 @@ use crate::app::App;
 use crate::error::{AppError, AppResult};
 use crate::http::extract::IdPath;
 use crate::services::activities::CommentInput;
+use crate::services::companies::CompanyQuery;
+use crate::services::contacts::ContactQuery;
+use crate::services::deals::DealQuery;
 use crate::services::idempotency::Idempotency;
 use crate::services::orgs::OrgCtx;
 use crate::services::pagination::{MAX_LIMIT, Page};
@@ -33,7 +36,25 @@ pub const PAGE_SIZE: &str = "100";
 pub trait ListParams: Clone + DeserializeOwned + Send + Sync + 'static {
     /// The same filters, for one page of `limit` rows from `cursor`.
     fn page(&self, limit: &str, cursor: Option<String>) -> Self;
+    /// The same filters and cursor, `limit` rows.
+    fn limited(&self, limit: &str) -> Self;
 }
+
+/// [`ListParams`] of list queries with `limit` and `cursor` fields.
+macro_rules! list_params {
+    ($($query:ty),* $(,)?) => {$(
+        impl ListParams for $query {
+            fn page(&self, limit: &str, cursor: Option<String>) -> Self {
+                Self { limit: Some(limit.to_string()), cursor, ..self.clone() }
+            }
+            fn limited(&self, limit: &str) -> Self {
+                Self { limit: Some(limit.to_string()), ..self.clone() }
+            }
+        }
+    )*};
+}
+
+list_params!(ContactQuery, CompanyQuery, DealQuery);
 
 /// What a record type's list page and export are made of.
 pub trait Listed: Record {
@@ -62,7 +83,7 @@ pub async fn list<R: Listed>(
     web: Web,
     ListQuery(params, pairs): ListQuery<R::Params>,
 ) -> Response {
-    let params = params.page(PAGE_SIZE, params_cursor(&pairs));
+    let params = params.limited(PAGE_SIZE);
     let urls = ListUrls::new(R::PATH, &pairs, R::DEFAULT_SORT);
     let fetch = R::list(&state, &web.ctx, &params);
     match view::list_parts(&state, web.ctx.org_id, urls, fetch, |r: &R, m| r.row(m)).await {
@@ -94,15 +115,6 @@ pub async fn export<R: Listed>(
         |r: &R| r.csv(&members),
     )
     .await
-}
-
-/// The `cursor` of the address, if any (the page keeps it).
-fn params_cursor(pairs: &[(String, String)]) -> Option<String> {
-    pairs
-        .iter()
-        .find(|(k, _)| k == "cursor")
-        .map(|(_, v)| v.clone())
-        .filter(|v| !v.is_empty())
 }
 
 /// What a record type's form pages are made of: the create page and the
