@@ -152,7 +152,7 @@ fn transition_allowed(from: &str, to: &str) -> bool {
 
 /// A contact the caller may see, else 422 `contact_not_found`.
 pub async fn visible_contact(c: Exec<'_>, ctx: &OrgCtx, id: Uuid) -> AppResult<Uuid> {
-    crate::services::records::readable::<crate::services::contacts::Contact>(c, ctx, id)
+    records::readable::<crate::services::contacts::Contact>(c, ctx, id)
         .await
         .map(|contact| contact.id)
         .map_err(records::missing_as(

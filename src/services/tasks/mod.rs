@@ -219,7 +219,7 @@ async fn check(mut c: Exec<'_>, ctx: &OrgCtx, input: TaskInput, current: Option<
     if let Some(deal) = deal_id
         && current.is_none_or(|t| t.deal_id != Some(deal))
     {
-        crate::services::records::readable::<crate::services::deals::Deal>(c.re(), ctx, deal)
+        records::readable::<crate::services::deals::Deal>(c.re(), ctx, deal)
             .await
             .map_err(records::missing_as(
                 "deal_not_found",
