@@ -201,6 +201,20 @@ impl Validator {
         }
     }
 
+    /// Parses an optional field that is present and not blank, recording the
+    /// error under `field`; `None` when absent or wrong.
+    pub fn parsed<T>(
+        &mut self,
+        field: &str,
+        value: &Option<String>,
+        parse: impl FnOnce(&str) -> Result<T, String>,
+    ) -> Option<T> {
+        match value.as_deref().map(str::trim).filter(|v| !v.is_empty()) {
+            Some(raw) => self.check(field, parse(raw)),
+            None => None,
+        }
+    }
+
     pub fn finish(self) -> AppResult<()> {
         if self.errors.is_empty() {
             Ok(())

@@ -2,26 +2,23 @@
 
 pub mod queries;
 
-use std::future::Future;
-
 use serde::Deserialize;
 use serde_json::{Value, json};
 use sqlx::types::Json as SqlJson;
 use utoipa::{IntoParams, ToSchema};
-use uuid::Uuid;
 
 use crate::app::App;
 use crate::db::Exec;
 use crate::error::{AppError, AppResult, Validator};
 use crate::run;
 use crate::services::orgs::OrgCtx;
-use crate::services::pagination::{self, Page};
-use crate::services::records::shape::{Checked, Record, common_columns};
-use crate::services::records::{self, After, Sort, opt, parse_uuid};
+use crate::services::pagination::Page;
+use crate::services::records::rows::Column;
+use crate::services::records::shape::{Checked, Record, checked_by, common_columns};
+use crate::services::records::{self, After, Cell, Listing, opt, parse_uuid};
 use crate::services::records::{double_option, double_option_whole_number, whole_number};
 use crate::services::validate;
 pub use queries::Company;
-use queries::Filter;
 
 const SORTS: &[&str] = &["created_at", "name"];
 
@@ -66,11 +63,7 @@ impl CompanyPatch {
             industry: self.industry.unwrap_or_else(|| current.industry.clone()),
             employee_count: self.employee_count.unwrap_or(current.employee_count),
             owner_id: Some(self.owner_id.unwrap_or_else(|| current.owner_id.to_string())),
-            tags: Some(
-                self.tags
-                    .map(Option::unwrap_or_default)
-                    .unwrap_or_else(|| current.tags.0.clone()),
-            ),
+            tags: records::patched_tags(self.tags, &current.tags),
         }
     }
 }
@@ -125,24 +118,20 @@ async fn check(
     else {
         return Err(AppError::internal(anyhow::anyhow!("validated values missing")));
     };
-    let owner_id = match (owner_id, current) {
-        (Some(requested), Some(current)) if requested == current.owner_id => requested,
-        (None, Some(current)) => current.owner_id,
-        (requested, _) => records::resolve_owner(c, ctx, requested).await?,
-    };
+    let owner_id = records::owner_for(c, ctx, owner_id, current.map(|c| c.owner_id)).await?;
     let search_text = records::search_text([Some(name.as_str()), domain.as_deref()]);
-    let now = crate::db::now();
+    let (id, created_at, updated_at, version) = records::stamps(current);
     let company = Company {
-        id: current.map_or_else(crate::db::new_id, |c| c.id),
+        id,
         owner_id,
         name,
         domain,
         industry,
         employee_count,
         tags: SqlJson(tags),
-        created_at: current.map_or(now, |c| c.created_at),
-        updated_at: current.map_or(now, |c| c.updated_at),
-        version: current.map_or(1, |c| c.version),
+        created_at,
+        updated_at,
+        version,
     };
     Ok(Checked {
         record: company,
@@ -170,27 +159,12 @@ pub struct CompanyQuery {
 /// One page of the companies the caller may read (the API's list and the
 /// web app's list page).
 pub async fn list(state: &App, ctx: &OrgCtx, query: &CompanyQuery) -> AppResult<Page<Company>> {
-    let limit = pagination::limit(query.limit.as_deref())?;
-    let sort = Sort::parse(query.sort.as_deref(), SORTS, "-created_at")?;
-    let owner_id = opt(&query.owner_id)
-        .map(parse_uuid)
-        .transpose()
-        .map_err(|m| AppError::field("owner_id", m))?;
-    let filter = Filter {
-        words: query.q.as_deref().map(records::words).unwrap_or_default(),
-        owner_id,
-        tags: query
-            .tag
-            .iter()
-            .map(|t| t.trim().to_lowercase())
-            .filter(|t| !t.is_empty())
-            .collect(),
-        only_owner: ctx.sees_only_own().then_some(ctx.user_id),
-    };
-    let after = After::decode(sort, query.cursor.as_deref())?;
-    let mut conn = state.db.read().await?;
-    let rows = queries::list(conn.exec(), ctx.org_id, &filter, sort, after, limit).await?;
-    Ok(records::page(rows, limit, sort))
+    let (limit, sort) = records::paging(&query.limit, &query.sort, SORTS, "-created_at")?;
+    let mut v = Validator::new();
+    let owner_id = v.parsed("owner_id", &query.owner_id, parse_uuid);
+    v.finish()?;
+    let listing = Listing::new(limit, sort, &query.q, &query.tag).filter([("owner_id =", Cell::Id(owner_id))]);
+    records::list_page(state, ctx, listing, &query.cursor).await
 }
 
 impl Record for Company {
@@ -211,29 +185,17 @@ impl Record for Company {
         json!({ "name": self.name })
     }
 
-    async fn write(c: Exec<'_>, org: Uuid, checked: &Checked<Self>, new: bool) -> Result<(), sqlx::Error> {
-        if new {
-            queries::insert(c, org, &checked.record, &checked.search_text).await
-        } else {
-            queries::update(c, org, &checked.record, &checked.search_text).await
-        }
+    fn columns(&self) -> Vec<Column<'_>> {
+        vec![
+            ("owner_id", Cell::Id(Some(self.owner_id))),
+            ("name", Cell::Text(Some(&self.name))),
+            ("domain", Cell::Text(self.domain.as_deref())),
+            ("industry", Cell::Text(self.industry.as_deref())),
+            ("employee_count", Cell::Int(self.employee_count)),
+            ("tags", Cell::Tags(&self.tags)),
+        ]
     }
-
-    fn check_new(
-        c: Exec<'_>,
-        ctx: &OrgCtx,
-        input: CompanyInput,
-    ) -> impl Future<Output = AppResult<Checked<Self>>> + Send {
-        check(c, ctx, input, None)
-    }
-    fn check_patch(
-        c: Exec<'_>,
-        ctx: &OrgCtx,
-        current: &Self,
-        patch: CompanyPatch,
-    ) -> impl Future<Output = AppResult<Checked<Self>>> + Send {
-        check(c, ctx, patch.apply_to(current), Some(current))
-    }
+    checked_by!(check);
 
     /// 409 `duplicate_company` when another company has this domain.
     async fn ensure_unique(c: Exec<'_>, ctx: &OrgCtx, company: &Self) -> AppResult<()> {

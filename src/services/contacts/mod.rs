@@ -17,13 +17,13 @@ use crate::error::{AppError, AppResult, Validator};
 use crate::run;
 use crate::services::activities::{self, Timeline};
 use crate::services::orgs::{OrgCtx, queries as orgs};
-use crate::services::pagination::{self, Page};
+use crate::services::pagination::Page;
 use crate::services::records::double_option;
-use crate::services::records::shape::{Checked, OnTimeline, Record, Replace, common_columns};
-use crate::services::records::{self, Sort, opt, parse_time, parse_uuid};
+use crate::services::records::rows::Column;
+use crate::services::records::shape::{Checked, OnTimeline, Record, Replace, checked_by, common_columns};
+use crate::services::records::{self, After, Cell, Listing, opt, parse_time, parse_uuid};
 use crate::services::validate;
 pub use queries::Contact;
-use queries::{After, Filter};
 
 const SORTS: &[&str] = &["created_at", "updated_at", "name"];
 
@@ -84,11 +84,7 @@ impl ContactPatch {
             lead_source: keep(self.lead_source, &current.lead_source),
             customer_since: keep(self.customer_since, &current.customer_since.map(|d| d.to_string())),
             owner_id: Some(self.owner_id.unwrap_or_else(|| current.owner_id.to_string())),
-            tags: Some(
-                self.tags
-                    .map(Option::unwrap_or_default)
-                    .unwrap_or_else(|| current.tags.0.clone()),
-            ),
+            tags: records::patched_tags(self.tags, &current.tags),
         }
     }
 }
@@ -151,11 +147,7 @@ async fn check(
         return Err(AppError::internal(anyhow::anyhow!("validated values missing")));
     };
 
-    let owner_id = match (owner_id, current) {
-        (Some(requested), Some(current)) if requested == current.owner_id => requested,
-        (None, Some(current)) => current.owner_id,
-        (requested, _) => records::resolve_owner(c.re(), ctx, requested).await?,
-    };
+    let owner_id = records::owner_for(c.re(), ctx, owner_id, current.map(|c| c.owner_id)).await?;
     let company_name = match company_id {
         None => None,
         Some(company) => Some(
@@ -168,9 +160,9 @@ async fn check(
     };
     let phone = phone.map(|(e164, _national)| e164);
     let search_text = search_text(&name, email.as_deref(), phone.as_deref(), company_name.as_deref());
-    let now = crate::db::now();
+    let (id, created_at, updated_at, version) = records::stamps(current);
     let contact = Contact {
-        id: current.map_or_else(crate::db::new_id, |c| c.id),
+        id,
         owner_id,
         name,
         email,
@@ -180,9 +172,9 @@ async fn check(
         lead_source,
         customer_since,
         tags: SqlJson(tags),
-        created_at: current.map_or(now, |c| c.created_at),
-        updated_at: current.map_or(now, |c| c.updated_at),
-        version: current.map_or(1, |c| c.version),
+        created_at,
+        updated_at,
+        version,
     };
     Ok(Checked {
         record: contact,
@@ -264,41 +256,21 @@ pub struct ContactQuery {
 /// One page of the contacts the caller may read, filtered and sorted as
 /// `query` says (the API's list and the web app's list page).
 pub async fn list(state: &App, ctx: &OrgCtx, query: &ContactQuery) -> AppResult<Page<Contact>> {
-    let limit = pagination::limit(query.limit.as_deref())?;
-    let sort = Sort::parse(query.sort.as_deref(), SORTS, "-created_at")?;
+    let (limit, sort) = records::paging(&query.limit, &query.sort, SORTS, "-created_at")?;
     let mut v = Validator::new();
-    let owner_id = v
-        .check("owner_id", opt(&query.owner_id).map(parse_uuid).transpose())
-        .flatten();
-    let company_id = v
-        .check("company_id", opt(&query.company_id).map(parse_uuid).transpose())
-        .flatten();
-    let created_after = v
-        .check("created_after", opt(&query.created_after).map(parse_time).transpose())
-        .flatten();
-    let created_before = v
-        .check("created_before", opt(&query.created_before).map(parse_time).transpose())
-        .flatten();
+    let owner_id = v.parsed("owner_id", &query.owner_id, parse_uuid);
+    let company_id = v.parsed("company_id", &query.company_id, parse_uuid);
+    let created_after = v.parsed("created_after", &query.created_after, parse_time);
+    let created_before = v.parsed("created_before", &query.created_before, parse_time);
     v.finish()?;
-    let filter = Filter {
-        words: query.q.as_deref().map(records::words).unwrap_or_default(),
-        owner_id,
-        company_id,
-        tags: query
-            .tag
-            .iter()
-            .map(|t| t.trim().to_lowercase())
-            .filter(|t| !t.is_empty())
-            .collect(),
-        lead_source: opt(&query.lead_source).map(str::to_string),
-        created_after,
-        created_before,
-        only_owner: ctx.sees_only_own().then_some(ctx.user_id),
-    };
-    let after = After::decode(sort, query.cursor.as_deref())?;
-    let mut conn = state.db.read().await?;
-    let rows = queries::list(conn.exec(), ctx.org_id, &filter, sort, after, limit).await?;
-    Ok(records::page(rows, limit, sort))
+    let listing = Listing::new(limit, sort, &query.q, &query.tag).filter([
+        ("owner_id =", Cell::Id(owner_id)),
+        ("company_id =", Cell::Id(company_id)),
+        ("lead_source =", Cell::Text(opt(&query.lead_source))),
+        ("created_at >=", Cell::Time(created_after)),
+        ("created_at <", Cell::Time(created_before)),
+    ]);
+    records::list_page(state, ctx, listing, &query.cursor).await
 }
 
 fn duplicate() -> AppError {
@@ -324,28 +296,27 @@ impl Record for Contact {
         json!({ "name": self.name })
     }
 
-    async fn write(c: Exec<'_>, org: Uuid, checked: &Checked<Self>, new: bool) -> Result<(), sqlx::Error> {
-        if new {
-            queries::insert(c, org, &checked.record, &checked.search_text).await
-        } else {
-            queries::update(c, org, &checked.record, &checked.search_text).await
-        }
+    fn columns(&self) -> Vec<Column<'_>> {
+        vec![
+            ("owner_id", Cell::Id(Some(self.owner_id))),
+            ("name", Cell::Text(Some(&self.name))),
+            ("email", Cell::Text(self.email.as_deref())),
+            ("phone", Cell::Text(self.phone.as_deref())),
+            ("title", Cell::Text(self.title.as_deref())),
+            ("company_id", Cell::Id(self.company_id)),
+            ("lead_source", Cell::Text(self.lead_source.as_deref())),
+            ("customer_since", Cell::Date(self.customer_since)),
+            ("tags", Cell::Tags(&self.tags)),
+        ]
     }
-
-    fn check_new(
-        c: Exec<'_>,
-        ctx: &OrgCtx,
-        input: ContactInput,
-    ) -> impl Future<Output = AppResult<Checked<Self>>> + Send {
-        check(c, ctx, input, None)
-    }
-    fn check_patch(
-        c: Exec<'_>,
-        ctx: &OrgCtx,
-        current: &Self,
-        patch: ContactPatch,
-    ) -> impl Future<Output = AppResult<Checked<Self>>> + Send {
-        check(c, ctx, patch.apply_to(current), Some(current))
+    checked_by!(check);
+    /// The term search of `queries::list` first.
+    fn select<'a>(
+        c: Exec<'a>,
+        org: Uuid,
+        listing: &'a Listing<'_>,
+    ) -> impl Future<Output = Result<Vec<Self>, sqlx::Error>> + Send + 'a {
+        queries::list(c, org, listing)
     }
 
     /// 409 `duplicate_contact` when another contact has this email or phone.

@@ -7,7 +7,8 @@ use uuid::Uuid;
 
 use crate::db::Exec;
 use crate::run;
-use crate::services::records::{self, Sort, TagFilter};
+use crate::services::records::rows::{self, Join};
+use crate::services::records::{self, TagFilter};
 
 #[derive(Debug, Clone, PartialEq, serde::Serialize, utoipa::ToSchema, sqlx::FromRow)]
 pub struct Contact {
@@ -54,61 +55,6 @@ pub async fn find_duplicate(
     Ok(row.map(|r| r.0))
 }
 
-/// Inserts or fully rewrites a contact (the version and timestamps are the
-/// caller's).
-pub async fn insert(c: Exec<'_>, org: Uuid, contact: &Contact, search_text: &str) -> Result<(), sqlx::Error> {
-    run!(c, conn => sqlx::query(
-        "INSERT INTO contacts (organization_id, id, owner_id, name, email, phone, title, company_id, lead_source, \
-         customer_since, tags, search_text, created_at, updated_at, version) \
-         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15)",
-    )
-    .bind(org)
-    .bind(contact.id)
-    .bind(contact.owner_id)
-    .bind(&contact.name)
-    .bind(&contact.email)
-    .bind(&contact.phone)
-    .bind(&contact.title)
-    .bind(contact.company_id)
-    .bind(&contact.lead_source)
-    .bind(contact.customer_since)
-    .bind(&contact.tags)
-    .bind(search_text)
-    .bind(contact.created_at)
-    .bind(contact.updated_at)
-    .bind(contact.version)
-    .execute(conn)
-    .await
-    .map(|r| r.rows_affected()))?;
-    Ok(())
-}
-
-pub async fn update(c: Exec<'_>, org: Uuid, contact: &Contact, search_text: &str) -> Result<(), sqlx::Error> {
-    run!(c, conn => sqlx::query(
-        "UPDATE contacts SET owner_id = $3, name = $4, email = $5, phone = $6, title = $7, company_id = $8, \
-         lead_source = $9, customer_since = $10, tags = $11, search_text = $12, updated_at = $13, version = $14 \
-         WHERE organization_id = $1 AND id = $2",
-    )
-    .bind(org)
-    .bind(contact.id)
-    .bind(contact.owner_id)
-    .bind(&contact.name)
-    .bind(&contact.email)
-    .bind(&contact.phone)
-    .bind(&contact.title)
-    .bind(contact.company_id)
-    .bind(&contact.lead_source)
-    .bind(contact.customer_since)
-    .bind(&contact.tags)
-    .bind(search_text)
-    .bind(contact.updated_at)
-    .bind(contact.version)
-    .execute(conn)
-    .await
-    .map(|r| r.rows_affected()))?;
-    Ok(())
-}
-
 /// The name of a company of `org`, `None` when there is no such company.
 pub async fn company_name(c: Exec<'_>, org: Uuid, company: Uuid) -> Result<Option<String>, sqlx::Error> {
     let row: Option<(String,)> = run!(c, conn => sqlx::query_as(
@@ -121,21 +67,7 @@ pub async fn company_name(c: Exec<'_>, org: Uuid, company: Uuid) -> Result<Optio
     Ok(row.map(|r| r.0))
 }
 
-/// The filters of a contact list, checked.
-#[derive(Debug, Default)]
-pub struct Filter {
-    pub words: Vec<String>,
-    pub owner_id: Option<Uuid>,
-    pub company_id: Option<Uuid>,
-    pub tags: Vec<String>,
-    pub lead_source: Option<String>,
-    pub created_after: Option<DateTime<Utc>>,
-    pub created_before: Option<DateTime<Utc>>,
-    /// `member_visibility: own`: only this owner's contacts.
-    pub only_owner: Option<Uuid>,
-}
-
-pub use crate::services::records::After;
+use crate::services::records::{After, Listing};
 
 /// How many of the newest rows (in the list's order) a search looks at first.
 const SEARCH_WINDOW: i64 = 2000;
@@ -157,28 +89,21 @@ const SEARCH_WIDEN_FROM_HITS: usize = 7;
 /// rows that is cheaper than the index. Otherwise matches are rare, and the
 /// full-text index (FTS5 / GIN) finds them directly. docs/performance.md has
 /// the measurements.
-pub async fn list(
-    mut c: Exec<'_>,
-    org: Uuid,
-    filter: &Filter,
-    sort: Sort,
-    after: Option<After>,
-    limit: i64,
-) -> Result<Vec<Contact>, sqlx::Error> {
-    let tags = records::tag_filter(c.re(), org, "contact", &filter.tags).await?;
+pub async fn list(mut c: Exec<'_>, org: Uuid, listing: &Listing<'_>) -> Result<Vec<Contact>, sqlx::Error> {
+    let tags = records::tag_filter(c.re(), org, "contact", &listing.tags).await?;
     let mut found = Vec::new();
-    let mut after = after;
-    if let Some(search) = TermSearch::of(filter, sort) {
-        match search_by_terms(c.re(), org, filter, tags, &search, after.clone(), limit).await? {
+    let mut rest = listing.clone();
+    if let Some(search) = TermSearch::of(listing) {
+        match search_by_terms(c.re(), org, listing, tags, &search).await? {
             TermPage::Done(rows) => return Ok(rows),
             TermPage::Unfinished { rows, last } => {
-                after = Some(After::Time(last.0, last.1));
+                rest.after = Some(After::Time(last.0, last.1));
+                rest.limit -= rows.len() as i64;
                 found = rows;
             }
         }
     }
-    let limit = limit - found.len() as i64;
-    let mut rows = list_from(c, org, filter, tags, sort, after, limit).await?;
+    let mut rows = list_from(c, org, &rest, tags).await?;
     found.append(&mut rows);
     Ok(found)
 }
@@ -187,17 +112,14 @@ pub async fn list(
 async fn list_from(
     mut c: Exec<'_>,
     org: Uuid,
-    filter: &Filter,
+    listing: &Listing<'_>,
     tags: TagFilter,
-    sort: Sort,
-    after: Option<After>,
-    limit: i64,
 ) -> Result<Vec<Contact>, sqlx::Error> {
-    let backend = c.backend();
-    if !filter.words.is_empty() {
+    let limit = listing.limit;
+    if !listing.words.is_empty() {
         let mut window = SEARCH_WINDOW;
         loop {
-            let rows = search_window(c.re(), org, filter, tags, sort, after.clone(), limit, window).await?;
+            let rows = search_window(c.re(), org, listing, tags, window).await?;
             if rows.len() as i64 > limit {
                 return Ok(rows);
             }
@@ -213,17 +135,7 @@ async fn list_from(
             window = wider;
         }
     }
-    run!(c, conn => {
-        let mut q = sqlx::QueryBuilder::new(format!("SELECT {COLUMNS} FROM contacts WHERE organization_id = "));
-        q.push_bind(org);
-        records::push_search(&mut q, backend, "contacts", &filter.words);
-        push_filters(&mut q, org, filter, tags);
-        records::push_page(&mut q, sort, after, limit);
-        q.build_query_as()
-            .persistent(!records::plan_per_values(&filter.words, &filter.tags))
-            .fetch_all(conn)
-            .await
-    })
+    rows::select_tagged(c, org, listing, tags).await
 }
 
 /// The most candidates a term search checks row by row (long words, other
@@ -242,25 +154,14 @@ struct TermSearch {
 }
 
 impl TermSearch {
-    fn of(filter: &Filter, sort: Sort) -> Option<TermSearch> {
-        if filter.words.is_empty() || sort.field != "created_at" {
+    fn of(listing: &Listing<'_>) -> Option<TermSearch> {
+        if listing.words.is_empty() || listing.sort.field != "created_at" {
             return None;
         }
-        // Every field named, so that a new filter cannot be left unchecked.
-        let Filter {
-            words,
-            owner_id,
-            company_id,
-            tags,
-            lead_source,
-            created_after,
-            created_before,
-            only_owner,
-        } = filter;
         let longest = *records::INDEXED_PREFIXES.end();
         let mut terms: Vec<String> = Vec::new();
         let mut long_words = false;
-        for word in words {
+        for word in &listing.words {
             let length = word.chars().count();
             if length < *records::INDEXED_PREFIXES.start() {
                 return None;
@@ -271,17 +172,10 @@ impl TermSearch {
                 terms.push(term);
             }
         }
-        let other_filters = owner_id.is_some()
-            || only_owner.is_some()
-            || company_id.is_some()
-            || lead_source.is_some()
-            || created_after.is_some()
-            || created_before.is_some()
-            || !tags.is_empty();
         Some(TermSearch {
             terms,
-            check_rows: long_words || other_filters,
-            descending: sort.descending,
+            check_rows: long_words || listing.has_filters(),
+            descending: listing.sort.descending,
         })
     }
 }
@@ -305,13 +199,12 @@ enum TermPage {
 async fn search_by_terms(
     mut c: Exec<'_>,
     org: Uuid,
-    filter: &Filter,
+    listing: &Listing<'_>,
     tags: TagFilter,
     search: &TermSearch,
-    after: Option<After>,
-    limit: i64,
 ) -> Result<TermPage, sqlx::Error> {
-    let mut cursor = match after {
+    let limit = listing.limit;
+    let mut cursor = match listing.after {
         Some(After::Time(at, id)) => Some((at, id)),
         _ => None,
     };
@@ -331,7 +224,7 @@ async fn search_by_terms(
         };
         let ids: Vec<Uuid> = candidates.iter().map(|(_, id)| *id).collect();
         let want = limit + 1 - rows.len() as i64;
-        rows.append(&mut checked_rows(c.re(), org, &ids, filter, tags, search.descending, want).await?);
+        rows.append(&mut checked_rows(c.re(), org, &ids, listing, tags, search.descending, want).await?);
         if rows.len() as i64 > limit || exhausted {
             return Ok(TermPage::Done(rows));
         }
@@ -447,7 +340,7 @@ async fn checked_rows(
     c: Exec<'_>,
     org: Uuid,
     ids: &[Uuid],
-    filter: &Filter,
+    listing: &Listing<'_>,
     tags: TagFilter,
     descending: bool,
     n: i64,
@@ -461,8 +354,8 @@ async fn checked_rows(
             list.push_bind(*id);
         }
         q.push(")");
-        push_words(&mut q, &filter.words);
-        push_filters(&mut q, org, filter, tags);
+        push_words(&mut q, &listing.words);
+        push_filters(&mut q, org, listing, tags);
         q.push(format!(" ORDER BY created_at {dir}, id {dir} LIMIT ")).push_bind(n);
         q.build_query_as().fetch_all(conn).await
     })
@@ -482,58 +375,37 @@ where
 }
 
 /// The matches among the first `window` rows of the list (up to `limit + 1`).
-#[allow(clippy::too_many_arguments)]
 async fn search_window(
     c: Exec<'_>,
     org: Uuid,
-    filter: &Filter,
+    listing: &Listing<'_>,
     tags: TagFilter,
-    sort: Sort,
-    after: Option<After>,
-    limit: i64,
     window: i64,
 ) -> Result<Vec<Contact>, sqlx::Error> {
+    let sort = listing.sort;
     run!(c, conn => {
         let mut q = sqlx::QueryBuilder::new(format!(
             "SELECT {COLUMNS} FROM (SELECT {COLUMNS}, search_text FROM contacts WHERE organization_id = "
         ));
         q.push_bind(org);
-        push_filters(&mut q, org, filter, tags);
-        records::push_page(&mut q, sort, after, window - 1);
+        push_filters(&mut q, org, listing, tags);
+        records::push_page(&mut q, sort, listing.after.clone(), window - 1);
         q.push(") AS recent WHERE 1 = 1");
-        push_words(&mut q, &filter.words);
-        q.push(format!(" ORDER BY {} LIMIT ", sort.order_sql())).push_bind(limit + 1);
+        push_words(&mut q, &listing.words);
+        q.push(format!(" ORDER BY {} LIMIT ", sort.order_sql())).push_bind(listing.limit + 1);
         q.build_query_as().fetch_all(conn).await
     })
 }
 
 /// The list filters other than free text, as ` AND …` conditions.
-fn push_filters<'q, DB>(q: &mut sqlx::QueryBuilder<'q, DB>, org: Uuid, filter: &Filter, tags: TagFilter)
+fn push_filters<'q, DB>(q: &mut sqlx::QueryBuilder<'q, DB>, org: Uuid, listing: &Listing<'q>, tags: TagFilter)
 where
-    DB: sqlx::Database,
+    DB: rows::BindsCells<'q>,
     String: sqlx::Encode<'q, DB> + sqlx::Type<DB>,
     Uuid: sqlx::Encode<'q, DB> + sqlx::Type<DB>,
-    DateTime<Utc>: sqlx::Encode<'q, DB> + sqlx::Type<DB>,
 {
-    for (column, value) in [
-        ("owner_id", filter.owner_id),
-        ("owner_id", filter.only_owner),
-        ("company_id", filter.company_id),
-    ] {
-        if let Some(value) = value {
-            q.push(format!(" AND {column} = ")).push_bind(value);
-        }
-    }
-    if let Some(source) = &filter.lead_source {
-        q.push(" AND lead_source = ").push_bind(source.clone());
-    }
-    if let Some(at) = filter.created_after {
-        q.push(" AND created_at >= ").push_bind(at);
-    }
-    if let Some(at) = filter.created_before {
-        q.push(" AND created_at < ").push_bind(at);
-    }
-    records::push_tags(q, org, "contacts", "contact", &filter.tags, tags);
+    rows::push_columns(q, &listing.conditions, Join::Where);
+    records::push_tags(q, org, "contacts", "contact", &listing.tags, tags);
 }
 
 /// The names of the given contacts (the board's cards, the deal list).

@@ -5,8 +5,6 @@
 
 pub mod queries;
 
-use std::future::Future;
-
 use chrono::NaiveDate;
 use http::StatusCode;
 use serde::Deserialize;
@@ -20,14 +18,14 @@ use crate::db::Exec;
 use crate::error::{AppError, AppResult, Validator};
 use crate::services::activities::{self, Timeline};
 use crate::services::orgs::{OrgCtx, Role, queries as orgs};
-use crate::services::pagination::{self, Page};
+use crate::services::pagination::Page;
 use crate::services::pipelines::{self, CLOSED, Pipeline};
 use crate::services::records::double_option;
+use crate::services::records::rows::Column;
 use crate::services::records::shape::{Checked, OnTimeline, Record, common_columns};
-use crate::services::records::{self, After, Sort, opt, parse_uuid};
+use crate::services::records::{self, After, Cell, Listing, opt, parse_uuid};
 use crate::services::validate;
 pub use queries::Deal;
-use queries::Filter;
 
 const SORTS: &[&str] = &["created_at", "updated_at", "amount", "expected_close_date"];
 /// The largest amount accepted: 10^13 - 0.01 in any currency.
@@ -232,67 +230,40 @@ pub struct DealQuery {
 /// One page of the deals the caller may read, filtered and sorted as `query`
 /// says (the API's list, the web app's list and board).
 pub async fn list(state: &App, ctx: &OrgCtx, query: &DealQuery) -> AppResult<Page<Deal>> {
-    let limit = pagination::limit(query.limit.as_deref())?;
-    let sort = Sort::parse(query.sort.as_deref(), SORTS, "-created_at")?;
+    let (limit, sort) = records::paging(&query.limit, &query.sort, SORTS, "-created_at")?;
     let mut v = Validator::new();
-    let mut uuid_param =
-        |name: &str, value: &Option<String>| v.check(name, opt(value).map(parse_uuid).transpose()).flatten();
-    let pipeline_id = uuid_param("pipeline_id", &query.pipeline_id);
-    let owner_id = uuid_param("owner_id", &query.owner_id);
-    let contact_id = uuid_param("contact_id", &query.contact_id);
-    let company_id = uuid_param("company_id", &query.company_id);
-    let amount = |v: &mut Validator, name: &str, value: &Option<String>| {
-        v.check(
-            name,
-            opt(value).map(|a| parse_amount(&Value::String(a.into()))).transpose(),
-        )
-        .flatten()
-        .flatten()
-    };
-    let amount_min = amount(&mut v, "amount_min", &query.amount_min);
-    let amount_max = amount(&mut v, "amount_max", &query.amount_max);
-    let close_before = v
-        .check(
-            "expected_close_before",
-            opt(&query.expected_close_before).map(records::parse_date).transpose(),
-        )
-        .flatten();
-    let close_after = v
-        .check(
-            "expected_close_after",
-            opt(&query.expected_close_after).map(records::parse_date).transpose(),
-        )
-        .flatten();
+    let pipeline_id = v.parsed("pipeline_id", &query.pipeline_id, parse_uuid);
+    let owner_id = v.parsed("owner_id", &query.owner_id, parse_uuid);
+    let contact_id = v.parsed("contact_id", &query.contact_id, parse_uuid);
+    let company_id = v.parsed("company_id", &query.company_id, parse_uuid);
+    let amount = |a: &str| parse_amount(&Value::String(a.into()));
+    let amount_min = v.parsed("amount_min", &query.amount_min, amount).flatten();
+    let amount_max = v.parsed("amount_max", &query.amount_max, amount).flatten();
+    let close_before = v.parsed(
+        "expected_close_before",
+        &query.expected_close_before,
+        records::parse_date,
+    );
+    let close_after = v.parsed("expected_close_after", &query.expected_close_after, records::parse_date);
     for status in &query.status {
         if !["new", "in_progress", "won", "lost"].contains(&status.as_str()) {
             v.add("status", "must be new, in_progress, won or lost");
         }
     }
     v.finish()?;
-    let filter = Filter {
-        words: query.q.as_deref().map(records::words).unwrap_or_default(),
-        statuses: query.status.clone(),
-        stage: opt(&query.stage).map(str::to_string),
-        pipeline_id,
-        owner_id,
-        contact_id,
-        company_id,
-        tags: query
-            .tag
-            .iter()
-            .map(|t| t.trim().to_lowercase())
-            .filter(|t| !t.is_empty())
-            .collect(),
-        amount_min,
-        amount_max,
-        close_after,
-        close_before,
-        only_owner: ctx.sees_only_own().then_some(ctx.user_id),
-    };
-    let after = After::decode(sort, query.cursor.as_deref())?;
-    let mut conn = state.db.read().await?;
-    let rows = queries::list(conn.exec(), ctx.org_id, &filter, sort, after, limit).await?;
-    Ok(records::page(rows, limit, sort))
+    let listing = Listing::new(limit, sort, &query.q, &query.tag).filter([
+        ("status IN", Cell::AnyOf(&query.status)),
+        ("stage =", Cell::Text(opt(&query.stage))),
+        ("pipeline_id =", Cell::Id(pipeline_id)),
+        ("owner_id =", Cell::Id(owner_id)),
+        ("contact_id =", Cell::Id(contact_id)),
+        ("company_id =", Cell::Id(company_id)),
+        ("amount_cents >=", Cell::Int(amount_min)),
+        ("amount_cents <=", Cell::Int(amount_max)),
+        ("expected_close_date >=", Cell::Date(close_after)),
+        ("expected_close_date <", Cell::Date(close_before)),
+    ]);
+    records::list_page(state, ctx, listing, &query.cursor).await
 }
 
 /// Validates a new deal: every field error at once, then the rules that need
@@ -567,6 +538,14 @@ async fn check_patch(mut c: Exec<'_>, ctx: &OrgCtx, current: &Deal, patch: DealP
     Ok(next)
 }
 
+/// A deal with the words `q` finds it by: its title's.
+fn searched(deal: Deal) -> Checked<Deal> {
+    Checked {
+        search_text: records::search_text([Some(deal.title.as_str())]),
+        record: deal,
+    }
+}
+
 impl Record for Deal {
     const KIND: &'static str = "deal";
     const TABLE: &'static str = "deals";
@@ -590,20 +569,30 @@ impl Record for Deal {
         json!({ "title": self.title })
     }
 
-    fn write(
-        c: Exec<'_>,
-        org: Uuid,
-        checked: &Checked<Self>,
-        new: bool,
-    ) -> impl Future<Output = Result<(), sqlx::Error>> + Send {
-        queries::save(c, org, &checked.record, new)
+    fn columns(&self) -> Vec<Column<'_>> {
+        vec![
+            ("owner_id", Cell::Id(Some(self.owner_id))),
+            ("title", Cell::Text(Some(&self.title))),
+            ("contact_id", Cell::Id(Some(self.contact_id))),
+            ("company_id", Cell::Id(self.company_id)),
+            ("pipeline_id", Cell::Id(Some(self.pipeline_id))),
+            ("stage", Cell::Text(Some(&self.stage))),
+            ("status", Cell::Text(Some(&self.status))),
+            ("amount_cents", Cell::Int(Some(self.amount_cents))),
+            ("currency", Cell::Text(Some(&self.currency))),
+            ("expected_close_date", Cell::Date(self.expected_close_date)),
+            ("lost_reason", Cell::Text(self.lost_reason.as_deref())),
+            ("closed_at", Cell::Time(self.closed_at)),
+            ("tags", Cell::Tags(&self.tags)),
+            ("furthest_position", Cell::Int(Some(self.furthest_position))),
+        ]
     }
 
     async fn check_new(c: Exec<'_>, ctx: &OrgCtx, input: DealInput) -> AppResult<Checked<Self>> {
-        Ok(Checked::new(check_new(c, ctx, input).await?))
+        Ok(searched(check_new(c, ctx, input).await?))
     }
     async fn check_patch(c: Exec<'_>, ctx: &OrgCtx, current: &Self, patch: DealPatch) -> AppResult<Checked<Self>> {
-        Ok(Checked::new(check_patch(c, ctx, current, patch).await?))
+        Ok(searched(check_patch(c, ctx, current, patch).await?))
     }
 
     async fn after_create(c: Exec<'_>, ctx: &OrgCtx, deal: &Self) -> AppResult<()> {

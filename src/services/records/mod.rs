@@ -1,8 +1,10 @@
 //! What every record type shares (api.md §5): owners and who may change what,
 //! tags, free-text search words, list sorting.
 
+pub mod rows;
 pub mod shape;
 
+pub use rows::{Cell, Listing};
 pub use shape::{
     Checked, OnTimeline, Record, Replace, comment, create, delete, read, readable, replace, timeline, update,
 };
@@ -11,6 +13,7 @@ use chrono::{DateTime, Utc};
 use sqlx::{Database, Encode, QueryBuilder, Type};
 use uuid::Uuid;
 
+use crate::app::App;
 use crate::db::{Backend, Exec};
 use crate::error::{AppError, AppResult};
 use crate::run;
@@ -60,6 +63,40 @@ pub async fn resolve_owner(c: Exec<'_>, ctx: &OrgCtx, requested: Option<Uuid>) -
         ));
     }
     Ok(owner)
+}
+
+/// The owner of a checked record: the current one when the input keeps it
+/// (or names none on a change), otherwise [`resolve_owner`]'s.
+pub async fn owner_for(c: Exec<'_>, ctx: &OrgCtx, requested: Option<Uuid>, current: Option<Uuid>) -> AppResult<Uuid> {
+    match (requested, current) {
+        (Some(requested), Some(current)) if requested == current => Ok(requested),
+        (None, Some(current)) => Ok(current),
+        (requested, _) => resolve_owner(c, ctx, requested).await,
+    }
+}
+
+/// The id, creation time, update time and version a checked record keeps:
+/// the current record's on a change (so that "nothing changes" is an
+/// equality), new ones on a create.
+pub fn stamps<R: Record>(current: Option<&R>) -> (Uuid, DateTime<Utc>, DateTime<Utc>, i64) {
+    let now = crate::db::now();
+    match current {
+        Some(r) => (r.id(), r.created_at(), r.updated_at(), r.version()),
+        None => (crate::db::new_id(), now, now, 1),
+    }
+}
+
+/// The tags a patch leaves: its own (`null` clears), or the current ones.
+pub fn patched_tags(patch: Option<Option<Vec<String>>>, current: &[String]) -> Option<Vec<String>> {
+    Some(patch.map_or_else(|| current.to_vec(), Option::unwrap_or_default))
+}
+
+/// A list's `tag=` values as stored: trimmed, lower-cased, empty ones dropped.
+pub fn tag_terms(tags: &[String]) -> Vec<String> {
+    tags.iter()
+        .map(|t| t.trim().to_lowercase())
+        .filter(|t| !t.is_empty())
+        .collect()
 }
 
 /// Normalizes tags: trimmed, lower-cased, 1..50 characters each, at most 20,
@@ -282,6 +319,35 @@ impl After {
             After::Date(d, id) => Cursor::encode(&(d, id)),
         }
     }
+}
+
+/// A list's page size and order, checked (`limit`, then `sort` against the
+/// type's `allowed` fields).
+pub fn paging(
+    limit: &Option<String>,
+    sort: &Option<String>,
+    allowed: &[&'static str],
+    default: &str,
+) -> AppResult<(i64, Sort)> {
+    let limit = crate::services::pagination::limit(limit.as_deref())?;
+    Ok((limit, Sort::parse(sort.as_deref(), allowed, default)?))
+}
+
+/// One page of the records of `R` the caller may read (the API's lists, the
+/// web app's list pages and exports): `listing`'s filters were checked, the
+/// cursor is read last, `own` visibility adds its owner condition.
+pub async fn list_page<R: Record>(
+    state: &App,
+    ctx: &OrgCtx,
+    mut listing: Listing<'_>,
+    cursor: &Option<String>,
+) -> AppResult<Page<R>> {
+    listing.after = After::decode(listing.sort, cursor.as_deref())?;
+    let only_owner = ctx.sees_only_own().then_some(ctx.user_id);
+    listing.conditions.push(("owner_id =", Cell::Id(only_owner)));
+    let mut conn = state.db.read().await?;
+    let rows = R::select(conn.exec(), ctx.org_id, &listing).await?;
+    Ok(page(rows, listing.limit, listing.sort))
 }
 
 /// A page of up to `limit + 1` rows sorted by `sort`, with the cursor of its

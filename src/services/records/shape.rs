@@ -29,6 +29,7 @@ use crate::services::audit::{self, Event};
 use crate::services::idempotency::{Created, Idempotency};
 use crate::services::orgs::OrgCtx;
 use crate::services::pagination::Page;
+use crate::services::records::rows::{self, Column};
 use crate::services::records::{self, IfMatch};
 
 /// A record checked and normalized, ready to write, with the words `q` finds
@@ -72,6 +73,9 @@ pub trait Record:
     /// Whether the deal analytics read this type (their cache is cleared when
     /// a change of it commits).
     const IN_ANALYTICS: bool = false;
+    /// Whether `TABLE` has a `search_text` column (the words `q` finds a
+    /// record by, from [`Checked::search_text`]).
+    const SEARCH_TEXT: bool = true;
 
     /// The body of a create (and of a `PUT`, for [`Replace`] types).
     type Input: Send;
@@ -81,6 +85,8 @@ pub trait Record:
     // The columns every record type has: `common_columns!()` writes these.
     fn id(&self) -> Uuid;
     fn owner_id(&self) -> Uuid;
+    fn created_at(&self) -> DateTime<Utc>;
+    fn updated_at(&self) -> DateTime<Utc>;
     fn version(&self) -> i64;
     fn tags(&self) -> &[String];
     /// Sets the version and update time of a record about to be rewritten.
@@ -104,13 +110,27 @@ pub trait Record:
             run!(c, conn => sqlx::query_as::<_, Self>(&sql).bind(org).bind(id).fetch_optional(conn).await)
         }
     }
+    /// The columns of `TABLE` the type writes, with this record's values:
+    /// all but the keys, the times, the version and `search_text`.
+    fn columns(&self) -> Vec<Column<'_>>;
     /// Inserts (`new`) or rewrites the record.
     fn write(
         c: Exec<'_>,
         org: Uuid,
         checked: &Checked<Self>,
         new: bool,
-    ) -> impl Future<Output = Result<(), sqlx::Error>> + Send;
+    ) -> impl Future<Output = Result<(), sqlx::Error>> + Send {
+        rows::write(c, org, checked, new)
+    }
+    /// One page of a list ([`records::list_page`]); a type with its own
+    /// search strategy answers it its own way.
+    fn select<'a>(
+        c: Exec<'a>,
+        org: Uuid,
+        listing: &'a rows::Listing<'_>,
+    ) -> impl Future<Output = Result<Vec<Self>, sqlx::Error>> + Send + 'a {
+        rows::select::<Self>(c, org, listing)
+    }
     /// Removes the row (what references it was handled by `before_delete`).
     fn remove(c: Exec<'_>, org: Uuid, id: Uuid) -> impl Future<Output = Result<(), sqlx::Error>> + Send {
         async move {
@@ -180,7 +200,8 @@ pub trait Record:
 }
 
 /// The accessors of the columns every record type has (`id`, `owner_id`,
-/// `tags`, `updated_at`, `version`), written inside an `impl Record`.
+/// `tags`, `created_at`, `updated_at`, `version`), written inside an
+/// `impl Record`.
 macro_rules! common_columns {
     () => {
         fn id(&self) -> uuid::Uuid {
@@ -188,6 +209,12 @@ macro_rules! common_columns {
         }
         fn owner_id(&self) -> uuid::Uuid {
             self.owner_id
+        }
+        fn created_at(&self) -> chrono::DateTime<chrono::Utc> {
+            self.created_at
+        }
+        fn updated_at(&self) -> chrono::DateTime<chrono::Utc> {
+            self.updated_at
         }
         fn version(&self) -> i64 {
             self.version
@@ -202,6 +229,32 @@ macro_rules! common_columns {
     };
 }
 pub(crate) use common_columns;
+
+/// `check_new` and `check_patch` of a type that validates both with one
+/// `check(c, ctx, input, current)`, its patch made a whole input by
+/// `apply_to(current)`; written inside an `impl Record`.
+macro_rules! checked_by {
+    ($check:path) => {
+        fn check_new(
+            c: $crate::db::Exec<'_>,
+            ctx: &$crate::services::orgs::OrgCtx,
+            input: Self::Input,
+        ) -> impl std::future::Future<Output = $crate::error::AppResult<$crate::services::records::Checked<Self>>> + Send
+        {
+            $check(c, ctx, input, None)
+        }
+        fn check_patch(
+            c: $crate::db::Exec<'_>,
+            ctx: &$crate::services::orgs::OrgCtx,
+            current: &Self,
+            patch: Self::Patch,
+        ) -> impl std::future::Future<Output = $crate::error::AppResult<$crate::services::records::Checked<Self>>> + Send
+        {
+            $check(c, ctx, patch.apply_to(current), Some(current))
+        }
+    };
+}
+pub(crate) use checked_by;
 
 /// A record type whose `PUT` replaces every writable field.
 pub trait Replace: Record {

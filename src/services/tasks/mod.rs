@@ -17,10 +17,11 @@ use crate::error::{AppError, AppResult, Validator};
 use crate::run;
 use crate::services::activities;
 use crate::services::orgs::{OrgCtx, Role, queries as orgs};
-use crate::services::pagination::{self, Page};
+use crate::services::pagination::Page;
 use crate::services::records::double_option;
+use crate::services::records::rows::Column;
 use crate::services::records::shape::{Checked, Record, common_columns};
-use crate::services::records::{self, After, Sort, opt, parse_time, parse_uuid};
+use crate::services::records::{self, After, Cell, opt, parse_time, parse_uuid};
 use crate::services::validate;
 
 const SORTS: &[&str] = &["due_date", "created_at"];
@@ -61,38 +62,6 @@ impl Task {
 
 const COLUMNS: &str = "id, owner_id, assignee_id, title, description, deal_id, contact_id, due_date, is_done, completed_at, \
                        tags, created_at, updated_at, version";
-
-async fn save(c: Exec<'_>, org: Uuid, t: &Task, new: bool) -> Result<(), sqlx::Error> {
-    let sql = if new {
-        "INSERT INTO tasks (organization_id, id, owner_id, assignee_id, title, description, deal_id, contact_id, due_date, \
-         is_done, completed_at, tags, created_at, updated_at, version) \
-         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15)"
-    } else {
-        "UPDATE tasks SET owner_id = $3, assignee_id = $4, title = $5, description = $6, deal_id = $7, contact_id = $8, \
-         due_date = $9, is_done = $10, completed_at = $11, tags = $12, created_at = $13, updated_at = $14, version = $15 \
-         WHERE organization_id = $1 AND id = $2"
-    };
-    run!(c, conn => sqlx::query(sql)
-        .bind(org)
-        .bind(t.id)
-        .bind(t.owner_id)
-        .bind(t.assignee_id)
-        .bind(&t.title)
-        .bind(&t.description)
-        .bind(t.deal_id)
-        .bind(t.contact_id)
-        .bind(t.due_date)
-        .bind(t.is_done)
-        .bind(t.completed_at)
-        .bind(&t.tags)
-        .bind(t.created_at)
-        .bind(t.updated_at)
-        .bind(t.version)
-        .execute(conn)
-        .await
-        .map(|r| r.rows_affected()))?;
-    Ok(())
-}
 
 /// Clears the deal or contact of its tasks when that record is deleted (a
 /// change of each task).
@@ -240,20 +209,16 @@ async fn check(mut c: Exec<'_>, ctx: &OrgCtx, input: TaskInput, current: Option<
             "assignee_id must be a member of the organization",
         ));
     }
-    let owner_id = match (owner_id, current) {
-        (Some(requested), Some(t)) if requested == t.owner_id => requested,
-        (None, Some(t)) => t.owner_id,
-        (requested, _) => records::resolve_owner(c.re(), ctx, requested).await?,
-    };
+    let owner_id = records::owner_for(c.re(), ctx, owner_id, current.map(|t| t.owner_id)).await?;
     let is_done = input.is_done.unwrap_or(false);
-    let now = crate::db::now();
     let completed_at = match (is_done, current) {
         (false, _) => None,
         (true, Some(t)) if t.is_done => t.completed_at,
-        (true, _) => Some(now),
+        (true, _) => Some(crate::db::now()),
     };
+    let (id, created_at, updated_at, version) = records::stamps(current);
     Ok(Task {
-        id: current.map_or_else(crate::db::new_id, |t| t.id),
+        id,
         owner_id,
         assignee_id,
         title,
@@ -264,9 +229,9 @@ async fn check(mut c: Exec<'_>, ctx: &OrgCtx, input: TaskInput, current: Option<
         is_done,
         completed_at,
         tags: SqlJson(tags),
-        created_at: current.map_or(now, |t| t.created_at),
-        updated_at: current.map_or(now, |t| t.updated_at),
-        version: current.map_or(1, |t| t.version),
+        created_at,
+        updated_at,
+        version,
     })
 }
 
@@ -326,31 +291,15 @@ fn parse_bool(value: &str) -> Result<bool, String> {
 /// One page of the tasks the caller may read (the API's list, the web app's
 /// task list and dashboard).
 pub async fn list(state: &App, ctx: &OrgCtx, query: &TaskQuery) -> AppResult<Page<Task>> {
-    let limit = pagination::limit(query.limit.as_deref())?;
-    let sort = Sort::parse(query.sort.as_deref(), SORTS, "due_date")?;
+    let (limit, sort) = records::paging(&query.limit, &query.sort, SORTS, "due_date")?;
     let mut v = Validator::new();
-    let deal_id = v
-        .check("deal_id", opt(&query.deal_id).map(parse_uuid).transpose())
-        .flatten();
-    let contact_id = v
-        .check("contact_id", opt(&query.contact_id).map(parse_uuid).transpose())
-        .flatten();
-    let assignee_id = v
-        .check("assignee_id", opt(&query.assignee_id).map(parse_uuid).transpose())
-        .flatten();
-    let is_done = v
-        .check("is_done", opt(&query.is_done).map(parse_bool).transpose())
-        .flatten();
-    let overdue = v
-        .check("overdue", opt(&query.overdue).map(parse_bool).transpose())
-        .flatten()
-        .unwrap_or(false);
-    let due_before = v
-        .check("due_before", opt(&query.due_before).map(parse_time).transpose())
-        .flatten();
-    let due_after = v
-        .check("due_after", opt(&query.due_after).map(parse_time).transpose())
-        .flatten();
+    let deal_id = v.parsed("deal_id", &query.deal_id, parse_uuid);
+    let contact_id = v.parsed("contact_id", &query.contact_id, parse_uuid);
+    let assignee_id = v.parsed("assignee_id", &query.assignee_id, parse_uuid);
+    let is_done = v.parsed("is_done", &query.is_done, parse_bool);
+    let overdue = v.parsed("overdue", &query.overdue, parse_bool).unwrap_or(false);
+    let due_before = v.parsed("due_before", &query.due_before, parse_time);
+    let due_after = v.parsed("due_after", &query.due_after, parse_time);
     v.finish()?;
     let after = After::decode(sort, query.cursor.as_deref())?;
     let only_user = ctx.sees_only_own().then_some(ctx.user_id);
@@ -411,6 +360,7 @@ impl Record for Task {
     const KIND: &'static str = "task";
     const TABLE: &'static str = "tasks";
     const COLUMNS: &'static str = COLUMNS;
+    const SEARCH_TEXT: bool = false;
     type Input = TaskInput;
     type Patch = TaskPatch;
 
@@ -429,13 +379,19 @@ impl Record for Task {
         json!({ "title": self.title })
     }
 
-    fn write(
-        c: Exec<'_>,
-        org: Uuid,
-        checked: &Checked<Self>,
-        new: bool,
-    ) -> impl Future<Output = Result<(), sqlx::Error>> + Send {
-        save(c, org, &checked.record, new)
+    fn columns(&self) -> Vec<Column<'_>> {
+        vec![
+            ("owner_id", Cell::Id(Some(self.owner_id))),
+            ("assignee_id", Cell::Id(Some(self.assignee_id))),
+            ("title", Cell::Text(Some(&self.title))),
+            ("description", Cell::Text(self.description.as_deref())),
+            ("deal_id", Cell::Id(self.deal_id)),
+            ("contact_id", Cell::Id(self.contact_id)),
+            ("due_date", Cell::Time(self.due_date)),
+            ("is_done", Cell::Bool(Some(self.is_done))),
+            ("completed_at", Cell::Time(self.completed_at)),
+            ("tags", Cell::Tags(&self.tags)),
+        ]
     }
 
     async fn check_new(c: Exec<'_>, ctx: &OrgCtx, input: TaskInput) -> AppResult<Checked<Self>> {

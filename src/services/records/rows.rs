@@ -1,0 +1,226 @@
+//! The SQL of a record type's rows, written once from what the type
+//! declares: its columns with their values ([`Record::columns`]) make its
+//! insert and its update, and a list's filters are conditions on columns
+//! ([`Condition`]) that one list query serves for every type.
+
+use chrono::{DateTime, NaiveDate, Utc};
+use sqlx::types::Json;
+use sqlx::{Database, Encode, QueryBuilder, Type};
+use uuid::Uuid;
+
+use super::shape::{Checked, Record};
+use super::{After, Sort, TagFilter};
+use crate::db::Exec;
+use crate::run;
+
+/// A column's value as it is bound. `None` writes NULL; in a list filter it
+/// leaves the condition out (the filter was not given).
+#[derive(Debug, Clone, Copy)]
+pub enum Cell<'a> {
+    Id(Option<Uuid>),
+    Text(Option<&'a str>),
+    Int(Option<i64>),
+    Bool(Option<bool>),
+    Date(Option<NaiveDate>),
+    Time(Option<DateTime<Utc>>),
+    Tags(&'a Json<Vec<String>>),
+    /// One of these values (a filter's `IN (…)`); empty leaves it out.
+    AnyOf(&'a [String]),
+}
+
+impl Cell<'_> {
+    /// Whether a list condition on this value is left out.
+    fn is_absent(&self) -> bool {
+        match self {
+            Cell::Id(v) => v.is_none(),
+            Cell::Text(v) => v.is_none(),
+            Cell::Int(v) => v.is_none(),
+            Cell::Bool(v) => v.is_none(),
+            Cell::Date(v) => v.is_none(),
+            Cell::Time(v) => v.is_none(),
+            Cell::Tags(_) => false,
+            Cell::AnyOf(v) => v.is_empty(),
+        }
+    }
+}
+
+/// A column and its value: written by inserts and updates; in a list, the
+/// column is followed by its operator (`"amount_cents >="`).
+pub type Column<'a> = (&'static str, Cell<'a>);
+
+/// A list filter: `"<column> <operator>"` and the value it compares with.
+pub type Condition<'a> = Column<'a>;
+
+/// A database that binds every kind of [`Cell`] (both backends): generic
+/// query code names this one bound instead of one per value type.
+pub trait BindsCells<'q>: Database {
+    /// Appends `value` as a bind (a list of binds for [`Cell::AnyOf`]).
+    fn push_value(q: &mut QueryBuilder<'q, Self>, value: Cell<'q>);
+}
+
+impl<'q, DB> BindsCells<'q> for DB
+where
+    DB: Database,
+    Option<Uuid>: Encode<'q, DB> + Type<DB>,
+    Option<&'q str>: Encode<'q, DB> + Type<DB>,
+    Option<i64>: Encode<'q, DB> + Type<DB>,
+    Option<bool>: Encode<'q, DB> + Type<DB>,
+    Option<NaiveDate>: Encode<'q, DB> + Type<DB>,
+    Option<DateTime<Utc>>: Encode<'q, DB> + Type<DB>,
+    &'q Json<Vec<String>>: Encode<'q, DB> + Type<DB>,
+    &'q str: Encode<'q, DB> + Type<DB>,
+{
+    fn push_value(q: &mut QueryBuilder<'q, Self>, value: Cell<'q>) {
+        match value {
+            Cell::Id(v) => q.push_bind(v),
+            Cell::Text(v) => q.push_bind(v),
+            Cell::Int(v) => q.push_bind(v),
+            Cell::Bool(v) => q.push_bind(v),
+            Cell::Date(v) => q.push_bind(v),
+            Cell::Time(v) => q.push_bind(v),
+            Cell::Tags(v) => q.push_bind(v),
+            Cell::AnyOf(values) => {
+                q.push("(");
+                let mut list = q.separated(", ");
+                for v in values {
+                    list.push_bind(v.as_str());
+                }
+                q.push(")")
+            }
+        };
+    }
+}
+
+/// How [`push_columns`] joins its columns.
+#[derive(Clone, Copy, PartialEq, Eq)]
+pub enum Join {
+    /// `, a, b` then (by the caller) `VALUES` `, $1, $2`: an insert's lists.
+    Names,
+    Values,
+    /// `, a = $1, b = $2`: an update's `SET`.
+    Set,
+    /// ` AND a >= $1 AND b = $2`, leaving out absent values: a list's filters.
+    Where,
+}
+
+/// Appends `columns` as `join` says, each preceded by its separator.
+pub fn push_columns<'q, DB: BindsCells<'q>>(q: &mut QueryBuilder<'q, DB>, columns: &[Column<'q>], join: Join) {
+    for &(name, value) in columns {
+        match join {
+            Join::Names => {
+                q.push(format!(", {name}"));
+            }
+            Join::Values => {
+                q.push(", ");
+                DB::push_value(q, value);
+            }
+            Join::Set => {
+                q.push(format!(", {name} = "));
+                DB::push_value(q, value);
+            }
+            Join::Where if value.is_absent() => {}
+            Join::Where => {
+                q.push(format!(" AND {name} "));
+                DB::push_value(q, value);
+            }
+        }
+    }
+}
+
+/// Inserts (`new`) or rewrites a record's row: its declared columns, its
+/// search text where the type is searched by one, its version and times
+/// (the caller's: `touch` set them for a change).
+pub async fn write<R: Record>(c: Exec<'_>, org: Uuid, checked: &Checked<R>, new: bool) -> Result<(), sqlx::Error> {
+    let r = &checked.record;
+    let mut columns = r.columns();
+    if R::SEARCH_TEXT {
+        columns.push(("search_text", Cell::Text(Some(&checked.search_text))));
+    }
+    run!(c, conn => {
+        let mut q = QueryBuilder::new("");
+        if new {
+            q.push(format!("INSERT INTO {} (organization_id, id, created_at, updated_at, version", R::TABLE));
+            push_columns(&mut q, &columns, Join::Names);
+            q.push(") VALUES (").push_bind(org).push(", ").push_bind(r.id()).push(", ").push_bind(r.created_at());
+            q.push(", ").push_bind(r.updated_at()).push(", ").push_bind(r.version());
+            push_columns(&mut q, &columns, Join::Values);
+            q.push(")");
+        } else {
+            q.push(format!("UPDATE {} SET updated_at = ", R::TABLE)).push_bind(r.updated_at());
+            q.push(", version = ").push_bind(r.version());
+            push_columns(&mut q, &columns, Join::Set);
+            q.push(" WHERE organization_id = ").push_bind(org).push(" AND id = ").push_bind(r.id());
+        }
+        q.build().execute(conn).await.map(|r| r.rows_affected())
+    })?;
+    Ok(())
+}
+
+/// What one page of a list asks for.
+#[derive(Debug, Clone)]
+pub struct Listing<'a> {
+    /// Free-text words (`records::words`): all must match.
+    pub words: Vec<String>,
+    /// Tags as stored (`records::tag_terms`): the record carries all of them.
+    pub tags: Vec<String>,
+    /// The other filters; the absent ones are left out.
+    pub conditions: Vec<Condition<'a>>,
+    pub sort: Sort,
+    pub after: Option<After>,
+    pub limit: i64,
+}
+
+impl<'a> Listing<'a> {
+    /// A page of `limit` rows in `sort` order, found by the words of `q` and
+    /// carrying every tag of `tags`.
+    pub fn new(limit: i64, sort: Sort, q: &Option<String>, tags: &[String]) -> Self {
+        Listing {
+            words: q.as_deref().map(super::words).unwrap_or_default(),
+            tags: super::tag_terms(tags),
+            conditions: Vec::new(),
+            sort,
+            after: None,
+            limit,
+        }
+    }
+
+    /// The same, with these filters too.
+    pub fn filter(mut self, conditions: impl IntoIterator<Item = Condition<'a>>) -> Self {
+        self.conditions.extend(conditions);
+        self
+    }
+
+    /// Whether anything besides the words filters the list.
+    pub fn has_filters(&self) -> bool {
+        !self.tags.is_empty() || self.conditions.iter().any(|(_, value)| !value.is_absent())
+    }
+}
+
+/// One page (up to `limit + 1` rows) of a list of `R`: the conditions, the
+/// free-text search, the tags, then the keyset page in the sort's order.
+pub async fn select<R: Record>(mut c: Exec<'_>, org: Uuid, listing: &Listing<'_>) -> Result<Vec<R>, sqlx::Error> {
+    let tags = super::tag_filter(c.re(), org, R::KIND, &listing.tags).await?;
+    select_tagged(c, org, listing, tags).await
+}
+
+/// [`select`] with the tag filter's style decided by the caller.
+pub async fn select_tagged<R: Record>(
+    c: Exec<'_>,
+    org: Uuid,
+    listing: &Listing<'_>,
+    tags: TagFilter,
+) -> Result<Vec<R>, sqlx::Error> {
+    let backend = c.backend();
+    run!(c, conn => {
+        let mut q = QueryBuilder::new(format!("SELECT {} FROM {} WHERE organization_id = ", R::COLUMNS, R::TABLE));
+        q.push_bind(org);
+        push_columns(&mut q, &listing.conditions, Join::Where);
+        super::push_search(&mut q, backend, R::TABLE, &listing.words);
+        super::push_tags(&mut q, org, R::TABLE, R::KIND, &listing.tags, tags);
+        super::push_page(&mut q, listing.sort, listing.after.clone(), listing.limit);
+        q.build_query_as()
+            .persistent(!super::plan_per_values(&listing.words, &listing.tags))
+            .fetch_all(conn)
+            .await
+    })
+}
