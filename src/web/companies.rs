@@ -6,20 +6,20 @@ use axum::http::StatusCode;
 use axum::response::Response;
 use serde::Deserialize;
 
-use super::contacts::{DealLine, tag_list};
-use super::records::PAGE_SIZE;
+use super::contacts::tag_list;
 use super::records::{Edited, Listed};
+use super::related::{self, ContactLine, DealLine, Of};
 use super::session::Web;
 use super::view::{self, Choice, FormErrors, ListParts, Shell};
 use crate::app::App;
 use crate::error::AppResult;
 use crate::services::companies::queries::Company;
 use crate::services::companies::{self, CompanyInput, CompanyPatch, CompanyQuery};
-use crate::services::contacts::{self, ContactQuery};
-use crate::services::deals::{self, DealQuery};
 use crate::services::orgs::OrgCtx;
 use crate::services::pagination::Page;
+use crate::services::records;
 use std::future::Future;
+use uuid::Uuid;
 
 pub struct Row {
     pub id: String,
@@ -127,33 +127,11 @@ impl CompanyForm {
                 .map_err(|_| crate::error::AppError::field("employee_count", "must be a whole number")),
         }
     }
-
-    fn input(&self) -> AppResult<CompanyInput> {
-        Ok(CompanyInput {
-            name: self.name.clone(),
-            domain: view::filled(&self.domain),
-            industry: view::filled(&self.industry),
-            employee_count: self.employees()?,
-            owner_id: view::filled(&self.owner_id),
-            tags: Some(tag_list(&self.tags)),
-        })
-    }
-
-    fn patch(&self) -> AppResult<CompanyPatch> {
-        Ok(CompanyPatch {
-            name: Some(Some(self.name.clone())),
-            domain: Some(view::filled(&self.domain)),
-            industry: Some(view::filled(&self.industry)),
-            employee_count: Some(self.employees()?),
-            owner_id: view::filled(&self.owner_id),
-            tags: Some(Some(tag_list(&self.tags))),
-        })
-    }
 }
 
 #[derive(Template)]
 #[template(path = "company_new.html")]
-struct NewPage {
+pub struct NewPage {
     shell: Shell,
     form: CompanyForm,
     members: Vec<Choice>,
@@ -162,6 +140,8 @@ struct NewPage {
 
 impl Edited for Company {
     type Form = CompanyForm;
+    type NewPage = NewPage;
+    type RecordPage = RecordPage;
 
     fn blank_form(web: &Web, _address: &[(String, String)]) -> CompanyForm {
         CompanyForm {
@@ -170,47 +150,57 @@ impl Edited for Company {
         }
     }
     fn input(form: &CompanyForm) -> AppResult<CompanyInput> {
-        form.input()
+        Ok(CompanyInput {
+            name: form.name.clone(),
+            domain: view::filled(&form.domain),
+            industry: view::filled(&form.industry),
+            employee_count: form.employees()?,
+            owner_id: view::filled(&form.owner_id),
+            tags: Some(tag_list(&form.tags)),
+        })
     }
     fn patch(form: &CompanyForm) -> AppResult<CompanyPatch> {
-        form.patch()
+        Ok(CompanyPatch {
+            name: Some(Some(form.name.clone())),
+            domain: Some(view::filled(&form.domain)),
+            industry: Some(view::filled(&form.industry)),
+            employee_count: Some(form.employees()?),
+            owner_id: view::filled(&form.owner_id),
+            tags: Some(Some(tag_list(&form.tags))),
+        })
     }
-    async fn new_page(
-        state: &App,
-        web: &Web,
-        form: CompanyForm,
-        errors: FormErrors,
-        status: StatusCode,
-    ) -> AppResult<Response> {
-        let page = NewPage {
+    async fn new_page(state: &App, web: &Web, form: CompanyForm, errors: FormErrors) -> AppResult<NewPage> {
+        Ok(NewPage {
             shell: Shell::new(web, "companies", "New company"),
             members: view::members(state, web.ctx.org_id).await?,
             form,
             errors,
-        };
-        Ok(view::render(status, &page))
+        })
     }
     async fn record_page(
         state: &App,
         web: &Web,
-        id: uuid::Uuid,
+        id: Uuid,
         form: Option<CompanyForm>,
         errors: FormErrors,
-        status: StatusCode,
-    ) -> AppResult<Response> {
-        Ok(view::render(status, &record_page(state, web, id, form, errors).await?))
+    ) -> AppResult<RecordPage> {
+        let company = records::read::<Company>(state, &web.ctx, id).await?;
+        let members = view::members(state, web.ctx.org_id).await?;
+        Ok(RecordPage {
+            shell: Shell::new(web, "companies", company.name.clone()),
+            form: form.unwrap_or_else(|| CompanyForm::of(&company)),
+            company: row(&company, &members),
+            members,
+            errors,
+            contacts: related::contacts(state, web, Of::Company(id)).await?,
+            deals: related::deals(state, web, Of::Company(id)).await?,
+        })
     }
-}
-
-pub struct ContactLine {
-    pub id: String,
-    pub name: String,
-    pub email: String,
 }
 
 #[derive(Template)]
 #[template(path = "company.html")]
-struct RecordPage {
+pub struct RecordPage {
     shell: Shell,
     company: Row,
     form: CompanyForm,
@@ -218,65 +208,4 @@ struct RecordPage {
     errors: FormErrors,
     contacts: Vec<ContactLine>,
     deals: Vec<DealLine>,
-}
-
-async fn record_page(
-    state: &App,
-    web: &Web,
-    id: uuid::Uuid,
-    form: Option<CompanyForm>,
-    errors: FormErrors,
-) -> AppResult<RecordPage> {
-    let company = {
-        let mut conn = state.db.read().await?;
-        crate::services::records::readable::<companies::Company>(conn.exec(), &web.ctx, id).await?
-    };
-    let members = view::members(state, web.ctx.org_id).await?;
-    let contacts = contacts::list(
-        state,
-        &web.ctx,
-        &ContactQuery {
-            company_id: Some(id.to_string()),
-            limit: Some(PAGE_SIZE.into()),
-            ..Default::default()
-        },
-    )
-    .await?;
-    let deals = deals::list(
-        state,
-        &web.ctx,
-        &DealQuery {
-            company_id: Some(id.to_string()),
-            limit: Some(PAGE_SIZE.into()),
-            ..Default::default()
-        },
-    )
-    .await?;
-    Ok(RecordPage {
-        shell: Shell::new(web, "companies", company.name.clone()),
-        form: form.unwrap_or_else(|| CompanyForm::of(&company)),
-        company: row(&company, &members),
-        members,
-        errors,
-        contacts: contacts
-            .data
-            .into_iter()
-            .map(|c| ContactLine {
-                id: c.id.to_string(),
-                name: c.name,
-                email: c.email.unwrap_or_default(),
-            })
-            .collect(),
-        deals: deals
-            .data
-            .iter()
-            .map(|d| DealLine {
-                id: d.id.to_string(),
-                title: d.title.clone(),
-                amount: view::money(d.amount_cents, &d.currency),
-                stage: d.stage.clone(),
-                status: d.status.clone(),
-            })
-            .collect(),
-    })
 }

@@ -7,20 +7,21 @@ use axum::http::StatusCode;
 use axum::response::Response;
 use serde::Deserialize;
 
-use super::dashboard::{ActivityLine, TaskLine, activity_line, task_line};
-use super::records::{Edited, Listed, PAGE_SIZE};
+use super::dashboard::{ActivityLine, TaskLine};
+use super::records::{Edited, Listed};
+use super::related::{self, DealLine, Of};
 use super::session::Web;
 use super::view::{self, Choice, FormErrors, ListParts, Shell};
 use crate::app::App;
 use crate::error::AppResult;
-use crate::services::activities::{self, Timeline, TimelineQuery};
+use crate::services::activities::Timeline;
 use crate::services::contacts::queries::Contact;
 use crate::services::contacts::{self, ContactInput, ContactPatch, ContactQuery};
-use crate::services::deals::{self, DealQuery};
 use crate::services::orgs::OrgCtx;
 use crate::services::pagination::Page;
-use crate::services::tasks::{self, TaskQuery};
+use crate::services::records;
 use std::future::Future;
+use uuid::Uuid;
 
 /// A contact as the list and the record page show it.
 pub struct Row {
@@ -136,40 +137,11 @@ impl ContactForm {
             company_id: c.company_id.map(|id| id.to_string()).unwrap_or_default(),
         }
     }
-
-    fn input(&self) -> ContactInput {
-        ContactInput {
-            name: self.name.clone(),
-            email: view::filled(&self.email),
-            phone: view::filled(&self.phone),
-            title: view::filled(&self.title),
-            company_id: view::filled(&self.company_id),
-            lead_source: view::filled(&self.lead_source),
-            customer_since: view::filled(&self.customer_since),
-            owner_id: view::filled(&self.owner_id),
-            tags: Some(tag_list(&self.tags)),
-        }
-    }
-
-    /// Every field of the form replaces the contact's.
-    fn patch(&self) -> ContactPatch {
-        ContactPatch {
-            name: Some(Some(self.name.clone())),
-            email: Some(view::filled(&self.email)),
-            phone: Some(view::filled(&self.phone)),
-            title: Some(view::filled(&self.title)),
-            company_id: Some(view::filled(&self.company_id)),
-            lead_source: Some(view::filled(&self.lead_source)),
-            customer_since: Some(view::filled(&self.customer_since)),
-            owner_id: view::filled(&self.owner_id),
-            tags: Some(Some(tag_list(&self.tags))),
-        }
-    }
 }
 
 #[derive(Template)]
 #[template(path = "contact_new.html")]
-struct NewPage {
+pub struct NewPage {
     shell: Shell,
     form: ContactForm,
     members: Vec<Choice>,
@@ -179,6 +151,8 @@ struct NewPage {
 
 impl Edited for Contact {
     type Form = ContactForm;
+    type NewPage = NewPage;
+    type RecordPage = RecordPage;
 
     fn blank_form(web: &Web, _address: &[(String, String)]) -> ContactForm {
         ContactForm {
@@ -187,50 +161,69 @@ impl Edited for Contact {
         }
     }
     fn input(form: &ContactForm) -> AppResult<ContactInput> {
-        Ok(form.input())
+        Ok(ContactInput {
+            name: form.name.clone(),
+            email: view::filled(&form.email),
+            phone: view::filled(&form.phone),
+            title: view::filled(&form.title),
+            company_id: view::filled(&form.company_id),
+            lead_source: view::filled(&form.lead_source),
+            customer_since: view::filled(&form.customer_since),
+            owner_id: view::filled(&form.owner_id),
+            tags: Some(tag_list(&form.tags)),
+        })
     }
+    /// Every field of the form replaces the contact's.
     fn patch(form: &ContactForm) -> AppResult<ContactPatch> {
-        Ok(form.patch())
+        Ok(ContactPatch {
+            name: Some(Some(form.name.clone())),
+            email: Some(view::filled(&form.email)),
+            phone: Some(view::filled(&form.phone)),
+            title: Some(view::filled(&form.title)),
+            company_id: Some(view::filled(&form.company_id)),
+            lead_source: Some(view::filled(&form.lead_source)),
+            customer_since: Some(view::filled(&form.customer_since)),
+            owner_id: view::filled(&form.owner_id),
+            tags: Some(Some(tag_list(&form.tags))),
+        })
     }
-    async fn new_page(
-        state: &App,
-        web: &Web,
-        form: ContactForm,
-        errors: FormErrors,
-        status: StatusCode,
-    ) -> AppResult<Response> {
-        let page = NewPage {
+    async fn new_page(state: &App, web: &Web, form: ContactForm, errors: FormErrors) -> AppResult<NewPage> {
+        Ok(NewPage {
             shell: Shell::new(web, "contacts", "New contact"),
             members: view::members(state, web.ctx.org_id).await?,
-            companies: company_choices(state, web, &form.company_id).await?,
+            companies: related::company_choices(state, web, &form.company_id).await?,
             form,
             errors,
-        };
-        Ok(view::render(status, &page))
+        })
     }
     async fn record_page(
         state: &App,
         web: &Web,
-        id: uuid::Uuid,
+        id: Uuid,
         form: Option<ContactForm>,
         errors: FormErrors,
-        status: StatusCode,
-    ) -> AppResult<Response> {
-        Ok(view::render(status, &record_page(state, web, id, form, errors).await?))
+    ) -> AppResult<RecordPage> {
+        let contact = records::read::<Contact>(state, &web.ctx, id).await?;
+        let members = view::members(state, web.ctx.org_id).await?;
+        let form = form.unwrap_or_else(|| ContactForm::of(&contact));
+        Ok(RecordPage {
+            shell: Shell::new(web, "contacts", contact.name.clone()),
+            companies: related::company_choices(state, web, &form.company_id).await?,
+            form,
+            contact: row(&contact, &members),
+            members,
+            errors,
+            deals: related::deals(state, web, Of::Contact(id)).await?,
+            tasks: related::tasks(state, web, Of::Contact(id)).await?,
+            timeline: related::timeline(state, web, Timeline::Contact(id)).await?,
+            record_path: format!("/contacts/{id}"),
+        })
     }
-}
-
-pub struct DealLine {
-    pub id: String,
-    pub title: String,
-    pub amount: String,
-    pub stage: String,
-    pub status: String,
 }
 
 #[derive(Template)]
 #[template(path = "contact.html")]
-struct RecordPage {
+pub struct RecordPage {
     shell: Shell,
     contact: Row,
     form: ContactForm,
@@ -241,99 +234,4 @@ struct RecordPage {
     tasks: Vec<TaskLine>,
     timeline: Vec<ActivityLine>,
     record_path: String,
-}
-
-async fn record_page(
-    state: &App,
-    web: &Web,
-    id: uuid::Uuid,
-    form: Option<ContactForm>,
-    errors: FormErrors,
-) -> AppResult<RecordPage> {
-    let contact = {
-        let mut conn = state.db.read().await?;
-        crate::services::records::readable::<contacts::Contact>(conn.exec(), &web.ctx, id).await?
-    };
-    let members = view::members(state, web.ctx.org_id).await?;
-    let deals = deals::list(
-        state,
-        &web.ctx,
-        &DealQuery {
-            contact_id: Some(id.to_string()),
-            limit: Some(PAGE_SIZE.into()),
-            ..Default::default()
-        },
-    )
-    .await?;
-    let tasks = tasks::list(
-        state,
-        &web.ctx,
-        &TaskQuery {
-            contact_id: Some(id.to_string()),
-            limit: Some(PAGE_SIZE.into()),
-            ..Default::default()
-        },
-    )
-    .await?;
-    let timeline = {
-        let mut conn = state.db.read().await?;
-        activities::list(
-            conn.exec(),
-            web.ctx.org_id,
-            Timeline::Contact(id),
-            &TimelineQuery::default(),
-        )
-        .await?
-    };
-    let now = chrono::Utc::now();
-    let form = form.unwrap_or_else(|| ContactForm::of(&contact));
-    Ok(RecordPage {
-        shell: Shell::new(web, "contacts", contact.name.clone()),
-        companies: company_choices(state, web, &form.company_id).await?,
-        form,
-        contact: row(&contact, &members),
-        members,
-        errors,
-        deals: deals
-            .data
-            .iter()
-            .map(|d| DealLine {
-                id: d.id.to_string(),
-                title: d.title.clone(),
-                amount: view::money(d.amount_cents, &d.currency),
-                stage: d.stage.clone(),
-                status: d.status.clone(),
-            })
-            .collect(),
-        tasks: tasks.data.iter().map(|t| task_line(t, now)).collect(),
-        timeline: timeline.data.iter().map(activity_line).collect(),
-        record_path: format!("/contacts/{id}"),
-    })
-}
-
-/// The companies a contact or deal form offers: the chosen one, then the newest.
-pub async fn company_choices(state: &App, web: &Web, chosen: &str) -> AppResult<Vec<Choice>> {
-    let chosen = match uuid::Uuid::parse_str(chosen.trim()) {
-        Ok(id) => {
-            let mut conn = state.db.read().await?;
-            crate::services::records::readable::<crate::services::companies::Company>(conn.exec(), &web.ctx, id)
-                .await
-                .ok()
-                .map(|c| Choice::new(c.id, c.name))
-        }
-        Err(_) => None,
-    };
-    let newest = crate::services::companies::list(
-        state,
-        &web.ctx,
-        &crate::services::companies::CompanyQuery {
-            limit: Some(PAGE_SIZE.into()),
-            ..Default::default()
-        },
-    )
-    .await?;
-    Ok(view::with_chosen(
-        chosen,
-        newest.data.into_iter().map(|c| Choice::new(c.id, c.name)),
-    ))
 }

@@ -9,25 +9,25 @@ use axum::response::{IntoResponse, Response};
 use serde::Deserialize;
 use serde_json::{Value, json};
 
-use super::contacts::{company_choices, tag_list};
-use super::dashboard::{ActivityLine, TaskLine, activity_line, task_line};
-use super::records::PAGE_SIZE;
+use super::contacts::tag_list;
+use super::dashboard::{ActivityLine, TaskLine};
 use super::records::{Edited, Listed, refused};
+use super::related::{self, Of};
 use super::session::Web;
 use super::view::{self, Choice, FormErrors, ListParts, Shell};
 use super::{Form, see_other};
 use crate::app::App;
 use crate::error::AppResult;
 use crate::http::extract::IdPath;
-use crate::services::activities::{self, Timeline, TimelineQuery};
-use crate::services::contacts::{self, ContactQuery};
+use crate::services::activities::Timeline;
+use crate::services::contacts;
 use crate::services::deals::queries::Deal;
 use crate::services::deals::{self, DealInput, DealPatch, DealQuery};
 use crate::services::orgs::OrgCtx;
 use crate::services::pagination::Page;
-use crate::services::records::IfMatch;
-use crate::services::tasks::{self, TaskQuery};
+use crate::services::records::{self, IfMatch};
 use std::future::Future;
+use uuid::Uuid;
 
 pub struct Row {
     pub id: String,
@@ -131,41 +131,11 @@ impl DealForm {
             company_id: d.company_id.map(|id| id.to_string()).unwrap_or_default(),
         }
     }
-
-    fn input(&self) -> DealInput {
-        DealInput {
-            title: self.title.clone(),
-            contact_id: view::filled(&self.contact_id),
-            company_id: view::filled(&self.company_id),
-            amount: view::filled(&self.amount).map(Value::String),
-            currency: view::filled(&self.currency),
-            expected_close_date: view::filled(&self.expected_close_date),
-            owner_id: view::filled(&self.owner_id),
-            tags: Some(tag_list(&self.tags)),
-            ..Default::default()
-        }
-    }
-
-    /// The form's fields replace the deal's; the contact stays. Fields
-    /// sent unchanged are no change for the service (a closed deal's amount
-    /// and currency, an owner a member may not give away).
-    fn patch(&self) -> DealPatch {
-        DealPatch {
-            title: Some(Some(self.title.clone())),
-            amount: Some(view::filled(&self.amount).map(Value::String)),
-            currency: view::filled(&self.currency).map(Some),
-            expected_close_date: Some(view::filled(&self.expected_close_date)),
-            company_id: Some(view::filled(&self.company_id)),
-            owner_id: view::filled(&self.owner_id),
-            tags: Some(Some(tag_list(&self.tags))),
-            ..Default::default()
-        }
-    }
 }
 
 #[derive(Template)]
 #[template(path = "deal_new.html")]
-struct NewPage {
+pub struct NewPage {
     shell: Shell,
     form: DealForm,
     members: Vec<Choice>,
@@ -177,29 +147,10 @@ struct NewPage {
 async fn new_deal_page(state: &App, web: &Web, form: DealForm, errors: FormErrors) -> AppResult<NewPage> {
     let members = view::members(state, web.ctx.org_id).await?;
     // The contact named in the address first, then the newest ones.
-    let chosen = match uuid::Uuid::parse_str(form.contact_id.trim()) {
-        Ok(id) => {
-            let mut conn = state.db.read().await?;
-            crate::services::records::readable::<contacts::Contact>(conn.exec(), &web.ctx, id)
-                .await
-                .ok()
-                .map(|c| Choice::new(c.id, c.name))
-        }
-        Err(_) => None,
-    };
-    let newest = contacts::list(
-        state,
-        &web.ctx,
-        &ContactQuery {
-            limit: Some(PAGE_SIZE.into()),
-            ..Default::default()
-        },
-    )
-    .await?;
-    let contacts = view::with_chosen(chosen, newest.data.into_iter().map(|c| Choice::new(c.id, c.name)));
+    let contacts = related::contact_choices(state, web, &form.contact_id).await?;
     Ok(NewPage {
         shell: Shell::new(web, "deals", "New deal"),
-        companies: company_choices(state, web, &form.company_id).await?,
+        companies: related::company_choices(state, web, &form.company_id).await?,
         form,
         members,
         contacts,
@@ -209,6 +160,8 @@ async fn new_deal_page(state: &App, web: &Web, form: DealForm, errors: FormError
 
 impl Edited for Deal {
     type Form = DealForm;
+    type NewPage = NewPage;
+    type RecordPage = RecordPage;
 
     /// `/deals/new?contact_id=…` starts the deal on that contact.
     fn blank_form(web: &Web, address: &[(String, String)]) -> DealForm {
@@ -224,35 +177,55 @@ impl Edited for Deal {
         }
     }
     fn input(form: &DealForm) -> AppResult<DealInput> {
-        Ok(form.input())
+        Ok(DealInput {
+            title: form.title.clone(),
+            contact_id: view::filled(&form.contact_id),
+            company_id: view::filled(&form.company_id),
+            amount: view::filled(&form.amount).map(Value::String),
+            currency: view::filled(&form.currency),
+            expected_close_date: view::filled(&form.expected_close_date),
+            owner_id: view::filled(&form.owner_id),
+            tags: Some(tag_list(&form.tags)),
+            ..Default::default()
+        })
     }
+    /// The form's fields replace the deal's; the contact stays. Fields
+    /// sent unchanged are no change for the service (a closed deal's amount
+    /// and currency, an owner a member may not give away).
     fn patch(form: &DealForm) -> AppResult<DealPatch> {
-        Ok(form.patch())
+        Ok(DealPatch {
+            title: Some(Some(form.title.clone())),
+            amount: Some(view::filled(&form.amount).map(Value::String)),
+            currency: view::filled(&form.currency).map(Some),
+            expected_close_date: Some(view::filled(&form.expected_close_date)),
+            company_id: Some(view::filled(&form.company_id)),
+            owner_id: view::filled(&form.owner_id),
+            tags: Some(Some(tag_list(&form.tags))),
+            ..Default::default()
+        })
     }
-    async fn new_page(
+    fn new_page(
         state: &App,
         web: &Web,
         form: DealForm,
         errors: FormErrors,
-        status: StatusCode,
-    ) -> AppResult<Response> {
-        Ok(view::render(status, &new_deal_page(state, web, form, errors).await?))
+    ) -> impl Future<Output = AppResult<NewPage>> + Send {
+        new_deal_page(state, web, form, errors)
     }
-    async fn record_page(
+    fn record_page(
         state: &App,
         web: &Web,
-        id: uuid::Uuid,
+        id: Uuid,
         form: Option<DealForm>,
         errors: FormErrors,
-        status: StatusCode,
-    ) -> AppResult<Response> {
-        Ok(view::render(status, &record_page(state, web, id, form, errors).await?))
+    ) -> impl Future<Output = AppResult<RecordPage>> + Send {
+        record_page(state, web, id, form, errors)
     }
 }
 
 #[derive(Template)]
 #[template(path = "deal.html")]
-struct RecordPage {
+pub struct RecordPage {
     shell: Shell,
     deal: Row,
     is_open: bool,
@@ -282,20 +255,13 @@ async fn record_page(
     form: Option<DealForm>,
     errors: FormErrors,
 ) -> AppResult<RecordPage> {
+    let deal = records::read::<Deal>(state, &web.ctx, id).await?;
     let mut conn = state.db.read().await?;
-    let deal = crate::services::records::readable::<deals::Deal>(conn.exec(), &web.ctx, id).await?;
     let contact_name =
         <contacts::Contact as crate::services::records::Record>::find(conn.exec(), web.ctx.org_id, deal.contact_id)
             .await?
             .map(|c| c.name)
             .unwrap_or_default();
-    let timeline = activities::list(
-        conn.exec(),
-        web.ctx.org_id,
-        Timeline::Deal(id),
-        &TimelineQuery::default(),
-    )
-    .await?;
     let stages = crate::services::pipelines::find(conn.exec(), web.ctx.org_id, deal.pipeline_id)
         .await?
         .map(|p| {
@@ -313,20 +279,9 @@ async fn record_page(
         .unwrap_or_default();
     drop(conn);
     let members = view::members(state, web.ctx.org_id).await?;
-    let tasks = tasks::list(
-        state,
-        &web.ctx,
-        &TaskQuery {
-            deal_id: Some(id.to_string()),
-            limit: Some(PAGE_SIZE.into()),
-            ..Default::default()
-        },
-    )
-    .await?;
-    let now = chrono::Utc::now();
     let form = form.unwrap_or_else(|| DealForm::of(&deal));
     Ok(RecordPage {
-        companies: company_choices(state, web, &form.company_id).await?,
+        companies: related::company_choices(state, web, &form.company_id).await?,
         shell: Shell::new(web, "deals", deal.title.clone()),
         is_open: deal.status == "new" || deal.status == "in_progress",
         is_new: deal.status == "new",
@@ -336,8 +291,8 @@ async fn record_page(
         deal: row(&deal, &members),
         members,
         errors,
-        tasks: tasks.data.iter().map(|t| task_line(t, now)).collect(),
-        timeline: timeline.data.iter().map(activity_line).collect(),
+        tasks: related::tasks(state, web, Of::Deal(id)).await?,
+        timeline: related::timeline(state, web, Timeline::Deal(id)).await?,
         record_path: format!("/deals/{id}"),
         stages,
     })
@@ -364,7 +319,7 @@ pub async fn set_status(
         lost_reason: view::filled(&form.lost_reason).map(Some),
         ..Default::default()
     };
-    match crate::services::records::update::<deals::Deal>(&state, &web.ctx, id, IfMatch(None), patch).await {
+    match records::update::<Deal>(&state, &web.ctx, id, IfMatch(None), patch).await {
         Ok(deal) => {
             let next = if form.next.is_empty() {
                 format!("/deals/{}", deal.id)
@@ -428,14 +383,12 @@ pub async fn move_stage_form(
 async fn to_stage(state: &App, web: &Web, id: uuid::Uuid, stage: String) -> AppResult<Deal> {
     let status = {
         let mut conn = state.db.read().await?;
-        crate::services::records::readable::<deals::Deal>(conn.exec(), &web.ctx, id)
-            .await?
-            .status
+        records::readable::<Deal>(conn.exec(), &web.ctx, id).await?.status
     };
     let patch = DealPatch {
         stage: Some(stage),
         status: (status == "new").then(|| "in_progress".to_string()),
         ..Default::default()
     };
-    crate::services::records::update::<deals::Deal>(state, &web.ctx, id, IfMatch(None), patch).await
+    records::update::<Deal>(state, &web.ctx, id, IfMatch(None), patch).await
 }

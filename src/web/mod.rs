@@ -19,6 +19,7 @@ mod contacts;
 mod dashboard;
 mod deals;
 mod records;
+mod related;
 mod session;
 mod settings;
 mod tasks;

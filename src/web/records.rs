@@ -6,6 +6,7 @@
 
 use std::future::Future;
 
+use askama::Template;
 use axum::extract::State;
 use axum::response::Response;
 use serde::de::DeserializeOwned;
@@ -131,28 +132,54 @@ pub trait Edited: Listed {
     fn input(form: &Self::Form) -> AppResult<Self::Input>;
     /// The change the edit form describes: every field it shows.
     fn patch(form: &Self::Form) -> AppResult<Self::Patch>;
-    /// The create page with `form` and its errors, answered with `status`.
+    /// The create page with `form` and its errors.
+    type NewPage: Template + Send;
+    /// The record page with its edit form.
+    type RecordPage: Template + Send;
     fn new_page(
         state: &App,
         web: &Web,
         form: Self::Form,
         errors: FormErrors,
-        status: StatusCode,
-    ) -> impl Future<Output = AppResult<Response>> + Send;
+    ) -> impl Future<Output = AppResult<Self::NewPage>> + Send;
     /// The record page, with `form` as typed (or the record's values) and
-    /// its errors, answered with `status`.
+    /// its errors.
     fn record_page(
         state: &App,
         web: &Web,
         id: Uuid,
         form: Option<Self::Form>,
         errors: FormErrors,
-        status: StatusCode,
-    ) -> impl Future<Output = AppResult<Response>> + Send;
+    ) -> impl Future<Output = AppResult<Self::RecordPage>> + Send;
 }
 
-fn or_error_page(page: AppResult<Response>) -> Response {
-    page.unwrap_or_else(|e| view::error_page(&e))
+/// The create page of `R`, answered with `status`.
+async fn render_new<R: Edited>(
+    state: &App,
+    web: &Web,
+    form: R::Form,
+    errors: FormErrors,
+    status: StatusCode,
+) -> Response {
+    match R::new_page(state, web, form, errors).await {
+        Ok(page) => view::render(status, &page),
+        Err(e) => view::error_page(&e),
+    }
+}
+
+/// The record page of `R`, answered with `status`.
+async fn render_record<R: Edited>(
+    state: &App,
+    web: &Web,
+    id: Uuid,
+    form: Option<R::Form>,
+    errors: FormErrors,
+    status: StatusCode,
+) -> Response {
+    match R::record_page(state, web, id, form, errors).await {
+        Ok(page) => view::render(status, &page),
+        Err(e) => view::error_page(&e),
+    }
 }
 
 /// `GET <PATH>/new`.
@@ -162,7 +189,7 @@ pub async fn new_page<R: Edited>(
     ListQuery(address, _): ListQuery<Vec<(String, String)>>,
 ) -> Response {
     let form = R::blank_form(&web, &address);
-    or_error_page(R::new_page(&state, &web, form, FormErrors::default(), StatusCode::OK).await)
+    render_new::<R>(&state, &web, form, FormErrors::default(), StatusCode::OK).await
 }
 
 /// `POST <PATH>`: creates the record and shows it, or shows the form again
@@ -177,7 +204,7 @@ pub async fn create<R: Edited>(State(state): State<App>, web: Web, Form(form): F
     match created {
         Ok(record) => see_other(&format!("{}/{}", R::PATH, record.id())),
         Err(e) if e.status.is_client_error() => {
-            or_error_page(R::new_page(&state, &web, form, FormErrors::from_api(&e), e.status).await)
+            render_new::<R>(&state, &web, form, FormErrors::from_api(&e), e.status).await
         }
         Err(e) => view::error_page(&e),
     }
@@ -185,7 +212,7 @@ pub async fn create<R: Edited>(State(state): State<App>, web: Web, Form(form): F
 
 /// `GET <PATH>/{id}`.
 pub async fn show<R: Edited>(State(state): State<App>, web: Web, IdPath(id): IdPath) -> Response {
-    or_error_page(R::record_page(&state, &web, id, None, FormErrors::default(), StatusCode::OK).await)
+    render_record::<R>(&state, &web, id, None, FormErrors::default(), StatusCode::OK).await
 }
 
 /// `POST <PATH>/{id}`: saves the edit form.
@@ -211,7 +238,7 @@ pub async fn refused<R: Edited>(state: &App, web: &Web, id: Uuid, form: Option<R
     if !e.status.is_client_error() || e.status == StatusCode::NOT_FOUND {
         return view::error_page(&e);
     }
-    or_error_page(R::record_page(state, web, id, form, FormErrors::from_api(&e), e.status).await)
+    render_record::<R>(state, web, id, form, FormErrors::from_api(&e), e.status).await
 }
 
 /// The comment box of a record page.
