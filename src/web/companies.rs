@@ -2,15 +2,13 @@
 //! record page with the company's contacts and deals.
 
 use askama::Template;
-use axum::http::StatusCode;
-use axum::response::Response;
 use serde::Deserialize;
 
 use super::contacts::tag_list;
-use super::records::{Edited, Listed};
+use super::records::{Column, Edited, Head, Listed};
 use super::related::{self, ContactLine, DealLine, Of};
 use super::session::Web;
-use super::view::{self, Choice, FormErrors, ListParts, Shell};
+use super::view::{self, Choice, FormErrors, Shell, text};
 use crate::app::App;
 use crate::error::AppResult;
 use crate::services::companies::queries::Company;
@@ -21,76 +19,32 @@ use crate::services::records;
 use std::future::Future;
 use uuid::Uuid;
 
-pub struct Row {
-    pub id: String,
-    pub name: String,
-    pub domain: String,
-    pub industry: String,
-    pub employees: String,
-    pub owner: String,
-    pub tags: String,
-    pub created: String,
-}
-
-fn row(c: &Company, members: &[Choice]) -> Row {
-    Row {
-        id: c.id.to_string(),
-        name: c.name.clone(),
-        domain: c.domain.clone().unwrap_or_default(),
-        industry: c.industry.clone().unwrap_or_default(),
-        employees: c.employee_count.map(|n| n.to_string()).unwrap_or_default(),
-        owner: view::member_name(members, &c.owner_id),
-        tags: c.tags.0.join(", "),
-        created: view::time(&c.created_at),
-    }
-}
-
-#[derive(Template)]
-#[template(path = "companies.html")]
-struct ListPage {
-    shell: Shell,
-    list: ListParts<Row>,
-}
-
 impl Listed for Company {
     type Params = CompanyQuery;
-    type Row = Row;
     const PATH: &'static str = "/companies";
-    const TAB: &'static str = "companies";
     const TITLE: &'static str = "Companies";
-    const DEFAULT_SORT: &'static str = "-created_at";
-    const CSV_HEADER: &'static [&'static str] = &[
-        "id",
-        "name",
-        "domain",
-        "industry",
-        "employee_count",
-        "owner",
-        "tags",
-        "created_at",
-    ];
+    const NOUN: &'static str = "company";
+    const SEARCH_HINT: &'static str = "Name or domain";
 
     fn list(state: &App, ctx: &OrgCtx, params: &CompanyQuery) -> impl Future<Output = AppResult<Page<Self>>> + Send {
         companies::list(state, ctx, params)
     }
-    fn row(&self, members: &[Choice]) -> Row {
-        row(self, members)
-    }
-    fn csv(&self, members: &[Choice]) -> Vec<String> {
-        let r = row(self, members);
+    fn list_columns() -> Vec<Column<Self>> {
         vec![
-            r.id,
-            r.name,
-            r.domain,
-            r.industry,
-            r.employees,
-            r.owner,
-            r.tags,
-            self.created_at.to_rfc3339(),
+            Column::id(),
+            Self::column("Name", "name", |c, _| c.name.clone())
+                .link()
+                .sorted_by("name"),
+            Self::column("Domain", "domain", |c, _| text(&c.domain)),
+            Self::column("Industry", "industry", |c, _| text(&c.industry)).class("hide-narrow"),
+            Self::column("Employees", "employee_count", |c, _| {
+                c.employee_count.map(|n| n.to_string()).unwrap_or_default()
+            })
+            .class("hide-narrow num"),
+            Column::owner(),
+            Self::export_column("tags", |c, _| c.tags.join(", ")),
+            Column::created(),
         ]
-    }
-    fn render(shell: Shell, list: ListParts<Row>) -> Response {
-        view::render(StatusCode::OK, &ListPage { shell, list })
     }
 }
 
@@ -189,7 +143,7 @@ impl Edited for Company {
         Ok(RecordPage {
             shell: Shell::new(web, "companies", company.name.clone()),
             form: form.unwrap_or_else(|| CompanyForm::of(&company)),
-            company: row(&company, &members),
+            head: Head::of(&company, &company.name, &members),
             members,
             errors,
             contacts: related::contacts(state, web, Of::Company(id)).await?,
@@ -202,7 +156,7 @@ impl Edited for Company {
 #[template(path = "company.html")]
 pub struct RecordPage {
     shell: Shell,
-    company: Row,
+    head: Head,
     form: CompanyForm,
     members: Vec<Choice>,
     errors: FormErrors,

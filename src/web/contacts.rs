@@ -3,15 +3,13 @@
 //! tasks, timeline with a comment box).
 
 use askama::Template;
-use axum::http::StatusCode;
-use axum::response::Response;
 use serde::Deserialize;
 
 use super::dashboard::{ActivityLine, TaskLine};
-use super::records::{Edited, Listed};
+use super::records::{Column, Edited, Head, Listed};
 use super::related::{self, DealLine, Of};
 use super::session::Web;
-use super::view::{self, Choice, FormErrors, ListParts, Shell};
+use super::view::{self, Choice, FormErrors, Shell, text};
 use crate::app::App;
 use crate::error::AppResult;
 use crate::services::activities::Timeline;
@@ -23,78 +21,30 @@ use crate::services::records;
 use std::future::Future;
 use uuid::Uuid;
 
-/// A contact as the list and the record page show it.
-pub struct Row {
-    pub id: String,
-    pub name: String,
-    pub email: String,
-    pub phone: String,
-    pub title: String,
-    pub owner: String,
-    pub tags: String,
-    pub created: String,
-}
-
-fn row(c: &Contact, members: &[Choice]) -> Row {
-    Row {
-        id: c.id.to_string(),
-        name: c.name.clone(),
-        email: c.email.clone().unwrap_or_default(),
-        phone: c.phone.clone().unwrap_or_default(),
-        title: c.title.clone().unwrap_or_default(),
-        owner: view::member_name(members, &c.owner_id),
-        tags: c.tags.0.join(", "),
-        created: view::time(&c.created_at),
-    }
-}
-
-#[derive(Template)]
-#[template(path = "contacts.html")]
-struct ListPage {
-    shell: Shell,
-    list: ListParts<Row>,
-}
-
 impl Listed for Contact {
     type Params = ContactQuery;
-    type Row = Row;
     const PATH: &'static str = "/contacts";
-    const TAB: &'static str = "contacts";
     const TITLE: &'static str = "Contacts";
-    const DEFAULT_SORT: &'static str = "-created_at";
-    const CSV_HEADER: &'static [&'static str] = &[
-        "id",
-        "name",
-        "email",
-        "phone",
-        "title",
-        "lead_source",
-        "owner",
-        "tags",
-        "created_at",
-    ];
+    const NOUN: &'static str = "contact";
+    const SEARCH_HINT: &'static str = "Name, email, phone, company";
 
     fn list(state: &App, ctx: &OrgCtx, params: &ContactQuery) -> impl Future<Output = AppResult<Page<Self>>> + Send {
         contacts::list(state, ctx, params)
     }
-    fn row(&self, members: &[Choice]) -> Row {
-        row(self, members)
-    }
-    fn csv(&self, members: &[Choice]) -> Vec<String> {
+    fn list_columns() -> Vec<Column<Self>> {
         vec![
-            self.id.to_string(),
-            self.name.clone(),
-            self.email.clone().unwrap_or_default(),
-            self.phone.clone().unwrap_or_default(),
-            self.title.clone().unwrap_or_default(),
-            self.lead_source.clone().unwrap_or_default(),
-            view::member_name(members, &self.owner_id),
-            self.tags.0.join(", "),
-            self.created_at.to_rfc3339(),
+            Column::id(),
+            Self::column("Name", "name", |c, _| c.name.clone())
+                .link()
+                .sorted_by("name"),
+            Self::column("Email", "email", |c, _| text(&c.email)),
+            Self::column("Phone", "phone", |c, _| text(&c.phone)),
+            Self::column("Title", "title", |c, _| text(&c.title)).class("hide-narrow"),
+            Self::export_column("lead_source", |c, _| text(&c.lead_source)),
+            Column::owner(),
+            Column::tags(),
+            Column::created(),
         ]
-    }
-    fn render(shell: Shell, list: ListParts<Row>) -> Response {
-        view::render(StatusCode::OK, &ListPage { shell, list })
     }
 }
 
@@ -210,7 +160,7 @@ impl Edited for Contact {
             shell: Shell::new(web, "contacts", contact.name.clone()),
             companies: related::company_choices(state, web, &form.company_id).await?,
             form,
-            contact: row(&contact, &members),
+            head: Head::of(&contact, &contact.name, &members),
             members,
             errors,
             deals: related::deals(state, web, Of::Contact(id)).await?,
@@ -225,7 +175,7 @@ impl Edited for Contact {
 #[template(path = "contact.html")]
 pub struct RecordPage {
     shell: Shell,
-    contact: Row,
+    head: Head,
     form: ContactForm,
     members: Vec<Choice>,
     companies: Vec<Choice>,

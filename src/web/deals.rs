@@ -11,10 +11,10 @@ use serde_json::{Value, json};
 
 use super::contacts::tag_list;
 use super::dashboard::{ActivityLine, TaskLine};
-use super::records::{Edited, Listed, refused};
+use super::records::{Column, Edited, Filter, Head, Listed, refused};
 use super::related::{self, Of};
 use super::session::Web;
-use super::view::{self, Choice, FormErrors, ListParts, Shell};
+use super::view::{self, Choice, FormErrors, Shell};
 use super::{Form, see_other};
 use crate::app::App;
 use crate::error::AppResult;
@@ -29,80 +29,56 @@ use crate::services::records::{self, IfMatch};
 use std::future::Future;
 use uuid::Uuid;
 
-pub struct Row {
-    pub id: String,
-    pub title: String,
-    pub amount: String,
-    pub stage: String,
-    pub status: String,
-    pub owner: String,
-    pub close: String,
-    pub created: String,
-}
-
-fn row(d: &Deal, members: &[Choice]) -> Row {
-    Row {
-        id: d.id.to_string(),
-        title: d.title.clone(),
-        amount: view::money(d.amount_cents, &d.currency),
-        stage: d.stage.clone(),
-        status: d.status.replace('_', " "),
-        owner: view::member_name(members, &d.owner_id),
-        close: view::date(&d.expected_close_date),
-        created: view::time(&d.created_at),
-    }
-}
-
-#[derive(Template)]
-#[template(path = "deals.html")]
-struct ListPage {
-    shell: Shell,
-    list: ListParts<Row>,
-}
-
 impl Listed for Deal {
     type Params = DealQuery;
-    type Row = Row;
     const PATH: &'static str = "/deals";
-    const TAB: &'static str = "deals";
     const TITLE: &'static str = "Deals";
-    const DEFAULT_SORT: &'static str = "-created_at";
-    const CSV_HEADER: &'static [&'static str] = &[
-        "id",
-        "title",
-        "amount",
-        "currency",
-        "stage",
-        "status",
-        "expected_close_date",
-        "owner",
-        "tags",
-        "created_at",
+    const NOUN: &'static str = "deal";
+    const SEARCH_HINT: &'static str = "Title";
+    const ACTIONS: &'static [(&'static str, &'static str)] = &[("/board", "Board")];
+    const FILTERS: &'static [Filter] = &[
+        Filter {
+            name: "status",
+            label: "Status",
+            options: &["new", "in_progress", "won", "lost"],
+        },
+        Filter {
+            name: "stage",
+            label: "Stage",
+            options: &[],
+        },
     ];
 
     fn list(state: &App, ctx: &OrgCtx, params: &DealQuery) -> impl Future<Output = AppResult<Page<Self>>> + Send {
         deals::list(state, ctx, params)
     }
-    fn row(&self, members: &[Choice]) -> Row {
-        row(self, members)
-    }
-    fn csv(&self, members: &[Choice]) -> Vec<String> {
+    fn list_columns() -> Vec<Column<Self>> {
         vec![
-            self.id.to_string(),
-            self.title.clone(),
-            crate::format::cents(self.amount_cents),
-            self.currency.clone(),
-            self.stage.clone(),
-            self.status.clone(),
-            view::date(&self.expected_close_date),
-            view::member_name(members, &self.owner_id),
-            self.tags.0.join(", "),
-            self.created_at.to_rfc3339(),
+            Column::id(),
+            Self::column("Title", "title", |d, _| d.title.clone()).link(),
+            Self::column("Amount", "amount", |d, _| crate::format::cents(d.amount_cents))
+                .shown_as(|d, _| view::money(d.amount_cents, &d.currency))
+                .sorted_by("amount")
+                .class("num"),
+            Self::export_column("currency", |d, _| d.currency.clone()),
+            Self::column("Stage", "stage", |d, _| d.stage.clone()),
+            Self::column("Status", "status", |d, _| d.status.clone())
+                .shown_as(|d, _| status_words(&d.status))
+                .badge(),
+            Self::column("Close date", "expected_close_date", |d, _| {
+                view::date(&d.expected_close_date)
+            })
+            .sorted_by("expected_close_date"),
+            Column::owner(),
+            Self::export_column("tags", |d, _| d.tags.join(", ")),
+            Column::created(),
         ]
     }
-    fn render(shell: Shell, list: ListParts<Row>) -> Response {
-        view::render(StatusCode::OK, &ListPage { shell, list })
-    }
+}
+
+/// `in_progress` → `in progress`.
+fn status_words(status: &str) -> String {
+    status.replace('_', " ")
 }
 
 #[derive(Debug, Default, Deserialize)]
@@ -227,7 +203,10 @@ impl Edited for Deal {
 #[template(path = "deal.html")]
 pub struct RecordPage {
     shell: Shell,
-    deal: Row,
+    head: Head,
+    status: String,
+    stage: String,
+    amount: String,
     is_open: bool,
     is_new: bool,
     contact_id: String,
@@ -288,7 +267,10 @@ async fn record_page(
         contact_id: deal.contact_id.to_string(),
         contact_name,
         form,
-        deal: row(&deal, &members),
+        head: Head::of(&deal, &deal.title, &members),
+        status: status_words(&deal.status),
+        stage: deal.stage.clone(),
+        amount: view::money(deal.amount_cents, &deal.currency),
         members,
         errors,
         tasks: related::tasks(state, web, Of::Deal(id)).await?,

@@ -57,25 +57,172 @@ macro_rules! list_params {
 
 list_params!(ContactQuery, CompanyQuery, DealQuery);
 
+/// A filter of a list page besides the search, owner and tag ones: a text
+/// field, or a select of `options`.
+pub struct Filter {
+    pub name: &'static str,
+    pub label: &'static str,
+    pub options: &'static [&'static str],
+}
+
+/// A column of a list page and of its CSV export, in the order of both.
+pub struct Column<R> {
+    /// The table's header; empty for a column only the export has.
+    header: &'static str,
+    /// The export's header; empty for a column only the table has.
+    csv: &'static str,
+    /// The sort field its header toggles.
+    sort: Option<&'static str>,
+    class: &'static str,
+    /// The cell links to the record page.
+    link: bool,
+    /// The cell is a status badge.
+    badge: bool,
+    show: fn(&R, &[Choice]) -> String,
+    export: fn(&R, &[Choice]) -> String,
+}
+
+impl<R: Record> Column<R> {
+    /// A column of the table and the export, with the same text in both.
+    pub fn new(header: &'static str, csv: &'static str, value: fn(&R, &[Choice]) -> String) -> Self {
+        Column {
+            header,
+            csv,
+            sort: None,
+            class: "",
+            link: false,
+            badge: false,
+            show: value,
+            export: value,
+        }
+    }
+    /// A column only the export has.
+    pub fn export_only(csv: &'static str, value: fn(&R, &[Choice]) -> String) -> Self {
+        Self::new("", csv, value)
+    }
+    pub fn sorted_by(self, field: &'static str) -> Self {
+        Column {
+            sort: Some(field),
+            ..self
+        }
+    }
+    pub fn class(self, class: &'static str) -> Self {
+        Column { class, ..self }
+    }
+    pub fn link(self) -> Self {
+        Column { link: true, ..self }
+    }
+    pub fn badge(self) -> Self {
+        Column { badge: true, ..self }
+    }
+    /// The table shows `show` where the export writes the column's value.
+    pub fn shown_as(self, show: fn(&R, &[Choice]) -> String) -> Self {
+        Column { show, ..self }
+    }
+
+    /// The columns every record type has.
+    pub fn id() -> Self {
+        Self::export_only("id", |r, _| r.id().to_string())
+    }
+    pub fn owner() -> Self {
+        Self::new("Owner", "owner", |r, m| view::member_name(m, &r.owner_id())).class("hide-narrow")
+    }
+    pub fn tags() -> Self {
+        Self::new("Tags", "tags", |r, _| r.tags().join(", ")).class("hide-narrow")
+    }
+    pub fn created() -> Self {
+        Self::new("Created", "created_at", |r, _| r.created_at().to_rfc3339())
+            .shown_as(|r, _| view::time(&r.created_at()))
+            .sorted_by("created_at")
+    }
+}
+
+/// What a record page's head and footer show of the record.
+pub struct Head {
+    pub id: String,
+    pub name: String,
+    pub owner: String,
+    pub created: String,
+}
+
+impl Head {
+    pub fn of<R: Record>(record: &R, name: &str, members: &[Choice]) -> Head {
+        Head {
+            id: record.id().to_string(),
+            name: name.to_string(),
+            owner: view::member_name(members, &record.owner_id()),
+            created: view::time(&record.created_at()),
+        }
+    }
+}
+
 /// What a record type's list page and export are made of.
 pub trait Listed: Record {
     type Params: ListParams;
-    /// A row as the page shows it.
-    type Row;
-    /// The list's path (`/contacts`); the export is at `<PATH>.csv`.
+    /// The list's path (`/contacts`, also the navigation tab and the words
+    /// of "No contacts match."); the export is at `<PATH>.csv`.
     const PATH: &'static str;
-    /// The navigation tab and the page title.
-    const TAB: &'static str;
+    /// The page title (`Contacts`) and the record's name (`contact`).
     const TITLE: &'static str;
-    const DEFAULT_SORT: &'static str;
-    const CSV_HEADER: &'static [&'static str];
+    const NOUN: &'static str;
+    /// What the search box finds by.
+    const SEARCH_HINT: &'static str;
+    const DEFAULT_SORT: &'static str = "-created_at";
+    /// Links of the page head besides export and create.
+    const ACTIONS: &'static [(&'static str, &'static str)] = &[];
+    const FILTERS: &'static [Filter] = &[];
 
     /// The service's list (the API's list too).
     fn list(state: &App, ctx: &OrgCtx, params: &Self::Params) -> impl Future<Output = AppResult<Page<Self>>> + Send;
-    fn row(&self, members: &[Choice]) -> Self::Row;
-    fn csv(&self, members: &[Choice]) -> Vec<String>;
-    /// The page itself (the type's template).
-    fn render(shell: Shell, list: ListParts<Self::Row>) -> Response;
+    /// The columns of the table and the export.
+    fn list_columns() -> Vec<Column<Self>>;
+
+    /// A column of the table and the export ([`Column::new`]).
+    fn column(header: &'static str, csv: &'static str, value: fn(&Self, &[Choice]) -> String) -> Column<Self> {
+        Column::new(header, csv, value)
+    }
+    /// A column only the export has.
+    fn export_column(csv: &'static str, value: fn(&Self, &[Choice]) -> String) -> Column<Self> {
+        Column::export_only(csv, value)
+    }
+}
+
+/// What a list page knows of its type.
+struct Kind {
+    title: &'static str,
+    path: &'static str,
+    plural: &'static str,
+    noun: &'static str,
+    search_hint: &'static str,
+    actions: &'static [(&'static str, &'static str)],
+    filters: &'static [Filter],
+}
+
+struct Header {
+    label: &'static str,
+    sort: Option<&'static str>,
+    class: &'static str,
+}
+
+struct CellView {
+    text: String,
+    class: &'static str,
+    link: bool,
+    badge: bool,
+}
+
+struct RowView {
+    id: Uuid,
+    cells: Vec<CellView>,
+}
+
+#[derive(Template)]
+#[template(path = "records.html")]
+struct ListPage {
+    shell: Shell,
+    kind: Kind,
+    headers: Vec<Header>,
+    list: ListParts<RowView>,
 }
 
 /// `GET <PATH>`: one page of the list.
@@ -86,11 +233,47 @@ pub async fn list<R: Listed>(
 ) -> Response {
     let params = params.limited(PAGE_SIZE);
     let urls = ListUrls::new(R::PATH, &pairs, R::DEFAULT_SORT);
+    let columns: Vec<Column<R>> = R::list_columns().into_iter().filter(|c| !c.header.is_empty()).collect();
+    let row = |r: &R, members: &[Choice]| RowView {
+        id: r.id(),
+        cells: columns
+            .iter()
+            .map(|c| CellView {
+                text: (c.show)(r, members),
+                class: c.class,
+                link: c.link,
+                badge: c.badge,
+            })
+            .collect(),
+    };
     let fetch = R::list(&state, &web.ctx, &params);
-    match view::list_parts(&state, web.ctx.org_id, urls, fetch, |r: &R, m| r.row(m)).await {
-        Ok(list) => R::render(Shell::new(&web, R::TAB, R::TITLE), list),
-        Err(page) => page,
-    }
+    let list = match view::list_parts(&state, web.ctx.org_id, urls, fetch, row).await {
+        Ok(list) => list,
+        Err(page) => return page,
+    };
+    let plural = &R::PATH[1..];
+    let page = ListPage {
+        shell: Shell::new(&web, plural, R::TITLE),
+        kind: Kind {
+            title: R::TITLE,
+            path: R::PATH,
+            plural,
+            noun: R::NOUN,
+            search_hint: R::SEARCH_HINT,
+            actions: R::ACTIONS,
+            filters: R::FILTERS,
+        },
+        headers: columns
+            .iter()
+            .map(|c| Header {
+                label: c.header,
+                sort: c.sort,
+                class: c.class,
+            })
+            .collect(),
+        list,
+    };
+    view::render(StatusCode::OK, &page)
 }
 
 /// `GET <PATH>.csv`: every row of the current filter.
@@ -103,17 +286,19 @@ pub async fn export<R: Listed>(
         Ok(m) => m,
         Err(e) => return view::error_page(&e),
     };
-    let filename = format!("{}.csv", R::PATH.trim_start_matches('/'));
+    let filename = format!("{}.csv", &R::PATH[1..]);
+    let columns: Vec<Column<R>> = R::list_columns().into_iter().filter(|c| !c.csv.is_empty()).collect();
+    let header: Vec<&str> = columns.iter().map(|c| c.csv).collect();
     let (state, ctx, base) = (&state, &web.ctx, &params);
     let limit = MAX_LIMIT.to_string();
     view::export_csv(
         &filename,
-        R::CSV_HEADER,
+        &header,
         |cursor| {
             let params = base.page(&limit, cursor);
             async move { R::list(state, ctx, &params).await }
         },
-        |r: &R| r.csv(&members),
+        |r: &R| columns.iter().map(|c| (c.export)(r, &members)).collect(),
     )
     .await
 }

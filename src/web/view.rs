@@ -135,6 +135,11 @@ pub fn plain_error(status: StatusCode, message: &str) -> Response {
 }
 
 /// A form field as the services take it: trimmed, and `None` when empty.
+/// An optional text as shown: empty when absent.
+pub fn text(value: &Option<String>) -> String {
+    value.clone().unwrap_or_default()
+}
+
 pub fn filled(value: &str) -> Option<String> {
     let v = value.trim();
     (!v.is_empty()).then(|| v.to_string())
