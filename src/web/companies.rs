@@ -113,15 +113,9 @@ impl Edited for Company {
             tags: Some(tag_list(&form.tags)),
         })
     }
+    /// Every field of the form replaces the record's.
     fn patch(form: &CompanyForm) -> AppResult<CompanyPatch> {
-        Ok(CompanyPatch {
-            name: Some(Some(form.name.clone())),
-            domain: Some(view::filled(&form.domain)),
-            industry: Some(view::filled(&form.industry)),
-            employee_count: Some(form.employees()?),
-            owner_id: view::filled(&form.owner_id),
-            tags: Some(Some(tag_list(&form.tags))),
-        })
+        Self::input(form).map(Into::into)
     }
     async fn new_page(state: &App, web: &Web, form: CompanyForm, errors: FormErrors) -> AppResult<NewPage> {
         Ok(NewPage {

@@ -123,19 +123,9 @@ impl Edited for Contact {
             tags: Some(tag_list(&form.tags)),
         })
     }
-    /// Every field of the form replaces the contact's.
+    /// Every field of the form replaces the record's.
     fn patch(form: &ContactForm) -> AppResult<ContactPatch> {
-        Ok(ContactPatch {
-            name: Some(Some(form.name.clone())),
-            email: Some(view::filled(&form.email)),
-            phone: Some(view::filled(&form.phone)),
-            title: Some(view::filled(&form.title)),
-            company_id: Some(view::filled(&form.company_id)),
-            lead_source: Some(view::filled(&form.lead_source)),
-            customer_since: Some(view::filled(&form.customer_since)),
-            owner_id: view::filled(&form.owner_id),
-            tags: Some(Some(tag_list(&form.tags))),
-        })
+        Self::input(form).map(Into::into)
     }
     async fn new_page(state: &App, web: &Web, form: ContactForm, errors: FormErrors) -> AppResult<NewPage> {
         Ok(NewPage {

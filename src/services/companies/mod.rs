@@ -5,7 +5,7 @@ pub mod queries;
 use serde::Deserialize;
 use serde_json::{Value, json};
 use sqlx::types::Json as SqlJson;
-use utoipa::{IntoParams, ToSchema};
+use utoipa::IntoParams;
 
 use crate::app::App;
 use crate::db::Exec;
@@ -13,59 +13,28 @@ use crate::error::{AppError, AppResult, Validator};
 use crate::run;
 use crate::services::orgs::OrgCtx;
 use crate::services::pagination::Page;
+use crate::services::records::fields::record_fields;
 use crate::services::records::rows::Column;
 use crate::services::records::shape::{Checked, Record, checked_by, common_columns};
 use crate::services::records::{self, After, Cell, Listing, opt, parse_uuid};
-use crate::services::records::{double_option, double_option_whole_number, whole_number};
 use crate::services::validate;
 pub use queries::Company;
 
 const SORTS: &[&str] = &["created_at", "name"];
 
-#[derive(Debug, Default, Deserialize, ToSchema)]
-#[serde(deny_unknown_fields)]
-pub struct CompanyInput {
-    pub name: String,
+record_fields! {
+    /// A company as sent on create.
+    input CompanyInput;
+    /// A partial change: fields left out stay; `null` clears.
+    patch CompanyPatch;
+    of Company as current;
+    required name: String = current.name.clone(),
     /// A host name or a URL; the lower-cased host is kept.
-    pub domain: Option<String>,
-    pub industry: Option<String>,
-    #[serde(default, deserialize_with = "whole_number")]
-    pub employee_count: Option<i64>,
-    pub owner_id: Option<String>,
-    pub tags: Option<Vec<String>>,
-}
-
-/// A partial change: fields left out stay; `null` clears.
-#[derive(Debug, Default, Deserialize, ToSchema)]
-#[serde(deny_unknown_fields)]
-pub struct CompanyPatch {
-    /// Required: `null` is refused like an empty name.
-    #[serde(default, deserialize_with = "double_option")]
-    pub name: Option<Option<String>>,
-    #[serde(default, deserialize_with = "double_option")]
-    pub domain: Option<Option<String>>,
-    #[serde(default, deserialize_with = "double_option")]
-    pub industry: Option<Option<String>>,
-    #[serde(default, deserialize_with = "double_option_whole_number")]
-    pub employee_count: Option<Option<i64>>,
-    pub owner_id: Option<String>,
-    #[serde(default, deserialize_with = "double_option")]
-    pub tags: Option<Option<Vec<String>>>,
-}
-
-impl CompanyPatch {
-    fn apply_to(self, current: &Company) -> CompanyInput {
-        CompanyInput {
-            name: self
-                .name
-                .map_or_else(|| current.name.clone(), Option::unwrap_or_default),
-            domain: self.domain.unwrap_or_else(|| current.domain.clone()),
-            industry: self.industry.unwrap_or_else(|| current.industry.clone()),
-            employee_count: self.employee_count.unwrap_or(current.employee_count),
-            owner_id: Some(self.owner_id.unwrap_or_else(|| current.owner_id.to_string())),
-            tags: records::patched_tags(self.tags, &current.tags),
-        }
-    }
+    optional domain: String = current.domain.clone(),
+    optional industry: String = current.industry.clone(),
+    whole employee_count = current.employee_count,
+    kept owner_id: String = current.owner_id.to_string(),
+    optional tags: Vec<String> = Some(current.tags.0.clone()),
 }
 
 /// The lower-cased host of a domain given as a host or a URL.

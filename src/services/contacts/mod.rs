@@ -8,7 +8,7 @@ use std::future::Future;
 use serde::Deserialize;
 use serde_json::{Value, json};
 use sqlx::types::Json as SqlJson;
-use utoipa::{IntoParams, ToSchema};
+use utoipa::IntoParams;
 use uuid::Uuid;
 
 use crate::app::App;
@@ -18,7 +18,7 @@ use crate::run;
 use crate::services::activities::{self, Timeline};
 use crate::services::orgs::{OrgCtx, queries as orgs};
 use crate::services::pagination::Page;
-use crate::services::records::double_option;
+use crate::services::records::fields::record_fields;
 use crate::services::records::rows::Column;
 use crate::services::records::shape::{Checked, OnTimeline, Record, Replace, checked_by, common_columns};
 use crate::services::records::{self, After, Cell, Listing, opt, parse_time, parse_uuid};
@@ -27,66 +27,24 @@ pub use queries::Contact;
 
 const SORTS: &[&str] = &["created_at", "updated_at", "name"];
 
-/// A contact as sent on create and full replace (`PUT`). Empty strings are null.
-#[derive(Debug, Default, Deserialize, ToSchema)]
-#[serde(deny_unknown_fields)]
-pub struct ContactInput {
-    pub name: String,
-    pub email: Option<String>,
+record_fields! {
+    /// A contact as sent on create and full replace (`PUT`). Empty strings are null.
+    input ContactInput;
+    /// A partial change (`PATCH`): fields left out stay; `null` clears.
+    patch ContactPatch;
+    of Contact as current;
+    required name: String = current.name.clone(),
+    optional email: String = current.email.clone(),
     /// Read with the organization's `default_country` when it has no country code.
-    pub phone: Option<String>,
-    pub title: Option<String>,
-    pub company_id: Option<String>,
-    pub lead_source: Option<String>,
+    optional phone: String = current.phone.clone(),
+    optional title: String = current.title.clone(),
+    optional company_id: String = current.company_id.map(|id| id.to_string()),
+    optional lead_source: String = current.lead_source.clone(),
     /// `YYYY-MM-DD`.
-    pub customer_since: Option<String>,
-    /// Defaults to the caller (on `PUT`: stays as it is).
-    pub owner_id: Option<String>,
-    pub tags: Option<Vec<String>>,
-}
-
-/// A partial change (`PATCH`): fields left out stay; `null` clears.
-#[derive(Debug, Default, Deserialize, ToSchema)]
-#[serde(deny_unknown_fields)]
-pub struct ContactPatch {
-    /// Required: `null` is refused like an empty name.
-    #[serde(default, deserialize_with = "double_option")]
-    pub name: Option<Option<String>>,
-    #[serde(default, deserialize_with = "double_option")]
-    pub email: Option<Option<String>>,
-    #[serde(default, deserialize_with = "double_option")]
-    pub phone: Option<Option<String>>,
-    #[serde(default, deserialize_with = "double_option")]
-    pub title: Option<Option<String>>,
-    #[serde(default, deserialize_with = "double_option")]
-    pub company_id: Option<Option<String>>,
-    #[serde(default, deserialize_with = "double_option")]
-    pub lead_source: Option<Option<String>>,
-    #[serde(default, deserialize_with = "double_option")]
-    pub customer_since: Option<Option<String>>,
-    pub owner_id: Option<String>,
-    #[serde(default, deserialize_with = "double_option")]
-    pub tags: Option<Option<Vec<String>>>,
-}
-
-impl ContactPatch {
-    /// The full input this patch makes of `current`.
-    fn apply_to(self, current: &Contact) -> ContactInput {
-        let keep = |new: Option<Option<String>>, old: &Option<String>| new.unwrap_or_else(|| old.clone());
-        ContactInput {
-            name: self
-                .name
-                .map_or_else(|| current.name.clone(), Option::unwrap_or_default),
-            email: keep(self.email, &current.email),
-            phone: keep(self.phone, &current.phone),
-            title: keep(self.title, &current.title),
-            company_id: keep(self.company_id, &current.company_id.map(|id| id.to_string())),
-            lead_source: keep(self.lead_source, &current.lead_source),
-            customer_since: keep(self.customer_since, &current.customer_since.map(|d| d.to_string())),
-            owner_id: Some(self.owner_id.unwrap_or_else(|| current.owner_id.to_string())),
-            tags: records::patched_tags(self.tags, &current.tags),
-        }
-    }
+    optional customer_since: String = current.customer_since.map(|d| d.to_string()),
+    /// Defaults to the caller on create; left out of a `PUT` or `PATCH`, it stays.
+    kept owner_id: String = current.owner_id.to_string(),
+    optional tags: Vec<String> = Some(current.tags.0.clone()),
 }
 
 /// Validates `input` into the contact it describes (`current` for changes):
