@@ -3,7 +3,6 @@
 //! tasks, timeline with a comment box).
 
 use askama::Template;
-use serde::Deserialize;
 
 use super::dashboard::{ActivityLine, TaskLine};
 use super::records::{Column, Edited, Head, Listed};
@@ -14,10 +13,11 @@ use crate::app::App;
 use crate::error::AppResult;
 use crate::services::activities::Timeline;
 use crate::services::contacts::queries::Contact;
-use crate::services::contacts::{self, ContactInput, ContactPatch, ContactQuery};
+use crate::services::contacts::{self, ContactPatch, ContactQuery, ContactText};
 use crate::services::orgs::OrgCtx;
 use crate::services::pagination::Page;
 use crate::services::records;
+use crate::services::records::fields::Text;
 use std::future::Future;
 use uuid::Uuid;
 
@@ -48,86 +48,32 @@ impl Listed for Contact {
     }
 }
 
-/// The fields of the contact form, as typed.
-#[derive(Debug, Default, Deserialize)]
-#[serde(default)]
-pub struct ContactForm {
-    name: String,
-    email: String,
-    phone: String,
-    title: String,
-    lead_source: String,
-    customer_since: String,
-    owner_id: String,
-    tags: String,
-    company_id: String,
-}
-
-/// `"a, b"` → `["a", "b"]`.
-pub fn tag_list(value: &str) -> Vec<String> {
-    value
-        .split(',')
-        .map(str::trim)
-        .filter(|t| !t.is_empty())
-        .map(str::to_string)
-        .collect()
-}
-
-impl ContactForm {
-    fn of(c: &Contact) -> Self {
-        ContactForm {
-            name: c.name.clone(),
-            email: c.email.clone().unwrap_or_default(),
-            phone: c.phone.clone().unwrap_or_default(),
-            title: c.title.clone().unwrap_or_default(),
-            lead_source: c.lead_source.clone().unwrap_or_default(),
-            customer_since: view::date(&c.customer_since),
-            owner_id: c.owner_id.to_string(),
-            tags: c.tags.0.join(", "),
-            company_id: c.company_id.map(|id| id.to_string()).unwrap_or_default(),
-        }
-    }
-}
-
 #[derive(Template)]
 #[template(path = "contact_new.html")]
 pub struct NewPage {
     shell: Shell,
-    form: ContactForm,
+    form: ContactText,
     members: Vec<Choice>,
     companies: Vec<Choice>,
     errors: FormErrors,
 }
 
 impl Edited for Contact {
-    type Form = ContactForm;
+    type Form = ContactText;
     type NewPage = NewPage;
     type RecordPage = RecordPage;
 
-    fn blank_form(web: &Web, _address: &[(String, String)]) -> ContactForm {
-        ContactForm {
+    fn blank_form(web: &Web, _address: &[(String, String)]) -> ContactText {
+        ContactText {
             owner_id: web.ctx.user_id.to_string(),
             ..Default::default()
         }
     }
-    fn input(form: &ContactForm) -> AppResult<ContactInput> {
-        Ok(ContactInput {
-            name: form.name.clone(),
-            email: view::filled(&form.email),
-            phone: view::filled(&form.phone),
-            title: view::filled(&form.title),
-            company_id: view::filled(&form.company_id),
-            lead_source: view::filled(&form.lead_source),
-            customer_since: view::filled(&form.customer_since),
-            owner_id: view::filled(&form.owner_id),
-            tags: Some(tag_list(&form.tags)),
-        })
-    }
     /// Every field of the form replaces the record's.
-    fn patch(form: &ContactForm) -> AppResult<ContactPatch> {
-        Self::input(form).map(Into::into)
+    fn patch(form: &ContactText) -> AppResult<ContactPatch> {
+        form.input().map(Into::into)
     }
-    async fn new_page(state: &App, web: &Web, form: ContactForm, errors: FormErrors) -> AppResult<NewPage> {
+    async fn new_page(state: &App, web: &Web, form: ContactText, errors: FormErrors) -> AppResult<NewPage> {
         Ok(NewPage {
             shell: Shell::new(web, "contacts", "New contact"),
             members: view::members(state, web.ctx.org_id).await?,
@@ -140,12 +86,12 @@ impl Edited for Contact {
         state: &App,
         web: &Web,
         id: Uuid,
-        form: Option<ContactForm>,
+        form: Option<ContactText>,
         errors: FormErrors,
     ) -> AppResult<RecordPage> {
         let contact = records::read::<Contact>(state, &web.ctx, id).await?;
         let members = view::members(state, web.ctx.org_id).await?;
-        let form = form.unwrap_or_else(|| ContactForm::of(&contact));
+        let form = form.unwrap_or_else(|| ContactText::of(&contact));
         Ok(RecordPage {
             shell: Shell::new(web, "contacts", contact.name.clone()),
             companies: related::company_choices(state, web, &form.company_id).await?,
@@ -166,7 +112,7 @@ impl Edited for Contact {
 pub struct RecordPage {
     shell: Shell,
     head: Head,
-    form: ContactForm,
+    form: ContactText,
     members: Vec<Choice>,
     companies: Vec<Choice>,
     errors: FormErrors,

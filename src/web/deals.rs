@@ -9,7 +9,6 @@ use axum::response::{IntoResponse, Response};
 use serde::Deserialize;
 use serde_json::{Value, json};
 
-use super::contacts::tag_list;
 use super::dashboard::{ActivityLine, TaskLine};
 use super::records::{Column, Edited, Filter, Head, Listed, refused};
 use super::related::{self, Of};
@@ -25,6 +24,7 @@ use crate::services::deals::queries::Deal;
 use crate::services::deals::{self, DealInput, DealPatch, DealQuery};
 use crate::services::orgs::OrgCtx;
 use crate::services::pagination::Page;
+use crate::services::records::fields::{Text, tag_list};
 use crate::services::records::{self, IfMatch};
 use std::future::Future;
 use uuid::Uuid;
@@ -134,6 +134,23 @@ async fn new_deal_page(state: &App, web: &Web, form: DealForm, errors: FormError
     })
 }
 
+impl Text for DealForm {
+    type Input = DealInput;
+    fn input(&self) -> AppResult<DealInput> {
+        Ok(DealInput {
+            title: self.title.clone(),
+            contact_id: view::filled(&self.contact_id),
+            company_id: view::filled(&self.company_id),
+            amount: view::filled(&self.amount).map(Value::String),
+            currency: view::filled(&self.currency),
+            expected_close_date: view::filled(&self.expected_close_date),
+            owner_id: view::filled(&self.owner_id),
+            tags: Some(tag_list(&self.tags)),
+            ..Default::default()
+        })
+    }
+}
+
 impl Edited for Deal {
     type Form = DealForm;
     type NewPage = NewPage;
@@ -151,19 +168,6 @@ impl Edited for Deal {
             owner_id: web.ctx.user_id.to_string(),
             ..Default::default()
         }
-    }
-    fn input(form: &DealForm) -> AppResult<DealInput> {
-        Ok(DealInput {
-            title: form.title.clone(),
-            contact_id: view::filled(&form.contact_id),
-            company_id: view::filled(&form.company_id),
-            amount: view::filled(&form.amount).map(Value::String),
-            currency: view::filled(&form.currency),
-            expected_close_date: view::filled(&form.expected_close_date),
-            owner_id: view::filled(&form.owner_id),
-            tags: Some(tag_list(&form.tags)),
-            ..Default::default()
-        })
     }
     /// The form's fields replace the deal's; the contact stays. Fields
     /// sent unchanged are no change for the service (a closed deal's amount

@@ -28,6 +28,7 @@ use crate::services::deals::DealQuery;
 use crate::services::idempotency::Idempotency;
 use crate::services::orgs::OrgCtx;
 use crate::services::pagination::{MAX_LIMIT, Page};
+use crate::services::records::fields::Text;
 use crate::services::records::{self, IfMatch, OnTimeline, Record};
 
 /// Rows per list page.
@@ -307,14 +308,12 @@ pub async fn export<R: Listed>(
 /// record page with its edit form (and, for types with a timeline, its
 /// comment box). The handlers below are written once.
 pub trait Edited: Listed {
-    /// The form's fields, as typed.
-    type Form: DeserializeOwned + Send + Sync + 'static;
+    /// The form's fields, as typed, and the create input they describe
+    /// (or the field error the API would give for what it cannot read).
+    type Form: Text<Input = Self::Input> + DeserializeOwned + Send + Sync + 'static;
     /// The create form as it starts: the caller as the owner, and what the
     /// address names (`/deals/new?contact_id=…`).
     fn blank_form(web: &Web, address: &[(String, String)]) -> Self::Form;
-    /// The create input the form describes, or the field error the API
-    /// would give for what it cannot read.
-    fn input(form: &Self::Form) -> AppResult<Self::Input>;
     /// The change the edit form describes: every field it shows.
     fn patch(form: &Self::Form) -> AppResult<Self::Patch>;
     /// The create page with `form` and its errors.
@@ -380,7 +379,7 @@ pub async fn new_page<R: Edited>(
 /// `POST <PATH>`: creates the record and shows it, or shows the form again
 /// with what was typed and the errors next to their fields.
 pub async fn create<R: Edited>(State(state): State<App>, web: Web, Form(form): Form<R::Form>) -> Response {
-    let created = match R::input(&form) {
+    let created = match form.input() {
         Ok(input) => records::create::<R>(&state, &web.ctx, &Idempotency::none(), input)
             .await
             .and_then(|c| c.into_new()),

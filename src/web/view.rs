@@ -140,10 +140,7 @@ pub fn text(value: &Option<String>) -> String {
     value.clone().unwrap_or_default()
 }
 
-pub fn filled(value: &str) -> Option<String> {
-    let v = value.trim();
-    (!v.is_empty()).then(|| v.to_string())
-}
+pub use crate::services::records::fields::filled;
 
 /// Redirect target after sign-in: only a path of this site.
 pub fn safe_next(next: Option<&str>) -> String {

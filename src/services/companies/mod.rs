@@ -27,6 +27,7 @@ record_fields! {
     input CompanyInput;
     /// A partial change: fields left out stay; `null` clears.
     patch CompanyPatch;
+    text CompanyText;
     of Company as current;
     required name: String = current.name.clone(),
     /// A host name or a URL; the lower-cased host is kept.
@@ -34,7 +35,7 @@ record_fields! {
     optional industry: String = current.industry.clone(),
     whole employee_count = current.employee_count,
     kept owner_id: String = current.owner_id.to_string(),
-    optional tags: Vec<String> = Some(current.tags.0.clone()),
+    tags tags = current.tags.0.clone(),
 }
 
 /// The lower-cased host of a domain given as a host or a URL.

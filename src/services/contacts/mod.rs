@@ -32,6 +32,7 @@ record_fields! {
     input ContactInput;
     /// A partial change (`PATCH`): fields left out stay; `null` clears.
     patch ContactPatch;
+    text ContactText;
     of Contact as current;
     required name: String = current.name.clone(),
     optional email: String = current.email.clone(),
@@ -44,7 +45,7 @@ record_fields! {
     optional customer_since: String = current.customer_since.map(|d| d.to_string()),
     /// Defaults to the caller on create; left out of a `PUT` or `PATCH`, it stays.
     kept owner_id: String = current.owner_id.to_string(),
-    optional tags: Vec<String> = Some(current.tags.0.clone()),
+    tags tags = current.tags.0.clone(),
 }
 
 /// Validates `input` into the contact it describes (`current` for changes):

@@ -1,22 +1,28 @@
 //! A record type's writable fields, declared once: [`record_fields!`] makes
-//! of one list the create body (`Input`, also `PUT`'s), the `PATCH` body
-//! (`Patch`: fields left out stay, `null` clears), the whole input a patch
-//! makes of the current record (`Patch::apply_to`) and the patch that
-//! replaces every field (`From<Input> for Patch`, the web app's edit form).
+//! of one list
+//! - the create body (`Input`, also `PUT`'s),
+//! - the `PATCH` body (`Patch`: fields left out stay, `null` clears), the
+//!   whole input a patch makes of the current record (`Patch::apply_to`) and
+//!   the patch that replaces every field (`From<Input> for Patch`),
+//! - the fields as text (`Text`: what a web form or a CSV row sends, every
+//!   value a string, blank for absent), the text of a record (`Text::of`) and
+//!   the input a text describes (`Text::input`).
 //!
-//! Each field is one line: its kind, its name and type as sent, and its
+//! Each field is one line: its kind, its name (and type as sent), and its
 //! current value as the input would send it (read from the record named
 //! after `of`).
-//! - `required`: in `Input` a `T` (an empty one is refused by the check); in
-//!   `Patch` `null` is refused like an empty value.
-//! - `optional`: `Option<T>` in `Input`; `null` clears it.
-//! - `whole`: an optional whole number (a JSON integer or a float with no
-//!   fraction, `records::whole_number`).
-//! - `kept`: `Option<T>` in both: left out (or, in `Input`, absent) keeps the
-//!   current value or takes the default (the owner: the caller).
+//! - `required name: String`: an empty one is refused by the type's check;
+//!   in `Patch`, `null` is refused like an empty value.
+//! - `optional name: String`: `Option<String>` in `Input`; `null` clears it.
+//! - `kept name: String`: `Option<String>` in both bodies: left out keeps
+//!   the current value, or takes the default on create (the owner: the
+//!   caller).
+//! - `whole name`: an optional whole number (a JSON integer or a float with
+//!   no fraction, `records::whole_number`).
+//! - `tags name`: a list of tags (`"a, b"` as text).
 //!
 //! Attributes written before a field (doc comments, `#[schema(…)]`) go on the
-//! field of both structs.
+//! field of both bodies.
 
 /// See the [module documentation](self).
 macro_rules! record_fields {
@@ -25,6 +31,7 @@ macro_rules! record_fields {
         input $input:ident;
         $(#[$patch_meta:meta])*
         patch $patch:ident;
+        text $text:ident;
         of $record:ty as $current:ident;
         $($fields:tt)*
     ) => {
@@ -32,7 +39,7 @@ macro_rules! record_fields {
             {
                 [$(#[$input_meta])*] $input
                 [$(#[$patch_meta])*] $patch
-                $record, $current, patch_value, input_value
+                $text $record, $current, patch_value, input_value
             }
             [] [] [] []
             $($fields)*
@@ -77,7 +84,20 @@ macro_rules! record_fields {
             [$($p)* $(#[$m])*
                 #[serde(default, deserialize_with = "crate::services::records::double_option_whole_number")]
                 pub $name: Option<Option<i64>>,]
-            [$($a)* $name: (optional, $name, $now),]
+            [$($a)* $name: (whole, $name, $now),]
+            [$($f)* $name: (optional, $name),]
+            $($rest)*
+        );
+    };
+    (@munch $header:tt [$($i:tt)*] [$($p:tt)*] [$($a:tt)*] [$($f:tt)*]
+        $(#[$m:meta])* tags $name:ident = $now:expr, $($rest:tt)*
+    ) => {
+        $crate::services::records::fields::record_fields!(@munch $header
+            [$($i)* $(#[$m])* pub $name: Option<Vec<String>>,]
+            [$($p)* $(#[$m])*
+                #[serde(default, deserialize_with = "crate::services::records::double_option")]
+                pub $name: Option<Option<Vec<String>>>,]
+            [$($a)* $name: (tags, $name, $now),]
             [$($f)* $name: (optional, $name),]
             $($rest)*
         );
@@ -99,7 +119,7 @@ macro_rules! record_fields {
         {
             [$($input_meta:tt)*] $input:ident
             [$($patch_meta:tt)*] $patch:ident
-            $record:ty, $current:ident, $pv:ident, $iv:ident
+            $text:ident $record:ty, $current:ident, $pv:ident, $iv:ident
         }
         [$($i:tt)*] [$($p:tt)*]
         [$($name:ident: ($kind:ident, $field:ident, $now:expr),)*]
@@ -130,6 +150,33 @@ macro_rules! record_fields {
             }
         }
 
+        /// The fields as text, as a web form or a CSV row sends them: blank
+        /// is absent.
+        #[derive(Debug, Default, Clone, serde::Deserialize)]
+        #[serde(default)]
+        pub struct $text {
+            $(pub $name: String,)*
+        }
+
+        impl $text {
+            /// The record's fields as its edit form shows them.
+            pub fn of($current: &$record) -> Self {
+                $text {
+                    $($name: $crate::services::records::fields::record_fields!(@text $kind, $now),)*
+                }
+            }
+        }
+
+        impl $crate::services::records::fields::Text for $text {
+            type Input = $input;
+            fn input(&self) -> $crate::error::AppResult<$input> {
+                let $pv = self;
+                Ok($input {
+                    $($name: $crate::services::records::fields::record_fields!(@read $kind, $pv.$field, $field),)*
+                })
+            }
+        }
+
         impl From<$input> for $patch {
             /// Every field replaces the record's.
             fn from($iv: $input) -> Self {
@@ -142,9 +189,58 @@ macro_rules! record_fields {
 
     (@apply required, $value:expr, $now:expr) => { $value.map_or_else(|| $now, Option::unwrap_or_default) };
     (@apply optional, $value:expr, $now:expr) => { $value.unwrap_or_else(|| $now) };
+    (@apply whole, $value:expr, $now:expr) => { $value.unwrap_or_else(|| $now) };
+    (@apply tags, $value:expr, $now:expr) => { $value.unwrap_or_else(|| Some($now)) };
     (@apply kept, $value:expr, $now:expr) => { Some($value.unwrap_or_else(|| $now)) };
+    (@text required, $now:expr) => { $now };
+    (@text optional, $now:expr) => { $now.unwrap_or_default() };
+    (@text whole, $now:expr) => { $now.map(|n| n.to_string()).unwrap_or_default() };
+    (@text tags, $now:expr) => { $now.join(", ") };
+    (@text kept, $now:expr) => { $now };
+    (@read required, $value:expr, $field:ident) => { $value.clone() };
+    (@read optional, $value:expr, $field:ident) => { $crate::services::records::fields::filled(&$value) };
+    (@read kept, $value:expr, $field:ident) => { $crate::services::records::fields::filled(&$value) };
+    (@read tags, $value:expr, $field:ident) => { Some($crate::services::records::fields::tag_list(&$value)) };
+    (@read whole, $value:expr, $field:ident) => {
+        $crate::services::records::fields::whole(stringify!($field), &$value)?
+    };
     (@from required, $value:expr) => { Some(Some($value)) };
     (@from optional, $value:expr) => { Some($value) };
     (@from kept, $value:expr) => { $value };
 }
 pub(crate) use record_fields;
+
+/// A record's fields as text (a web form, a CSV row).
+pub trait Text {
+    type Input;
+    /// The input the text describes, or the error of a value that cannot be
+    /// read (the type's check refuses the rest).
+    fn input(&self) -> crate::error::AppResult<Self::Input>;
+}
+
+/// A text field's value: trimmed, `None` when blank.
+pub fn filled(value: &str) -> Option<String> {
+    let v = value.trim();
+    (!v.is_empty()).then(|| v.to_string())
+}
+
+/// `"a, b"` → `["a", "b"]`.
+pub fn tag_list(value: &str) -> Vec<String> {
+    value
+        .split(',')
+        .map(str::trim)
+        .filter(|t| !t.is_empty())
+        .map(str::to_string)
+        .collect()
+}
+
+/// A whole number written as text, or the field error the API would give.
+pub fn whole(field: &str, value: &str) -> crate::error::AppResult<Option<i64>> {
+    match filled(value) {
+        None => Ok(None),
+        Some(n) => n
+            .parse()
+            .map(Some)
+            .map_err(|_| crate::error::AppError::field(field, "must be a whole number")),
+    }
+}
