@@ -51,6 +51,8 @@ impl Listed for Company {
 #[template(path = "company_new.html")]
 pub struct NewPage {
     shell: Shell,
+    noun: &'static str,
+    path: &'static str,
     form: CompanyText,
     members: Vec<Choice>,
     errors: FormErrors,
@@ -73,6 +75,8 @@ impl Edited for Company {
     }
     async fn new_page(state: &App, web: &Web, form: CompanyText, errors: FormErrors) -> AppResult<NewPage> {
         Ok(NewPage {
+            noun: Self::NOUN,
+            path: Self::PATH,
             shell: Shell::new(web, "companies", "New company"),
             members: view::members(state, web.ctx.org_id).await?,
             form,

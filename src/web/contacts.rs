@@ -52,6 +52,8 @@ impl Listed for Contact {
 #[template(path = "contact_new.html")]
 pub struct NewPage {
     shell: Shell,
+    noun: &'static str,
+    path: &'static str,
     form: ContactText,
     members: Vec<Choice>,
     companies: Vec<Choice>,
@@ -75,6 +77,8 @@ impl Edited for Contact {
     }
     async fn new_page(state: &App, web: &Web, form: ContactText, errors: FormErrors) -> AppResult<NewPage> {
         Ok(NewPage {
+            noun: Self::NOUN,
+            path: Self::PATH,
             shell: Shell::new(web, "contacts", "New contact"),
             members: view::members(state, web.ctx.org_id).await?,
             companies: related::company_choices(state, web, &form.company_id).await?,

@@ -113,6 +113,8 @@ impl DealForm {
 #[template(path = "deal_new.html")]
 pub struct NewPage {
     shell: Shell,
+    noun: &'static str,
+    path: &'static str,
     form: DealForm,
     members: Vec<Choice>,
     companies: Vec<Choice>,
@@ -125,6 +127,8 @@ async fn new_deal_page(state: &App, web: &Web, form: DealForm, errors: FormError
     // The contact named in the address first, then the newest ones.
     let contacts = related::contact_choices(state, web, &form.contact_id).await?;
     Ok(NewPage {
+        noun: Deal::NOUN,
+        path: Deal::PATH,
         shell: Shell::new(web, "deals", "New deal"),
         companies: related::company_choices(state, web, &form.company_id).await?,
         form,
