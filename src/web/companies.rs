@@ -63,12 +63,6 @@ impl Edited for Company {
     type NewPage = NewPage;
     type RecordPage = RecordPage;
 
-    fn blank_form(web: &Web, _address: &[(String, String)]) -> CompanyText {
-        CompanyText {
-            owner_id: web.ctx.user_id.to_string(),
-            ..Default::default()
-        }
-    }
     /// Every field of the form replaces the record's.
     fn patch(form: &CompanyText) -> AppResult<CompanyPatch> {
         form.input().map(Into::into)

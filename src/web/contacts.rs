@@ -65,12 +65,6 @@ impl Edited for Contact {
     type NewPage = NewPage;
     type RecordPage = RecordPage;
 
-    fn blank_form(web: &Web, _address: &[(String, String)]) -> ContactText {
-        ContactText {
-            owner_id: web.ctx.user_id.to_string(),
-            ..Default::default()
-        }
-    }
     /// Every field of the form replaces the record's.
     fn patch(form: &ContactText) -> AppResult<ContactPatch> {
         form.input().map(Into::into)

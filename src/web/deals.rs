@@ -161,18 +161,6 @@ impl Edited for Deal {
     type RecordPage = RecordPage;
 
     /// `/deals/new?contact_id=…` starts the deal on that contact.
-    fn blank_form(web: &Web, address: &[(String, String)]) -> DealForm {
-        let contact_id = address
-            .iter()
-            .find(|(k, _)| k == "contact_id")
-            .map(|(_, v)| v.clone())
-            .unwrap_or_default();
-        DealForm {
-            contact_id,
-            owner_id: web.ctx.user_id.to_string(),
-            ..Default::default()
-        }
-    }
     /// The form's fields replace the deal's; the contact stays. Fields
     /// sent unchanged are no change for the service (a closed deal's amount
     /// and currency, an owner a member may not give away).

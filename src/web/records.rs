@@ -310,10 +310,7 @@ pub async fn export<R: Listed>(
 pub trait Edited: Listed {
     /// The form's fields, as typed, and the create input they describe
     /// (or the field error the API would give for what it cannot read).
-    type Form: Text<Input = Self::Input> + DeserializeOwned + Send + Sync + 'static;
-    /// The create form as it starts: the caller as the owner, and what the
-    /// address names (`/deals/new?contact_id=…`).
-    fn blank_form(web: &Web, address: &[(String, String)]) -> Self::Form;
+    type Form: Text<Input = Self::Input> + DeserializeOwned + Default + Send + Sync + 'static;
     /// The change the edit form describes: every field it shows.
     fn patch(form: &Self::Form) -> AppResult<Self::Patch>;
     /// The create page with `form` and its errors.
@@ -372,7 +369,14 @@ pub async fn new_page<R: Edited>(
     web: Web,
     ListQuery(address, _): ListQuery<Vec<(String, String)>>,
 ) -> Response {
-    let form = R::blank_form(&web, &address);
+    // The caller as the owner, and what the address names
+    // (`/deals/new?contact_id=…`, `/contacts/new?company_id=…`).
+    let mut fields: Vec<(String, String)> = address.into_iter().filter(|(k, _)| k != "owner_id").collect();
+    fields.push(("owner_id".into(), web.ctx.user_id.to_string()));
+    let form = serde_html_form::to_string(&fields)
+        .ok()
+        .and_then(|text| serde_html_form::from_str::<R::Form>(&text).ok())
+        .unwrap_or_default();
     render_new::<R>(&state, &web, form, FormErrors::default(), StatusCode::OK).await
 }
 

@@ -2,10 +2,8 @@
 
 pub mod queries;
 
-use serde::Deserialize;
 use serde_json::{Value, json};
 use sqlx::types::Json as SqlJson;
-use utoipa::IntoParams;
 
 use crate::app::App;
 use crate::db::Exec;
@@ -14,6 +12,7 @@ use crate::run;
 use crate::services::orgs::OrgCtx;
 use crate::services::pagination::Page;
 use crate::services::records::fields::record_fields;
+use crate::services::records::query::list_query;
 use crate::services::records::rows::Column;
 use crate::services::records::shape::{Checked, Record, checked_by, common_columns};
 use crate::services::records::{self, After, Cell, Listing, opt, parse_uuid};
@@ -109,21 +108,11 @@ async fn check(
     })
 }
 
-#[derive(Debug, Clone, Default, Deserialize, IntoParams)]
-#[into_params(parameter_in = Query)]
-pub struct CompanyQuery {
-    /// Every word must be a prefix of a word of the name or domain.
-    pub q: Option<String>,
-    #[param(value_type = Option<Uuid>)]
-    pub owner_id: Option<String>,
-    /// Repeatable; all must match.
-    #[serde(default)]
-    pub tag: Vec<String>,
-    /// `created_at` (default `-created_at`) or `name`; `-` for descending.
-    pub sort: Option<String>,
-    #[param(value_type = Option<u32>)]
-    pub limit: Option<String>,
-    pub cursor: Option<String>,
+list_query! {
+    pub struct CompanyQuery {
+        q: "Every word must be a prefix of a word of the name or domain.",
+        sort: "`created_at` (default `-created_at`) or `name`; `-` for descending.",
+    }
 }
 
 /// One page of the companies the caller may read (the API's list and the

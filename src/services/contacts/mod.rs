@@ -5,10 +5,8 @@ pub mod queries;
 
 use std::future::Future;
 
-use serde::Deserialize;
 use serde_json::{Value, json};
 use sqlx::types::Json as SqlJson;
-use utoipa::IntoParams;
 use uuid::Uuid;
 
 use crate::app::App;
@@ -19,6 +17,7 @@ use crate::services::activities::{self, Timeline};
 use crate::services::orgs::{OrgCtx, queries as orgs};
 use crate::services::pagination::Page;
 use crate::services::records::fields::record_fields;
+use crate::services::records::query::list_query;
 use crate::services::records::rows::Column;
 use crate::services::records::shape::{Checked, OnTimeline, Record, Replace, checked_by, common_columns};
 use crate::services::records::{self, After, Cell, Listing, opt, parse_time, parse_uuid};
@@ -186,30 +185,20 @@ pub async fn reindex_company(mut c: Exec<'_>, org: Uuid, company: Uuid, name: Op
     Ok(())
 }
 
-#[derive(Debug, Clone, Default, Deserialize, IntoParams)]
-#[into_params(parameter_in = Query)]
-pub struct ContactQuery {
-    /// Every word must be a prefix of a word of the name, email, phone or company name.
-    pub q: Option<String>,
-    #[param(value_type = Option<Uuid>)]
-    pub owner_id: Option<String>,
-    #[param(value_type = Option<Uuid>)]
-    pub company_id: Option<String>,
-    /// Repeatable; all must match.
-    #[serde(default)]
-    pub tag: Vec<String>,
-    pub lead_source: Option<String>,
-    /// RFC 3339, inclusive.
-    #[param(value_type = Option<DateTime<Utc>>)]
-    pub created_after: Option<String>,
-    /// RFC 3339, exclusive.
-    #[param(value_type = Option<DateTime<Utc>>)]
-    pub created_before: Option<String>,
-    /// `created_at` (default `-created_at`), `updated_at`, `name`; `-` for descending.
-    pub sort: Option<String>,
-    #[param(value_type = Option<u32>)]
-    pub limit: Option<String>,
-    pub cursor: Option<String>,
+list_query! {
+    pub struct ContactQuery {
+        q: "Every word must be a prefix of a word of the name, email, phone or company name.",
+        sort: "`created_at` (default `-created_at`), `updated_at`, `name`; `-` for descending.",
+        #[param(value_type = Option<Uuid>)]
+        pub company_id: Option<String>,
+        pub lead_source: Option<String>,
+        /// RFC 3339, inclusive.
+        #[param(value_type = Option<DateTime<Utc>>)]
+        pub created_after: Option<String>,
+        /// RFC 3339, exclusive.
+        #[param(value_type = Option<DateTime<Utc>>)]
+        pub created_before: Option<String>,
+    }
 }
 
 /// One page of the contacts the caller may read, filtered and sorted as

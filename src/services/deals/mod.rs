@@ -10,7 +10,7 @@ use http::StatusCode;
 use serde::Deserialize;
 use serde_json::{Value, json};
 use sqlx::types::Json as SqlJson;
-use utoipa::{IntoParams, ToSchema};
+use utoipa::ToSchema;
 use uuid::Uuid;
 
 use crate::app::App;
@@ -21,6 +21,7 @@ use crate::services::orgs::{OrgCtx, Role, queries as orgs};
 use crate::services::pagination::Page;
 use crate::services::pipelines::{self, CLOSED, Pipeline};
 use crate::services::records::double_option;
+use crate::services::records::query::list_query;
 use crate::services::records::rows::Column;
 use crate::services::records::shape::{Checked, OnTimeline, Record, common_columns};
 use crate::services::records::{self, After, Cell, Listing, opt, parse_uuid};
@@ -192,39 +193,29 @@ fn closed_position(pipeline: &Pipeline) -> i64 {
     pipeline.stage(CLOSED).map_or(0, |s| s.position)
 }
 
-#[derive(Debug, Clone, Default, Deserialize, IntoParams)]
-#[into_params(parameter_in = Query)]
-pub struct DealQuery {
-    /// Every word must be a prefix of a word of the title.
-    pub q: Option<String>,
-    /// Repeatable.
-    #[serde(default)]
-    pub status: Vec<String>,
-    pub stage: Option<String>,
-    #[param(value_type = Option<Uuid>)]
-    pub pipeline_id: Option<String>,
-    #[param(value_type = Option<Uuid>)]
-    pub owner_id: Option<String>,
-    #[param(value_type = Option<Uuid>)]
-    pub contact_id: Option<String>,
-    #[param(value_type = Option<Uuid>)]
-    pub company_id: Option<String>,
-    /// Repeatable; all must match.
-    #[serde(default)]
-    pub tag: Vec<String>,
-    /// Inclusive.
-    pub amount_min: Option<String>,
-    /// Inclusive.
-    pub amount_max: Option<String>,
-    /// Date, exclusive.
-    pub expected_close_before: Option<String>,
-    /// Date, inclusive.
-    pub expected_close_after: Option<String>,
-    /// `created_at` (default `-created_at`), `updated_at`, `amount`, `expected_close_date`; `-` for descending.
-    pub sort: Option<String>,
-    #[param(value_type = Option<u32>)]
-    pub limit: Option<String>,
-    pub cursor: Option<String>,
+list_query! {
+    pub struct DealQuery {
+        q: "Every word must be a prefix of a word of the title.",
+        sort: "`created_at` (default `-created_at`), `updated_at`, `amount`, `expected_close_date`; `-` for descending.",
+        /// Repeatable.
+        #[serde(default)]
+        pub status: Vec<String>,
+        pub stage: Option<String>,
+        #[param(value_type = Option<Uuid>)]
+        pub pipeline_id: Option<String>,
+        #[param(value_type = Option<Uuid>)]
+        pub contact_id: Option<String>,
+        #[param(value_type = Option<Uuid>)]
+        pub company_id: Option<String>,
+        /// Inclusive.
+        pub amount_min: Option<String>,
+        /// Inclusive.
+        pub amount_max: Option<String>,
+        /// Date, exclusive.
+        pub expected_close_before: Option<String>,
+        /// Date, inclusive.
+        pub expected_close_after: Option<String>,
+    }
 }
 
 /// One page of the deals the caller may read, filtered and sorted as `query`
