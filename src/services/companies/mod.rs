@@ -134,11 +134,8 @@ impl Record for Company {
     type Patch = CompanyPatch;
 
     common_columns!();
-    fn sort_value(&self, field: &str) -> After {
-        match field {
-            "name" => After::Text(self.name.clone(), self.id),
-            _ => After::Time(self.created_at, self.id),
-        }
+    fn own_sort_value(&self, field: &str) -> Option<After> {
+        (field == "name").then(|| After::Text(self.name.clone(), self.id))
     }
     fn audit_details(&self) -> Value {
         json!({ "name": self.name })
@@ -146,12 +143,10 @@ impl Record for Company {
 
     fn columns(&self) -> Vec<Column<'_>> {
         vec![
-            ("owner_id", Cell::Id(Some(self.owner_id))),
             ("name", Cell::Text(Some(&self.name))),
             ("domain", Cell::Text(self.domain.as_deref())),
             ("industry", Cell::Text(self.industry.as_deref())),
             ("employee_count", Cell::Int(self.employee_count)),
-            ("tags", Cell::Tags(&self.tags)),
         ]
     }
     checked_by!(check);
@@ -161,10 +156,7 @@ impl Record for Company {
         let Some(domain) = &company.domain else {
             return Ok(());
         };
-        match queries::find_by_domain(c, ctx.org_id, domain, Some(company.id)).await? {
-            Some(existing) => Err(Self::duplicate().with("existing_id", existing.to_string())),
-            None => Ok(()),
-        }
+        records::unique::<Self>(queries::find_by_domain(c, ctx.org_id, domain, Some(company.id)).await?)
     }
     fn duplicate() -> AppError {
         AppError::conflict("duplicate_company", "a company with this domain already exists")

@@ -233,12 +233,8 @@ impl Record for Contact {
     type Patch = ContactPatch;
 
     common_columns!();
-    fn sort_value(&self, field: &str) -> After {
-        match field {
-            "name" => After::Text(self.name.clone(), self.id),
-            "updated_at" => After::Time(self.updated_at, self.id),
-            _ => After::Time(self.created_at, self.id),
-        }
+    fn own_sort_value(&self, field: &str) -> Option<After> {
+        (field == "name").then(|| After::Text(self.name.clone(), self.id))
     }
     fn audit_details(&self) -> Value {
         json!({ "name": self.name })
@@ -246,7 +242,6 @@ impl Record for Contact {
 
     fn columns(&self) -> Vec<Column<'_>> {
         vec![
-            ("owner_id", Cell::Id(Some(self.owner_id))),
             ("name", Cell::Text(Some(&self.name))),
             ("email", Cell::Text(self.email.as_deref())),
             ("phone", Cell::Text(self.phone.as_deref())),
@@ -254,7 +249,6 @@ impl Record for Contact {
             ("company_id", Cell::Id(self.company_id)),
             ("lead_source", Cell::Text(self.lead_source.as_deref())),
             ("customer_since", Cell::Date(self.customer_since)),
-            ("tags", Cell::Tags(&self.tags)),
         ]
     }
     checked_by!(check);
@@ -271,10 +265,7 @@ impl Record for Contact {
     async fn ensure_unique(c: Exec<'_>, ctx: &OrgCtx, contact: &Self) -> AppResult<()> {
         let email = contact.email.as_deref();
         let phone = contact.phone.as_deref();
-        match queries::find_duplicate(c, ctx.org_id, email, phone, Some(contact.id)).await? {
-            Some(existing) => Err(duplicate().with("existing_id", existing.to_string())),
-            None => Ok(()),
-        }
+        records::unique::<Self>(queries::find_duplicate(c, ctx.org_id, email, phone, Some(contact.id)).await?)
     }
     fn duplicate() -> AppError {
         duplicate()

@@ -546,14 +546,13 @@ impl Record for Deal {
     type Patch = DealPatch;
 
     common_columns!();
-    fn sort_value(&self, field: &str) -> After {
+    fn own_sort_value(&self, field: &str) -> Option<After> {
         // A deal without a date sorts as the last day (`Sort::column`).
         let far_future = NaiveDate::from_ymd_opt(9999, 12, 31).unwrap_or_default();
         match field {
-            "amount" => After::Int(self.amount_cents, self.id),
-            "expected_close_date" => After::Date(self.expected_close_date.unwrap_or(far_future), self.id),
-            "updated_at" => After::Time(self.updated_at, self.id),
-            _ => After::Time(self.created_at, self.id),
+            "amount" => Some(After::Int(self.amount_cents, self.id)),
+            "expected_close_date" => Some(After::Date(self.expected_close_date.unwrap_or(far_future), self.id)),
+            _ => None,
         }
     }
     fn audit_details(&self) -> Value {
@@ -562,7 +561,6 @@ impl Record for Deal {
 
     fn columns(&self) -> Vec<Column<'_>> {
         vec![
-            ("owner_id", Cell::Id(Some(self.owner_id))),
             ("title", Cell::Text(Some(&self.title))),
             ("contact_id", Cell::Id(Some(self.contact_id))),
             ("company_id", Cell::Id(self.company_id)),
@@ -574,7 +572,6 @@ impl Record for Deal {
             ("expected_close_date", Cell::Date(self.expected_close_date)),
             ("lost_reason", Cell::Text(self.lost_reason.as_deref())),
             ("closed_at", Cell::Time(self.closed_at)),
-            ("tags", Cell::Tags(&self.tags)),
             ("furthest_position", Cell::Int(Some(self.furthest_position))),
         ]
     }

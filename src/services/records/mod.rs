@@ -88,6 +88,15 @@ pub fn stamps<R: Record>(current: Option<&R>) -> (Uuid, DateTime<Utc>, DateTime<
     }
 }
 
+/// 409 (the type's `duplicate`, naming `existing_id`) when `existing` holds
+/// what must be unique.
+pub fn unique<R: Record>(existing: Option<Uuid>) -> AppResult<()> {
+    match existing {
+        Some(id) => Err(R::duplicate().with("existing_id", id.to_string())),
+        None => Ok(()),
+    }
+}
+
 /// The tags a patch leaves: its own (`null` clears), or the current ones.
 pub fn patched_tags(patch: Option<Option<Vec<String>>>, current: &[String]) -> Option<Vec<String>> {
     Some(patch.map_or_else(|| current.to_vec(), Option::unwrap_or_default))

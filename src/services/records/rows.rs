@@ -23,7 +23,7 @@ pub enum Cell<'a> {
     Bool(Option<bool>),
     Date(Option<NaiveDate>),
     Time(Option<DateTime<Utc>>),
-    Tags(&'a Json<Vec<String>>),
+    Tags(&'a [String]),
     /// One of these values (a filter's `IN (…)`); empty leaves it out.
     AnyOf(&'a [String]),
 }
@@ -67,7 +67,7 @@ where
     Option<bool>: Encode<'q, DB> + Type<DB>,
     Option<NaiveDate>: Encode<'q, DB> + Type<DB>,
     Option<DateTime<Utc>>: Encode<'q, DB> + Type<DB>,
-    &'q Json<Vec<String>>: Encode<'q, DB> + Type<DB>,
+    Json<&'q [String]>: Encode<'q, DB> + Type<DB>,
     &'q str: Encode<'q, DB> + Type<DB>,
 {
     fn push_value(q: &mut QueryBuilder<'q, Self>, value: Cell<'q>) {
@@ -78,7 +78,7 @@ where
             Cell::Bool(v) => q.push_bind(v),
             Cell::Date(v) => q.push_bind(v),
             Cell::Time(v) => q.push_bind(v),
-            Cell::Tags(v) => q.push_bind(v),
+            Cell::Tags(v) => q.push_bind(Json(v)),
             Cell::AnyOf(values) => {
                 q.push("(");
                 let mut list = q.separated(", ");
@@ -132,7 +132,11 @@ pub fn push_columns<'q, DB: BindsCells<'q>>(q: &mut QueryBuilder<'q, DB>, column
 /// (the caller's: `touch` set them for a change).
 pub async fn write<R: Record>(c: Exec<'_>, org: Uuid, checked: &Checked<R>, new: bool) -> Result<(), sqlx::Error> {
     let r = &checked.record;
-    let mut columns = r.columns();
+    let mut columns = vec![
+        ("owner_id", Cell::Id(Some(r.owner_id()))),
+        ("tags", Cell::Tags(r.tags())),
+    ];
+    columns.extend(r.columns());
     if R::SEARCH_TEXT {
         columns.push(("search_text", Cell::Text(Some(&checked.search_text))));
     }

@@ -94,8 +94,21 @@ pub trait Record:
     /// What the audit log keeps of a deleted record (`{"name": …}`).
     fn audit_details(&self) -> Value;
     /// The value of the sort field `field` and the id, where a list sorted
-    /// by it continues after this record (`records::page`).
-    fn sort_value(&self, field: &str) -> records::After;
+    /// by it continues after this record (`records::page`): the type's own
+    /// sort fields ([`Record::own_sort_value`]), else `updated_at` or
+    /// `created_at`.
+    fn sort_value(&self, field: &str) -> records::After {
+        match (self.own_sort_value(field), field) {
+            (Some(value), _) => value,
+            (None, "updated_at") => records::After::Time(self.updated_at(), self.id()),
+            (None, _) => records::After::Time(self.created_at(), self.id()),
+        }
+    }
+    /// The value of a sort field of the type's own (`name`, `amount`…).
+    fn own_sort_value(&self, field: &str) -> Option<records::After> {
+        let _ = field;
+        None
+    }
 
     /// The record of the organization, locked for update inside a write
     /// transaction (`Exec::for_update`).
@@ -111,7 +124,8 @@ pub trait Record:
         }
     }
     /// The columns of `TABLE` the type writes, with this record's values:
-    /// all but the keys, the times, the version and `search_text`.
+    /// all but the keys, the owner, the tags, the times, the version and
+    /// `search_text` (the shared writer adds those).
     fn columns(&self) -> Vec<Column<'_>>;
     /// Inserts (`new`) or rewrites the record.
     fn write(

@@ -365,15 +365,12 @@ impl Record for Task {
     type Patch = TaskPatch;
 
     common_columns!();
-    fn sort_value(&self, field: &str) -> After {
+    fn own_sort_value(&self, field: &str) -> Option<After> {
         // A task without a due date sorts after every date (`Sort::column`).
         let no_due_date = DateTime::parse_from_rfc3339(NO_DUE_DATE)
             .map(|d| d.with_timezone(&Utc))
             .unwrap_or_default();
-        match field {
-            "created_at" => After::Time(self.created_at, self.id),
-            _ => After::Time(self.due_date.unwrap_or(no_due_date), self.id),
-        }
+        (field == "due_date").then(|| After::Time(self.due_date.unwrap_or(no_due_date), self.id))
     }
     fn audit_details(&self) -> Value {
         json!({ "title": self.title })
@@ -381,7 +378,6 @@ impl Record for Task {
 
     fn columns(&self) -> Vec<Column<'_>> {
         vec![
-            ("owner_id", Cell::Id(Some(self.owner_id))),
             ("assignee_id", Cell::Id(Some(self.assignee_id))),
             ("title", Cell::Text(Some(&self.title))),
             ("description", Cell::Text(self.description.as_deref())),
@@ -390,7 +386,6 @@ impl Record for Task {
             ("due_date", Cell::Time(self.due_date)),
             ("is_done", Cell::Bool(Some(self.is_done))),
             ("completed_at", Cell::Time(self.completed_at)),
-            ("tags", Cell::Tags(&self.tags)),
         ]
     }
 
