@@ -1,10 +1,11 @@
 #!/usr/bin/env bash
-# A/B of two server binaries on W1 (POST /contacts at 500/s, 10 s) and R1 (a
-# page of 50 contacts at 500/s), on fresh copies of one seeded SQLite
-# database, alternating the binaries three times: to tell a change in the
-# write tail from the run-to-run spread of the single writer.
+# A/B of two server binaries on W1 (POST /contacts at 500/s, 10 s), R1 (a
+# page of 50 contacts at 500/s) and, given R3's address list, R3 (a two-word
+# search at 500/s), on fresh copies of one seeded SQLite database,
+# alternating the binaries three times: to tell a change in the tail from the
+# run-to-run spread of the machine and the single writer.
 #
-#   bench/ab_w1.sh DB.sqlite /path/to/crm-before /path/to/crm-after
+#   bench/ab_w1.sh DB.sqlite /path/to/crm-before /path/to/crm-after [r3.urls]
 #
 # DB.sqlite: a database seeded by `crm seed --quick` (bench/work/sqlite/crm.sqlite
 # after a bench/run). Prints: round, binary, scenario, req/s, p50, p95, p99 (s).
@@ -13,6 +14,11 @@ export PATH="$HOME/.cargo/bin:$PATH"
 SRC=$1
 declare -A BIN=([before]=$2 [after]=$3)
 W=$(mktemp -d)
+KINDS="W1 R1"
+if [ -n "${4:-}" ]; then
+  sed 's|http://127.0.0.1:[0-9]*/|http://127.0.0.1:18099/|' "$4" > $W/r3.urls
+  KINDS="W1 R1 R3"
+fi
 for round in 1 2 3; do
   for which in before after; do
     rm -f $W/db.sqlite*; cp $SRC $W/db.sqlite
@@ -25,8 +31,10 @@ for round in 1 2 3; do
     TOKEN=$(echo "$resp" | jq -r .access_token); ORG=$(echo "$resp" | jq -r '.organizations[] | select(.name | test("Acme|acme")) | .id' | head -1)
     [ -z "$ORG" ] && ORG=$(echo "$resp" | jq -r '.organizations[0].id')
     seq 1 100000 | awk -v t="ab$round$which" '{printf "{\"name\":\"Load %s %d\",\"email\":\"w1-%s-%d@load.example\"}\n", t, $1, t, $1}' > $W/bodies
-    for kind in W1 R1; do
-      if [ $kind = W1 ]; then
+    for kind in $KINDS; do
+      if [ $kind = R3 ]; then
+        oha --no-tui --output-format json -z 10s -w -q 500 --latency-correction -c 200 -H "Authorization: Bearer $TOKEN" -H "X-Organization-Id: $ORG" --urls-from-file $W/r3.urls > $W/out.json 2>/dev/null
+      elif [ $kind = W1 ]; then
         oha --no-tui --output-format json -z 10s -w -q 500 --latency-correction -c 200 -H "Authorization: Bearer $TOKEN" -H "X-Organization-Id: $ORG" -H "Content-Type: application/json" -m POST -Z $W/bodies http://127.0.0.1:18099/api/v1/contacts > $W/out.json 2>/dev/null
       else
         oha --no-tui --output-format json -z 10s -w -q 500 --latency-correction -c 200 -H "Authorization: Bearer $TOKEN" -H "X-Organization-Id: $ORG" -H "Content-Type: application/json" -m GET "http://127.0.0.1:18099/api/v1/contacts?limit=50" > $W/out.json 2>/dev/null
