@@ -4,19 +4,53 @@
 use utoipa_axum::router::OpenApiRouter;
 use utoipa_axum::routes;
 
+use axum::extract::State;
+use axum::http::StatusCode;
+use axum::response::Response;
+
 use crate::api::records::{record_endpoints, timeline_endpoints};
 use crate::app::App;
+use crate::error::AppResult;
 use crate::http::error::Problem;
+use crate::http::extract::IdPath;
 use crate::http::extract::OrgHeader;
+use crate::http::response::record_response;
 use crate::services::activities::{Activity, CommentInput, TimelineQuery};
 use crate::services::deals::{self, Deal, DealInput, DealPatch, DealQuery};
+use crate::services::orgs::OrgCtx;
 use crate::services::pagination::Page;
+use crate::services::records::IfMatch;
 
 pub fn router() -> OpenApiRouter<App> {
     OpenApiRouter::new()
         .routes(routes!(list_deals, create_deal))
         .routes(routes!(get_deal, update_deal, delete_deal))
         .routes(routes!(deal_timeline, comment_on_deal))
+        .routes(routes!(reopen_deal))
+}
+
+/// Take a won or lost deal back to `in_progress` in the stage it was closed
+/// from (managers and above); `closed_at` and `lost_reason` are cleared. The
+/// only way out of `won` and `lost`.
+#[utoipa::path(
+    post, path = "/deals/{id}/reopen", tag = "deals",
+    params(OrgHeader, ("id" = Uuid, Path), ("If-Match" = Option<String>, Header, description = "\"<version>\" last read")),
+    security(("bearer" = [])),
+    responses(
+        (status = 200, body = Deal),
+        (status = 403, body = Problem, description = "`forbidden`: members may not reopen"),
+        (status = 404, body = Problem),
+        (status = 412, body = Problem, description = "`version_mismatch`"),
+        (status = 422, body = Problem, description = "`invalid_status_transition`: the deal is open"),
+    )
+)]
+async fn reopen_deal(
+    ctx: OrgCtx,
+    State(state): State<App>,
+    IdPath(id): IdPath,
+    if_match: IfMatch,
+) -> AppResult<Response> {
+    record_response(StatusCode::OK, &deals::reopen(&state, &ctx, id, if_match).await?)
 }
 
 record_endpoints! {

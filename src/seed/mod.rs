@@ -224,6 +224,7 @@ static DEALS: Table = Table {
         "expected_close_date",
         "lost_reason",
         "closed_at",
+        "closed_from",
         "tags",
         "search_text",
         "created_at",
@@ -866,8 +867,10 @@ async fn seed_deals(
         };
         let mut log: Vec<(&'static str, String, i64)> = vec![("system", r#"{"event":"deal_created"}"#.into(), created)];
         let change = |from: &str, to: &str| serde_json::json!({"from": from, "to": to}).to_string();
-        let (stage, furthest, closed_at) = if status == "new" {
-            (0, 0, None)
+        // `furthest`: the furthest open stage (the funnel counts a won deal
+        // for `closed` by its status); `from`: the stage a deal was closed from.
+        let (stage, furthest, closed_at, from) = if status == "new" {
+            (0, 0, None, None)
         } else {
             log.push(("status_changed", change("new", "in_progress"), step(&mut rng)));
             let reached = rng.random_range(0..closed);
@@ -878,14 +881,14 @@ async fn seed_deals(
                 "in_progress" if reached > 0 && rng.random_bool(0.1) => {
                     let back = rng.random_range(0..reached);
                     log.push(("stage_changed", change(&stages[reached], &stages[back]), step(&mut rng)));
-                    (back, reached, None)
+                    (back, reached, None, None)
                 }
-                "in_progress" => (reached, reached, None),
+                "in_progress" => (reached, reached, None, None),
                 _ => {
                     let when = step(&mut rng);
                     log.push(("status_changed", change("in_progress", status), when));
                     log.push(("stage_changed", change(&stages[reached], &stages[closed]), when));
-                    (closed, closed, Some(when))
+                    (closed, reached, Some(when), Some(stages[reached].clone()))
                 }
             }
         };
@@ -930,6 +933,7 @@ async fn seed_deals(
                 expected_close.map_or(V::Null, V::Date),
                 lost_reason.map_or(V::Null, V::Str),
                 V::opt_time(closed_at.map(at)),
+                from.map_or(V::Null, V::Text),
                 json_tags(&tags),
                 V::Text(records::search_text([Some(title.as_str())])),
                 V::Time(at(created)),

@@ -10,11 +10,10 @@ use super::view::{self, Choice, FormErrors, Shell, text};
 use crate::app::App;
 use crate::error::AppResult;
 use crate::services::companies::queries::Company;
-use crate::services::companies::{self, CompanyPatch, CompanyQuery, CompanyText};
+use crate::services::companies::{self, CompanyQuery, CompanyText};
 use crate::services::orgs::OrgCtx;
 use crate::services::pagination::Page;
 use crate::services::records;
-use crate::services::records::fields::Text;
 use std::future::Future;
 use uuid::Uuid;
 
@@ -63,10 +62,6 @@ impl Edited for Company {
     type NewPage = NewPage;
     type RecordPage = RecordPage;
 
-    /// Every field of the form replaces the record's.
-    fn patch(form: &CompanyText) -> AppResult<CompanyPatch> {
-        form.input().map(Into::into)
-    }
     async fn new_page(state: &App, web: &Web, form: CompanyText, errors: FormErrors) -> AppResult<NewPage> {
         Ok(NewPage {
             noun: Self::NOUN,

@@ -13,11 +13,10 @@ use crate::app::App;
 use crate::error::AppResult;
 use crate::services::activities::Timeline;
 use crate::services::contacts::queries::Contact;
-use crate::services::contacts::{self, ContactPatch, ContactQuery, ContactText};
+use crate::services::contacts::{self, ContactQuery, ContactText};
 use crate::services::orgs::OrgCtx;
 use crate::services::pagination::Page;
 use crate::services::records;
-use crate::services::records::fields::Text;
 use std::future::Future;
 use uuid::Uuid;
 
@@ -65,10 +64,6 @@ impl Edited for Contact {
     type NewPage = NewPage;
     type RecordPage = RecordPage;
 
-    /// Every field of the form replaces the record's.
-    fn patch(form: &ContactText) -> AppResult<ContactPatch> {
-        form.input().map(Into::into)
-    }
     async fn new_page(state: &App, web: &Web, form: ContactText, errors: FormErrors) -> AppResult<NewPage> {
         Ok(NewPage {
             noun: Self::NOUN,

@@ -22,7 +22,7 @@ use crate::services::activities::Timeline;
 use crate::services::contacts;
 use crate::services::deals::queries::Deal;
 use crate::services::deals::{self, DealInput, DealPatch, DealQuery};
-use crate::services::orgs::OrgCtx;
+use crate::services::orgs::{OrgCtx, Role};
 use crate::services::pagination::Page;
 use crate::services::records::fields::{Text, tag_list};
 use crate::services::records::{self, IfMatch};
@@ -140,6 +140,22 @@ async fn new_deal_page(state: &App, web: &Web, form: DealForm, errors: FormError
 
 impl Text for DealForm {
     type Input = DealInput;
+    type Patch = DealPatch;
+    /// The form's fields replace the deal's; the contact stays. Fields
+    /// sent unchanged are no change for the service (a closed deal's amount
+    /// and currency, an owner a member may not give away).
+    fn patch(&self) -> AppResult<DealPatch> {
+        Ok(DealPatch {
+            title: Some(Some(self.title.clone())),
+            amount: Some(view::filled(&self.amount).map(Value::String)),
+            currency: view::filled(&self.currency).map(Some),
+            expected_close_date: Some(view::filled(&self.expected_close_date)),
+            company_id: Some(view::filled(&self.company_id)),
+            owner_id: view::filled(&self.owner_id),
+            tags: Some(Some(tag_list(&self.tags))),
+            ..Default::default()
+        })
+    }
     fn input(&self) -> AppResult<DealInput> {
         Ok(DealInput {
             title: self.title.clone(),
@@ -161,21 +177,6 @@ impl Edited for Deal {
     type RecordPage = RecordPage;
 
     /// `/deals/new?contact_id=…` starts the deal on that contact.
-    /// The form's fields replace the deal's; the contact stays. Fields
-    /// sent unchanged are no change for the service (a closed deal's amount
-    /// and currency, an owner a member may not give away).
-    fn patch(form: &DealForm) -> AppResult<DealPatch> {
-        Ok(DealPatch {
-            title: Some(Some(form.title.clone())),
-            amount: Some(view::filled(&form.amount).map(Value::String)),
-            currency: view::filled(&form.currency).map(Some),
-            expected_close_date: Some(view::filled(&form.expected_close_date)),
-            company_id: Some(view::filled(&form.company_id)),
-            owner_id: view::filled(&form.owner_id),
-            tags: Some(Some(tag_list(&form.tags))),
-            ..Default::default()
-        })
-    }
     fn new_page(
         state: &App,
         web: &Web,
@@ -199,6 +200,8 @@ impl Edited for Deal {
 #[template(path = "deal.html")]
 pub struct RecordPage {
     shell: Shell,
+    /// A closed deal, and the caller may take it back (managers and above).
+    may_reopen: bool,
     head: Head,
     status: String,
     stage: String,
@@ -259,6 +262,7 @@ async fn record_page(
         companies: related::company_choices(state, web, &form.company_id).await?,
         shell: Shell::new(web, "deals", deal.title.clone()),
         is_open: deal.status == "new" || deal.status == "in_progress",
+        may_reopen: (deal.status == "won" || deal.status == "lost") && web.ctx.role >= Role::Manager,
         is_new: deal.status == "new",
         contact_id: deal.contact_id.to_string(),
         contact_name,
@@ -322,6 +326,18 @@ pub async fn set_status(
 pub struct StageForm {
     stage: String,
 }
+
+/// The Reopen button of a closed deal's page.
+pub async fn reopen(State(state): State<App>, web: Web, IdPath(id): IdPath, Form(_): Form<NoFields>) -> Response {
+    match deals::reopen(&state, &web.ctx, id, IfMatch(None)).await {
+        Ok(deal) => see_other(&format!("/deals/{}", deal.id)),
+        Err(e) => refused::<Deal>(&state, &web, id, None, e).await,
+    }
+}
+
+/// A form with nothing but its CSRF token.
+#[derive(Debug, Default, Deserialize)]
+pub struct NoFields {}
 
 /// A card dropped on another column of the board: JSON for its script, so a
 /// refused move snaps back with the API's reason. Moving a `new` deal along

@@ -80,6 +80,7 @@ pub fn router(state: App) -> Router<App> {
         .route("/deals/new", get(records::new_page::<Deal>))
         .route("/deals/{id}", get(records::show::<Deal>).post(records::update::<Deal>))
         .route("/deals/{id}/status", post(deals::set_status))
+        .route("/deals/{id}/reopen", post(deals::reopen))
         .route("/deals/{id}/stage", post(deals::move_stage))
         .route("/deals/{id}/move", post(deals::move_stage_form))
         .route("/deals/{id}/comments", post(records::comment::<Deal>))

@@ -310,9 +310,7 @@ pub async fn export<R: Listed>(
 pub trait Edited: Listed {
     /// The form's fields, as typed, and the create input they describe
     /// (or the field error the API would give for what it cannot read).
-    type Form: Text<Input = Self::Input> + DeserializeOwned + Default + Send + Sync + 'static;
-    /// The change the edit form describes: every field it shows.
-    fn patch(form: &Self::Form) -> AppResult<Self::Patch>;
+    type Form: Text<Input = Self::Input, Patch = Self::Patch> + DeserializeOwned + Default + Send + Sync + 'static;
     /// The create page with `form` and its errors.
     type NewPage: Template + Send;
     /// The record page with its edit form.
@@ -410,7 +408,7 @@ pub async fn update<R: Edited>(
     IdPath(id): IdPath,
     Form(form): Form<R::Form>,
 ) -> Response {
-    let result = match R::patch(&form) {
+    let result = match form.patch() {
         Ok(patch) => records::update::<R>(&state, &web.ctx, id, IfMatch(None), patch).await,
         Err(e) => Err(e),
     };

@@ -296,10 +296,26 @@ pub fn member_name(members: &[Choice], id: &uuid::Uuid) -> String {
 }
 
 /// A CSV download of `rows` (a header row first).
+/// A cell a spreadsheet would run as a formula (`=`, `+`, `-`, `@`, a tab or
+/// a carriage return first) gets a `'` in front, which makes it text (OWASP
+/// "CSV injection"): `=HYPERLINK(…)` typed as a name stays a name.
+pub fn csv_cell(value: &str) -> std::borrow::Cow<'_, str> {
+    match value.chars().next() {
+        Some('=' | '+' | '-' | '@' | '\t' | '\r') => format!("'{value}").into(),
+        _ => value.into(),
+    }
+}
+
 pub fn csv_response(filename: &str, rows: Vec<Vec<String>>) -> Response {
     let mut writer = csv::Writer::from_writer(Vec::new());
-    for row in rows {
-        if writer.write_record(&row).is_err() {
+    for (i, row) in rows.iter().enumerate() {
+        // The header row is ours; every other cell is data.
+        let written = if i == 0 {
+            writer.write_record(row)
+        } else {
+            writer.write_record(row.iter().map(|cell| csv_cell(cell).into_owned()))
+        };
+        if written.is_err() {
             return plain_error(StatusCode::INTERNAL_SERVER_ERROR, "The export failed.");
         }
     }
@@ -405,6 +421,16 @@ where
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn formulas_are_exported_as_text() {
+        assert_eq!(csv_cell("=HYPERLINK(\"http://x\")"), "'=HYPERLINK(\"http://x\")");
+        for risky in ["+1", "-1", "@SUM(A1)", "\tx", "\rx"] {
+            assert_eq!(csv_cell(risky), format!("'{risky}"));
+        }
+        assert_eq!(csv_cell("Ada Lovelace"), "Ada Lovelace");
+        assert_eq!(csv_cell(""), "");
+    }
 
     #[test]
     fn next_stays_on_this_site() {

@@ -116,6 +116,39 @@ both! {
         app.get(&ann, &format!("{FUNNEL}?pipeline_id={}", uuid::Uuid::now_v7())).await.assert_problem(422, "validation_failed");
     }
 
+    async fn a_lost_deal_counts_where_it_was_lost_and_a_reopened_one_is_open(app) {
+        let ann = app.register("ann@example.com").await;
+        let c = contact(&app, &ann).await;
+        // Lost from qualification: counts for qualification only.
+        let early = deal(&app, &ann, json!({"title": "e", "contact_id": c})).await;
+        app.patch(&ann, &early, json!({"status": "lost"})).await.assert(200);
+        // Moved to negotiation, back to proposal, lost there.
+        let late = deal(&app, &ann, json!({"title": "l", "contact_id": c, "status": "in_progress"})).await;
+        app.patch(&ann, &late, json!({"stage": "negotiation"})).await.assert(200);
+        app.patch(&ann, &late, json!({"stage": "proposal"})).await.assert(200);
+        app.patch(&ann, &late, json!({"status": "lost"})).await.assert(200);
+        let won = deal(&app, &ann, json!({"title": "w", "contact_id": c, "status": "in_progress", "amount": "10"})).await;
+        app.patch(&ann, &won, json!({"status": "won"})).await.assert(200);
+        let f = app.get(&ann, FUNNEL).await.body;
+        assert_eq!((f["won"].clone(), f["lost"].clone()), (json!(1), json!(2)));
+        assert_eq!(stage(&f, "qualification")["entered"], 3);
+        assert_eq!(stage(&f, "qualification")["lost"], 1);
+        assert_eq!(stage(&f, "proposal")["entered"], 2);
+        assert_eq!(stage(&f, "proposal")["lost"], 1);
+        assert_eq!(stage(&f, "negotiation")["entered"], 2, "the lost deal had been in negotiation");
+        assert_eq!(stage(&f, "negotiation")["lost"], 0);
+        assert_eq!(stage(&f, "closed")["entered"], 1, "closed counts the won deals");
+        assert_eq!(stage(&f, "closed")["lost"], 0);
+        assert_eq!(stage(&f, "closed")["current"], 3);
+        // Reopened: open again in the stage it was lost from.
+        app.post(&ann, &format!("{early}/reopen"), json!({})).await.assert(200);
+        let f = app.get(&ann, FUNNEL).await.body;
+        assert_eq!(f["lost"], 1);
+        assert_eq!(stage(&f, "qualification")["current"], 1);
+        assert_eq!(stage(&f, "qualification")["lost"], 0);
+        assert_eq!(stage(&f, "qualification")["entered"], 3);
+    }
+
     async fn analytics_follow_writes_and_visibility(app) {
         let owner = app.register("olive@example.com").await;
         let member = app.add_member(&owner, "mel@example.com", "member").await;

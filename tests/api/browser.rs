@@ -310,6 +310,15 @@ both! {
         b.find("#contacts-table").await;
         b.screenshots("contacts").await;
 
+        // A won deal can be reopened by its owner (an organization owner):
+        // back in the stage it was won from.
+        b.goto(&format!("/deals/{deal_id}")).await;
+        assert_eq!(b.text("#deal-status").await, "won");
+        b.click("#reopen").await;
+        b.wait_for_text("#deal-status", |t| t == "in progress").await;
+        assert!(b.text(".badges").await.contains("negotiation"));
+        assert!(!b.source().await.contains("id=\"reopen\""), "an open deal has no Reopen");
+
         // Signing out ends the session: pages send the browser to sign in.
         b.click("form[action='/logout'] button").await;
         b.wait_for_path(|p| p == "/login").await;

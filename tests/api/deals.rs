@@ -36,6 +36,47 @@ async fn timeline(app: &TestApp, s: &Session, path: &str) -> Vec<(String, Value)
 }
 
 both! {
+    async fn a_closed_deal_is_reopened_in_the_stage_it_was_closed_from(app) {
+        let owner = app.register("ora@example.com").await;
+        let member = app.add_member(&owner, "mia@example.com", "member").await;
+        let manager = app.add_member(&owner, "max@example.com", "manager").await;
+        let c = contact(&app, &member, "John").await;
+        let d = deal(&app, &member, json!({"title": "Big", "contact_id": c, "amount": "10", "stage": "proposal", "status": "in_progress"})).await;
+        let p = path(&d);
+        let reopen = format!("{p}/reopen");
+        // An open deal cannot be reopened.
+        app.post(&manager, &reopen, json!({})).await.assert_problem(422, "invalid_status_transition");
+        app.patch(&member, &p, json!({"status": "lost", "lost_reason": "price"})).await.assert(200);
+        // PATCH is still no way out of `lost`; a member may not reopen.
+        app.patch(&owner, &p, json!({"status": "in_progress"})).await.assert_problem(422, "invalid_status_transition");
+        app.post(&member, &reopen, json!({})).await.assert_problem(403, "forbidden");
+        // Another organization's deal is not there; a stale version is refused.
+        let other = app.register("sam@example.com").await;
+        app.post(&other, &reopen, json!({})).await.assert_problem(404, "not_found");
+        let stale = send(app.as_user(&manager, Method::POST, &reopen).header("If-Match", "\"1\"")).await;
+        stale.assert_problem(412, "version_mismatch");
+
+        let r = app.post(&manager, &reopen, json!({})).await;
+        r.assert(200);
+        assert_eq!(r.body["status"], "in_progress");
+        assert_eq!(r.body["stage"], "proposal");
+        assert_eq!(r.body["closed_at"], Value::Null);
+        assert_eq!(r.body["lost_reason"], Value::Null);
+        assert_eq!(r.body["version"], 3);
+        // Both written by the reopen (in either order: one transaction, one moment).
+        let events = timeline(&app, &owner, &p).await;
+        assert!(events[..2].contains(&("stage_changed".to_string(), json!({"from": "closed", "to": "proposal"}))), "{events:?}");
+        assert!(events[..2].contains(&("status_changed".to_string(), json!({"from": "lost", "to": "in_progress"}))), "{events:?}");
+        let log = app.get(&owner, "/api/v1/audit-log").await;
+        let entry = log.body["data"].as_array().unwrap().iter().find(|e| e["action"] == "deal.reopened").unwrap().clone();
+        assert_eq!(entry["target_id"], d["id"]);
+        // Open again: it can be won, and reopened once more.
+        app.patch(&member, &p, json!({"status": "won"})).await.assert(200);
+        let again = app.post(&owner, &reopen, json!({})).await;
+        again.assert(200);
+        assert_eq!(again.body["stage"], "proposal");
+    }
+
     async fn a_deal_starts_new_in_the_first_stage_of_the_default_pipeline(app) {
         let ann = app.register("ann@example.com").await;
         let c = contact(&app, &ann, "John").await;

@@ -226,6 +226,25 @@ both! {
         assert!(bad.body.contains("owner_id"));
     }
 
+    async fn exported_cells_never_run_as_formulas(app) {
+        let s = app.register("fay@example.com").await;
+        let formula = "=HYPERLINK(\"http://evil.example\",\"click\")";
+        app.post(&s, "/api/v1/contacts", json!({"name": formula, "title": "@SUM(A1:A9)", "phone": "+14155550134"}))
+            .await
+            .assert(201);
+        app.post(&s, "/api/v1/companies", json!({"name": "-2+3", "industry": "Plain"})).await.assert(201);
+        let mut web = Web::new(&app);
+        web.sign_in("fay@example.com").await;
+        let contacts = web.get("/contacts.csv").await.body;
+        let row = contacts.lines().nth(1).unwrap();
+        assert!(row.contains("\"'=HYPERLINK(\"\"http://evil.example\"\",\"\"click\"\")\""), "{row}");
+        assert!(row.contains(",'@SUM(A1:A9),") && row.contains(",'+14155550134,"), "{row}");
+        assert!(contacts.starts_with("id,name,"), "the header row is unchanged");
+        let companies = web.get("/companies.csv").await.body;
+        let row = companies.lines().nth(1).unwrap();
+        assert!(row.contains(",'-2+3,") && row.contains(",Plain,"), "{row}");
+    }
+
     async fn settings_are_for_admins_and_pages_for_the_tenant(app) {
         let owner = app.register("eve@example.com").await;
         app.add_member(&owner, "mel@example.com", "member").await;

@@ -462,8 +462,12 @@ pub struct FunnelStage {
     pub stage: String,
     /// Deals now in the stage.
     pub current: i64,
-    /// Deals whose furthest stage reached is this one or a later one.
+    /// Deals whose furthest stage is this one or a later one: the furthest
+    /// open stage a deal was ever in, `closed` for a won deal (so `entered`
+    /// of `closed` is the won deals, and a lost deal stops where it was lost).
     pub entered: i64,
+    /// Deals lost while in this stage (0 for `closed`).
+    pub lost: i64,
     /// entered(next stage) / entered(this stage); null when entered is 0 and for `closed`.
     pub conversion_rate: Option<f64>,
 }
@@ -494,19 +498,38 @@ async fn compute_funnel(mut c: Exec<'_>, org: Uuid, mut scope: Scope) -> AppResu
     }
     .ok_or_else(|| AppError::field("pipeline_id", "not a pipeline of this organization"))?;
     scope.pipeline_id = Some(pipeline.id);
-    let rows: Vec<(String, String, i64, i64)> = run!(c, conn => {
+    let rows: Vec<(String, String, i64, Option<String>, i64)> = run!(c, conn => {
         let mut q = sqlx::QueryBuilder::new(
-            "SELECT stage, status, furthest_position, COUNT(*) FROM deals WHERE organization_id = ",
+            "SELECT stage, status, furthest_position, closed_from, COUNT(*) FROM deals WHERE organization_id = ",
         );
         q.push_bind(org);
         scope.push(&mut q);
-        q.push(" GROUP BY stage, status, furthest_position");
+        q.push(" GROUP BY stage, status, furthest_position, closed_from");
         q.build_query_as().fetch_all(conn).await
     })?;
     let stages = &pipeline.stages.0;
+    let position = |key: &Option<String>| {
+        let first = stages.iter().map(|s| s.position).min().unwrap_or(0);
+        key.as_deref()
+            .and_then(|k| pipeline.stage(k))
+            .map_or(first, |s| s.position)
+    };
+    let closed = pipeline
+        .stage(crate::services::pipelines::CLOSED)
+        .map_or(i64::MAX, |s| s.position);
+    // The position of each row's furthest stage.
+    let reached: Vec<(i64, i64)> = rows
+        .iter()
+        .map(|(_, status, furthest, from, n)| match status.as_str() {
+            "won" => (closed, *n),
+            // Lost before `closed_from` existed: `closed` was stored as the furthest.
+            "lost" if *furthest >= closed => (position(from), *n),
+            _ => (*furthest, *n),
+        })
+        .collect();
     let entered: Vec<i64> = stages
         .iter()
-        .map(|s| rows.iter().filter(|r| r.2 >= s.position).map(|r| r.3).sum())
+        .map(|s| reached.iter().filter(|r| r.0 >= s.position).map(|r| r.1).sum())
         .collect();
     let funnel_stages = stages
         .iter()
@@ -520,13 +543,22 @@ async fn compute_funnel(mut c: Exec<'_>, org: Uuid, mut scope: Scope) -> AppResu
             };
             FunnelStage {
                 stage: s.key.clone(),
-                current: rows.iter().filter(|r| r.0 == s.key).map(|r| r.3).sum(),
+                current: rows.iter().filter(|r| r.0 == s.key).map(|r| r.4).sum(),
                 entered: entered[i],
+                lost: rows
+                    .iter()
+                    .filter(|r| {
+                        r.1 == "lost"
+                            && r.3.as_deref() == Some(s.key.as_str())
+                            && s.key != crate::services::pipelines::CLOSED
+                    })
+                    .map(|r| r.4)
+                    .sum(),
                 conversion_rate,
             }
         })
         .collect();
-    let count = |status: &str| rows.iter().filter(|r| r.1 == status).map(|r| r.3).sum();
+    let count = |status: &str| rows.iter().filter(|r| r.1 == status).map(|r| r.4).sum();
     let funnel = Funnel {
         pipeline_id: pipeline.id,
         stages: funnel_stages,

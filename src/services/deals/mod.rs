@@ -24,7 +24,7 @@ use crate::services::records::double_option;
 use crate::services::records::query::list_query;
 use crate::services::records::rows::Column;
 use crate::services::records::shape::{Checked, OnTimeline, Record, common_columns};
-use crate::services::records::{self, After, Cell, Listing, opt, parse_uuid};
+use crate::services::records::{self, After, Cell, IfMatch, Listing, opt, parse_uuid};
 use crate::services::validate;
 pub use queries::Deal;
 
@@ -358,6 +358,7 @@ async fn check_new(mut c: Exec<'_>, ctx: &OrgCtx, input: DealInput) -> AppResult
         version: 1,
         // A deal created in a later stage has reached it and every one before.
         furthest_position: position,
+        closed_from: None,
     };
     Ok(deal)
 }
@@ -495,9 +496,10 @@ async fn check_patch(mut c: Exec<'_>, ctx: &OrgCtx, current: &Deal, patch: DealP
         next.furthest_position = next.furthest_position.max(position);
     }
     if becomes_terminal {
-        next.stage = CLOSED.to_string();
+        // `furthest_position` stays the furthest open stage: a lost deal
+        // stops there in the funnel (a won one counts for `closed` by its status).
+        next.closed_from = Some(std::mem::replace(&mut next.stage, CLOSED.to_string()));
         next.closed_at = Some(crate::db::now());
-        next.furthest_position = closed_position(&pipeline);
     }
     if next.status == "won" && next.amount_cents <= 0 {
         return Err(AppError::rule("amount_required", "a won deal needs an amount above 0"));
@@ -527,6 +529,44 @@ async fn check_patch(mut c: Exec<'_>, ctx: &OrgCtx, current: &Deal, patch: DealP
     }
 
     Ok(next)
+}
+
+/// Takes a won or lost deal back to `in_progress` in the stage it was closed
+/// from (its pipeline's first stage when that stage is gone), clearing
+/// `closed_at` and `lost_reason` (api.md §5 "Deals"): managers and above
+/// (403), an open deal → 422 `invalid_status_transition`. The timeline gets
+/// `status_changed` and `stage_changed`; the audit log `deal.reopened`.
+pub async fn reopen(state: &App, ctx: &OrgCtx, id: Uuid, if_match: IfMatch) -> AppResult<Deal> {
+    if ctx.role < Role::Manager {
+        return Err(AppError::forbidden("only managers and above may reopen a deal"));
+    }
+    let (mut tx, current) = records::shape::lock_for_change::<Deal>(state, ctx, id, if_match).await?;
+    if !is_terminal(&current.status) {
+        return Err(invalid_transition(&current.status, "in_progress"));
+    }
+    let pipeline = pipeline_of(tx.exec(), ctx, Some(current.pipeline_id)).await?;
+    let stage = current
+        .closed_from
+        .clone()
+        .filter(|key| key != CLOSED && pipeline.stage(key).is_some())
+        .or_else(|| pipeline.first_stage().map(|s| s.key.clone()))
+        .unwrap_or_default();
+    let position = pipeline.stage(&stage).map_or(0, |s| s.position);
+    // Deals closed before `closed_from` existed had `closed` as their furthest stage.
+    let furthest = match current.furthest_position {
+        f if f >= closed_position(&pipeline) => position,
+        f => f.max(position),
+    };
+    let next = Deal {
+        status: "in_progress".into(),
+        stage,
+        closed_at: None,
+        closed_from: None,
+        lost_reason: None,
+        furthest_position: furthest,
+        ..current.clone()
+    };
+    records::shape::finish_change(state, tx, ctx, current, searched(next), Some("deal.reopened")).await
 }
 
 /// A deal with the words `q` finds it by: its title's.
@@ -572,6 +612,7 @@ impl Record for Deal {
             ("expected_close_date", Cell::Date(self.expected_close_date)),
             ("lost_reason", Cell::Text(self.lost_reason.as_deref())),
             ("closed_at", Cell::Time(self.closed_at)),
+            ("closed_from", Cell::Text(self.closed_from.as_deref())),
             ("furthest_position", Cell::Int(Some(self.furthest_position))),
         ]
     }

@@ -30,9 +30,14 @@ pub struct Deal {
     pub created_at: DateTime<Utc>,
     pub updated_at: DateTime<Utc>,
     pub version: i64,
-    /// Position of the furthest stage ever reached (the funnel's "entered").
+    /// Position of the furthest open stage ever reached (the funnel's
+    /// "entered"; a won deal counts as reaching `closed`).
     #[serde(skip)]
     pub furthest_position: i64,
+    /// The stage a won or lost deal was closed from (where a reopen takes it
+    /// back; where the funnel counts a lost deal as lost).
+    #[serde(skip)]
+    pub closed_from: Option<String>,
 }
 
 fn money<S: Serializer>(cents: &i64, s: S) -> Result<S::Ok, S::Error> {
@@ -40,4 +45,4 @@ fn money<S: Serializer>(cents: &i64, s: S) -> Result<S::Ok, S::Error> {
 }
 
 pub const COLUMNS: &str = "id, owner_id, title, contact_id, company_id, pipeline_id, stage, status, amount_cents, currency, \
-                       expected_close_date, lost_reason, closed_at, tags, created_at, updated_at, version, furthest_position";
+                       expected_close_date, lost_reason, closed_at, tags, created_at, updated_at, version, furthest_position, closed_from";

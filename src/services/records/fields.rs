@@ -169,11 +169,15 @@ macro_rules! record_fields {
 
         impl $crate::services::records::fields::Text for $text {
             type Input = $input;
+            type Patch = $patch;
             fn input(&self) -> $crate::error::AppResult<$input> {
                 let $pv = self;
                 Ok($input {
                     $($name: $crate::services::records::fields::record_fields!(@read $kind, $pv.$field, $field),)*
                 })
+            }
+            fn patch(&self) -> $crate::error::AppResult<$patch> {
+                self.input().map(Into::into)
             }
         }
 
@@ -213,9 +217,13 @@ pub(crate) use record_fields;
 /// A record's fields as text (a web form, a CSV row).
 pub trait Text {
     type Input;
+    type Patch;
     /// The input the text describes, or the error of a value that cannot be
     /// read (the type's check refuses the rest).
     fn input(&self) -> crate::error::AppResult<Self::Input>;
+    /// The change the text describes when it holds the whole record (an
+    /// edit form): every field it holds replaces the record's.
+    fn patch(&self) -> crate::error::AppResult<Self::Patch>;
 }
 
 /// A text field's value: trimmed, `None` when blank.

@@ -374,7 +374,7 @@ pub async fn update<R: Record>(
 ) -> AppResult<R> {
     let (mut tx, current) = lock_for_change::<R>(state, ctx, id, if_match).await?;
     let next = R::check_patch(tx.exec(), ctx, &current, patch).await?;
-    finish_change(state, tx, ctx, current, next).await
+    finish_change(state, tx, ctx, current, next, None).await
 }
 
 /// Replaces every writable field of a record (the API's PUT).
@@ -387,12 +387,14 @@ pub async fn replace<R: Replace>(
 ) -> AppResult<R> {
     let (mut tx, current) = lock_for_change::<R>(state, ctx, id, if_match).await?;
     let next = R::check_replace(tx.exec(), ctx, &current, input).await?;
-    finish_change(state, tx, ctx, current, next).await
+    finish_change(state, tx, ctx, current, next, None).await
 }
 
 /// The first half of a change: the record under its row lock, once the
 /// caller may read it (404), may change it (403) and read this version (412).
-async fn lock_for_change<R: Record>(state: &App, ctx: &OrgCtx, id: Uuid, if_match: IfMatch) -> AppResult<(Tx, R)> {
+/// With [`finish_change`], what a type's own state change (a deal's reopen)
+/// is made of.
+pub async fn lock_for_change<R: Record>(state: &App, ctx: &OrgCtx, id: Uuid, if_match: IfMatch) -> AppResult<(Tx, R)> {
     let mut tx = state.db.begin().await?;
     let current: R = readable(tx.exec(), ctx, id).await?;
     current.ensure_may_change(ctx)?;
@@ -401,13 +403,15 @@ async fn lock_for_change<R: Record>(state: &App, ctx: &OrgCtx, id: Uuid, if_matc
 }
 
 /// The second half: writes `next` unless it equals `current` (the check kept
-/// id, creation time and version, so equal means nothing changes).
-async fn finish_change<R: Record>(
+/// id, creation time and version, so equal means nothing changes), with an
+/// audit entry named `audit` when the change is one the log keeps.
+pub async fn finish_change<R: Record>(
     state: &App,
     mut tx: Tx,
     ctx: &OrgCtx,
     current: R,
     mut next: Checked<R>,
+    audit: Option<&str>,
 ) -> AppResult<R> {
     if next.record == current {
         return Ok(current);
@@ -430,6 +434,13 @@ async fn finish_change<R: Record>(
         .await?;
     }
     R::after_change(tx.exec(), ctx, &current, &record).await?;
+    if let Some(action) = audit {
+        let event = Event::new(action.to_string())
+            .by(ctx)
+            .target(R::KIND, record.id())
+            .details(record.audit_details());
+        audit::record(tx.exec(), ctx.org_id, &event).await?;
+    }
     commit::<R>(state, tx, ctx).await?;
     Ok(record)
 }
