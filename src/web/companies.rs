@@ -84,7 +84,7 @@ impl Edited for Company {
         Ok(RecordPage {
             shell: Shell::new(web, "companies", company.name.clone()),
             form: form.unwrap_or_else(|| CompanyText::of(&company)),
-            head: Head::of(&company, &company.name, &members),
+            head: Head::of(&company, &company.name, &members, &web.ctx),
             members,
             errors,
             contacts: related::contacts(state, web, Of::Company(id)).await?,

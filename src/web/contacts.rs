@@ -89,7 +89,7 @@ impl Edited for Contact {
             shell: Shell::new(web, "contacts", contact.name.clone()),
             companies: related::company_choices(state, web, &form.company_id).await?,
             form,
-            head: Head::of(&contact, &contact.name, &members),
+            head: Head::of(&contact, &contact.name, &members, &web.ctx),
             members,
             errors,
             deals: related::deals(state, web, Of::Contact(id)).await?,

@@ -10,7 +10,7 @@ use serde::Deserialize;
 use serde_json::{Value, json};
 
 use super::dashboard::{ActivityLine, TaskLine};
-use super::records::{Column, Edited, Filter, Head, Listed, refused};
+use super::records::{Column, Edited, Filter, Head, Listed, NoFields, refused};
 use super::related::{self, Of};
 use super::session::Web;
 use super::view::{self, Choice, FormErrors, Shell};
@@ -267,7 +267,7 @@ async fn record_page(
         contact_id: deal.contact_id.to_string(),
         contact_name,
         form,
-        head: Head::of(&deal, &deal.title, &members),
+        head: Head::of(&deal, &deal.title, &members, &web.ctx),
         status: status_words(&deal.status),
         stage: deal.stage.clone(),
         amount: view::money(deal.amount_cents, &deal.currency),
@@ -334,10 +334,6 @@ pub async fn reopen(State(state): State<App>, web: Web, IdPath(id): IdPath, Form
         Err(e) => refused::<Deal>(&state, &web, id, None, e).await,
     }
 }
-
-/// A form with nothing but its CSRF token.
-#[derive(Debug, Default, Deserialize)]
-pub struct NoFields {}
 
 /// A card dropped on another column of the board: JSON for its script, so a
 /// refused move snaps back with the API's reason. Moving a `new` deal along

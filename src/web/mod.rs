@@ -64,6 +64,7 @@ pub fn router(state: App) -> Router<App> {
             "/contacts/{id}",
             get(records::show::<Contact>).post(records::update::<Contact>),
         )
+        .route("/contacts/{id}/delete", post(records::delete::<Contact>))
         .route("/contacts/{id}/comments", post(records::comment::<Contact>))
         .route(
             "/companies",
@@ -75,10 +76,12 @@ pub fn router(state: App) -> Router<App> {
             "/companies/{id}",
             get(records::show::<Company>).post(records::update::<Company>),
         )
+        .route("/companies/{id}/delete", post(records::delete::<Company>))
         .route("/deals", get(records::list::<Deal>).post(records::create::<Deal>))
         .route("/deals.csv", get(records::export::<Deal>))
         .route("/deals/new", get(records::new_page::<Deal>))
         .route("/deals/{id}", get(records::show::<Deal>).post(records::update::<Deal>))
+        .route("/deals/{id}/delete", post(records::delete::<Deal>))
         .route("/deals/{id}/status", post(deals::set_status))
         .route("/deals/{id}/reopen", post(deals::reopen))
         .route("/deals/{id}/stage", post(deals::move_stage))
@@ -87,6 +90,7 @@ pub fn router(state: App) -> Router<App> {
         .route("/board", get(board::page))
         .route("/tasks", get(tasks::list).post(tasks::create))
         .route("/tasks/{id}/done", post(tasks::done))
+        .route("/tasks/{id}/delete", post(tasks::delete))
         .route(
             "/settings",
             get(settings::organization).post(settings::save_organization),

@@ -141,18 +141,27 @@ impl<R: Record> Column<R> {
 /// What a record page's head and footer show of the record.
 pub struct Head {
     pub id: String,
+    /// The record page's address (`/contacts/<id>`).
+    pub path: String,
+    pub noun: &'static str,
     pub name: String,
     pub owner: String,
     pub created: String,
+    /// Whether the caller may delete it (the API's rule: managers and
+    /// above, members what they own).
+    pub may_delete: bool,
 }
 
 impl Head {
-    pub fn of<R: Record>(record: &R, name: &str, members: &[Choice]) -> Head {
+    pub fn of<R: Listed>(record: &R, name: &str, members: &[Choice], ctx: &OrgCtx) -> Head {
         Head {
             id: record.id().to_string(),
+            path: format!("{}/{}", R::PATH, record.id()),
+            noun: R::NOUN,
             name: name.to_string(),
             owner: view::member_name(members, &record.owner_id()),
             created: view::time(&record.created_at()),
+            may_delete: record.ensure_may_change(ctx).is_ok(),
         }
     }
 }
@@ -415,6 +424,24 @@ pub async fn update<R: Edited>(
     match result {
         Ok(record) => see_other(&format!("{}/{}", R::PATH, record.id())),
         Err(e) => refused::<R>(&state, &web, id, Some(form), e).await,
+    }
+}
+
+/// A form with nothing but its CSRF token (a button).
+#[derive(Debug, Default, Deserialize)]
+pub struct NoFields {}
+
+/// `POST <PATH>/{id}/delete`: the confirmed Delete of a record page. A
+/// refusal (a contact with deals) shows the record page with the reason.
+pub async fn delete<R: Edited>(
+    State(state): State<App>,
+    web: Web,
+    IdPath(id): IdPath,
+    Form(_): Form<NoFields>,
+) -> Response {
+    match records::delete::<R>(&state, &web.ctx, id, IfMatch(None)).await {
+        Ok(()) => see_other(R::PATH),
+        Err(e) => refused::<R>(&state, &web, id, None, e).await,
     }
 }
 

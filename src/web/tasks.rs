@@ -13,7 +13,8 @@ use super::{Form, ListQuery, see_other};
 use crate::app::App;
 use crate::http::extract::IdPath;
 use crate::services::idempotency::Idempotency;
-use crate::services::records::IfMatch;
+use crate::services::orgs::OrgCtx;
+use crate::services::records::{self, IfMatch, Record};
 use crate::services::tasks::{self, Task, TaskInput, TaskPatch, TaskQuery};
 
 pub struct Row {
@@ -25,9 +26,12 @@ pub struct Row {
     pub is_done: bool,
     pub deal_id: String,
     pub contact_id: String,
+    /// The caller may delete it (managers and above; members the tasks they
+    /// own or are assigned).
+    pub may_delete: bool,
 }
 
-fn row(t: &Task, members: &[Choice], now: chrono::DateTime<chrono::Utc>) -> Row {
+fn row(t: &Task, members: &[Choice], now: chrono::DateTime<chrono::Utc>, ctx: &OrgCtx) -> Row {
     Row {
         id: t.id.to_string(),
         title: t.title.clone(),
@@ -37,6 +41,7 @@ fn row(t: &Task, members: &[Choice], now: chrono::DateTime<chrono::Utc>) -> Row 
         is_done: t.is_done,
         deal_id: t.deal_id.map(|d| d.to_string()).unwrap_or_default(),
         contact_id: t.contact_id.map(|c| c.to_string()).unwrap_or_default(),
+        may_delete: t.ensure_may_change(ctx).is_ok(),
     }
 }
 
@@ -62,7 +67,7 @@ async fn list_page(
     let urls = ListUrls::new("/tasks", pairs, "due_date");
     let now = chrono::Utc::now();
     let fetch = tasks::list(state, &web.ctx, &query);
-    let list = match view::list_parts(state, web.ctx.org_id, urls, fetch, |t, m| row(t, m, now)).await {
+    let list = match view::list_parts(state, web.ctx.org_id, urls, fetch, |t, m| row(t, m, now, &web.ctx)).await {
         Ok(list) => list,
         Err(page) => return page,
     };
@@ -134,6 +139,19 @@ pub async fn create(State(state): State<App>, web: Web, Form(form): Form<TaskFor
 #[serde(default)]
 pub struct DoneForm {
     next: String,
+}
+
+/// `POST /tasks/{id}/delete`: the confirmed Delete of a task row; back to
+/// the list the row was on.
+pub async fn delete(State(state): State<App>, web: Web, IdPath(id): IdPath, Form(form): Form<DoneForm>) -> Response {
+    match records::delete::<Task>(&state, &web.ctx, id, IfMatch(None)).await {
+        Ok(()) => see_other(&view::safe_next(Some(if form.next.is_empty() {
+            "/tasks"
+        } else {
+            &form.next
+        }))),
+        Err(e) => view::error_page(&e),
+    }
 }
 
 pub async fn done(State(state): State<App>, web: Web, IdPath(id): IdPath, Form(form): Form<DoneForm>) -> Response {

@@ -319,6 +319,18 @@ both! {
         assert!(b.text(".badges").await.contains("negotiation"));
         assert!(!b.source().await.contains("id=\"reopen\""), "an open deal has no Reopen");
 
+        // Delete the deal from its page (the folded confirmation, then its
+        // button), then its contact, which has no deal left.
+        b.click(".danger-zone summary").await;
+        b.click("#confirm-delete").await;
+        b.wait_for_path(|p| p == "/deals").await;
+        assert!(!b.source().await.contains(&deal_id));
+        b.goto(&format!("/contacts/{contact_id}")).await;
+        b.click(".danger-zone summary").await;
+        b.click("#confirm-delete").await;
+        b.wait_for_path(|p| p == "/contacts").await;
+        assert!(!b.source().await.contains(&contact_id));
+
         // Signing out ends the session: pages send the browser to sign in.
         b.click("form[action='/logout'] button").await;
         b.wait_for_path(|p| p == "/login").await;

@@ -226,6 +226,60 @@ both! {
         assert!(bad.body.contains("owner_id"));
     }
 
+    async fn records_are_deleted_from_their_pages_with_the_apis_rules(app) {
+        let owner = app.register("gil@example.com").await;
+        let member = app.add_member(&owner, "mo@example.com", "member").await;
+        let contact = app.post(&owner, "/api/v1/contacts", json!({"name": "Has deals"})).await.body;
+        let cid = contact["id"].as_str().unwrap().to_string();
+        let deal = app.post(&owner, "/api/v1/deals", json!({"title": "D", "contact_id": cid})).await.body;
+        let did = deal["id"].as_str().unwrap().to_string();
+        let company = app.post(&owner, "/api/v1/companies", json!({"name": "Gone Ltd"})).await.body;
+        let coid = company["id"].as_str().unwrap().to_string();
+        let task = app.post(&owner, "/api/v1/tasks", json!({"title": "Call", "contact_id": cid})).await.body;
+        let tid = task["id"].as_str().unwrap().to_string();
+
+        // A member sees no Delete on the owner's records and may not delete them.
+        let mut mo = Web::new(&app);
+        mo.sign_in("mo@example.com").await;
+        assert!(!mo.get(&format!("/contacts/{cid}")).await.body.contains("/delete"));
+        let refused = mo.post(&format!("/contacts/{cid}/delete"), &[]).await;
+        assert_eq!(refused.status, StatusCode::FORBIDDEN);
+        assert_eq!(mo.post(&format!("/tasks/{tid}/delete"), &[]).await.status, StatusCode::FORBIDDEN);
+        // Another organization's record is not there.
+        app.register("ivy@example.com").await;
+        let mut ivy = Web::new(&app);
+        ivy.sign_in("ivy@example.com").await;
+        assert_eq!(ivy.post(&format!("/companies/{coid}/delete"), &[]).await.status, StatusCode::NOT_FOUND);
+
+        let mut gil = Web::new(&app);
+        gil.sign_in("gil@example.com").await;
+        let page = gil.get(&format!("/contacts/{cid}")).await;
+        assert!(page.body.contains(&format!("action=\"/contacts/{cid}/delete\"")));
+        // A contact with deals stays, and the page says why.
+        let kept = gil.post(&format!("/contacts/{cid}/delete"), &[]).await;
+        assert_eq!(kept.status, StatusCode::CONFLICT);
+        assert!(kept.body.contains("this contact has deals"), "{}", kept.body);
+        app.get(&owner, &format!("/api/v1/contacts/{cid}")).await.assert(200);
+        // Deleted: the deal, then the contact, the company and the task.
+        let gone = gil.post(&format!("/deals/{did}/delete"), &[]).await;
+        assert_eq!((gone.status, gone.location()), (StatusCode::SEE_OTHER, "/deals"));
+        let gone = gil.post(&format!("/contacts/{cid}/delete"), &[]).await;
+        assert_eq!((gone.status, gone.location()), (StatusCode::SEE_OTHER, "/contacts"));
+        let gone = gil.post(&format!("/companies/{coid}/delete"), &[]).await;
+        assert_eq!((gone.status, gone.location()), (StatusCode::SEE_OTHER, "/companies"));
+        let gone = gil.post(&format!("/tasks/{tid}/delete"), &[("next", "/tasks?is_done=false")]).await;
+        assert_eq!((gone.status, gone.location()), (StatusCode::SEE_OTHER, "/tasks?is_done=false"));
+        for path in [format!("/api/v1/deals/{did}"), format!("/api/v1/contacts/{cid}"), format!("/api/v1/companies/{coid}"), format!("/api/v1/tasks/{tid}")] {
+            app.get(&owner, &path).await.assert_problem(404, "not_found");
+        }
+        let log = app.get(&owner, "/api/v1/audit-log").await.body;
+        let actions: Vec<&str> = log["data"].as_array().unwrap().iter().map(|e| e["action"].as_str().unwrap()).collect();
+        for action in ["deal.deleted", "contact.deleted", "company.deleted", "task.deleted"] {
+            assert!(actions.contains(&action), "{action} in {actions:?}");
+        }
+        let _ = member;
+    }
+
     async fn exported_cells_never_run_as_formulas(app) {
         let s = app.register("fay@example.com").await;
         let formula = "=HYPERLINK(\"http://evil.example\",\"click\")";
