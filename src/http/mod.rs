@@ -86,8 +86,14 @@ async fn read_body_first(request: axum::extract::Request, next: axum::middleware
     }
 }
 
-async fn not_found() -> AppError {
-    AppError::not_found()
+/// No route: the API's problem document under `/api`, the web app's page
+/// elsewhere (a mistyped address in the browser).
+async fn not_found(uri: axum::http::Uri) -> Response {
+    if uri.path().starts_with("/api/") || uri.path() == "/api" {
+        AppError::not_found().into_response()
+    } else {
+        crate::web::not_found_page()
+    }
 }
 
 async fn method_not_allowed() -> AppError {

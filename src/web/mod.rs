@@ -107,12 +107,13 @@ pub fn router(state: App) -> Router<App> {
         .route("/settings/pipelines/{id}", post(settings::update_pipeline))
         .route("/settings/audit", get(settings::audit_log))
         .route("/static/{file}", get(assets::serve))
+        .route("/favicon.ico", get(assets::favicon))
         .layer(middleware::from_fn_with_state(state, guard))
 }
 
 /// Session, CSRF and security headers for every web request.
 async fn guard(State(state): State<App>, request: Request, next: Next) -> Response {
-    if request.uri().path().starts_with("/static/") {
+    if request.uri().path().starts_with("/static/") || request.uri().path() == "/favicon.ico" {
         // Our stylesheet and script: no session to look up.
         return with_headers(next.run(request).await);
     }
@@ -147,7 +148,8 @@ async fn guard(State(state): State<App>, request: Request, next: Next) -> Respon
     with_headers(response)
 }
 
-fn with_headers(mut response: Response) -> Response {
+fn with_headers(response: Response) -> Response {
+    let mut response = html_not_found(response);
     let headers = response.headers_mut();
     headers.insert(header::CONTENT_SECURITY_POLICY, HeaderValue::from_static(CSP));
     headers.insert(header::X_CONTENT_TYPE_OPTIONS, HeaderValue::from_static("nosniff"));
@@ -158,6 +160,25 @@ fn with_headers(mut response: Response) -> Response {
         headers.insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
     }
     response
+}
+
+/// A 404 the shared extractors answered as a problem document (a path id
+/// that is not a UUID) becomes the web app's own page.
+fn html_not_found(response: Response) -> Response {
+    let is_problem = response
+        .headers()
+        .get(header::CONTENT_TYPE)
+        .is_some_and(|v| v.as_bytes().starts_with(b"application/problem+json"));
+    if is_problem && response.status() == StatusCode::NOT_FOUND {
+        view::error_page(&crate::error::AppError::not_found())
+    } else {
+        response
+    }
+}
+
+/// The web app's 404 page for an address no route serves (outside `/api`).
+pub fn not_found_page() -> Response {
+    with_headers(view::error_page(&crate::error::AppError::not_found()))
 }
 
 /// Cookies get `Secure` when the server is reached over HTTPS: its public URL

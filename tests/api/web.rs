@@ -280,6 +280,27 @@ both! {
         let _ = member;
     }
 
+    async fn unknown_pages_and_bad_ids_get_the_apps_own_404(app) {
+        app.register("hal@example.com").await;
+        let mut web = Web::new(&app);
+        web.sign_in("hal@example.com").await;
+        for path in ["/no-such-page", "/contacts/not-a-uuid", "/deals/123", "/companies/not-a-uuid"] {
+            let page = web.get(path).await;
+            assert_eq!(page.status, StatusCode::NOT_FOUND, "{path}");
+            assert!(page.headers["content-type"].to_str().unwrap().starts_with("text/html"), "{path}");
+            assert!(page.body.contains("This page does not exist"), "{path}");
+            assert!(page.headers.contains_key("content-security-policy"), "{path}");
+        }
+        // The API keeps answering problem documents.
+        let api = crate::helpers::send(app.request(reqwest::Method::GET, "/api/v1/no-such-thing")).await;
+        api.assert_problem(404, "not_found");
+        // The icon browsers ask for.
+        let icon = web.get("/favicon.ico").await;
+        assert_eq!(icon.status, 200);
+        assert_eq!(icon.headers["content-type"], "image/svg+xml");
+        assert!(icon.body.starts_with("<svg"));
+    }
+
     async fn exported_cells_never_run_as_formulas(app) {
         let s = app.register("fay@example.com").await;
         let formula = "=HYPERLINK(\"http://evil.example\",\"click\")";
