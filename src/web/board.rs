@@ -107,10 +107,15 @@ async fn build(state: &App, web: &Web, q: BoardQuery) -> AppResult<BoardPage> {
     contact_ids.dedup();
     let names: HashMap<Uuid, String> = {
         let mut conn = state.db.read().await?;
-        crate::services::contacts::queries::names(conn.exec(), web.ctx.org_id, &contact_ids)
-            .await?
-            .into_iter()
-            .collect()
+        crate::services::records::names::<crate::services::contacts::Contact>(
+            conn.exec(),
+            web.ctx.org_id,
+            "name",
+            &contact_ids,
+        )
+        .await?
+        .into_iter()
+        .collect()
     };
     for (stage, deals) in stage_deals {
         let (count, sums) = totals.remove(&stage.key).unwrap_or_default();

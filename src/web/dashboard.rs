@@ -32,6 +32,11 @@ pub struct FunnelBar {
 
 pub struct ActivityLine {
     pub text: String,
+    /// A comment: the text is the author's own words.
+    pub comment: bool,
+    pub author: String,
+    /// The deal's title, where entries of several deals mix (the dashboard).
+    pub deal: String,
     pub href: String,
     pub when: String,
 }
@@ -192,7 +197,10 @@ async fn build(state: &App, web: Web) -> AppResult<DashboardPage> {
         funnel_won: funnel["won"].as_i64().unwrap_or(0),
         funnel_lost: funnel["lost"].as_i64().unwrap_or(0),
         my_tasks,
-        activity: recent.iter().map(activity_line).collect(),
+        activity: {
+            let names = Names::of(state, ctx.org_id, &recent, true).await?;
+            recent.iter().map(|a| activity_line(a, &names)).collect()
+        },
     })
 }
 
@@ -211,13 +219,64 @@ pub fn task_line(t: &Task, now: chrono::DateTime<Utc>) -> TaskLine {
 }
 
 /// A timeline entry in words.
-pub fn activity_line(a: &Activity) -> ActivityLine {
+/// What a timeline needs to say its entries in words: stage names, members'
+/// names, and (where entries of several deals mix) the deals' titles.
+#[derive(Default)]
+pub struct Names {
+    stages: Vec<(String, String)>,
+    members: Vec<super::view::Choice>,
+    deals: Vec<(uuid::Uuid, String)>,
+}
+
+impl Names {
+    /// The names `activities` mention; `with_deals` adds their deals' titles.
+    pub async fn of(state: &App, org: uuid::Uuid, activities: &[Activity], with_deals: bool) -> AppResult<Names> {
+        let members = view::members(state, org).await?;
+        let mut conn = state.db.read().await?;
+        let stages = crate::services::pipelines::all(conn.exec(), org)
+            .await?
+            .into_iter()
+            .flat_map(|p| p.stages.0.into_iter().map(|s| (s.key, s.name)))
+            .collect();
+        let deals = if with_deals {
+            let mut ids: Vec<uuid::Uuid> = activities.iter().filter_map(|a| a.deal_id).collect();
+            ids.sort();
+            ids.dedup();
+            crate::services::records::names::<crate::services::deals::Deal>(conn.exec(), org, "title", &ids).await?
+        } else {
+            Vec::new()
+        };
+        Ok(Names { stages, members, deals })
+    }
+
+    fn stage(&self, key: &str) -> String {
+        self.stages
+            .iter()
+            .find(|(k, _)| k == key)
+            .map_or_else(|| key.replace('_', " "), |(_, name)| name.clone())
+    }
+}
+
+/// A timeline entry in words, as a person would write it ("Moved from
+/// Qualification to Proposal", "Won"); a comment keeps its line breaks (the
+/// page shows them) and names its author.
+pub fn activity_line(a: &Activity, names: &Names) -> ActivityLine {
     let p = &a.payload.0;
     let s = |k: &str| p[k].as_str().unwrap_or_default().to_string();
     let text = match a.kind.as_str() {
-        "comment" => format!("Comment: {}", s("text")),
-        "status_changed" => format!("Status changed from {} to {}", s("from"), s("to")),
-        "stage_changed" => format!("Stage changed from {} to {}", s("from"), s("to")),
+        "comment" => s("text"),
+        "status_changed" => match (s("from").as_str(), s("to").as_str()) {
+            (_, "won") => "Won".to_string(),
+            (_, "lost") => "Lost".to_string(),
+            ("won" | "lost", _) => "Reopened".to_string(),
+            ("new", "in_progress") => "Work started".to_string(),
+            (from, to) => format!(
+                "Status changed from {} to {}",
+                from.replace('_', " "),
+                to.replace('_', " ")
+            ),
+        },
+        "stage_changed" => format!("Moved from {} to {}", names.stage(&s("from")), names.stage(&s("to"))),
         "task_created" => format!("Task created: {}", s("title")),
         "task_completed" => format!("Task completed: {}", s("title")),
         _ if s("event") == "deal_created" => "Deal created".to_string(),
@@ -228,8 +287,19 @@ pub fn activity_line(a: &Activity) -> ActivityLine {
         (None, Some(contact)) => format!("/contacts/{contact}"),
         _ => String::new(),
     };
+    let deal = a
+        .deal_id
+        .and_then(|id| names.deals.iter().find(|(d, _)| *d == id))
+        .map(|(_, title)| title.clone())
+        .unwrap_or_default();
     ActivityLine {
         text,
+        comment: a.kind == "comment",
+        author: a
+            .author_id
+            .map(|id| view::member_name(&names.members, &id))
+            .unwrap_or_default(),
+        deal,
         href,
         when: view::time(&a.created_at),
     }

@@ -5,7 +5,7 @@
 
 use uuid::Uuid;
 
-use super::dashboard::{ActivityLine, TaskLine, activity_line, task_line};
+use super::dashboard::{ActivityLine, Names, TaskLine, activity_line, task_line};
 use super::records::PAGE_SIZE;
 use super::session::Web;
 use super::view::{self, Choice};
@@ -105,9 +105,14 @@ pub async fn tasks(state: &App, web: &Web, of: Of) -> AppResult<Vec<TaskLine>> {
 
 /// The newest entries of a record's timeline.
 pub async fn timeline(state: &App, web: &Web, of: Timeline) -> AppResult<Vec<ActivityLine>> {
-    let mut conn = state.db.read().await?;
-    let page = activities::list(conn.exec(), web.ctx.org_id, of, &TimelineQuery::default()).await?;
-    Ok(page.data.iter().map(activity_line).collect())
+    let mixes_deals = matches!(of, Timeline::Contact(_));
+    let page = {
+        let mut conn = state.db.read().await?;
+        activities::list(conn.exec(), web.ctx.org_id, of, &TimelineQuery::default()).await?
+    };
+    // A contact's timeline mixes its deals' entries: name them.
+    let names = Names::of(state, web.ctx.org_id, &page.data, mixes_deals).await?;
+    Ok(page.data.iter().map(|a| activity_line(a, &names)).collect())
 }
 
 /// The choices of a form's select: the chosen record (when the caller may

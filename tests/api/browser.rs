@@ -303,7 +303,10 @@ both! {
         assert_eq!(b.text("#card-won .figure").await, "1");
         assert!(b.text("#card-won").await.contains("1,500.00"));
         assert_eq!(b.text("#card-win-rate .figure").await, "100%");
-        assert!(b.source().await.contains("Status changed from in_progress to won"));
+        // Recent activity in words, with the deal's title.
+        let activity = b.text("#activity-title + ul").await;
+        assert!(activity.contains("Won"), "{activity}");
+        assert!(activity.contains("Moved from Negotiation to Closed") || activity.contains(": Moved from"), "{activity}");
         b.screenshots("dashboard").await;
 
         b.goto("/contacts").await;

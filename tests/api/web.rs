@@ -427,7 +427,8 @@ both! {
         assert_eq!(empty.status, StatusCode::UNPROCESSABLE_ENTITY);
         let page = web.get(&contact_path).await;
         assert!(page.body.contains("Called, likes it"));
-        assert!(page.body.contains("Status changed from in_progress to won"), "the deal's timeline shows on its contact");
+        assert!(page.body.contains("Rockets II</a>: Won"), "the deal's timeline shows on its contact, named");
+        assert!(page.body.contains("<span class=\"author\">"), "a comment names its author");
         let csv = web.get("/companies.csv").await;
         assert!(csv.body.contains("acme.example"));
     }

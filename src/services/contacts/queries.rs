@@ -407,20 +407,3 @@ where
     rows::push_columns(q, &listing.conditions, Join::Where);
     records::push_tags(q, org, "contacts", "contact", &listing.tags, tags);
 }
-
-/// The names of the given contacts (the board's cards, the deal list).
-pub async fn names(c: Exec<'_>, org: Uuid, ids: &[Uuid]) -> Result<Vec<(Uuid, String)>, sqlx::Error> {
-    if ids.is_empty() {
-        return Ok(Vec::new());
-    }
-    run!(c, conn => {
-        let mut q = sqlx::QueryBuilder::new("SELECT id, name FROM contacts WHERE organization_id = ");
-        q.push_bind(org).push(" AND id IN (");
-        let mut list = q.separated(", ");
-        for id in ids {
-            list.push_bind(*id);
-        }
-        q.push(")");
-        q.build_query_as().fetch_all(conn).await
-    })
-}

@@ -88,6 +88,29 @@ pub fn stamps<R: Record>(current: Option<&R>) -> (Uuid, DateTime<Utc>, DateTime<
     }
 }
 
+/// The `(id, <column>)` of the given records of `R` (names and titles for
+/// the board's cards and timelines), in no particular order.
+pub async fn names<R: Record>(
+    c: Exec<'_>,
+    org: Uuid,
+    column: &'static str,
+    ids: &[Uuid],
+) -> Result<Vec<(Uuid, String)>, sqlx::Error> {
+    if ids.is_empty() {
+        return Ok(Vec::new());
+    }
+    run!(c, conn => {
+        let mut q = sqlx::QueryBuilder::new(format!("SELECT id, {column} FROM {} WHERE organization_id = ", R::TABLE));
+        q.push_bind(org).push(" AND id IN (");
+        let mut list = q.separated(", ");
+        for id in ids {
+            list.push_bind(*id);
+        }
+        q.push(")");
+        q.build_query_as().fetch_all(conn).await
+    })
+}
+
 /// 409 (the type's `duplicate`, naming `existing_id`) when `existing` holds
 /// what must be unique.
 pub fn unique<R: Record>(existing: Option<Uuid>) -> AppResult<()> {
