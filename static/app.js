@@ -60,7 +60,7 @@ document.querySelectorAll("input[data-live-search]").forEach((input) => {
 
   boardEl.addEventListener("pointerdown", (event) => {
     const card = event.target.closest(".deal-card[data-draggable]");
-    if (!card || event.button !== 0 || event.target.closest("a, button, form")) return;
+    if (!card || event.button !== 0 || event.target.closest("a, button, form, details")) return;
     drag = { card, from: card.closest(".column"), x: event.clientX, y: event.clientY, moved: false };
     card.setPointerCapture(event.pointerId);
   });

@@ -452,6 +452,11 @@ fn field_rules() -> Vec<(&'static str, &'static str, Value)> {
         code("CurrencyCode"),
     );
     add(&["UpdateOrganization"], "default_country", code("CountryCode"));
+    add(
+        &["UpdateOrganization"],
+        "lost_reasons",
+        json!({ "maxItems": 30, "items": { "type": "string", "pattern": format!(r"^{WS}*{TEXT}([^\x00]{{0,98}}{TEXT})?{WS}*$") } }),
+    );
     // auth::accounts, orgs::invitations
     add(&["RegisterInput", "AcceptInvitation"], "name", required_text(200));
     add(&["RegisterInput"], "organization_name", optional_text(200));

@@ -22,6 +22,8 @@ use crate::services::pipelines;
 
 pub struct Card {
     pub id: String,
+    /// The deal page's address (the Won and Lost dialogs post below it).
+    pub path: String,
     pub title: String,
     pub amount: String,
     pub contact: String,
@@ -49,6 +51,8 @@ pub struct PipelineChoice {
 #[template(path = "board.html")]
 struct BoardPage {
     shell: Shell,
+    /// The organization's reasons, offered by the Lost dialog of the cards.
+    lost_reasons: Vec<String>,
     pipelines: Vec<PipelineChoice>,
     columns: Vec<Column>,
     here: String,
@@ -136,6 +140,7 @@ async fn build(state: &App, web: &Web, q: BoardQuery) -> AppResult<BoardPage> {
                 .iter()
                 .map(|d| Card {
                     id: d.id.to_string(),
+                    path: format!("/deals/{}", d.id),
                     title: d.title.clone(),
                     amount: view::money(d.amount_cents, &d.currency),
                     contact: names.get(&d.contact_id).cloned().unwrap_or_default(),
@@ -148,6 +153,7 @@ async fn build(state: &App, web: &Web, q: BoardQuery) -> AppResult<BoardPage> {
         });
     }
     Ok(BoardPage {
+        lost_reasons: super::related::lost_reasons(state, web).await?,
         shell: Shell::new(web, "board", format!("{} board", pipeline.name)),
         pipelines: all
             .iter()

@@ -200,6 +200,8 @@ impl Edited for Deal {
 #[template(path = "deal.html")]
 pub struct RecordPage {
     shell: Shell,
+    /// The organization's reasons, offered by the Lost dialog.
+    lost_reasons: Vec<String>,
     /// A closed deal, and the caller may take it back (managers and above).
     may_reopen: bool,
     head: Head,
@@ -262,6 +264,7 @@ async fn record_page(
         companies: related::company_choices(state, web, &form.company_id).await?,
         shell: Shell::new(web, "deals", deal.title.clone()),
         is_open: deal.status == "new" || deal.status == "in_progress",
+        lost_reasons: related::lost_reasons(state, web).await?,
         may_reopen: (deal.status == "won" || deal.status == "lost") && web.ctx.role >= Role::Manager,
         is_new: deal.status == "new",
         contact_id: deal.contact_id.to_string(),
@@ -284,7 +287,10 @@ async fn record_page(
 #[serde(default)]
 pub struct StatusForm {
     status: String,
+    /// Typed in the Lost dialog; it wins over the reason chosen from the
+    /// organization's list.
     lost_reason: String,
+    lost_reason_choice: String,
     /// Where to go afterwards (the board sends its own address).
     next: String,
 }
@@ -298,7 +304,9 @@ pub async fn set_status(
 ) -> Response {
     let patch = DealPatch {
         status: Some(form.status.clone()),
-        lost_reason: view::filled(&form.lost_reason).map(Some),
+        lost_reason: view::filled(&form.lost_reason)
+            .or_else(|| view::filled(&form.lost_reason_choice))
+            .map(Some),
         ..Default::default()
     };
     match records::update::<Deal>(&state, &web.ctx, id, IfMatch(None), patch).await {

@@ -154,3 +154,14 @@ pub async fn contact_choices(state: &App, web: &Web, chosen: &str) -> AppResult<
     let newest = contacts::list(state, &web.ctx, &query).await?;
     choices::<contacts::Contact>(state, web, chosen, newest, |c| c.name).await
 }
+
+/// The organization's lost reasons (the Lost dialog of deal pages and cards).
+pub async fn lost_reasons(state: &App, web: &Web) -> AppResult<Vec<String>> {
+    let mut conn = state.db.read().await?;
+    Ok(
+        crate::services::orgs::queries::find_organization(conn.exec(), web.ctx.org_id)
+            .await?
+            .map(|o| o.lost_reasons.0)
+            .unwrap_or_default(),
+    )
+}

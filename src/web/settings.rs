@@ -50,6 +50,8 @@ pub struct OrganizationForm {
     default_currency: String,
     default_country: String,
     member_visibility: String,
+    /// One a line.
+    lost_reasons: String,
 }
 
 #[derive(Template)]
@@ -72,6 +74,7 @@ async fn organization_form(state: &App, web: &Web) -> AppResult<OrganizationForm
         default_currency: org.default_currency,
         default_country: org.default_country,
         member_visibility: org.member_visibility,
+        lost_reasons: org.lost_reasons.0.join("\n"),
     })
 }
 
@@ -99,6 +102,15 @@ pub async fn save_organization(State(state): State<App>, web: Web, Form(form): F
         default_currency: Some(Some(form.default_currency.clone())),
         default_country: Some(Some(form.default_country.clone())),
         member_visibility: Some(Some(form.member_visibility.clone())),
+        // One reason a line; blank lines are no reason.
+        lost_reasons: Some(Some(
+            form.lost_reasons
+                .lines()
+                .map(str::trim)
+                .filter(|l| !l.is_empty())
+                .map(str::to_string)
+                .collect(),
+        )),
     };
     match orgs::organizations::update(&state, &web.ctx, IfMatch(None), input).await {
         Ok(_) => see_other("/settings?saved=1"),

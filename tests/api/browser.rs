@@ -294,7 +294,9 @@ both! {
         b.screenshots("board").await;
 
         // Win it from its card.
-        b.click(&format!(".deal-card[data-deal='{deal_id}'] form[action$='/status'] button")).await;
+        // (Won asks first: the folded dialog, then its button.)
+        b.click(&format!(".deal-card[data-deal='{deal_id}'] details.confirm summary")).await;
+        b.click(&format!("#won-{deal_id}")).await;
         b.find(&format!(".column[data-stage='closed'] .deal-card[data-deal='{deal_id}']")).await;
 
         // The dashboard changed.

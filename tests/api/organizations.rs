@@ -54,6 +54,27 @@ fn fields(r: &Resp) -> Vec<String> {
 }
 
 both! {
+    async fn lost_reasons_are_a_short_ordered_list(app) {
+        let ann = app.register("ann@example.com").await;
+        assert_eq!(app.get(&ann, ORG).await.body["lost_reasons"], json!([]));
+        let r = app.patch(&ann, ORG, json!({"lost_reasons": [" Price ", "price", "Timing"]})).await;
+        r.assert(200);
+        assert_eq!(r.body["lost_reasons"], json!(["Price", "Timing"]));
+        let log = app.get(&ann, "/api/v1/audit-log").await.body;
+        let entry = log["data"].as_array().unwrap().iter().find(|e| e["action"] == "organization.updated").unwrap().clone();
+        assert_eq!(entry["details"]["changes"]["lost_reasons"], json!({"from": [], "to": ["Price", "Timing"]}));
+        let many: Vec<String> = (0..31).map(|i| format!("r{i}")).collect();
+        for bad in [json!({"lost_reasons": many}), json!({"lost_reasons": ["  "]}), json!({"lost_reasons": ["x".repeat(101)]})] {
+            let r = app.patch(&ann, ORG, bad).await;
+            r.assert_problem(422, "validation_failed");
+            assert_eq!(r.body["errors"][0]["field"], "lost_reasons");
+        }
+        let member = app.add_member(&ann, "mel@example.com", "member").await;
+        app.patch(&member, ORG, json!({"lost_reasons": ["x"]})).await.assert_problem(403, "forbidden");
+        let r = app.patch(&ann, ORG, json!({"lost_reasons": null})).await;
+        assert_eq!(r.body["lost_reasons"], json!([]));
+    }
+
     async fn my_organizations_use_the_list_envelope(app) {
         let ann = app.register("ann@example.com").await;
         let r = send(app.request(Method::GET, MY_ORGS).bearer_auth(&ann.token)).await;

@@ -301,6 +301,32 @@ both! {
         assert!(icon.body.starts_with("<svg"));
     }
 
+    async fn a_lost_deal_takes_a_reason_from_the_organizations_list(app) {
+        let s = app.register("kim@example.com").await;
+        let c = app.post(&s, "/api/v1/contacts", json!({"name": "C"})).await.body;
+        let d = app.post(&s, "/api/v1/deals", json!({"title": "D", "contact_id": c["id"]})).await.body;
+        let e = app.post(&s, "/api/v1/deals", json!({"title": "E", "contact_id": c["id"]})).await.body;
+        let mut web = Web::new(&app);
+        web.sign_in("kim@example.com").await;
+        let saved = web.post("/settings", &[("name", "Kim Co"), ("default_currency", "USD"), ("default_country", "US"), ("member_visibility", "all"), ("lost_reasons", "Price\n\n Timing \n")]).await;
+        assert_eq!(saved.status, StatusCode::SEE_OTHER, "{}", saved.body);
+        assert_eq!(app.get(&s, "/api/v1/organization").await.body["lost_reasons"], json!(["Price", "Timing"]));
+        let deal_path = format!("/deals/{}", d["id"].as_str().unwrap());
+        let page = web.get(&deal_path).await;
+        assert!(page.body.contains("<option>Price</option>") && page.body.contains("<option>Timing</option>"));
+        assert!(page.body.contains("Mark won"), "Won asks first");
+        // A chosen reason; a typed one wins over the list.
+        web.post(&format!("{deal_path}/status"), &[("status", "lost"), ("lost_reason_choice", "Timing"), ("lost_reason", "")]).await;
+        assert_eq!(app.get(&s, &format!("/api/v1{deal_path}")).await.body["lost_reason"], "Timing");
+        let other = format!("/deals/{}", e["id"].as_str().unwrap());
+        web.post(&format!("{other}/status"), &[("status", "lost"), ("lost_reason_choice", "Price"), ("lost_reason", "Went with a rival")]).await;
+        assert_eq!(app.get(&s, &format!("/api/v1{other}")).await.body["lost_reason"], "Went with a rival");
+        // The board offers the same dialog on its open cards.
+        app.post(&s, "/api/v1/deals", json!({"title": "F", "contact_id": c["id"]})).await.assert(201);
+        let board = web.get("/board").await;
+        assert!(board.body.contains("<option>Price</option>"));
+    }
+
     async fn exported_cells_never_run_as_formulas(app) {
         let s = app.register("fay@example.com").await;
         let formula = "=HYPERLINK(\"http://evil.example\",\"click\")";

@@ -195,6 +195,9 @@ pub struct Organization {
     pub default_country: String,
     #[schema(value_type = Visibility)]
     pub member_visibility: String,
+    /// The reasons the web app offers when a deal is lost, in order.
+    #[schema(value_type = Vec<String>)]
+    pub lost_reasons: sqlx::types::Json<Vec<String>>,
     pub created_at: DateTime<Utc>,
     pub updated_at: DateTime<Utc>,
     pub version: i64,

@@ -38,6 +38,30 @@ pub struct UpdateOrganization {
     #[serde(default, deserialize_with = "double_option")]
     #[schema(value_type = Option<Visibility>)]
     pub member_visibility: Option<Option<String>>,
+    /// The reasons the web app offers when a deal is lost, in order: at most
+    /// 30, each 1–100 characters (trimmed; repeats merged); null clears.
+    #[serde(default, deserialize_with = "double_option")]
+    pub lost_reasons: Option<Option<Vec<String>>>,
+}
+
+/// Lost reasons as kept: trimmed, 1–100 characters each, at most 30, the
+/// first of repeats (in any case) kept.
+pub fn lost_reasons(reasons: &[String]) -> Result<Vec<String>, String> {
+    if reasons.len() > 30 {
+        return Err("at most 30 reasons".into());
+    }
+    let mut kept: Vec<String> = Vec::new();
+    for reason in reasons {
+        let reason = reason.trim();
+        let length = reason.chars().count();
+        if !(1..=100).contains(&length) {
+            return Err("each reason must be 1 to 100 characters".into());
+        }
+        if !kept.iter().any(|k| k.to_lowercase() == reason.to_lowercase()) {
+            kept.push(reason.to_string());
+        }
+    }
+    Ok(kept)
 }
 
 /// Changes the organization's settings (the API's PATCH and the web app's
@@ -87,6 +111,11 @@ pub async fn update(
             Some(_) => v.add("member_visibility", "must be `all` or `own`"),
         }
     }
+    if let Some(reasons) = &input.lost_reasons
+        && let Some(reasons) = v.check("lost_reasons", lost_reasons(reasons.as_deref().unwrap_or_default()))
+    {
+        next.lost_reasons = sqlx::types::Json(reasons);
+    }
     v.finish()?;
 
     let changes = diff(&current, &next);
@@ -112,11 +141,18 @@ fn diff(a: &Organization, b: &Organization) -> Map<String, Value> {
         ("default_country", &a.default_country, &b.default_country),
         ("member_visibility", &a.member_visibility, &b.member_visibility),
     ];
-    pairs
+    let mut changes: Map<String, Value> = pairs
         .into_iter()
         .filter(|(_, from, to)| from != to)
         .map(|(field, from, to)| (field.to_string(), json!({ "from": from, "to": to })))
-        .collect()
+        .collect();
+    if a.lost_reasons != b.lost_reasons {
+        changes.insert(
+            "lost_reasons".into(),
+            json!({ "from": a.lost_reasons.0, "to": b.lost_reasons.0 }),
+        );
+    }
+    changes
 }
 
 /// Creates an organization; `user` becomes its owner.

@@ -8,7 +8,7 @@ use crate::run;
 use crate::services::orgs::{Organization, OrganizationEntry, Role, Visibility};
 
 const ORG_COLUMNS: &str =
-    "id, name, default_currency, default_country, member_visibility, created_at, updated_at, version";
+    "id, name, default_currency, default_country, member_visibility, lost_reasons, created_at, updated_at, version";
 
 /// Creates an organization with `owner` as its first owner and its default pipeline.
 pub async fn create_organization(
@@ -66,7 +66,7 @@ pub async fn lock_organization(c: Exec<'_>, org: Uuid) -> Result<Option<Organiza
 pub async fn update_organization(c: Exec<'_>, org: &Organization) -> Result<Organization, sqlx::Error> {
     let sql = format!(
         "UPDATE organizations SET name = $2, default_currency = $3, default_country = $4, member_visibility = $5, \
-         updated_at = $6, version = version + 1 WHERE id = $1 RETURNING {ORG_COLUMNS}"
+         lost_reasons = $7, updated_at = $6, version = version + 1 WHERE id = $1 RETURNING {ORG_COLUMNS}"
     );
     run!(c, conn => sqlx::query_as(&sql)
         .bind(org.id)
@@ -75,6 +75,7 @@ pub async fn update_organization(c: Exec<'_>, org: &Organization) -> Result<Orga
         .bind(&org.default_country)
         .bind(&org.member_visibility)
         .bind(crate::db::now())
+        .bind(&org.lost_reasons)
         .fetch_one(conn)
         .await)
 }
