@@ -422,7 +422,7 @@ pub async fn update<R: Edited>(
         Err(e) => Err(e),
     };
     match result {
-        Ok(record) => see_other(&format!("{}/{}", R::PATH, record.id())),
+        Ok(record) => see_other(&format!("{}/{}?saved=1", R::PATH, record.id())),
         Err(e) => refused::<R>(&state, &web, id, Some(form), e).await,
     }
 }

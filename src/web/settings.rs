@@ -60,7 +60,6 @@ struct OrganizationPage {
     shell: Shell,
     form: OrganizationForm,
     errors: FormErrors,
-    saved: bool,
 }
 
 async fn organization_form(state: &App, web: &Web) -> AppResult<OrganizationForm> {
@@ -78,21 +77,11 @@ async fn organization_form(state: &App, web: &Web) -> AppResult<OrganizationForm
     })
 }
 
-#[derive(Debug, Default, Deserialize)]
-pub struct SavedQuery {
-    saved: Option<String>,
-}
-
-pub async fn organization(
-    State(state): State<App>,
-    web: Web,
-    axum::extract::Query(q): axum::extract::Query<SavedQuery>,
-) -> Response {
+pub async fn organization(State(state): State<App>, web: Web) -> Response {
     page(organization_form(&state, &web).await.map(|form| OrganizationPage {
         shell: shell(&web, "organization"),
         form,
         errors: FormErrors::default(),
-        saved: q.saved.is_some(),
     }))
 }
 
@@ -120,7 +109,6 @@ pub async fn save_organization(State(state): State<App>, web: Web, Form(form): F
                 shell: shell(&web, "organization"),
                 errors: FormErrors::from_api(&e),
                 form,
-                saved: false,
             },
         ),
         Err(e) => view::error_page(&e),

@@ -31,6 +31,8 @@ pub struct Shell {
     pub is_admin: bool,
     /// The current settings page, for the settings pages' sub-navigation.
     pub tab: &'static str,
+    /// "Saved." after a form that saved (the address says `saved=1`).
+    pub saved: bool,
 }
 
 impl Shell {
@@ -58,6 +60,10 @@ impl Shell {
             csrf: web.csrf.clone(),
             is_admin: web.ctx.role >= crate::services::orgs::Role::Admin,
             tab: "",
+            saved: web
+                .here
+                .split_once('?')
+                .is_some_and(|(_, query)| query.split('&').any(|pair| pair == "saved=1")),
         }
     }
 

@@ -441,6 +441,12 @@ both! {
             .post(&deal_path, &[("title", "Rockets II"), ("company_id", company_id.as_str()), ("amount", "99.50"), ("currency", "USD")])
             .await;
         assert_eq!(saved.status, StatusCode::SEE_OTHER, "{}", saved.body);
+        // Back on the page, which says so and links its company.
+        assert_eq!(saved.location(), format!("{deal_path}?saved=1"));
+        let shown = web.get(saved.location()).await;
+        assert!(shown.body.contains("id=\"saved-notice\""));
+        assert!(shown.body.contains(&format!("href=\"/companies/{company_id}\" id=\"company-link\"")));
+        assert!(!web.get(&deal_path).await.body.contains("saved-notice"));
         let refused = web.post(&deal_path, &[("title", "Rockets II"), ("company_id", company_id.as_str()), ("amount", "100")]).await;
         assert_eq!(refused.status, StatusCode::UNPROCESSABLE_ENTITY);
         assert!(refused.body.contains("cannot change"));
