@@ -12,6 +12,13 @@ function csrfToken() {
 document.addEventListener("change", (event) => {
   const el = event.target;
   if (el instanceof HTMLSelectElement && el.hasAttribute("data-autosubmit") && el.form) {
+    // A change that needs a second thought (a member's role) asks first; no
+    // leaves the select as it was.
+    const question = el.getAttribute("data-confirm");
+    if (question && !window.confirm(question)) {
+      for (const option of el.options) option.selected = option.defaultSelected;
+      return;
+    }
     el.form.submit();
   }
 });

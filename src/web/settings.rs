@@ -454,13 +454,17 @@ pub async fn audit_log(
         .iter()
         .map(|e| AuditRow {
             when: view::time(&e.created_at),
-            action: e.action.clone(),
-            actor: e.actor_id.map(|a| view::member_name(&members, &a)).unwrap_or_default(),
+            action: action_words(&e.action),
+            actor: match (e.actor_id, e.details.0["actor"].as_str()) {
+                (Some(user), _) => view::member_name(&members, &user),
+                (None, Some(actor)) => actor.replace(':', " "),
+                (None, None) => String::new(),
+            },
             target: match (&e.target_type, e.target_id) {
-                (Some(kind), Some(id)) => format!("{kind} {}", short(id)),
+                (Some(kind), Some(id)) => target_words(kind, id, &e.details.0, &members),
                 _ => String::new(),
             },
-            details: e.details.0.to_string(),
+            details: detail_words(&e.details.0),
         })
         .collect();
     page(Ok(AuditPage {
@@ -469,6 +473,73 @@ pub async fn audit_log(
         next: urls.next(&log.next_cursor),
         previous: urls.previous(),
     }))
+}
+
+/// An audit action as a sentence's verb ("Deleted a contact").
+fn action_words(action: &str) -> String {
+    let fixed = match action {
+        "auth.login" => "Signed in",
+        "auth.login_failed" => "Failed to sign in",
+        "auth.register" => "Created an account",
+        "auth.token_reuse" => "Reused a refresh token (sessions ended)",
+        "invitation.revoked" => "Revoked an invitation",
+        "member.invited" => "Invited a member",
+        "member.joined" => "Joined",
+        "member.removed" => "Removed a member",
+        "member.role_changed" => "Changed a role",
+        "organization.created" => "Created the organization",
+        "organization.updated" => "Changed the settings",
+        "pipeline.changed" => "Changed a pipeline",
+        "deal.reopened" => "Reopened a deal",
+        _ => "",
+    };
+    if !fixed.is_empty() {
+        return fixed.to_string();
+    }
+    match action.split_once('.') {
+        Some((kind, "deleted")) => format!("Deleted a {}", kind.replace('_', " ")),
+        _ => action.replace(['.', '_'], " "),
+    }
+}
+
+/// What an entry is about: a member by name, a record by the name it had,
+/// else its kind and the start of its id.
+fn target_words(kind: &str, id: Uuid, details: &serde_json::Value, members: &[view::Choice]) -> String {
+    let named = ["name", "title", "email"]
+        .iter()
+        .find_map(|k| details[*k].as_str())
+        .map(str::to_string);
+    match (kind, named) {
+        ("user", _) if members.iter().any(|m| m.id == id.to_string()) => view::member_name(members, &id),
+        (_, Some(name)) => format!("{} “{name}”", kind.replace('_', " ")),
+        _ => format!("{} {}", kind.replace('_', " "), short(id)),
+    }
+}
+
+/// Details in words: changes as `field: from → to`, other values as
+/// `key: value`.
+fn detail_words(details: &serde_json::Value) -> String {
+    let Some(map) = details.as_object() else {
+        return String::new();
+    };
+    let text = |v: &serde_json::Value| match v {
+        serde_json::Value::String(s) => s.clone(),
+        serde_json::Value::Null => "—".into(),
+        other => other.to_string(),
+    };
+    let mut parts = Vec::new();
+    for (key, value) in map {
+        match (key.as_str(), value.as_object()) {
+            ("changes", Some(changes)) => {
+                for (field, change) in changes {
+                    parts.push(format!("{field}: {} → {}", text(&change["from"]), text(&change["to"])));
+                }
+            }
+            ("actor", _) => {}
+            _ => parts.push(format!("{key}: {}", text(value))),
+        }
+    }
+    parts.join("; ")
 }
 
 fn short(id: Uuid) -> String {

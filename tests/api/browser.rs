@@ -438,5 +438,27 @@ both! {
         admin.goto("/settings/members").await;
         assert!(admin.text("#members-table").await.contains("newbie@example.com"));
         assert!(!admin.text("#invitations").await.contains("newbie@example.com"));
+
+        // A role change asks first: "no" leaves it, "yes" changes it.
+        let row = "//tr[td[contains(., 'newbie@example.com')]]";
+        let option = |role: &str| Locator::XPath(Box::leak(format!("{row}//select/option[@value='{role}']").into_boxed_str()));
+        admin.client.find(option("manager")).await.unwrap().click().await.unwrap();
+        admin.client.dismiss_alert().await.unwrap();
+        let select = admin.client.find(Locator::XPath(Box::leak(format!("{row}//select").into_boxed_str()))).await.unwrap();
+        assert_eq!(select.prop("value").await.unwrap().as_deref(), Some("member"));
+        admin.client.find(option("manager")).await.unwrap().click().await.unwrap();
+        admin.client.accept_alert().await.unwrap();
+        // Saved on the server: a fresh load of the page shows it.
+        for _ in 0..50 {
+            admin.goto("/settings/members").await;
+            let select = admin.client.find(Locator::XPath(Box::leak(format!("{row}//select").into_boxed_str()))).await;
+            if let Ok(select) = select
+                && select.prop("value").await.ok().flatten().as_deref() == Some("manager")
+            {
+                return;
+            }
+            tokio::time::sleep(Duration::from_millis(100)).await;
+        }
+        panic!("the role did not change after the confirmation");
     }
 }

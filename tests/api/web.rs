@@ -384,8 +384,11 @@ both! {
         let page = admin.post("/settings", &[("name", ""), ("default_currency", "EURO")]).await;
         assert_eq!(page.status, StatusCode::UNPROCESSABLE_ENTITY);
         assert!(page.body.contains("id=\"default_currency-error\""));
+        // The audit log in words: the action, who, and what changed.
         let audit = admin.get("/settings/audit").await;
-        assert!(audit.body.contains("organization.updated"));
+        assert!(audit.body.contains("Changed the settings"), "{}", audit.body);
+        assert!(audit.body.contains("→ Eve Inc"));
+        assert!(!audit.body.contains("organization.updated"));
         // Pipelines: a new one from the stage lines.
         let page = admin.post("/settings/pipelines", &[("name", "Renewals"), ("stages", "ask: Ask\noffer: Offer")]).await;
         assert_eq!(page.status, StatusCode::SEE_OTHER);
