@@ -30,6 +30,9 @@ impl Listed for Contact {
     fn list(state: &App, ctx: &OrgCtx, params: &ContactQuery) -> impl Future<Output = AppResult<Page<Self>>> + Send {
         contacts::list(state, ctx, params)
     }
+    fn refers_to(&self) -> (Option<Uuid>, Option<Uuid>) {
+        (self.company_id, None)
+    }
     fn list_columns() -> Vec<Column<Self>> {
         vec![
             Column::id(),
@@ -39,6 +42,7 @@ impl Listed for Contact {
             Self::column("Email", "email", |c, _| text(&c.email)),
             Self::column("Phone", "phone", |c, _| text(&c.phone)),
             Self::column("Title", "title", |c, _| text(&c.title)).class("hide-narrow"),
+            Self::column("Company", "company", |_, cells| cells.company.to_string()).class("hide-narrow"),
             Self::export_column("lead_source", |c, _| text(&c.lead_source)),
             Column::owner(),
             Column::tags(),

@@ -52,10 +52,15 @@ impl Listed for Deal {
     fn list(state: &App, ctx: &OrgCtx, params: &DealQuery) -> impl Future<Output = AppResult<Page<Self>>> + Send {
         deals::list(state, ctx, params)
     }
+    fn refers_to(&self) -> (Option<Uuid>, Option<Uuid>) {
+        (self.company_id, Some(self.contact_id))
+    }
     fn list_columns() -> Vec<Column<Self>> {
         vec![
             Column::id(),
             Self::column("Title", "title", |d, _| d.title.clone()).link(),
+            Self::column("Contact", "contact", |_, cells| cells.contact.to_string()).class("hide-narrow"),
+            Self::column("Company", "company", |_, cells| cells.company.to_string()).class("hide-narrow"),
             Self::column("Amount", "amount", |d, _| crate::format::cents(d.amount_cents))
                 .shown_as(|d, _| view::money(d.amount_cents, &d.currency))
                 .sorted_by("amount")

@@ -22,8 +22,8 @@ use crate::app::App;
 use crate::error::{AppError, AppResult};
 use crate::http::extract::IdPath;
 use crate::services::activities::CommentInput;
-use crate::services::companies::CompanyQuery;
-use crate::services::contacts::ContactQuery;
+use crate::services::companies::{Company, CompanyQuery};
+use crate::services::contacts::{Contact, ContactQuery};
 use crate::services::deals::DealQuery;
 use crate::services::idempotency::Idempotency;
 use crate::services::orgs::OrgCtx;
@@ -79,13 +79,13 @@ pub struct Column<R> {
     link: bool,
     /// The cell is a status badge.
     badge: bool,
-    show: fn(&R, &[Choice]) -> String,
-    export: fn(&R, &[Choice]) -> String,
+    show: fn(&R, &Cells) -> String,
+    export: fn(&R, &Cells) -> String,
 }
 
 impl<R: Record> Column<R> {
     /// A column of the table and the export, with the same text in both.
-    pub fn new(header: &'static str, csv: &'static str, value: fn(&R, &[Choice]) -> String) -> Self {
+    pub fn new(header: &'static str, csv: &'static str, value: fn(&R, &Cells) -> String) -> Self {
         Column {
             header,
             csv,
@@ -98,7 +98,7 @@ impl<R: Record> Column<R> {
         }
     }
     /// A column only the export has.
-    pub fn export_only(csv: &'static str, value: fn(&R, &[Choice]) -> String) -> Self {
+    pub fn export_only(csv: &'static str, value: fn(&R, &Cells) -> String) -> Self {
         Self::new("", csv, value)
     }
     pub fn sorted_by(self, field: &'static str) -> Self {
@@ -117,7 +117,7 @@ impl<R: Record> Column<R> {
         Column { badge: true, ..self }
     }
     /// The table shows `show` where the export writes the column's value.
-    pub fn shown_as(self, show: fn(&R, &[Choice]) -> String) -> Self {
+    pub fn shown_as(self, show: fn(&R, &Cells) -> String) -> Self {
         Column { show, ..self }
     }
 
@@ -126,7 +126,7 @@ impl<R: Record> Column<R> {
         Self::export_only("id", |r, _| r.id().to_string())
     }
     pub fn owner() -> Self {
-        Self::new("Owner", "owner", |r, m| view::member_name(m, &r.owner_id())).class("hide-narrow")
+        Self::new("Owner", "owner", |r, c| view::member_name(c.members, &r.owner_id())).class("hide-narrow")
     }
     pub fn tags() -> Self {
         Self::new("Tags", "tags", |r, _| r.tags().join(", ")).class("hide-narrow")
@@ -166,6 +166,72 @@ impl Head {
     }
 }
 
+/// What a cell may name besides the record's own fields: members, and the
+/// company and contact the record refers to ([`Listed::refers_to`]).
+pub struct Cells<'a> {
+    pub members: &'a [Choice],
+    pub company: &'a str,
+    pub contact: &'a str,
+}
+
+/// The company and the contact a record refers to.
+type Refs = (Option<Uuid>, Option<Uuid>);
+
+/// A listed record with the names of what it refers to.
+pub struct Named<R> {
+    record: R,
+    company: String,
+    contact: String,
+}
+
+/// One page of the list with the names its cells show, read in two
+/// statements (companies, contacts) for the whole page.
+async fn named_page<R: Listed>(state: &App, ctx: &OrgCtx, params: &R::Params) -> AppResult<Page<Named<R>>> {
+    let page = R::list(state, ctx, params).await?;
+    let refs: Vec<Refs> = page.data.iter().map(Listed::refers_to).collect();
+    let ids = |pick: fn(&Refs) -> Option<Uuid>| {
+        let mut ids: Vec<Uuid> = refs.iter().filter_map(pick).collect();
+        ids.sort();
+        ids.dedup();
+        ids
+    };
+    let (companies, contacts) = {
+        let mut conn = state.db.read().await?;
+        let companies = records::names::<Company>(conn.exec(), ctx.org_id, "name", &ids(|r| r.0)).await?;
+        let contacts = records::names::<Contact>(conn.exec(), ctx.org_id, "name", &ids(|r| r.1)).await?;
+        (companies, contacts)
+    };
+    let name = |names: &[(Uuid, String)], id: Option<Uuid>| {
+        id.and_then(|id| names.iter().find(|(n, _)| *n == id))
+            .map(|(_, name)| name.clone())
+            .unwrap_or_default()
+    };
+    let data = page
+        .data
+        .into_iter()
+        .zip(refs)
+        .map(|(record, (company, contact))| Named {
+            record,
+            company: name(&companies, company),
+            contact: name(&contacts, contact),
+        })
+        .collect();
+    Ok(Page {
+        data,
+        next_cursor: page.next_cursor,
+    })
+}
+
+impl<R> Named<R> {
+    fn cells<'a>(&'a self, members: &'a [Choice]) -> Cells<'a> {
+        Cells {
+            members,
+            company: &self.company,
+            contact: &self.contact,
+        }
+    }
+}
+
 /// What a record type's list page and export are made of.
 pub trait Listed: Record {
     type Params: ListParams;
@@ -186,13 +252,17 @@ pub trait Listed: Record {
     fn list(state: &App, ctx: &OrgCtx, params: &Self::Params) -> impl Future<Output = AppResult<Page<Self>>> + Send;
     /// The columns of the table and the export.
     fn list_columns() -> Vec<Column<Self>>;
+    /// The company and the contact the record refers to, named in its cells.
+    fn refers_to(&self) -> Refs {
+        (None, None)
+    }
 
     /// A column of the table and the export ([`Column::new`]).
-    fn column(header: &'static str, csv: &'static str, value: fn(&Self, &[Choice]) -> String) -> Column<Self> {
+    fn column(header: &'static str, csv: &'static str, value: fn(&Self, &Cells) -> String) -> Column<Self> {
         Column::new(header, csv, value)
     }
     /// A column only the export has.
-    fn export_column(csv: &'static str, value: fn(&Self, &[Choice]) -> String) -> Column<Self> {
+    fn export_column(csv: &'static str, value: fn(&Self, &Cells) -> String) -> Column<Self> {
         Column::export_only(csv, value)
     }
 }
@@ -244,19 +314,19 @@ pub async fn list<R: Listed>(
     let params = params.limited(PAGE_SIZE);
     let urls = ListUrls::new(R::PATH, &pairs, R::DEFAULT_SORT);
     let columns: Vec<Column<R>> = R::list_columns().into_iter().filter(|c| !c.header.is_empty()).collect();
-    let row = |r: &R, members: &[Choice]| RowView {
-        id: r.id(),
+    let row = |r: &Named<R>, members: &[Choice]| RowView {
+        id: r.record.id(),
         cells: columns
             .iter()
             .map(|c| CellView {
-                text: (c.show)(r, members),
+                text: (c.show)(&r.record, &r.cells(members)),
                 class: c.class,
                 link: c.link,
                 badge: c.badge,
             })
             .collect(),
     };
-    let fetch = R::list(&state, &web.ctx, &params);
+    let fetch = named_page::<R>(&state, &web.ctx, &params);
     let list = match view::list_parts(&state, web.ctx.org_id, urls, fetch, row).await {
         Ok(list) => list,
         Err(page) => return page,
@@ -290,7 +360,7 @@ pub async fn list<R: Listed>(
 pub async fn export<R: Listed>(
     State(state): State<App>,
     web: Web,
-    ListQuery(params, _): ListQuery<R::Params>,
+    ListQuery(params, pairs): ListQuery<R::Params>,
 ) -> Response {
     let members = match view::members(&state, web.ctx.org_id).await {
         Ok(m) => m,
@@ -301,14 +371,22 @@ pub async fn export<R: Listed>(
     let header: Vec<&str> = columns.iter().map(|c| c.csv).collect();
     let (state, ctx, base) = (&state, &web.ctx, &params);
     let limit = MAX_LIMIT.to_string();
+    // `?bom=1`: for Excel, which reads a file without it as Windows-1252.
+    let bom = pairs.iter().any(|(k, v)| k == "bom" && v == "1");
     view::export_csv(
         &filename,
         &header,
+        bom,
         |cursor| {
             let params = base.page(&limit, cursor);
-            async move { R::list(state, ctx, &params).await }
+            async move { named_page::<R>(state, ctx, &params).await }
         },
-        |r: &R| columns.iter().map(|c| (c.export)(r, &members)).collect(),
+        |r: &Named<R>| {
+            columns
+                .iter()
+                .map(|c| (c.export)(&r.record, &r.cells(&members)))
+                .collect()
+        },
     )
     .await
 }

@@ -254,6 +254,13 @@ impl ListUrls {
     pub fn csv(&self) -> String {
         self.href(&format!("{}.csv", self.base), &self.filters)
     }
+
+    /// The same export for Excel (with a byte order mark).
+    pub fn csv_for_excel(&self) -> String {
+        let mut filters = self.filters.clone();
+        filters.push(("bom".into(), "1".into()));
+        self.href(&format!("{}.csv", self.base), &filters)
+    }
 }
 
 /// A record offered in a select (a member, a contact, a company): its id and
@@ -312,8 +319,15 @@ pub fn csv_cell(value: &str) -> std::borrow::Cow<'_, str> {
     }
 }
 
-pub fn csv_response(filename: &str, rows: Vec<Vec<String>>) -> Response {
-    let mut writer = csv::Writer::from_writer(Vec::new());
+/// A CSV file of `rows` (the first is the header). `bom`: a UTF-8 byte
+/// order mark first, which Excel needs to read the file as UTF-8.
+pub fn csv_response(filename: &str, rows: Vec<Vec<String>>, bom: bool) -> Response {
+    let start = if bom {
+        "\u{feff}".as_bytes().to_vec()
+    } else {
+        Vec::new()
+    };
+    let mut writer = csv::Writer::from_writer(start);
     for (i, row) in rows.iter().enumerate() {
         // The header row is ours; every other cell is data.
         let written = if i == 0 {
@@ -402,6 +416,7 @@ pub const EXPORT_MAX_ROWS: usize = 100_000;
 pub async fn export_csv<T, Fut>(
     filename: &str,
     header: &[&str],
+    bom: bool,
     mut fetch: impl FnMut(Option<String>) -> Fut,
     row: impl Fn(&T) -> Vec<String>,
 ) -> Response
@@ -421,7 +436,7 @@ where
             _ => break,
         }
     }
-    csv_response(filename, rows)
+    csv_response(filename, rows, bom)
 }
 
 #[cfg(test)]

@@ -344,6 +344,33 @@ both! {
         let companies = web.get("/companies.csv").await.body;
         let row = companies.lines().nth(1).unwrap();
         assert!(row.contains(",'-2+3,") && row.contains(",Plain,"), "{row}");
+        // For Excel: a byte order mark first.
+        let excel = web.get("/contacts.csv?bom=1").await;
+        assert!(excel.body.starts_with('\u{feff}'), "{:?}", &excel.body[..10]);
+        assert!(!contacts.starts_with('\u{feff}'));
+    }
+
+    async fn lists_and_exports_name_the_company_and_contact(app) {
+        let s = app.register("lea@example.com").await;
+        let co = app.post(&s, "/api/v1/companies", json!({"name": "Globex"})).await.body;
+        let c = app.post(&s, "/api/v1/contacts", json!({"name": "Hank", "company_id": co["id"]})).await.body;
+        app.post(&s, "/api/v1/deals", json!({"title": "Big", "contact_id": c["id"], "company_id": co["id"]})).await.assert(201);
+        app.post(&s, "/api/v1/contacts", json!({"name": "Loner"})).await.assert(201);
+        let mut web = Web::new(&app);
+        web.sign_in("lea@example.com").await;
+        let contacts = web.get("/contacts.csv?sort=name").await.body;
+        let lines: Vec<&str> = contacts.lines().collect();
+        assert!(lines[0].starts_with("id,name,email,phone,title,company,"), "{}", lines[0]);
+        assert!(lines[1].contains(",Hank,") && lines[1].contains(",Globex,"), "{}", lines[1]);
+        assert!(lines[2].contains(",Loner,") && !lines[2].contains("Globex"), "{}", lines[2]);
+        let deals = web.get("/deals.csv").await.body;
+        let lines: Vec<&str> = deals.lines().collect();
+        assert!(lines[0].starts_with("id,title,contact,company,amount,"), "{}", lines[0]);
+        assert!(lines[1].contains(",Big,Hank,Globex,"), "{}", lines[1]);
+        // The list pages show them too.
+        let page = web.get("/deals").await.body;
+        assert!(page.contains("<td class=\"hide-narrow\">Hank</td>") && page.contains("<td class=\"hide-narrow\">Globex</td>"));
+        assert!(web.get("/contacts").await.body.contains("<td class=\"hide-narrow\">Globex</td>"));
     }
 
     async fn settings_are_for_admins_and_pages_for_the_tenant(app) {
