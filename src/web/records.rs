@@ -189,23 +189,14 @@ pub struct Named<R> {
 async fn named_page<R: Listed>(state: &App, ctx: &OrgCtx, params: &R::Params) -> AppResult<Page<Named<R>>> {
     let page = R::list(state, ctx, params).await?;
     let refs: Vec<Refs> = page.data.iter().map(Listed::refers_to).collect();
-    let ids = |pick: fn(&Refs) -> Option<Uuid>| {
-        let mut ids: Vec<Uuid> = refs.iter().filter_map(pick).collect();
-        ids.sort();
-        ids.dedup();
-        ids
-    };
+    let ids = |pick: fn(&Refs) -> Option<Uuid>| super::related::distinct(refs.iter().filter_map(pick));
     let (companies, contacts) = {
         let mut conn = state.db.read().await?;
         let companies = records::names::<Company>(conn.exec(), ctx.org_id, "name", &ids(|r| r.0)).await?;
         let contacts = records::names::<Contact>(conn.exec(), ctx.org_id, "name", &ids(|r| r.1)).await?;
         (companies, contacts)
     };
-    let name = |names: &[(Uuid, String)], id: Option<Uuid>| {
-        id.and_then(|id| names.iter().find(|(n, _)| *n == id))
-            .map(|(_, name)| name.clone())
-            .unwrap_or_default()
-    };
+    let name = super::related::name_of;
     let data = page
         .data
         .into_iter()

@@ -165,3 +165,18 @@ pub async fn lost_reasons(state: &App, web: &Web) -> AppResult<Vec<String>> {
             .unwrap_or_default(),
     )
 }
+
+/// The distinct ids among `ids`, for one names lookup.
+pub fn distinct(ids: impl Iterator<Item = Uuid>) -> Vec<Uuid> {
+    let mut ids: Vec<Uuid> = ids.collect();
+    ids.sort();
+    ids.dedup();
+    ids
+}
+
+/// The name `names` holds for `id`; empty for none.
+pub fn name_of(names: &[(Uuid, String)], id: Option<Uuid>) -> String {
+    id.and_then(|id| names.iter().find(|(n, _)| *n == id))
+        .map(|(_, name)| name.clone())
+        .unwrap_or_default()
+}

@@ -7,11 +7,14 @@ use axum::response::Response;
 use serde::Deserialize;
 
 use super::records::PAGE_SIZE;
+use super::related::{distinct, name_of};
 use super::session::Web;
 use super::view::{self, Choice, FormErrors, ListParts, ListUrls, Shell};
 use super::{Form, ListQuery, see_other};
 use crate::app::App;
 use crate::http::extract::IdPath;
+use crate::services::contacts::Contact;
+use crate::services::deals::Deal;
 use crate::services::idempotency::Idempotency;
 use crate::services::orgs::OrgCtx;
 use crate::services::records::{self, IfMatch, Record};
@@ -26,12 +29,15 @@ pub struct Row {
     pub is_done: bool,
     pub deal_id: String,
     pub contact_id: String,
+    /// The names of its deal and contact (the Related column).
+    pub deal: String,
+    pub contact: String,
     /// The caller may delete it (managers and above; members the tasks they
     /// own or are assigned).
     pub may_delete: bool,
 }
 
-fn row(t: &Task, members: &[Choice], now: chrono::DateTime<chrono::Utc>, ctx: &OrgCtx) -> Row {
+fn row(t: &Task, members: &[Choice], now: chrono::DateTime<chrono::Utc>, ctx: &OrgCtx, names: &Related) -> Row {
     Row {
         id: t.id.to_string(),
         title: t.title.clone(),
@@ -42,6 +48,25 @@ fn row(t: &Task, members: &[Choice], now: chrono::DateTime<chrono::Utc>, ctx: &O
         deal_id: t.deal_id.map(|d| d.to_string()).unwrap_or_default(),
         contact_id: t.contact_id.map(|c| c.to_string()).unwrap_or_default(),
         may_delete: t.ensure_may_change(ctx).is_ok(),
+        deal: name_of(&names.deals, t.deal_id),
+        contact: name_of(&names.contacts, t.contact_id),
+    }
+}
+
+/// The titles of the deals and the names of the contacts of a page of tasks.
+#[derive(Default)]
+struct Related {
+    deals: Vec<(uuid::Uuid, String)>,
+    contacts: Vec<(uuid::Uuid, String)>,
+}
+
+impl Related {
+    async fn of(state: &App, ctx: &OrgCtx, tasks: &[Task]) -> crate::error::AppResult<Related> {
+        let ids = |pick: fn(&Task) -> Option<uuid::Uuid>| distinct(tasks.iter().filter_map(pick));
+        let mut conn = state.db.read().await?;
+        let deals = records::names::<Deal>(conn.exec(), ctx.org_id, "title", &ids(|t| t.deal_id)).await?;
+        let contacts = records::names::<Contact>(conn.exec(), ctx.org_id, "name", &ids(|t| t.contact_id)).await?;
+        Ok(Related { deals, contacts })
     }
 }
 
@@ -66,8 +91,21 @@ async fn list_page(
     query.limit = Some(PAGE_SIZE.into());
     let urls = ListUrls::new("/tasks", pairs, "due_date");
     let now = chrono::Utc::now();
-    let fetch = tasks::list(state, &web.ctx, &query);
-    let list = match view::list_parts(state, web.ctx.org_id, urls, fetch, |t, m| row(t, m, now, &web.ctx)).await {
+    // The page, then the names its Related column shows.
+    let page = tasks::list(state, &web.ctx, &query).await;
+    let names = match &page {
+        Ok(page) => match Related::of(state, &web.ctx, &page.data).await {
+            Ok(names) => names,
+            Err(e) => return view::error_page(&e),
+        },
+        Err(_) => Related::default(),
+    };
+    let fetch = async { page };
+    let list = match view::list_parts(state, web.ctx.org_id, urls, fetch, |t, m| {
+        row(t, m, now, &web.ctx, &names)
+    })
+    .await
+    {
         Ok(list) => list,
         Err(page) => return page,
     };

@@ -253,6 +253,10 @@ both! {
 
         let mut gil = Web::new(&app);
         gil.sign_in("gil@example.com").await;
+        // The task list names the task's contact and reads "Mark done".
+        let tasks = gil.get("/tasks").await.body;
+        assert!(tasks.contains(&format!("<a href=\"/contacts/{cid}\">Has deals</a>")), "{tasks}");
+        assert!(tasks.contains(">Mark done</button>"));
         let page = gil.get(&format!("/contacts/{cid}")).await;
         assert!(page.body.contains(&format!("action=\"/contacts/{cid}/delete\"")));
         // A contact with deals stays, and the page says why.
