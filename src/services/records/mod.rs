@@ -120,11 +120,6 @@ pub fn unique<R: Record>(existing: Option<Uuid>) -> AppResult<()> {
     }
 }
 
-/// The tags a patch leaves: its own (`null` clears), or the current ones.
-pub fn patched_tags(patch: Option<Option<Vec<String>>>, current: &[String]) -> Option<Vec<String>> {
-    Some(patch.map_or_else(|| current.to_vec(), Option::unwrap_or_default))
-}
-
 /// A list's `tag=` values as stored: trimmed, lower-cased, empty ones dropped.
 pub fn tag_terms(tags: &[String]) -> Vec<String> {
     tags.iter()
