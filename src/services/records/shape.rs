@@ -435,30 +435,29 @@ pub async fn finish_change<R: Record>(
     }
     R::after_change(tx.exec(), ctx, &current, &record).await?;
     if let Some(action) = audit {
-        let event = Event::new(action.to_string())
-            .by(ctx)
-            .target(R::KIND, record.id())
-            .details(record.audit_details());
-        audit::record(tx.exec(), ctx.org_id, &event).await?;
+        log(tx.exec(), ctx, action.to_string(), &record).await?;
     }
     commit::<R>(state, tx, ctx).await?;
     Ok(record)
 }
 
+/// The audit entry `action` about `record`, by the caller.
+async fn log<R: Record>(c: Exec<'_>, ctx: &OrgCtx, action: String, record: &R) -> AppResult<()> {
+    let event = Event::new(action)
+        .by(ctx)
+        .target(R::KIND, record.id())
+        .details(record.audit_details());
+    audit::record(c, ctx.org_id, &event).await?;
+    Ok(())
+}
+
 /// Deletes a record (the API's DELETE, the web app's delete button).
 pub async fn delete<R: Record>(state: &App, ctx: &OrgCtx, id: Uuid, if_match: IfMatch) -> AppResult<()> {
-    let mut tx = state.db.begin().await?;
-    let current: R = readable(tx.exec(), ctx, id).await?;
-    current.ensure_may_change(ctx)?;
-    if_match.check(current.version())?;
+    let (mut tx, current) = lock_for_change::<R>(state, ctx, id, if_match).await?;
     R::before_delete(tx.exec(), ctx, &current).await?;
     records::index_tags(tx.exec(), ctx.org_id, R::KIND, id, current.owner_id(), &[]).await?;
     R::remove(tx.exec(), ctx.org_id, id).await?;
-    let event = Event::new(format!("{}.deleted", R::KIND))
-        .by(ctx)
-        .target(R::KIND, id)
-        .details(current.audit_details());
-    audit::record(tx.exec(), ctx.org_id, &event).await?;
+    log(tx.exec(), ctx, format!("{}.deleted", R::KIND), &current).await?;
     commit::<R>(state, tx, ctx).await
 }
 
