@@ -89,6 +89,7 @@ impl Edited for Contact {
         let contact = records::read::<Contact>(state, &web.ctx, id).await?;
         let members = view::members(state, web.ctx.org_id).await?;
         let form = form.unwrap_or_else(|| ContactText::of(&contact));
+        let timeline = related::timeline(state, web, Timeline::Contact(id), &members).await?;
         Ok(RecordPage {
             shell: Shell::new(web, "contacts", contact.name.clone()),
             companies: related::company_choices(state, web, &form.company_id).await?,
@@ -98,8 +99,7 @@ impl Edited for Contact {
             errors,
             deals: related::deals(state, web, Of::Contact(id)).await?,
             tasks: related::tasks(state, web, Of::Contact(id)).await?,
-            timeline: related::timeline(state, web, Timeline::Contact(id)).await?,
-            record_path: format!("/contacts/{id}"),
+            timeline,
         })
     }
 }
@@ -116,5 +116,4 @@ pub struct RecordPage {
     deals: Vec<DealLine>,
     tasks: Vec<TaskLine>,
     timeline: Vec<ActivityLine>,
-    record_path: String,
 }

@@ -198,7 +198,8 @@ async fn build(state: &App, web: Web) -> AppResult<DashboardPage> {
         funnel_lost: funnel["lost"].as_i64().unwrap_or(0),
         my_tasks,
         activity: {
-            let names = Names::of(state, ctx.org_id, &recent, true).await?;
+            let members = view::members(state, ctx.org_id).await?;
+            let names = Names::of(state, ctx.org_id, &members, &recent, true).await?;
             recent.iter().map(|a| activity_line(a, &names)).collect()
         },
     })
@@ -221,17 +222,23 @@ pub fn task_line(t: &Task, now: chrono::DateTime<Utc>) -> TaskLine {
 /// A timeline entry in words.
 /// What a timeline needs to say its entries in words: stage names, members'
 /// names, and (where entries of several deals mix) the deals' titles.
-#[derive(Default)]
-pub struct Names {
+pub struct Names<'a> {
     stages: Vec<(String, String)>,
-    members: Vec<super::view::Choice>,
+    members: &'a [super::view::Choice],
     deals: Vec<(uuid::Uuid, String)>,
 }
 
-impl Names {
-    /// The names `activities` mention; `with_deals` adds their deals' titles.
-    pub async fn of(state: &App, org: uuid::Uuid, activities: &[Activity], with_deals: bool) -> AppResult<Names> {
-        let members = view::members(state, org).await?;
+impl<'a> Names<'a> {
+    /// The names `activities` mention, with the organization's `members`
+    /// (the caller's page has them already); `with_deals` adds their deals'
+    /// titles.
+    pub async fn of(
+        state: &App,
+        org: uuid::Uuid,
+        members: &'a [super::view::Choice],
+        activities: &[Activity],
+        with_deals: bool,
+    ) -> AppResult<Names<'a>> {
         let mut conn = state.db.read().await?;
         let stages = crate::services::pipelines::all(conn.exec(), org)
             .await?
@@ -239,9 +246,7 @@ impl Names {
             .flat_map(|p| p.stages.0.into_iter().map(|s| (s.key, s.name)))
             .collect();
         let deals = if with_deals {
-            let mut ids: Vec<uuid::Uuid> = activities.iter().filter_map(|a| a.deal_id).collect();
-            ids.sort();
-            ids.dedup();
+            let ids = super::related::distinct(activities.iter().filter_map(|a| a.deal_id));
             crate::services::records::names::<crate::services::deals::Deal>(conn.exec(), org, "title", &ids).await?
         } else {
             Vec::new()
@@ -287,19 +292,14 @@ pub fn activity_line(a: &Activity, names: &Names) -> ActivityLine {
         (None, Some(contact)) => format!("/contacts/{contact}"),
         _ => String::new(),
     };
-    let deal = a
-        .deal_id
-        .and_then(|id| names.deals.iter().find(|(d, _)| *d == id))
-        .map(|(_, title)| title.clone())
-        .unwrap_or_default();
     ActivityLine {
         text,
         comment: a.kind == "comment",
         author: a
             .author_id
-            .map(|id| view::member_name(&names.members, &id))
+            .map(|id| view::member_name(names.members, &id))
             .unwrap_or_default(),
-        deal,
+        deal: super::related::name_of(&names.deals, a.deal_id),
         href,
         when: view::time(&a.created_at),
     }

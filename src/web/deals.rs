@@ -223,7 +223,6 @@ pub struct RecordPage {
     errors: FormErrors,
     tasks: Vec<TaskLine>,
     timeline: Vec<ActivityLine>,
-    record_path: String,
     stages: Vec<StageChoice>,
 }
 
@@ -264,6 +263,7 @@ async fn record_page(
         .unwrap_or_default();
     drop(conn);
     let members = view::members(state, web.ctx.org_id).await?;
+    let timeline = related::timeline(state, web, Timeline::Deal(id), &members).await?;
     let form = form.unwrap_or_else(|| DealForm::of(&deal));
     Ok(RecordPage {
         companies: related::company_choices(state, web, &form.company_id).await?,
@@ -282,8 +282,7 @@ async fn record_page(
         members,
         errors,
         tasks: related::tasks(state, web, Of::Deal(id)).await?,
-        timeline: related::timeline(state, web, Timeline::Deal(id)).await?,
-        record_path: format!("/deals/{id}"),
+        timeline,
         stages,
     })
 }

@@ -103,15 +103,15 @@ pub async fn tasks(state: &App, web: &Web, of: Of) -> AppResult<Vec<TaskLine>> {
     Ok(page.data.iter().map(|t| task_line(t, now)).collect())
 }
 
-/// The newest entries of a record's timeline.
-pub async fn timeline(state: &App, web: &Web, of: Timeline) -> AppResult<Vec<ActivityLine>> {
+/// The newest entries of a record's timeline, authors named from `members`.
+pub async fn timeline(state: &App, web: &Web, of: Timeline, members: &[Choice]) -> AppResult<Vec<ActivityLine>> {
     let mixes_deals = matches!(of, Timeline::Contact(_));
     let page = {
         let mut conn = state.db.read().await?;
         activities::list(conn.exec(), web.ctx.org_id, of, &TimelineQuery::default()).await?
     };
     // A contact's timeline mixes its deals' entries: name them.
-    let names = Names::of(state, web.ctx.org_id, &page.data, mixes_deals).await?;
+    let names = Names::of(state, web.ctx.org_id, members, &page.data, mixes_deals).await?;
     Ok(page.data.iter().map(|a| activity_line(a, &names)).collect())
 }
 
