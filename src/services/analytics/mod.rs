@@ -508,8 +508,8 @@ async fn compute_funnel(mut c: Exec<'_>, org: Uuid, mut scope: Scope) -> AppResu
         q.build_query_as().fetch_all(conn).await
     })?;
     let stages = &pipeline.stages.0;
+    let first = stages.iter().map(|s| s.position).min().unwrap_or(0);
     let position = |key: &Option<String>| {
-        let first = stages.iter().map(|s| s.position).min().unwrap_or(0);
         key.as_deref()
             .and_then(|k| pipeline.stage(k))
             .map_or(first, |s| s.position)
