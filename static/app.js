@@ -24,6 +24,29 @@ document.addEventListener("change", (event) => {
 });
 document.documentElement.classList.add("js");
 
+// A pipeline select names its stage select (data-stages): the stage select
+// offers only the chosen pipeline's stages (its other groups are disabled and
+// hidden) and falls back to that pipeline's first stage.
+function followPipeline(select) {
+  const stages = document.getElementById(select.dataset.stages);
+  if (!stages) return;
+  let keep = null;
+  for (const group of stages.querySelectorAll("optgroup")) {
+    const mine = group.dataset.pipeline === select.value;
+    group.disabled = !mine;
+    group.hidden = !mine;
+    if (mine) keep = group;
+  }
+  const chosen = stages.selectedOptions[0];
+  if (keep && (!chosen || chosen.parentElement !== keep) && keep.querySelector("option")) {
+    keep.querySelector("option").selected = true;
+  }
+}
+document.querySelectorAll("select[data-stages]").forEach((select) => {
+  followPipeline(select);
+  select.addEventListener("change", () => followPipeline(select));
+});
+
 // Search as you type: a search box submits its filter form after a pause.
 document.querySelectorAll("input[data-live-search]").forEach((input) => {
   let timer = null;
@@ -84,6 +107,38 @@ document.querySelectorAll("input[data-live-search]").forEach((input) => {
     boardEl.querySelectorAll(".column").forEach((c) => c.classList.toggle("over", c === over));
   });
 
+  // The columns' counts and totals after a move, read from the board as the
+  // server now renders it (the figures cover every deal, not only the shown
+  // cards), without reloading the page.
+  async function refreshFigures() {
+    try {
+      const response = await fetch(window.location.href, { credentials: "same-origin" });
+      if (!response.ok) return;
+      const fresh = new DOMParser().parseFromString(await response.text(), "text/html");
+      for (const column of boardEl.querySelectorAll(".column")) {
+        const mine = column.querySelector(".col-figures");
+        const theirs = fresh.getElementById(column.getAttribute("aria-labelledby"));
+        const figures = theirs && theirs.closest(".column").querySelector(".col-figures");
+        if (mine && figures) mine.replaceWith(document.importNode(figures, true));
+      }
+    } catch (_) { /* the figures stay as they were until the next load */ }
+  }
+
+  // A card dropped on Won or Lost opens its own Won or Lost dialog (the
+  // confirmation, the reason): closing a deal is never one gesture.
+  function askToClose(card, status) {
+    const form = card.querySelector(`form input[name="status"][value="${status}"]`);
+    const dialog = form && form.closest("details");
+    if (!dialog) {
+      show(status === "won" ? "A new deal is started before it is won." : "This deal cannot be closed here.");
+      return;
+    }
+    dialog.open = true;
+    card.scrollIntoView({ block: "nearest" });
+    const first = dialog.querySelector("select, input:not([type=hidden]), button[type=submit]");
+    if (first) first.focus();
+  }
+
   boardEl.addEventListener("pointerup", async (event) => {
     if (!drag) return;
     const { card, from, moved } = drag;
@@ -92,6 +147,11 @@ document.querySelectorAll("input[data-live-search]").forEach((input) => {
     drag.card.style.visibility = "";
     cleanup();
     if (!target || target === from) return;
+    if (target.dataset.closes) {
+      show("");
+      askToClose(card, target.dataset.closes);
+      return;
+    }
     // Optimistic: move the card, then ask the server.
     target.querySelector(".cards-list").prepend(card);
     updateCount(target, 1);
@@ -113,7 +173,10 @@ document.querySelectorAll("input[data-live-search]").forEach((input) => {
         } catch (_) { /* not JSON: keep the generic reason */ }
         throw new Error(reason);
       }
+      const age = card.querySelector(".card-age");
+      if (age) age.textContent = "In stage today";
       card.closest(".column").classList.add("moved");
+      await refreshFigures();
     } catch (error) {
       from.querySelector(".cards-list").prepend(card);
       updateCount(target, -1);

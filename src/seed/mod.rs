@@ -225,6 +225,7 @@ static DEALS: Table = Table {
         "lost_reason",
         "closed_at",
         "closed_from",
+        "stage_changed_at",
         "tags",
         "search_text",
         "created_at",
@@ -894,6 +895,11 @@ async fn seed_deals(
         };
         let lost_reason = (status == "lost" && rng.random_bool(0.9)).then(|| pick(&mut rng, LOST_REASONS));
         let updated = log.last().map_or(created, |e| e.2);
+        let stage_changed = log
+            .iter()
+            .rev()
+            .find(|e| e.0 == "stage_changed")
+            .map_or(created, |e| e.2);
         let version = log.len() as i64;
         for (kind, payload, when) in log {
             let activity_id = id_at(&mut rng, when);
@@ -934,6 +940,7 @@ async fn seed_deals(
                 lost_reason.map_or(V::Null, V::Str),
                 V::opt_time(closed_at.map(at)),
                 from.map_or(V::Null, V::Text),
+                V::Time(at(stage_changed)),
                 json_tags(&tags),
                 V::Text(records::search_text([Some(title.as_str())])),
                 V::Time(at(created)),

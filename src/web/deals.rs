@@ -97,6 +97,8 @@ pub struct DealForm {
     owner_id: String,
     tags: String,
     company_id: String,
+    pipeline_id: String,
+    stage: String,
 }
 
 impl DealForm {
@@ -110,6 +112,8 @@ impl DealForm {
             owner_id: d.owner_id.to_string(),
             tags: d.tags.0.join(", "),
             company_id: d.company_id.map(|id| id.to_string()).unwrap_or_default(),
+            pipeline_id: d.pipeline_id.to_string(),
+            stage: d.stage.clone(),
         }
     }
 }
@@ -124,14 +128,27 @@ pub struct NewPage {
     members: Vec<Choice>,
     companies: Vec<Choice>,
     contacts: Vec<Choice>,
+    pipelines: Vec<related::PipelineOption>,
     errors: FormErrors,
 }
 
-async fn new_deal_page(state: &App, web: &Web, form: DealForm, errors: FormErrors) -> AppResult<NewPage> {
+async fn new_deal_page(state: &App, web: &Web, mut form: DealForm, errors: FormErrors) -> AppResult<NewPage> {
     let members = view::members(state, web.ctx.org_id).await?;
     // The contact named in the address first, then the newest ones.
     let contacts = related::contact_choices(state, web, &form.contact_id).await?;
+    // A deal started from a contact is with the contact's company.
+    if form.company_id.is_empty()
+        && let Ok(id) = Uuid::parse_str(form.contact_id.trim())
+        && let Ok(contact) = records::read::<contacts::Contact>(state, &web.ctx, id).await
+    {
+        form.company_id = contact.company_id.map(|c| c.to_string()).unwrap_or_default();
+    }
+    let pipelines = related::pipeline_options(state, web).await?;
+    if form.pipeline_id.is_empty() {
+        form.pipeline_id = pipelines.first().map(|p| p.id.clone()).unwrap_or_default();
+    }
     Ok(NewPage {
+        pipelines,
         noun: Deal::NOUN,
         path: Deal::PATH,
         shell: Shell::new(web, "deals", "New deal"),
@@ -158,6 +175,9 @@ impl Text for DealForm {
             company_id: Some(view::filled(&self.company_id)),
             owner_id: view::filled(&self.owner_id),
             tags: Some(Some(tag_list(&self.tags))),
+            // Absent for a closed deal (its page shows them, not as fields).
+            pipeline_id: view::filled(&self.pipeline_id),
+            stage: view::filled(&self.stage),
             ..Default::default()
         })
     }
@@ -171,6 +191,8 @@ impl Text for DealForm {
             expected_close_date: view::filled(&self.expected_close_date),
             owner_id: view::filled(&self.owner_id),
             tags: Some(tag_list(&self.tags)),
+            pipeline_id: view::filled(&self.pipeline_id),
+            stage: view::filled(&self.stage),
             ..Default::default()
         })
     }
@@ -223,13 +245,8 @@ pub struct RecordPage {
     errors: FormErrors,
     tasks: Vec<TaskLine>,
     timeline: Vec<ActivityLine>,
-    stages: Vec<StageChoice>,
-}
-
-pub struct StageChoice {
-    pub key: String,
-    pub name: String,
-    pub selected: bool,
+    /// Empty for a closed deal: its pipeline and stage can no longer change.
+    pipelines: Vec<related::PipelineOption>,
 }
 
 async fn record_page(
@@ -246,29 +263,19 @@ async fn record_page(
             .await?
             .map(|c| c.name)
             .unwrap_or_default();
-    let stages = crate::services::pipelines::find(conn.exec(), web.ctx.org_id, deal.pipeline_id)
-        .await?
-        .map(|p| {
-            p.stages
-                .0
-                .iter()
-                .filter(|s| s.key != crate::services::pipelines::CLOSED)
-                .map(|s| StageChoice {
-                    key: s.key.clone(),
-                    name: s.name.clone(),
-                    selected: s.key == deal.stage,
-                })
-                .collect()
-        })
-        .unwrap_or_default();
     drop(conn);
+    let is_open = deal.status == "new" || deal.status == "in_progress";
+    let pipelines = match is_open {
+        true => related::pipeline_options(state, web).await?,
+        false => Vec::new(),
+    };
     let members = view::members(state, web.ctx.org_id).await?;
     let timeline = related::timeline(state, web, Timeline::Deal(id), &members).await?;
     let form = form.unwrap_or_else(|| DealForm::of(&deal));
     Ok(RecordPage {
         companies: related::company_choices(state, web, &form.company_id).await?,
         shell: Shell::new(web, "deals", deal.title.clone()),
-        is_open: deal.status == "new" || deal.status == "in_progress",
+        is_open,
         lost_reasons: related::lost_reasons(state, web).await?,
         may_reopen: (deal.status == "won" || deal.status == "lost") && web.ctx.role >= Role::Manager,
         is_new: deal.status == "new",
@@ -283,7 +290,7 @@ async fn record_page(
         errors,
         tasks: related::tasks(state, web, Of::Deal(id)).await?,
         timeline,
-        stages,
+        pipelines,
     })
 }
 

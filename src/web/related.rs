@@ -155,6 +155,34 @@ pub async fn contact_choices(state: &App, web: &Web, chosen: &str) -> AppResult<
     choices::<contacts::Contact>(state, web, chosen, newest, |c| c.name).await
 }
 
+/// A pipeline as the deal forms offer it: its open stages as `(key, name)`.
+pub struct PipelineOption {
+    pub id: String,
+    pub name: String,
+    pub stages: Vec<(String, String)>,
+}
+
+/// Every pipeline of the organization, the default first, for the deal
+/// forms' pipeline and stage selects.
+pub async fn pipeline_options(state: &App, web: &Web) -> AppResult<Vec<PipelineOption>> {
+    let mut conn = state.db.read().await?;
+    let all = crate::services::pipelines::all(conn.exec(), web.ctx.org_id).await?;
+    Ok(all
+        .into_iter()
+        .map(|p| PipelineOption {
+            id: p.id.to_string(),
+            name: p.name,
+            stages: p
+                .stages
+                .0
+                .into_iter()
+                .filter(|s| s.key != crate::services::pipelines::CLOSED)
+                .map(|s| (s.key, s.name))
+                .collect(),
+        })
+        .collect())
+}
+
 /// The organization's lost reasons (the Lost dialog of deal pages and cards).
 pub async fn lost_reasons(state: &App, web: &Web) -> AppResult<Vec<String>> {
     let mut conn = state.db.read().await?;

@@ -166,10 +166,16 @@ both! {
         let manager = app.add_member(&owner, "max@example.com", "manager").await;
         let c = contact(&app, &member, "John").await;
         let d = deal(&app, &member, json!({"title": "T", "contact_id": c})).await;
+        // `stage_changed_at` starts at creation and follows every move, and
+        // only moves (the board's days in stage).
+        assert_eq!(d["stage_changed_at"], d["created_at"]);
         let p = path(&d);
+        let retitled = app.patch(&member, &p, json!({"title": "T2"})).await;
+        assert_eq!(retitled.body["stage_changed_at"], d["created_at"]);
         let r = app.patch(&member, &p, json!({"stage": "negotiation"})).await;
         r.assert(200);
-        assert_eq!(r.body["version"], 2);
+        assert_eq!(r.body["version"], 3);
+        assert_ne!(r.body["stage_changed_at"], d["created_at"]);
         app.patch(&member, &p, json!({"stage": "proposal"})).await.assert_problem(403, "stage_backward_forbidden");
         app.patch(&manager, &p, json!({"stage": "proposal"})).await.assert_problem(403, "stage_backward_forbidden");
         app.patch(&member, &p, json!({"stage": "closed"})).await.assert_problem(422, "invalid_stage");

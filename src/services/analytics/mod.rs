@@ -344,26 +344,34 @@ pub async fn won_since(state: &App, ctx: &OrgCtx, since: DateTime<Utc>) -> AppRe
     .await
 }
 
-/// Deals per stage and currency of a pipeline with their total amount, as
-/// the caller may see them: the board's column headers. Cached like the
-/// funnel (a pipeline of the benchmark's large organization holds 300k deals).
-/// Answers `[[stage, currency, count, cents], …]`.
-pub async fn stage_totals(state: &App, ctx: &OrgCtx, pipeline: Uuid) -> AppResult<Vec<(String, String, i64, i64)>> {
+/// `(stage, status, currency, count, cents)`: a row of [`stage_totals`].
+pub type StageTotal = (String, String, String, i64, i64);
+
+/// Deals per stage, status and currency of a pipeline (of one owner, or
+/// everyone's) with their total amount, as the caller may see them: the
+/// board's column headers. Cached like the funnel (a pipeline of the
+/// benchmark's large organization holds 300k deals).
+pub async fn stage_totals(
+    state: &App,
+    ctx: &OrgCtx,
+    pipeline: Uuid,
+    owner: Option<Uuid>,
+) -> AppResult<Vec<StageTotal>> {
     let only_owner = ctx.sees_only_own().then_some(ctx.user_id);
     let key = state
         .analytics
-        .key(ctx.org_id, &format!("stage_totals:{pipeline}:{only_owner:?}"));
+        .key(ctx.org_id, &format!("stage_totals:{pipeline}:{only_owner:?}:{owner:?}"));
     let value = cached(state, key, async {
         let mut conn = state.db.read().await?;
-        let rows: Vec<(String, String, i64, i64)> = run!(conn.exec(), c => {
+        let rows: Vec<StageTotal> = run!(conn.exec(), c => {
             let mut q = sqlx::QueryBuilder::new(
-                "SELECT stage, currency, COUNT(*), CAST(SUM(amount_cents) AS BIGINT) FROM deals WHERE organization_id = ",
+                "SELECT stage, status, currency, COUNT(*), CAST(SUM(amount_cents) AS BIGINT) FROM deals WHERE organization_id = ",
             );
             q.push_bind(ctx.org_id).push(" AND pipeline_id = ").push_bind(pipeline);
-            if let Some(user) = only_owner {
+            for user in [only_owner, owner].into_iter().flatten() {
                 q.push(" AND owner_id = ").push_bind(user);
             }
-            q.push(" GROUP BY stage, currency");
+            q.push(" GROUP BY stage, status, currency");
             q.build_query_as().fetch_all(c).await
         })?;
         serde_json::to_value(rows).map_err(AppError::internal)

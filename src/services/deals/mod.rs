@@ -352,6 +352,7 @@ async fn check_new(mut c: Exec<'_>, ctx: &OrgCtx, input: DealInput) -> AppResult
         expected_close_date: close_date,
         lost_reason,
         closed_at: None,
+        stage_changed_at: now,
         tags: SqlJson(tags),
         created_at: now,
         updated_at: now,
@@ -501,6 +502,9 @@ async fn check_patch(mut c: Exec<'_>, ctx: &OrgCtx, current: &Deal, patch: DealP
         next.closed_from = Some(std::mem::replace(&mut next.stage, CLOSED.to_string()));
         next.closed_at = Some(crate::db::now());
     }
+    if next.stage != current.stage || next.pipeline_id != current.pipeline_id {
+        next.stage_changed_at = crate::db::now();
+    }
     if next.status == "won" && next.amount_cents <= 0 {
         return Err(AppError::rule("amount_required", "a won deal needs an amount above 0"));
     }
@@ -562,6 +566,7 @@ pub async fn reopen(state: &App, ctx: &OrgCtx, id: Uuid, if_match: IfMatch) -> A
         stage,
         closed_at: None,
         closed_from: None,
+        stage_changed_at: crate::db::now(),
         lost_reason: None,
         furthest_position: furthest,
         ..current.clone()
@@ -612,6 +617,7 @@ impl Record for Deal {
             ("expected_close_date", Cell::Date(self.expected_close_date)),
             ("lost_reason", Cell::Text(self.lost_reason.as_deref())),
             ("closed_at", Cell::Time(self.closed_at)),
+            ("stage_changed_at", Cell::Time(Some(self.stage_changed_at))),
             ("closed_from", Cell::Text(self.closed_from.as_deref())),
             ("furthest_position", Cell::Int(Some(self.furthest_position))),
         ]

@@ -25,6 +25,8 @@ pub struct Deal {
     pub expected_close_date: Option<NaiveDate>,
     pub lost_reason: Option<String>,
     pub closed_at: Option<DateTime<Utc>>,
+    /// When the deal entered its current stage (read-only).
+    pub stage_changed_at: DateTime<Utc>,
     #[schema(value_type = Vec<String>)]
     pub tags: Json<Vec<String>>,
     pub created_at: DateTime<Utc>,
@@ -45,4 +47,4 @@ fn money<S: Serializer>(cents: &i64, s: S) -> Result<S::Ok, S::Error> {
 }
 
 pub const COLUMNS: &str = "id, owner_id, title, contact_id, company_id, pipeline_id, stage, status, amount_cents, currency, \
-                       expected_close_date, lost_reason, closed_at, tags, created_at, updated_at, version, furthest_position, closed_from";
+                       expected_close_date, lost_reason, closed_at, stage_changed_at, tags, created_at, updated_at, version, furthest_position, closed_from";
