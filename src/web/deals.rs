@@ -169,7 +169,7 @@ impl Text for DealForm {
     fn patch(&self) -> AppResult<DealPatch> {
         Ok(DealPatch {
             title: Some(Some(self.title.clone())),
-            amount: Some(view::filled(&self.amount).map(Value::String)),
+            amount: Some(view::filled(&self.amount).map(|a| Value::String(crate::format::ungrouped_amount(&a)))),
             currency: view::filled(&self.currency).map(Some),
             expected_close_date: Some(view::filled(&self.expected_close_date)),
             company_id: Some(view::filled(&self.company_id)),
@@ -186,7 +186,7 @@ impl Text for DealForm {
             title: self.title.clone(),
             contact_id: view::filled(&self.contact_id),
             company_id: view::filled(&self.company_id),
-            amount: view::filled(&self.amount).map(Value::String),
+            amount: view::filled(&self.amount).map(|a| Value::String(crate::format::ungrouped_amount(&a))),
             currency: view::filled(&self.currency),
             expected_close_date: view::filled(&self.expected_close_date),
             owner_id: view::filled(&self.owner_id),

@@ -254,6 +254,17 @@ both! {
         assert_eq!(titles(&app.get(&ann, &format!("{DEALS}?expected_close_after=2026-12-01&expected_close_before=2027-01-10")).await), vec!["Gamma"]);
         assert_eq!(titles(&app.get(&ann, &format!("{DEALS}?tag=HOT")).await), vec!["Gamma"]);
         assert_eq!(titles(&app.get(&ann, &format!("{DEALS}?q=ren")).await), vec!["Alpha renewal"]);
+        // Amounts sort within their currency: the currencies group (A–Z), a
+        // yen amount never sits between two dollar amounts.
+        deal(&app, &ann, json!({"title": "Yen", "contact_id": c, "amount": "150", "currency": "JPY"})).await;
+        assert_eq!(
+            titles(&app.get(&ann, &format!("{DEALS}?sort=amount")).await),
+            vec!["Yen", "Alpha renewal", "Gamma", "Beta upsell"]
+        );
+        assert_eq!(
+            titles(&app.get(&ann, &format!("{DEALS}?sort=-amount")).await),
+            vec!["Beta upsell", "Gamma", "Alpha renewal", "Yen"]
+        );
         app.get(&ann, &format!("{DEALS}?status=open")).await.assert_problem(422, "validation_failed");
         app.get(&ann, &format!("{DEALS}?sort=title")).await.assert_problem(422, "validation_failed");
         app.get(&ann, &format!("{DEALS}?amount_min=abc")).await.assert_problem(422, "validation_failed");

@@ -331,6 +331,32 @@ both! {
         assert!(board.body.contains("<option>Price</option>"));
     }
 
+    async fn typed_amounts_keep_their_grouping_and_currencies_their_decimals(app) {
+        let s = app.register("kim@example.com").await;
+        let c = app.post(&s, "/api/v1/contacts", json!({"name": "C"})).await.body;
+        let contact_id = c["id"].as_str().unwrap();
+        let mut web = Web::new(&app);
+        web.sign_in("kim@example.com").await;
+        // `12,500.50` as typed (and `12.500,50` the European way) is 12500.50.
+        for typed in ["12,500.50", "12.500,50"] {
+            let made = web.post("/deals", &[("title", "Grouped"), ("contact_id", contact_id), ("amount", typed)]).await;
+            assert_eq!(made.status, StatusCode::SEE_OTHER, "{typed}: {}", made.body);
+            let id = made.location().trim_start_matches("/deals/").to_string();
+            assert_eq!(app.get(&s, &format!("/api/v1/deals/{id}")).await.body["amount"], "12500.50");
+        }
+        // Yen have no decimals; the board and the list show none.
+        let yen = web
+            .post("/deals", &[("title", "Tokyo"), ("contact_id", contact_id), ("amount", "1,234,000"), ("currency", "JPY")])
+            .await;
+        assert_eq!(yen.status, StatusCode::SEE_OTHER, "{}", yen.body);
+        assert!(web.get("/board").await.body.contains("JPY 1,234,000<"));
+        assert!(web.get("/deals").await.body.contains("JPY 1,234,000<"));
+        // Not a number at all: the API's message, next to the field.
+        let bad = web.post("/deals", &[("title", "Bad"), ("contact_id", contact_id), ("amount", "12,50,0.1.2")]).await;
+        assert_eq!(bad.status, StatusCode::UNPROCESSABLE_ENTITY);
+        assert!(bad.body.contains("id=\"amount-error\""));
+    }
+
     async fn exported_cells_never_run_as_formulas(app) {
         let s = app.register("fay@example.com").await;
         let formula = "=HYPERLINK(\"http://evil.example\",\"click\")";

@@ -196,7 +196,7 @@ fn closed_position(pipeline: &Pipeline) -> i64 {
 list_query! {
     pub struct DealQuery {
         q: "Every word must be a prefix of a word of the title.",
-        sort: "`created_at` (default `-created_at`), `updated_at`, `amount`, `expected_close_date`; `-` for descending.",
+        sort: "`created_at` (default `-created_at`), `updated_at`, `amount` (grouped by currency code, then by amount), `expected_close_date`; `-` for descending.",
         /// Repeatable.
         #[serde(default)]
         pub status: Vec<String>,
@@ -595,7 +595,7 @@ impl Record for Deal {
         // A deal without a date sorts as the last day (`Sort::column`).
         let far_future = NaiveDate::from_ymd_opt(9999, 12, 31).unwrap_or_default();
         match field {
-            "amount" => Some(After::Int(self.amount_cents, self.id)),
+            "amount" => Some(After::Money(self.currency.clone(), self.amount_cents, self.id)),
             "expected_close_date" => Some(After::Date(self.expected_close_date.unwrap_or(far_future), self.id)),
             _ => None,
         }

@@ -248,20 +248,32 @@ impl Sort {
         Ok(Sort { field, descending })
     }
 
-    /// The SQL the field sorts by. Money is stored in cents; a missing date
-    /// sorts after every date (nulls last ascending, first descending).
-    pub fn column(&self) -> &'static str {
+    /// The SQL the field sorts by, before the id. Money is stored in cents
+    /// and sorts within its currency (amounts of different currencies do not
+    /// compare: the list groups them); a missing date sorts after every date
+    /// (nulls last ascending, first descending).
+    pub fn columns(&self) -> &'static [&'static str] {
         match self.field {
-            "amount" => "amount_cents",
-            "expected_close_date" => "COALESCE(expected_close_date, '9999-12-31')",
-            "due_date" => "COALESCE(due_date, '9999-12-31T00:00:00+00:00')",
-            field => field,
+            "amount" => &["currency", "amount_cents"],
+            "expected_close_date" => &["COALESCE(expected_close_date, '9999-12-31')"],
+            "due_date" => &["COALESCE(due_date, '9999-12-31T00:00:00+00:00')"],
+            "name" => &["name"],
+            "updated_at" => &["updated_at"],
+            _ => &["created_at"],
         }
     }
 
     pub fn order_sql(&self) -> String {
         let dir = if self.descending { "DESC" } else { "ASC" };
-        format!("{} {dir}, id {dir}", self.column())
+        let mut order: Vec<String> = self.columns().iter().map(|c| format!("{c} {dir}")).collect();
+        order.push(format!("id {dir}"));
+        order.join(", ")
+    }
+
+    /// `(col, …, id) > (` (or `<` descending): the keyset comparison that
+    /// continues after the cursor, open for its values.
+    pub fn keyset_sql(&self) -> String {
+        format!(" AND ({}, id) {} (", self.columns().join(", "), self.after_op())
     }
 
     /// The keyset comparison that continues after the cursor.
@@ -321,8 +333,9 @@ pub fn missing_as(code: &'static str, detail: &'static str) -> impl Fn(AppError)
 pub enum After {
     Time(DateTime<Utc>, Uuid),
     Text(String, Uuid),
-    Int(i64, Uuid),
     Date(chrono::NaiveDate, Uuid),
+    /// An amount within its currency: `(currency, cents, id)`.
+    Money(String, i64, Uuid),
 }
 
 impl After {
@@ -331,7 +344,9 @@ impl After {
     pub fn decode(sort: Sort, cursor: Option<&str>) -> AppResult<Option<After>> {
         Ok(match sort.field {
             "name" => Cursor::decode::<(String, Uuid)>(cursor)?.map(|(t, id)| After::Text(t, id)),
-            "amount" => Cursor::decode::<(i64, Uuid)>(cursor)?.map(|(n, id)| After::Int(n, id)),
+            "amount" => {
+                Cursor::decode::<(String, i64, Uuid)>(cursor)?.map(|(currency, n, id)| After::Money(currency, n, id))
+            }
             "expected_close_date" => {
                 Cursor::decode::<(chrono::NaiveDate, Uuid)>(cursor)?.map(|(d, id)| After::Date(d, id))
             }
@@ -344,8 +359,8 @@ impl After {
         match self {
             After::Time(t, id) => Cursor::encode(&(t, id)),
             After::Text(t, id) => Cursor::encode(&(t, id)),
-            After::Int(n, id) => Cursor::encode(&(n, id)),
             After::Date(d, id) => Cursor::encode(&(d, id)),
+            After::Money(currency, n, id) => Cursor::encode(&(currency, n, id)),
         }
     }
 }
@@ -517,7 +532,7 @@ where
     chrono::NaiveDate: Encode<'q, DB> + Type<DB>,
     i64: Encode<'q, DB> + Type<DB>,
 {
-    let keyset = format!(" AND ({}, id) {} (", sort.column(), sort.after_op());
+    let keyset = sort.keyset_sql();
     match after {
         Some(After::Time(at, id)) => {
             q.push(keyset).push_bind(at).push(", ").push_bind(id).push(")");
@@ -525,11 +540,17 @@ where
         Some(After::Text(text, id)) => {
             q.push(keyset).push_bind(text).push(", ").push_bind(id).push(")");
         }
-        Some(After::Int(n, id)) => {
-            q.push(keyset).push_bind(n).push(", ").push_bind(id).push(")");
-        }
         Some(After::Date(d, id)) => {
             q.push(keyset).push_bind(d).push(", ").push_bind(id).push(")");
+        }
+        Some(After::Money(currency, n, id)) => {
+            q.push(keyset)
+                .push_bind(currency)
+                .push(", ")
+                .push_bind(n)
+                .push(", ")
+                .push_bind(id)
+                .push(")");
         }
         None => {}
     }
