@@ -47,12 +47,33 @@ document.querySelectorAll("select[data-stages]").forEach((select) => {
   select.addEventListener("change", () => followPipeline(select));
 });
 
-// Search as you type: a search box submits its filter form after a pause.
+// Search as you type: after a pause, the list's filter form is sent in the
+// background and the page's result regions (data-live-region, by id) are
+// replaced by the answer's, so the search box keeps its focus and every
+// keystroke; the address follows, so a reload or a shared link shows the
+// same list. Enter still submits the form the plain way.
 document.querySelectorAll("input[data-live-search]").forEach((input) => {
+  const form = input.form;
+  if (!form) return;
   let timer = null;
+  let latest = 0;
   input.addEventListener("input", () => {
     clearTimeout(timer);
-    timer = setTimeout(() => input.form && input.form.submit(), 400);
+    timer = setTimeout(async () => {
+      const ticket = ++latest;
+      const address = `${form.action}?${new URLSearchParams(new FormData(form))}`;
+      try {
+        const response = await fetch(address, { credentials: "same-origin" });
+        if (!response.ok || ticket !== latest) return;
+        const fresh = new DOMParser().parseFromString(await response.text(), "text/html");
+        if (ticket !== latest) return;
+        for (const region of document.querySelectorAll("[data-live-region]")) {
+          const theirs = fresh.getElementById(region.id);
+          if (theirs) region.replaceWith(document.importNode(theirs, true));
+        }
+        history.replaceState(null, "", address);
+      } catch (_) { /* offline: the list stays; Enter still submits */ }
+    }, 250);
   });
 });
 

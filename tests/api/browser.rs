@@ -455,6 +455,36 @@ both! {
         assert!(b.text(".column[data-closes='lost'] .col-total").await.contains("70.00"));
     }
 
+    async fn search_as_you_type_keeps_focus_and_every_keystroke(app) {
+        let _one = ONE_AT_A_TIME.lock().await;
+        let owner = app.register("owner@example.com").await;
+        for name in ["Grace Hopper", "Alan Turing", "Ada Lovelace"] {
+            app.post(&owner, "/api/v1/contacts", json!({"name": name})).await.assert(201);
+        }
+        let Some(b) = browser(&app).await else { return };
+        b.sign_in("owner@example.com").await;
+        b.goto("/contacts").await;
+        let q = b.find("#q").await;
+        q.click().await.unwrap();
+        q.send_keys("tur").await.unwrap();
+        b.wait_for_text("#contacts-table tbody", |t| t.contains("Alan Turing") && !t.contains("Grace")).await;
+        // Typing on while the list updates loses nothing, and the box keeps the focus.
+        q.send_keys("ing").await.unwrap();
+        tokio::time::sleep(Duration::from_millis(600)).await;
+        let focused = b.client.execute("return document.activeElement.id", vec![]).await.unwrap();
+        assert_eq!(focused, json!("q"));
+        assert_eq!(b.find("#q").await.prop("value").await.unwrap().as_deref(), Some("turing"));
+        assert!(b.text("#contacts-table tbody").await.contains("Alan Turing"));
+        // The address follows: a reload shows the same list; the export takes the filter.
+        assert!(b.client.current_url().await.unwrap().query().unwrap_or_default().contains("q=turing"));
+        let export = b.find("#list-actions a[download]").await.attr("href").await.unwrap().unwrap();
+        assert!(export.contains("q=turing"), "{export}");
+        // Emptying the box shows everyone again.
+        b.find("#q").await.clear().await.unwrap();
+        b.find("#q").await.send_keys(" ").await.unwrap();
+        b.wait_for_text("#contacts-table tbody", |t| t.contains("Grace Hopper") && t.contains("Ada Lovelace")).await;
+    }
+
     async fn a_tenant_never_sees_another_tenants_records(app) {
         let _one = ONE_AT_A_TIME.lock().await;
         let alice = app.register("alice@example.com").await;
