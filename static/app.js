@@ -24,6 +24,13 @@ document.addEventListener("change", (event) => {
 });
 document.documentElement.classList.add("js");
 
+// A form shown again with errors: the first field in error takes the focus
+// (its message is tied to it by aria-describedby, so it is read out).
+{
+  const invalid = document.querySelector('[aria-invalid="true"]');
+  if (invalid) invalid.focus();
+}
+
 // A pipeline select names its stage select (data-stages): the stage select
 // offers only the chosen pipeline's stages (its other groups are disabled and
 // hidden) and falls back to that pipeline's first stage.

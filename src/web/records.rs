@@ -539,10 +539,15 @@ pub async fn comment<R: Edited + OnTimeline>(
 ) -> Response {
     let input = CommentInput {
         kind: None,
-        text: form.text,
+        text: form.text.clone(),
     };
     match records::comment::<R>(&state, &web.ctx, id, input).await {
         Ok(_) => see_other(&format!("{}/{id}#timeline", R::PATH)),
-        Err(e) => refused::<R>(&state, &web, id, None, e).await,
+        // The comment stays in its box, with the error beside it.
+        Err(e) if e.status.is_client_error() && e.status != StatusCode::NOT_FOUND => {
+            let errors = FormErrors::from_api(&e).keep("text", &form.text);
+            render_record::<R>(&state, &web, id, None, errors, e.status).await
+        }
+        Err(e) => view::error_page(&e),
     }
 }

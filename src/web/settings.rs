@@ -345,18 +345,22 @@ pub async fn pipelines_list(State(state): State<App>, web: Web) -> Response {
     page(pipelines_page(&state, &web, FormErrors::default(), String::new()).await)
 }
 
-async fn pipelines_refused(state: &App, web: &Web, e: AppError, errors_for: String) -> Response {
+/// The pipelines page again, the refused form showing what was typed.
+async fn pipelines_refused(state: &App, web: &Web, e: AppError, errors_for: String, typed: &PipelineForm) -> Response {
     if !e.status.is_client_error() || e.status == StatusCode::FORBIDDEN {
         return view::error_page(&e);
     }
     let status = e.status;
-    match pipelines_page(state, web, FormErrors::from_api(&e), errors_for).await {
+    let errors = FormErrors::from_api(&e)
+        .keep("name", &typed.name)
+        .keep("stages", &typed.stages);
+    match pipelines_page(state, web, errors, errors_for).await {
         Ok(page) => view::render(status, &page),
         Err(e) => view::error_page(&e),
     }
 }
 
-#[derive(Debug, Default, Deserialize)]
+#[derive(Debug, Default, Clone, Deserialize)]
 #[serde(default)]
 pub struct PipelineForm {
     name: String,
@@ -382,6 +386,7 @@ fn stage_inputs(text: &str) -> Vec<StageInput> {
 }
 
 pub async fn create_pipeline(State(state): State<App>, web: Web, Form(form): Form<PipelineForm>) -> Response {
+    let form_copy = form.clone();
     let input = CreatePipeline {
         name: form.name,
         stages: stage_inputs(&form.stages),
@@ -391,7 +396,7 @@ pub async fn create_pipeline(State(state): State<App>, web: Web, Form(form): For
         .and_then(|c| c.into_new())
     {
         Ok(_) => see_other("/settings/pipelines"),
-        Err(e) => pipelines_refused(&state, &web, e, "new".into()).await,
+        Err(e) => pipelines_refused(&state, &web, e, "new".into(), &form_copy).await,
     }
 }
 
@@ -401,6 +406,7 @@ pub async fn update_pipeline(
     IdPath(id): IdPath,
     Form(form): Form<PipelineForm>,
 ) -> Response {
+    let form_copy = form.clone();
     // Stages the form does not show (`closed`) are kept by `check_stages`.
     let input = UpdatePipeline {
         name: Some(form.name),
@@ -409,7 +415,7 @@ pub async fn update_pipeline(
     };
     match pipelines::update(&state, &web.ctx, id, IfMatch(None), input).await {
         Ok(_) => see_other("/settings/pipelines"),
-        Err(e) => pipelines_refused(&state, &web, e, id.to_string()).await,
+        Err(e) => pipelines_refused(&state, &web, e, id.to_string(), &form_copy).await,
     }
 }
 

@@ -77,6 +77,9 @@ impl Shell {
 pub struct FormErrors {
     pub fields: HashMap<String, String>,
     pub action: Option<String>,
+    /// What was typed in fields the page does not otherwise fill back (a
+    /// comment, a settings form shown beside stored values), by field name.
+    pub kept: HashMap<String, String>,
 }
 
 impl FormErrors {
@@ -92,7 +95,35 @@ impl FormErrors {
         } else {
             Some("Please correct the fields marked below.".to_string())
         };
-        FormErrors { fields, action }
+        FormErrors {
+            fields,
+            action,
+            kept: HashMap::new(),
+        }
+    }
+
+    /// Keeps `typed` as the value of `field` for the page shown again.
+    pub fn keep(mut self, field: &str, typed: &str) -> Self {
+        self.kept.insert(field.to_string(), typed.to_string());
+        self
+    }
+
+    /// What was typed in `field`, empty when nothing was kept.
+    pub fn kept(&self, field: &str) -> &str {
+        self.kept.get(field).map_or("", String::as_str)
+    }
+
+    /// The errors of `field` and of its parts (`stages`, `stages[1].key`), as
+    /// `(field, message)` sorted by field.
+    pub fn about(&self, field: &str) -> Vec<(&str, &str)> {
+        let mut found: Vec<(&str, &str)> = self
+            .fields
+            .iter()
+            .filter(|(f, _)| f.as_str() == field || f.starts_with(&format!("{field}[")) || f.starts_with(&format!("{field}.")))
+            .map(|(f, m)| (f.as_str(), m.as_str()))
+            .collect();
+        found.sort();
+        found
     }
 
     pub fn field(&self, name: &str) -> &str {

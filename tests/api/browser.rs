@@ -485,6 +485,43 @@ both! {
         b.wait_for_text("#contacts-table tbody", |t| t.contains("Grace Hopper") && t.contains("Ada Lovelace")).await;
     }
 
+    async fn refused_forms_keep_what_was_typed_and_focus_the_error(app) {
+        let _one = ONE_AT_A_TIME.lock().await;
+        let owner = app.register("owner@example.com").await;
+        let contact = app.post(&owner, "/api/v1/contacts", json!({"name": "Lin"})).await;
+        let contact_id = contact.body["id"].as_str().unwrap().to_string();
+        let Some(b) = browser(&app).await else { return };
+        b.sign_in("owner@example.com").await;
+
+        // A comment over 10,000 characters: refused, kept in its box, focused.
+        b.goto(&format!("/contacts/{contact_id}")).await;
+        let long = format!("Notes from the call. {}", "x".repeat(10_000));
+        b.client
+            .execute("document.getElementById('comment-text').value = arguments[0]", vec![json!(long)])
+            .await
+            .unwrap();
+        b.click("form.comment-box button[type=submit]").await;
+        b.find("#text-error").await;
+        assert_eq!(b.find("#comment-text").await.prop("value").await.unwrap(), Some(long));
+        let focused = b.client.execute("return document.activeElement.id", vec![]).await.unwrap();
+        assert_eq!(focused, json!("comment-text"));
+
+        // A pipeline with a bad stage key: the typed stages stay, the error
+        // sits under them, and they have the focus.
+        b.goto("/settings/pipelines").await;
+        b.fill("#name-new", "Partners").await;
+        b.fill("#stages-new", "intro: Intro\nBad Key: Oops").await;
+        b.click("form[action='/settings/pipelines'] button[type=submit]").await;
+        b.find("#stages-new-error").await;
+        assert_eq!(b.find("#name-new").await.prop("value").await.unwrap().as_deref(), Some("Partners"));
+        assert_eq!(
+            b.find("#stages-new").await.prop("value").await.unwrap().as_deref(),
+            Some("intro: Intro\nBad Key: Oops")
+        );
+        let focused = b.client.execute("return document.activeElement.id", vec![]).await.unwrap();
+        assert_eq!(focused, json!("stages-new"));
+    }
+
     async fn a_tenant_never_sees_another_tenants_records(app) {
         let _one = ONE_AT_A_TIME.lock().await;
         let alice = app.register("alice@example.com").await;
