@@ -24,6 +24,17 @@ document.addEventListener("change", (event) => {
 });
 document.documentElement.classList.add("js");
 
+// The phone-width header: the menu button shows and hides the navigation.
+{
+  const toggle = document.getElementById("menu-toggle");
+  if (toggle) {
+    toggle.addEventListener("click", () => {
+      const open = toggle.closest(".top").classList.toggle("open");
+      toggle.setAttribute("aria-expanded", String(open));
+    });
+  }
+}
+
 // A form shown again with errors: the first field in error takes the focus
 // (its message is tied to it by aria-describedby, so it is read out).
 {

@@ -36,10 +36,13 @@ impl Listed for Contact {
     fn list_columns() -> Vec<Column<Self>> {
         vec![
             Column::id(),
+            // On a phone: name and phone stay in view, the email folds
+            // under the name.
             Self::column("Name", "name", |c, _| c.name.clone())
                 .link()
-                .sorted_by("name"),
-            Self::column("Email", "email", |c, _| text(&c.email)),
+                .sorted_by("name")
+                .folding(|c, _| text(&c.email)),
+            Self::column("Email", "email", |c, _| text(&c.email)).class("hide-narrow"),
             Self::column("Phone", "phone", |c, _| text(&c.phone)),
             Self::column("Title", "title", |c, _| text(&c.title)).class("hide-narrow"),
             Self::column("Company", "company", |_, cells| cells.company.to_string()).class("hide-narrow"),

@@ -79,6 +79,9 @@ pub struct Column<R> {
     link: bool,
     /// The cell is a status badge.
     badge: bool,
+    /// A second line of the cell shown only on a phone's width, for a
+    /// column folded away there (a contact's email under the name).
+    fold: Option<fn(&R, &Cells) -> String>,
     show: fn(&R, &Cells) -> String,
     export: fn(&R, &Cells) -> String,
 }
@@ -93,6 +96,7 @@ impl<R: Record> Column<R> {
             class: "",
             link: false,
             badge: false,
+            fold: None,
             show: value,
             export: value,
         }
@@ -115,6 +119,13 @@ impl<R: Record> Column<R> {
     }
     pub fn badge(self) -> Self {
         Column { badge: true, ..self }
+    }
+    /// On a phone's width the cell also shows `fold` on a second line.
+    pub fn folding(self, fold: fn(&R, &Cells) -> String) -> Self {
+        Column {
+            fold: Some(fold),
+            ..self
+        }
     }
     /// The table shows `show` where the export writes the column's value.
     pub fn shown_as(self, show: fn(&R, &Cells) -> String) -> Self {
@@ -277,6 +288,7 @@ struct Header {
 
 struct CellView {
     text: String,
+    fold: String,
     class: &'static str,
     link: bool,
     badge: bool,
@@ -311,6 +323,7 @@ pub async fn list<R: Listed>(
             .iter()
             .map(|c| CellView {
                 text: (c.show)(&r.record, &r.cells(members)),
+                fold: c.fold.map(|f| f(&r.record, &r.cells(members))).unwrap_or_default(),
                 class: c.class,
                 link: c.link,
                 badge: c.badge,

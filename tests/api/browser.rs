@@ -522,6 +522,53 @@ both! {
         assert_eq!(focused, json!("stages-new"));
     }
 
+    async fn at_phone_width_the_menu_folds_and_lists_keep_name_and_phone(app) {
+        let _one = ONE_AT_A_TIME.lock().await;
+        let owner = app.register("owner@example.com").await;
+        app.post(
+            &owner,
+            "/api/v1/contacts",
+            json!({"name": "Bartholomew Longname-Smythe", "email": "bartholomew.longname@example.com", "phone": "+1 415 555 0134"}),
+        )
+        .await
+        .assert(201);
+        let Some(b) = browser(&app).await else { return };
+        b.sign_in("owner@example.com").await;
+        b.client.set_window_size(390, 844).await.unwrap();
+        b.goto("/contacts").await;
+        b.find("#contacts-table").await;
+        // One header row: the navigation waits behind the menu button.
+        assert!(b.find("#menu-toggle").await.is_displayed().await.unwrap());
+        assert!(!b.find("#main-nav").await.is_displayed().await.unwrap());
+        b.click("#menu-toggle").await;
+        assert!(b.find("#main-nav").await.is_displayed().await.unwrap());
+        assert_eq!(b.find("#menu-toggle").await.attr("aria-expanded").await.unwrap().as_deref(), Some("true"));
+        // Name and phone are in view without scrolling; the email folds under
+        // the name; the date stays on one line.
+        let layout = b
+            .client
+            .execute(
+                "const row = document.querySelector('#contacts-table tbody tr');
+                 const cells = [...row.cells];
+                 const headers = [...document.querySelectorAll('#contacts-table thead th')].map(h => h.textContent.trim());
+                 const at = (label) => cells[headers.indexOf(label)].getBoundingClientRect();
+                 const lines = document.createRange();
+                 lines.selectNodeContents(cells[headers.indexOf('Created')]);
+                 return { width: window.innerWidth, name: at('Name').right, phone: at('Phone').right,
+                          created: lines.getClientRects().length,
+                          fold: row.querySelector('.fold') && row.querySelector('.fold').offsetParent !== null };",
+                vec![],
+            )
+            .await
+            .unwrap();
+        let width = layout["width"].as_f64().unwrap();
+        assert!(layout["name"].as_f64().unwrap() <= width, "{layout}");
+        assert!(layout["phone"].as_f64().unwrap() <= width, "{layout}");
+        assert_eq!(layout["fold"], json!(true), "{layout}");
+        assert_eq!(layout["created"], json!(1), "the date is one line: {layout}");
+        b.client.set_window_size(1280, 900).await.unwrap();
+    }
+
     async fn a_tenant_never_sees_another_tenants_records(app) {
         let _one = ONE_AT_A_TIME.lock().await;
         let alice = app.register("alice@example.com").await;
