@@ -77,7 +77,9 @@ pub fn ungrouped_amount(typed: &str) -> String {
     };
     let digits = whole.trim_start_matches('-');
     let mut groups = digits.split(group);
-    let first_ok = groups.next().is_some_and(|g| (1..=3).contains(&g.len()) || !digits.contains(group));
+    let first_ok = groups
+        .next()
+        .is_some_and(|g| (1..=3).contains(&g.len()) || !digits.contains(group));
     if !first_ok || !groups.all(|g| g.len() == 3) || fraction.is_some_and(|f| f.contains([',', '.'])) {
         return typed.trim().to_string();
     }

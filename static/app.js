@@ -35,12 +35,6 @@ document.documentElement.classList.add("js");
   }
 }
 
-// A form shown again with errors: the first field in error takes the focus
-// (its message is tied to it by aria-describedby, so it is read out).
-{
-  const invalid = document.querySelector('[aria-invalid="true"]');
-  if (invalid) invalid.focus();
-}
 
 // A pipeline select names its stage select (data-stages): the stage select
 // offers only the chosen pipeline's stages (its other groups are disabled and
@@ -64,6 +58,167 @@ document.querySelectorAll("select[data-stages]").forEach((select) => {
   followPipeline(select);
   select.addEventListener("change", () => followPipeline(select));
 });
+
+// Searchable pickers: a select marked data-picker="/contacts/choices" becomes
+// a combobox (ARIA 1.2: a text box with a list box) that searches every record
+// as you type. The select stays in the form, hidden, and carries the value;
+// without the script it is shown and offers the chosen record and the first
+// ones A–Z. data-fills="company_id" on a contact picker fills that company
+// picker with the chosen contact's company when it is empty.
+function picker(select) {
+  const source = select.dataset.picker;
+  const field = select.closest(".field") || select.parentElement;
+  const label = field.querySelector(`label[for="${select.id}"]`);
+  const input = document.createElement("input");
+  const list = document.createElement("ul");
+  input.type = "text";
+  input.id = `${select.id}-search`;
+  input.autocomplete = "off";
+  input.setAttribute("role", "combobox");
+  input.setAttribute("aria-autocomplete", "list");
+  input.setAttribute("aria-expanded", "false");
+  input.setAttribute("aria-controls", `${select.id}-list`);
+  for (const name of ["aria-invalid", "aria-describedby"]) {
+    if (select.hasAttribute(name)) input.setAttribute(name, select.getAttribute(name));
+  }
+  const chosen = select.selectedOptions[0];
+  input.value = chosen && chosen.value ? chosen.textContent : "";
+  input.placeholder = "Type to search";
+  list.id = `${select.id}-list`;
+  list.className = "picker-list";
+  list.setAttribute("role", "listbox");
+  list.hidden = true;
+  if (label) {
+    label.htmlFor = input.id;
+    list.setAttribute("aria-label", label.textContent);
+  }
+  select.hidden = true;
+  select.tabIndex = -1;
+  select.after(input, list);
+  field.classList.add("picker");
+
+  let choices = [];
+  let active = -1;
+  let timer = null;
+  let ticket = 0;
+
+  function close() {
+    list.hidden = true;
+    input.setAttribute("aria-expanded", "false");
+    input.removeAttribute("aria-activedescendant");
+    active = -1;
+  }
+
+  function highlight(index) {
+    active = index;
+    list.querySelectorAll("[role=option]").forEach((li, i) => li.setAttribute("aria-selected", String(i === index)));
+    const li = list.children[index];
+    if (li) {
+      input.setAttribute("aria-activedescendant", li.id);
+      li.scrollIntoView({ block: "nearest" });
+    }
+  }
+
+  // The select keeps exactly the chosen record, so the form posts it.
+  function setValue(id, name) {
+    let option = [...select.options].find((o) => o.value === id);
+    if (!option) {
+      option = new Option(name, id);
+      select.add(option);
+    }
+    option.selected = true;
+    input.value = id ? name : "";
+    select.dispatchEvent(new Event("change", { bubbles: true }));
+  }
+
+  function choose(index) {
+    const choice = choices[index];
+    if (!choice) return;
+    setValue(choice.id, choice.name);
+    close();
+    const fills = select.dataset.fills && document.getElementById(select.dataset.fills);
+    if (fills && !fills.value && choice.company_id && fills.picker) {
+      fills.picker.setValue(choice.company_id, choice.company);
+    }
+  }
+
+  function render() {
+    list.replaceChildren();
+    choices.forEach((choice, i) => {
+      const li = document.createElement("li");
+      li.id = `${select.id}-option-${i}`;
+      li.setAttribute("role", "option");
+      li.setAttribute("aria-selected", "false");
+      const name = document.createElement("span");
+      name.textContent = choice.name;
+      li.append(name);
+      if (choice.detail) {
+        const detail = document.createElement("span");
+        detail.className = "muted";
+        detail.textContent = choice.detail;
+        li.append(detail);
+      }
+      // mousedown, not click: it comes before the input's blur closes the list.
+      li.addEventListener("mousedown", (event) => {
+        event.preventDefault();
+        choose(i);
+      });
+      list.append(li);
+    });
+    if (choices.length === 0) {
+      const li = document.createElement("li");
+      li.className = "muted";
+      li.textContent = "No match";
+      list.append(li);
+    }
+    list.hidden = false;
+    input.setAttribute("aria-expanded", "true");
+    active = -1;
+  }
+
+  async function search() {
+    const mine = ++ticket;
+    try {
+      const response = await fetch(`${source}?q=${encodeURIComponent(input.value.trim())}`, { credentials: "same-origin" });
+      if (!response.ok || mine !== ticket) return;
+      choices = await response.json();
+      if (mine === ticket && document.activeElement === input) render();
+    } catch (_) { /* offline: the list stays as it was */ }
+  }
+
+  input.addEventListener("input", () => {
+    clearTimeout(timer);
+    // Emptied: no record chosen (an optional picker's "None").
+    if (!input.value.trim() && select.querySelector('option[value=""]')) setValue("", "");
+    timer = setTimeout(search, 200);
+  });
+  input.addEventListener("focus", () => { if (list.hidden) search(); });
+  input.addEventListener("blur", () => {
+    close();
+    // Text that chose nothing goes back to the chosen record's name.
+    const current = select.selectedOptions[0];
+    input.value = current && current.value ? current.textContent : "";
+  });
+  input.addEventListener("keydown", (event) => {
+    if (event.key === "ArrowDown") {
+      event.preventDefault();
+      if (list.hidden) search();
+      else highlight(Math.min(active + 1, choices.length - 1));
+    } else if (event.key === "ArrowUp") {
+      event.preventDefault();
+      highlight(Math.max(active - 1, 0));
+    } else if (event.key === "Enter" && !list.hidden) {
+      // Enter picks the highlighted choice instead of sending the form.
+      event.preventDefault();
+      choose(active >= 0 ? active : 0);
+    } else if (event.key === "Escape" && !list.hidden) {
+      event.preventDefault();
+      close();
+    }
+  });
+  select.picker = { setValue };
+}
+document.querySelectorAll("select[data-picker]").forEach(picker);
 
 // Search as you type: after a pause, the list's filter form is sent in the
 // background and the page's result regions (data-live-region, by id) are
@@ -243,3 +398,11 @@ document.addEventListener("click", async (event) => {
     // No clipboard permission: the text stays selected for the user to copy.
   }
 });
+
+// A form shown again with errors: the first field in error takes the focus
+// (its message is tied to it by aria-describedby, so it is read out). Last,
+// once the pickers have replaced their selects.
+{
+  const invalid = document.querySelector('[aria-invalid="true"]:not([hidden])');
+  if (invalid) invalid.focus();
+}

@@ -117,7 +117,11 @@ async fn build(state: &App, web: &Web, q: BoardQuery) -> AppResult<BoardPage> {
     for (stage, status, currency, count, sum) in
         crate::services::analytics::stage_totals(state, &web.ctx, pipeline.id, owner).await?
     {
-        let key = if stage == pipelines::CLOSED { closed_key(&status) } else { stage };
+        let key = if stage == pipelines::CLOSED {
+            closed_key(&status)
+        } else {
+            stage
+        };
         let entry = totals.entry(key).or_default();
         entry.0 += count;
         *entry.1.entry(currency).or_default() += sum;
@@ -191,7 +195,11 @@ async fn build(state: &App, web: &Web, q: BoardQuery) -> AppResult<BoardPage> {
                         amount: view::money(d.amount_cents, &d.currency),
                         contact: names.get(&d.contact_id).cloned().unwrap_or_default(),
                         owner: view::member_name(&members, &d.owner_id),
-                        in_stage: if is_open { days_since(d.stage_changed_at) } else { String::new() },
+                        in_stage: if is_open {
+                            days_since(d.stage_changed_at)
+                        } else {
+                            String::new()
+                        },
                         is_open,
                         is_new: d.status == "new",
                     }

@@ -18,6 +18,7 @@ mod companies;
 mod contacts;
 mod dashboard;
 mod deals;
+mod pickers;
 mod records;
 mod related;
 mod session;
@@ -60,6 +61,7 @@ pub fn router(state: App) -> Router<App> {
         )
         .route("/contacts.csv", get(records::export::<Contact>))
         .route("/contacts/new", get(records::new_page::<Contact>))
+        .route("/contacts/choices", get(pickers::contacts))
         .route(
             "/contacts/{id}",
             get(records::show::<Contact>).post(records::update::<Contact>),
@@ -72,6 +74,7 @@ pub fn router(state: App) -> Router<App> {
         )
         .route("/companies.csv", get(records::export::<Company>))
         .route("/companies/new", get(records::new_page::<Company>))
+        .route("/companies/choices", get(pickers::companies))
         .route(
             "/companies/{id}",
             get(records::show::<Company>).post(records::update::<Company>),

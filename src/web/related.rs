@@ -135,20 +135,24 @@ async fn choices<R: Record>(
     Ok(view::with_chosen(chosen, newest))
 }
 
-/// The companies a contact or deal form offers.
+/// The companies a contact or deal form offers without its script: the
+/// chosen one and the first A–Z (the script searches them all).
 pub async fn company_choices(state: &App, web: &Web, chosen: &str) -> AppResult<Vec<Choice>> {
     let query = CompanyQuery {
         limit: Some(PAGE_SIZE.into()),
+        sort: Some("name".into()),
         ..Default::default()
     };
     let newest = companies::list(state, &web.ctx, &query).await?;
     choices::<Company>(state, web, chosen, newest, |c| c.name).await
 }
 
-/// The contacts a deal form offers.
+/// The contacts a deal form offers without its script: the chosen one and
+/// the first A–Z (the script searches them all).
 pub async fn contact_choices(state: &App, web: &Web, chosen: &str) -> AppResult<Vec<Choice>> {
     let query = ContactQuery {
         limit: Some(PAGE_SIZE.into()),
+        sort: Some("name".into()),
         ..Default::default()
     };
     let newest = contacts::list(state, &web.ctx, &query).await?;

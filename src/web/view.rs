@@ -119,7 +119,9 @@ impl FormErrors {
         let mut found: Vec<(&str, &str)> = self
             .fields
             .iter()
-            .filter(|(f, _)| f.as_str() == field || f.starts_with(&format!("{field}[")) || f.starts_with(&format!("{field}.")))
+            .filter(|(f, _)| {
+                f.as_str() == field || f.starts_with(&format!("{field}[")) || f.starts_with(&format!("{field}."))
+            })
             .map(|(f, m)| (f.as_str(), m.as_str()))
             .collect();
         found.sort();
@@ -322,13 +324,16 @@ pub fn with_chosen(chosen: Option<Choice>, newest: impl IntoIterator<Item = Choi
     choices
 }
 
+/// The organization's members, A–Z (the owner selects and filters).
 pub async fn members(state: &crate::app::App, org: uuid::Uuid) -> crate::error::AppResult<Vec<Choice>> {
     let mut conn = state.db.read().await?;
-    Ok(crate::services::orgs::queries::list_members(conn.exec(), org)
+    let mut members: Vec<Choice> = crate::services::orgs::queries::list_members(conn.exec(), org)
         .await?
         .into_iter()
         .map(|m| Choice::new(m.user_id, m.name))
-        .collect())
+        .collect();
+    members.sort_by_cached_key(|m| m.name.to_lowercase());
+    Ok(members)
 }
 
 pub fn member_name(members: &[Choice], id: &uuid::Uuid) -> String {

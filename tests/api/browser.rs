@@ -182,7 +182,8 @@ impl Browser {
 
     /// Drags a board card onto the column of `stage` with real pointer input.
     async fn drag_card(&self, deal_id: &str, stage: &str) {
-        self.drag_card_to(deal_id, &format!(".column[data-stage='{stage}']")).await
+        self.drag_card_to(deal_id, &format!(".column[data-stage='{stage}']"))
+            .await
     }
 
     /// Drags a board card onto the column `column` (a CSS selector).
@@ -567,6 +568,44 @@ both! {
         assert_eq!(layout["fold"], json!(true), "{layout}");
         assert_eq!(layout["created"], json!(1), "the date is one line: {layout}");
         b.client.set_window_size(1280, 900).await.unwrap();
+    }
+
+    async fn pickers_search_every_record_by_keyboard(app) {
+        let _one = ONE_AT_A_TIME.lock().await;
+        let owner = app.register("owner@example.com").await;
+        // More contacts than a select lists; the one we want sorts last.
+        for i in 0..110 {
+            app.post(&owner, "/api/v1/contacts", json!({"name": format!("Buyer {i:03}")})).await.assert(201);
+        }
+        let company = app.post(&owner, "/api/v1/companies", json!({"name": "Zenith Labs", "domain": "zenith.example"})).await;
+        let company_id = company.body["id"].as_str().unwrap().to_string();
+        let zed = app
+            .post(&owner, "/api/v1/contacts", json!({"name": "Zed Zimmer", "email": "zed@zenith.example", "company_id": company_id}))
+            .await;
+        let zed_id = zed.body["id"].as_str().unwrap().to_string();
+        let Some(b) = browser(&app).await else { return };
+        b.sign_in("owner@example.com").await;
+        b.goto("/deals/new").await;
+        assert!(!b.source().await.contains("Zed Zimmer"), "the first page A–Z stops before Z");
+        b.fill("#title", "Lab equipment").await;
+        // Type, then choose with the keyboard: the list names the contact's company.
+        b.find("#contact_id-search").await.send_keys("zim").await.unwrap();
+        let offered = b.wait_for_text("#contact_id-list", |t| t.contains("Zed Zimmer")).await;
+        assert!(offered.contains("Zenith Labs"), "{offered}");
+        let search = b.find("#contact_id-search").await;
+        search.send_keys("\u{E015}").await.unwrap(); // ArrowDown
+        search.send_keys("\u{E007}").await.unwrap(); // Enter: picks, does not send the form
+        assert_eq!(b.path().await, "/deals/new");
+        assert_eq!(b.find("#contact_id").await.prop("value").await.unwrap().unwrap(), zed_id);
+        assert_eq!(b.find("#contact_id-search").await.prop("value").await.unwrap().as_deref(), Some("Zed Zimmer"));
+        // Her company came along.
+        assert_eq!(b.find("#company_id").await.prop("value").await.unwrap().unwrap(), company_id);
+        assert_eq!(b.find("#company_id-search").await.prop("value").await.unwrap().as_deref(), Some("Zenith Labs"));
+        b.click("form[action='/deals'] button[type=submit]").await;
+        b.wait_for_path(|p| p.starts_with("/deals/") && p != "/deals/new").await;
+        let deal = app.get(&owner, &format!("/api/v1/deals/{}", current_id(&b).await)).await;
+        assert_eq!(deal.body["contact_id"], zed_id.as_str());
+        assert_eq!(deal.body["company_id"], company_id.as_str());
     }
 
     async fn a_tenant_never_sees_another_tenants_records(app) {

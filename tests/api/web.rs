@@ -4,7 +4,7 @@
 use std::collections::BTreeMap;
 
 use reqwest::StatusCode;
-use serde_json::json;
+use serde_json::{Value, json};
 
 use crate::both;
 use crate::helpers::{PASSWORD, TestApp};
@@ -355,6 +355,37 @@ both! {
         let bad = web.post("/deals", &[("title", "Bad"), ("contact_id", contact_id), ("amount", "12,50,0.1.2")]).await;
         assert_eq!(bad.status, StatusCode::UNPROCESSABLE_ENTITY);
         assert!(bad.body.contains("id=\"amount-error\""));
+    }
+
+    async fn pickers_answer_the_tenants_records_a_to_z(app) {
+        let s = app.register("kim@example.com").await;
+        let other = app.register("lee@example.com").await;
+        let acme = app.post(&s, "/api/v1/companies", json!({"name": "Acme", "domain": "acme.example"})).await.body;
+        for name in ["Zoe Adams", "Amy Zhu"] {
+            app.post(&s, "/api/v1/contacts", json!({"name": name, "company_id": acme["id"]})).await.assert(201);
+        }
+        app.post(&other, "/api/v1/contacts", json!({"name": "Zoe Other"})).await.assert(201);
+        app.post(&other, "/api/v1/companies", json!({"name": "Acme Rival"})).await.assert(201);
+        let mut web = Web::new(&app);
+        // Without a session: the sign-in page, never the records.
+        let anonymous = web.get("/contacts/choices?q=zoe").await;
+        assert!(!anonymous.body.contains("Zoe"));
+        web.sign_in("kim@example.com").await;
+        let all: Value = serde_json::from_str(&web.get("/contacts/choices").await.body).unwrap();
+        let names: Vec<&str> = all.as_array().unwrap().iter().map(|c| c["name"].as_str().unwrap()).collect();
+        assert_eq!(names, ["Amy Zhu", "Zoe Adams"], "A–Z, this organization's only");
+        assert_eq!(all[0]["company"], "Acme");
+        assert_eq!(all[0]["company_id"], acme["id"]);
+        let found: Value = serde_json::from_str(&web.get("/contacts/choices?q=zoe").await.body).unwrap();
+        assert_eq!(found.as_array().unwrap().len(), 1);
+        assert_eq!(found[0]["name"], "Zoe Adams");
+        let companies: Value = serde_json::from_str(&web.get("/companies/choices?q=acm").await.body).unwrap();
+        assert_eq!(companies.as_array().unwrap().len(), 1);
+        assert_eq!(companies[0]["detail"], "acme.example");
+        // A query the API refuses answers its error, not a page.
+        let long = "x".repeat(1000);
+        let refused = web.get(&format!("/companies/choices?q={long}")).await;
+        assert!(refused.status == StatusCode::OK || refused.status == StatusCode::UNPROCESSABLE_ENTITY, "{}", refused.status);
     }
 
     async fn exported_cells_never_run_as_formulas(app) {
