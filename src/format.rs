@@ -3,7 +3,7 @@
 //! Amounts are kept as whole cents (`i64`); the API writes them as decimal
 //! strings (`"1500.00"`), the web app groups them for reading (`USD 1,500.00`).
 
-use chrono::{DateTime, NaiveDate, Utc};
+use chrono::NaiveDate;
 
 /// `1234` cents as `"12.34"` (the API's amount strings).
 pub fn cents(cents: i64) -> String {
@@ -94,11 +94,6 @@ pub fn ungrouped_amount(typed: &str) -> String {
 /// A calendar date as `YYYY-MM-DD`, empty when there is none.
 pub fn date(d: &Option<NaiveDate>) -> String {
     d.map(|d| d.format("%Y-%m-%d").to_string()).unwrap_or_default()
-}
-
-/// A moment as `YYYY-MM-DD HH:MM` (UTC).
-pub fn time(t: &DateTime<Utc>) -> String {
-    t.format("%Y-%m-%d %H:%M").to_string()
 }
 
 #[cfg(test)]

@@ -24,6 +24,16 @@ document.addEventListener("change", (event) => {
 });
 document.documentElement.classList.add("js");
 
+// The browser's time zone, for the pages of a user who has not chosen one
+// (times shown and due dates read in it).
+try {
+  const zone = Intl.DateTimeFormat().resolvedOptions().timeZone;
+  const cookie = `tz=${encodeURIComponent(zone)}`;
+  if (zone && !document.cookie.split("; ").includes(cookie)) {
+    document.cookie = `${cookie}; path=/; max-age=31536000; samesite=lax`;
+  }
+} catch (_) { /* no Intl: UTC */ }
+
 // The phone-width header: the menu button shows and hides the navigation.
 {
   const toggle = document.getElementById("menu-toggle");

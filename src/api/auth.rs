@@ -6,7 +6,9 @@ use crate::http::error::Problem;
 use crate::http::extract::ApiJson;
 use crate::services::auth::AuthUser;
 use crate::services::auth::ClientIp;
+use crate::services::auth::User;
 use crate::services::auth::accounts::*;
+use crate::services::auth::profile::{self, PasswordChange, ProfilePatch};
 use crate::services::auth::session::TokenResponse;
 use axum::Json;
 use axum::extract::State;
@@ -20,7 +22,8 @@ pub fn router() -> OpenApiRouter<App> {
         .routes(routes!(login))
         .routes(routes!(refresh))
         .routes(routes!(logout))
-        .routes(routes!(me))
+        .routes(routes!(me, update_me))
+        .routes(routes!(change_password))
 }
 
 /// Create an account and its organization; answers with a token pair.
@@ -109,4 +112,44 @@ async fn logout(State(state): State<App>, ApiJson { data: input, .. }: ApiJson<L
 )]
 async fn me(user: AuthUser, State(state): State<App>) -> AppResult<Json<MeResponse>> {
     Ok(Json(crate::services::auth::accounts::me(&state, user.user_id).await?))
+}
+
+/// Change the signed-in user's name or time zone.
+#[utoipa::path(
+    patch, path = "/auth/me", tag = "auth",
+    security(("bearer" = [])),
+    request_body = ProfilePatch,
+    responses(
+        (status = 200, body = User),
+        (status = 401, body = Problem, description = "`invalid_token` or `token_expired`"),
+        (status = 422, body = Problem, description = "`validation_failed`: `name`, `time_zone`"),
+    )
+)]
+async fn update_me(
+    user: AuthUser,
+    State(state): State<App>,
+    ApiJson { data: patch, .. }: ApiJson<ProfilePatch>,
+) -> AppResult<Json<User>> {
+    Ok(Json(profile::update(&state, user.user_id, patch).await?))
+}
+
+/// Change the signed-in user's password, given the current one. Every other
+/// login of the user ends (their refresh tokens stop working).
+#[utoipa::path(
+    post, path = "/auth/password", tag = "auth",
+    security(("bearer" = [])),
+    request_body = PasswordChange,
+    responses(
+        (status = 204, description = "Changed"),
+        (status = 401, body = Problem, description = "`invalid_token` or `token_expired`"),
+        (status = 422, body = Problem, description = "`validation_failed`: `new_password` too weak, or `current_password` wrong"),
+    )
+)]
+async fn change_password(
+    user: AuthUser,
+    State(state): State<App>,
+    ApiJson { data: input, .. }: ApiJson<PasswordChange>,
+) -> AppResult<StatusCode> {
+    profile::change_password(&state, user.user_id, input, None).await?;
+    Ok(StatusCode::NO_CONTENT)
 }

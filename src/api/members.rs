@@ -5,6 +5,7 @@ use crate::error::AppResult;
 use crate::http::error::Problem;
 use crate::http::extract::OrgHeader;
 use crate::http::extract::{ApiJson, IdPath};
+use crate::services::auth::profile::{self, TemporaryPassword};
 use crate::services::orgs::OrgCtx;
 use crate::services::orgs::members::*;
 use crate::services::orgs::queries::Member;
@@ -19,6 +20,7 @@ pub fn router() -> OpenApiRouter<App> {
     OpenApiRouter::new()
         .routes(routes!(list_members))
         .routes(routes!(change_role, remove_member))
+        .routes(routes!(set_member_password))
 }
 
 /// Every member of the organization, in the order they joined.
@@ -68,5 +70,30 @@ async fn change_role(
 )]
 async fn remove_member(ctx: OrgCtx, State(state): State<App>, IdPath(user_id): IdPath) -> AppResult<StatusCode> {
     remove(&state, &ctx, user_id).await?;
+    Ok(StatusCode::NO_CONTENT)
+}
+
+/// Give a member a temporary password (they forgot theirs and the server
+/// sends no email yet). Every login of the member ends.
+#[utoipa::path(
+    post, path = "/members/{user_id}/password", tag = "members",
+    params(OrgHeader, ("user_id" = uuid::Uuid, Path)),
+    request_body = TemporaryPassword,
+    security(("bearer" = [])),
+    responses(
+        (status = 204, description = "Set"),
+        (status = 403, body = Problem, description = "`forbidden`: admins for managers and members, owners for anyone; never oneself"),
+        (status = 404, body = Problem, description = "`not_found`: no such member in this organization"),
+        (status = 409, body = Problem, description = "`member_of_other_organizations`: they must change it themselves"),
+        (status = 422, body = Problem, description = "`validation_failed`: `password` too weak"),
+    )
+)]
+async fn set_member_password(
+    ctx: OrgCtx,
+    State(state): State<App>,
+    IdPath(user_id): IdPath,
+    ApiJson { data: input, .. }: ApiJson<TemporaryPassword>,
+) -> AppResult<StatusCode> {
+    profile::set_temporary(&state, &ctx, user_id, input).await?;
     Ok(StatusCode::NO_CONTENT)
 }

@@ -11,6 +11,7 @@
 //! security headers (a Content-Security-Policy without inline scripts or
 //! styles, `nosniff`, `Referrer-Policy`, `frame-ancestors 'none'`).
 
+mod account;
 mod assets;
 mod auth;
 mod board;
@@ -53,6 +54,9 @@ pub fn router(state: App) -> Router<App> {
         .route("/login", get(auth::login_page).post(auth::login))
         .route("/register", get(auth::register_page).post(auth::register))
         .route("/logout", post(auth::logout))
+        .route("/forgot-password", get(account::forgot_password))
+        .route("/account", get(account::page).post(account::save))
+        .route("/account/password", post(account::change_password))
         .route("/organization", post(auth::switch_organization))
         .route("/invite/{token}", get(auth::invite_page).post(auth::accept_invite))
         .route(
@@ -68,6 +72,7 @@ pub fn router(state: App) -> Router<App> {
         )
         .route("/contacts/{id}/delete", post(records::delete::<Contact>))
         .route("/contacts/{id}/comments", post(records::comment::<Contact>))
+        .route("/contacts/{id}/tasks", post(tasks::add_to_contact))
         .route(
             "/companies",
             get(records::list::<Company>).post(records::create::<Company>),
@@ -90,8 +95,10 @@ pub fn router(state: App) -> Router<App> {
         .route("/deals/{id}/stage", post(deals::move_stage))
         .route("/deals/{id}/move", post(deals::move_stage_form))
         .route("/deals/{id}/comments", post(records::comment::<Deal>))
+        .route("/deals/{id}/tasks", post(tasks::add_to_deal))
         .route("/board", get(board::page))
         .route("/tasks", get(tasks::list).post(tasks::create))
+        .route("/tasks/{id}", get(tasks::show).post(tasks::update))
         .route("/tasks/{id}/done", post(tasks::done))
         .route("/tasks/{id}/delete", post(tasks::delete))
         .route(
@@ -101,6 +108,7 @@ pub fn router(state: App) -> Router<App> {
         .route("/settings/members", get(settings::members_list))
         .route("/settings/members/{id}/role", post(settings::change_role))
         .route("/settings/members/{id}/remove", post(settings::remove_member))
+        .route("/settings/members/{id}/password", post(settings::set_member_password))
         .route("/settings/invitations", post(settings::invite))
         .route("/settings/invitations/{id}/revoke", post(settings::revoke))
         .route(
@@ -144,7 +152,8 @@ async fn guard(State(state): State<App>, request: Request, next: Next) -> Respon
     };
     let new_cookie = web.new_csrf_cookie(secure(&state, &parts.headers));
     parts.extensions.insert(web);
-    let mut response = next.run(Request::from_parts(parts, body)).await;
+    let zone = session::browser_zone(&parts.headers);
+    let mut response = view::in_reader_zone(zone, next.run(Request::from_parts(parts, body))).await;
     if let Some(cookie) = new_cookie {
         response.headers_mut().append(header::SET_COOKIE, cookie);
     }

@@ -438,7 +438,7 @@ async fn render_new<R: Edited>(
 }
 
 /// The record page of `R`, answered with `status`.
-async fn render_record<R: Edited>(
+pub(super) async fn render_record<R: Edited>(
     state: &App,
     web: &Web,
     id: Uuid,

@@ -55,6 +55,20 @@ fn cookie<'a>(headers: &'a HeaderMap, name: &str) -> Option<&'a str> {
         .map(|(_, value)| value)
 }
 
+/// The browser's time zone, which the script keeps in the `tz` cookie
+/// (`Europe%2FParis`); UTC when it has not told yet or names none we know.
+pub fn browser_zone(headers: &HeaderMap) -> chrono_tz::Tz {
+    cookie(headers, "tz")
+        .map(|v| {
+            v.replace("%2F", "/")
+                .replace("%2f", "/")
+                .replace("%2B", "+")
+                .replace("%2b", "+")
+        })
+        .and_then(|name| name.parse().ok())
+        .unwrap_or(chrono_tz::Tz::UTC)
+}
+
 fn random_token() -> String {
     new_opaque_token().0
 }
@@ -218,6 +232,9 @@ pub struct Web {
     pub csrf: String,
     /// Path and query of this page (where sign-in returns to).
     pub here: String,
+    /// The hash of this browser's session token (a password change keeps
+    /// this session and ends the others).
+    pub session_hash: Vec<u8>,
 }
 
 impl FromRequestParts<App> for Web {
@@ -241,17 +258,30 @@ impl FromRequestParts<App> for Web {
         let ip = ClientIp::from_request_parts(parts, state)
             .await
             .unwrap_or(ClientIp(None));
-        resolve(state, session, csrf, here, ip)
+        let session_hash = cookie(&parts.headers, SESSION_COOKIE)
+            .map(hash_token)
+            .unwrap_or_default();
+        resolve(state, session, csrf, here, ip, session_hash)
             .await
             .map_err(|e| super::view::error_page(&e))
     }
 }
 
-async fn resolve(state: &App, session: SessionRow, csrf: String, here: String, ip: ClientIp) -> AppResult<Web> {
+async fn resolve(
+    state: &App,
+    session: SessionRow,
+    csrf: String,
+    here: String,
+    ip: ClientIp,
+    session_hash: Vec<u8>,
+) -> AppResult<Web> {
     let mut conn = state.db.read().await?;
     let user = users::find_user(conn.exec(), session.user_id)
         .await?
         .ok_or_else(AppError::invalid_token)?;
+    if let Some(zone) = user.time_zone.as_deref().and_then(|z| z.parse().ok()) {
+        super::view::set_reader_zone(zone);
+    }
     let organizations = orgs::user_organizations(conn.exec(), user.id).await?;
     let current = session
         .organization_id
@@ -280,5 +310,6 @@ async fn resolve(state: &App, session: SessionRow, csrf: String, here: String, i
         organizations,
         csrf,
         here,
+        session_hash,
     })
 }

@@ -136,6 +136,8 @@ pub struct InvitationRow {
 #[template(path = "settings_members.html")]
 struct MembersPage {
     shell: Shell,
+    /// A temporary password was just set (the address says `password=set`).
+    password_set: bool,
     members: Vec<MemberRow>,
     invitations: Vec<InvitationRow>,
     errors: FormErrors,
@@ -160,6 +162,7 @@ async fn members_page(
     };
     let pending = invitations::pending(state, &web.ctx).await?;
     Ok(MembersPage {
+        password_set: Shell::says(web, "password=set"),
         shell: shell(web, "members"),
         members: list
             .into_iter()
@@ -227,6 +230,28 @@ pub async fn change_role(
     };
     match result {
         Ok(()) => see_other("/settings/members"),
+        Err(e) => members_refused(&state, &web, e, String::new()).await,
+    }
+}
+
+#[derive(Debug, Default, Deserialize)]
+#[serde(default)]
+pub struct PasswordForm {
+    password: String,
+}
+
+/// A temporary password for a member who forgot theirs.
+pub async fn set_member_password(
+    State(state): State<App>,
+    web: Web,
+    IdPath(user): IdPath,
+    Form(form): Form<PasswordForm>,
+) -> Response {
+    let input = crate::services::auth::profile::TemporaryPassword {
+        password: form.password,
+    };
+    match crate::services::auth::profile::set_temporary(&state, &web.ctx, user, input).await {
+        Ok(()) => see_other("/settings/members?password=set"),
         Err(e) => members_refused(&state, &web, e, String::new()).await,
     }
 }

@@ -1,4 +1,7 @@
-//! Tasks: the list with filters, a quick create form and one-click "done".
+//! Tasks: the list with filters, a quick create form and one-click "done";
+//! a task's own page to edit or delete it; and the "New task" form of the
+//! contact and deal pages. Due dates are typed and shown in the reader's time
+//! zone (`view::reader_zone`).
 
 use askama::Template;
 use axum::extract::State;
@@ -78,6 +81,8 @@ struct ListPage {
     form: TaskForm,
     errors: FormErrors,
     here: String,
+    /// The time zone due dates are typed in.
+    zone: &'static str,
 }
 
 async fn list_page(
@@ -122,6 +127,7 @@ async fn list_page(
             form,
             errors,
             here: web.here.clone(),
+            zone: view::reader_zone().name(),
         },
     )
 }
@@ -138,26 +144,15 @@ pub async fn list(State(state): State<App>, web: Web, ListQuery(query, pairs): L
 #[serde(default)]
 pub struct TaskForm {
     title: String,
-    /// `YYYY-MM-DDTHH:MM` from a `datetime-local` input, read as UTC.
+    /// `YYYY-MM-DDTHH:MM` from a `datetime-local` input, in the reader's zone.
     due_date: String,
     assignee_id: String,
-}
-
-/// A `datetime-local` value as RFC 3339 (UTC); anything else is passed on
-/// for the service to name.
-fn due(value: &str) -> Option<String> {
-    let v = view::filled(value)?;
-    Some(match v.len() {
-        16 => format!("{v}:00Z"),
-        19 => format!("{v}Z"),
-        _ => v,
-    })
 }
 
 pub async fn create(State(state): State<App>, web: Web, Form(form): Form<TaskForm>) -> Response {
     let input = TaskInput {
         title: form.title.clone(),
-        due_date: due(&form.due_date),
+        due_date: view::from_local_input(&form.due_date),
         assignee_id: view::filled(&form.assignee_id),
         ..Default::default()
     };
@@ -203,6 +198,193 @@ pub async fn done(State(state): State<App>, web: Web, IdPath(id): IdPath, Form(f
         } else {
             &form.next
         }))),
+        Err(e) => view::error_page(&e),
+    }
+}
+
+// ----- A task's page --------------------------------------------------------
+
+#[derive(Debug, Default, Deserialize)]
+#[serde(default)]
+pub struct TaskEditForm {
+    title: String,
+    description: String,
+    /// `YYYY-MM-DDTHH:MM` in the reader's zone; empty: no due date.
+    due_date: String,
+    assignee_id: String,
+    /// `true` when the box is ticked (absent otherwise).
+    is_done: String,
+}
+
+impl TaskEditForm {
+    fn of(t: &Task) -> Self {
+        TaskEditForm {
+            title: t.title.clone(),
+            description: t.description.clone().unwrap_or_default(),
+            due_date: t.due_date.as_ref().map(view::local_input).unwrap_or_default(),
+            assignee_id: t.assignee_id.to_string(),
+            is_done: if t.is_done { "true".into() } else { String::new() },
+        }
+    }
+
+    /// Every field of the form replaces the task's; a past due date is
+    /// allowed here (only a new task's must be ahead).
+    fn patch(&self) -> TaskPatch {
+        TaskPatch {
+            title: Some(Some(self.title.clone())),
+            description: Some(view::filled(&self.description)),
+            due_date: Some(view::from_local_input(&self.due_date)),
+            assignee_id: view::filled(&self.assignee_id),
+            is_done: Some(self.is_done == "true"),
+            ..Default::default()
+        }
+    }
+}
+
+#[derive(Template)]
+#[template(path = "task.html")]
+struct TaskPage {
+    shell: Shell,
+    id: String,
+    title: String,
+    is_done: bool,
+    overdue: bool,
+    deal_id: String,
+    deal: String,
+    contact_id: String,
+    contact: String,
+    form: TaskEditForm,
+    members: Vec<Choice>,
+    due_label: String,
+    may_delete: bool,
+    errors: FormErrors,
+}
+
+async fn task_page(
+    state: &App,
+    web: &Web,
+    id: uuid::Uuid,
+    form: Option<TaskEditForm>,
+    errors: FormErrors,
+    status: StatusCode,
+) -> Response {
+    let page = async {
+        let task = records::read::<Task>(state, &web.ctx, id).await?;
+        let names = Related::of(state, &web.ctx, std::slice::from_ref(&task)).await?;
+        let members = view::members(state, web.ctx.org_id).await?;
+        Ok::<_, crate::error::AppError>(TaskPage {
+            shell: Shell::new(web, "tasks", task.title.clone()),
+            id: task.id.to_string(),
+            title: task.title.clone(),
+            is_done: task.is_done,
+            overdue: task.is_overdue(chrono::Utc::now()),
+            deal_id: task.deal_id.map(|d| d.to_string()).unwrap_or_default(),
+            deal: name_of(&names.deals, task.deal_id),
+            contact_id: task.contact_id.map(|c| c.to_string()).unwrap_or_default(),
+            contact: name_of(&names.contacts, task.contact_id),
+            form: form.unwrap_or_else(|| TaskEditForm::of(&task)),
+            members,
+            due_label: format!("Due ({})", view::reader_zone().name()),
+            may_delete: task.ensure_may_change(&web.ctx).is_ok(),
+            errors,
+        })
+    };
+    match page.await {
+        Ok(page) => view::render(status, &page),
+        Err(e) => view::error_page(&e),
+    }
+}
+
+/// `GET /tasks/{id}`.
+pub async fn show(State(state): State<App>, web: Web, IdPath(id): IdPath) -> Response {
+    task_page(&state, &web, id, None, FormErrors::default(), StatusCode::OK).await
+}
+
+/// `POST /tasks/{id}`: saves the task's form; a refusal shows what was typed
+/// with the error by its field.
+pub async fn update(
+    State(state): State<App>,
+    web: Web,
+    IdPath(id): IdPath,
+    Form(form): Form<TaskEditForm>,
+) -> Response {
+    match records::update::<Task>(&state, &web.ctx, id, IfMatch(None), form.patch()).await {
+        Ok(task) => see_other(&format!("/tasks/{}?saved=1", task.id)),
+        Err(e) if e.status.is_client_error() && e.status != StatusCode::NOT_FOUND => {
+            let errors = FormErrors::from_api(&e);
+            task_page(&state, &web, id, Some(form), errors, e.status).await
+        }
+        Err(e) => view::error_page(&e),
+    }
+}
+
+// ----- "New task" on a contact's or a deal's page ----------------------------
+
+/// The fields are named `task_…` beside the record's own form.
+#[derive(Debug, Default, Deserialize)]
+#[serde(default)]
+pub struct QuickTaskForm {
+    task_title: String,
+    task_due_date: String,
+}
+
+/// `POST /contacts/{id}/tasks`: a task about the contact, assigned to the caller.
+pub async fn add_to_contact(
+    State(state): State<App>,
+    web: Web,
+    IdPath(id): IdPath,
+    Form(form): Form<QuickTaskForm>,
+) -> Response {
+    let input = TaskInput {
+        contact_id: Some(id.to_string()),
+        ..Default::default()
+    };
+    add_to::<Contact>(&state, &web, id, form, input).await
+}
+
+/// `POST /deals/{id}/tasks`: a task about the deal (and its contact).
+pub async fn add_to_deal(
+    State(state): State<App>,
+    web: Web,
+    IdPath(id): IdPath,
+    Form(form): Form<QuickTaskForm>,
+) -> Response {
+    let contact = match records::read::<Deal>(&state, &web.ctx, id).await {
+        Ok(deal) => deal.contact_id,
+        Err(e) => return view::error_page(&e),
+    };
+    let input = TaskInput {
+        deal_id: Some(id.to_string()),
+        contact_id: Some(contact.to_string()),
+        ..Default::default()
+    };
+    add_to::<Deal>(&state, &web, id, form, input).await
+}
+
+async fn add_to<R: super::records::Edited>(
+    state: &App,
+    web: &Web,
+    id: uuid::Uuid,
+    form: QuickTaskForm,
+    input: TaskInput,
+) -> Response {
+    let input = TaskInput {
+        title: form.task_title.clone(),
+        due_date: view::from_local_input(&form.task_due_date),
+        ..input
+    };
+    match records::create::<Task>(state, &web.ctx, &Idempotency::none(), input)
+        .await
+        .and_then(|c| c.into_new())
+    {
+        Ok(_) => see_other(&format!("{}/{id}#tasks-title", R::PATH)),
+        Err(e) if e.status.is_client_error() && e.status != StatusCode::NOT_FOUND => {
+            let errors = FormErrors::from_api(&e)
+                .prefixed("task_")
+                .keep("task_title", &form.task_title)
+                .keep("task_due_date", &form.task_due_date);
+            super::records::render_record::<R>(state, web, id, None, errors, e.status).await
+        }
         Err(e) => view::error_page(&e),
     }
 }

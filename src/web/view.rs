@@ -9,7 +9,64 @@ use axum::response::{Html, IntoResponse, Response};
 
 use super::session::Web;
 use crate::error::AppError;
-pub use crate::format::{date, money, time};
+pub use crate::format::{date, money};
+
+tokio::task_local! {
+    /// The time zone of whoever reads the page being made: set for each web
+    /// request by the guard from the browser's `tz` cookie, then by the
+    /// session from the user's own setting when they chose one. Pages show
+    /// times in it and read typed times in it.
+    static READER_ZONE: std::cell::Cell<chrono_tz::Tz>;
+}
+
+/// Runs `page` (a web request) with `zone` as the reader's time zone.
+pub async fn in_reader_zone<F: std::future::Future>(zone: chrono_tz::Tz, page: F) -> F::Output {
+    READER_ZONE.scope(std::cell::Cell::new(zone), page).await
+}
+
+/// The signed-in user's own time zone replaces the browser's.
+pub fn set_reader_zone(zone: chrono_tz::Tz) {
+    let _ = READER_ZONE.try_with(|z| z.set(zone));
+}
+
+/// The reader's time zone (UTC outside a web request).
+pub fn reader_zone() -> chrono_tz::Tz {
+    READER_ZONE.try_with(|z| z.get()).unwrap_or(chrono_tz::Tz::UTC)
+}
+
+/// A moment as `YYYY-MM-DD HH:MM` in the reader's time zone.
+pub fn time(t: &chrono::DateTime<chrono::Utc>) -> String {
+    t.with_timezone(&reader_zone()).format("%Y-%m-%d %H:%M").to_string()
+}
+
+/// A moment as a `datetime-local` input's value (`YYYY-MM-DDTHH:MM`) in the
+/// reader's time zone.
+pub fn local_input(t: &chrono::DateTime<chrono::Utc>) -> String {
+    t.with_timezone(&reader_zone()).format("%Y-%m-%dT%H:%M").to_string()
+}
+
+/// A `datetime-local` input's value, read in the reader's time zone, as RFC
+/// 3339 (UTC) for the API; a moment that a clock change skips is read as the
+/// first one after it. Anything else goes on as typed for the service to
+/// name the field.
+pub fn from_local_input(typed: &str) -> Option<String> {
+    use chrono::TimeZone;
+    let typed = filled(typed)?;
+    let parsed = chrono::NaiveDateTime::parse_from_str(&typed, "%Y-%m-%dT%H:%M")
+        .or_else(|_| chrono::NaiveDateTime::parse_from_str(&typed, "%Y-%m-%dT%H:%M:%S"));
+    let Ok(naive) = parsed else { return Some(typed) };
+    let zone = reader_zone();
+    let local = zone.from_local_datetime(&naive).earliest().or_else(|| {
+        zone.from_local_datetime(&(naive + chrono::Duration::hours(1)))
+            .earliest()
+    });
+    Some(match local {
+        Some(t) => t
+            .with_timezone(&chrono::Utc)
+            .to_rfc3339_opts(chrono::SecondsFormat::Secs, true),
+        None => typed,
+    })
+}
 
 /// An organization in the header's switcher.
 pub struct OrgChoice {
@@ -24,6 +81,7 @@ pub struct Shell {
     /// Which main navigation entry is current.
     pub section: &'static str,
     pub user_name: String,
+    pub user_id: String,
     pub org_name: String,
     pub orgs: Vec<OrgChoice>,
     pub csrf: String,
@@ -55,16 +113,21 @@ impl Shell {
             title: title.into(),
             section,
             user_name: web.user.name.clone(),
+            user_id: web.user.id.to_string(),
             org_name,
             orgs,
             csrf: web.csrf.clone(),
             is_admin: web.ctx.role >= crate::services::orgs::Role::Admin,
             tab: "",
-            saved: web
-                .here
-                .split_once('?')
-                .is_some_and(|(_, query)| query.split('&').any(|pair| pair == "saved=1")),
+            saved: Shell::says(web, "saved=1"),
         }
+    }
+
+    /// The page's address has `pair` (`password=set`) in its query.
+    pub fn says(web: &Web, pair: &str) -> bool {
+        web.here
+            .split_once('?')
+            .is_some_and(|(_, query)| query.split('&').any(|p| p == pair))
     }
 
     pub fn several_orgs(&self) -> bool {
@@ -111,6 +174,18 @@ impl FormErrors {
     /// What was typed in `field`, empty when nothing was kept.
     pub fn kept(&self, field: &str) -> &str {
         self.kept.get(field).map_or("", String::as_str)
+    }
+
+    /// The field errors renamed `prefix` + field, for a form whose fields
+    /// are named so on a page with another form (`task_title` beside a
+    /// deal's `title`).
+    pub fn prefixed(mut self, prefix: &str) -> Self {
+        self.fields = self
+            .fields
+            .into_iter()
+            .map(|(f, m)| (format!("{prefix}{f}"), m))
+            .collect();
+        self
     }
 
     /// The errors of `field` and of its parts (`stages`, `stages[1].key`), as

@@ -159,6 +159,79 @@ both! {
         app.post_public("/api/v1/auth/logout", json!({"refresh_token": ann.refresh})).await.assert(204);
     }
 
+    async fn a_user_changes_their_name_time_zone_and_password(app) {
+        let ann = app.register("ann@example.com").await;
+        let me_path = "/api/v1/auth/me";
+        assert_eq!(me(&app, &ann.token).await.body["user"]["time_zone"], serde_json::Value::Null);
+        let r = app.patch(&ann, me_path, json!({"name": " Ann B ", "time_zone": "Europe/Paris"})).await;
+        r.assert(200);
+        assert_eq!(r.body["name"], "Ann B");
+        assert_eq!(r.body["time_zone"], "Europe/Paris");
+        assert_eq!(me(&app, &ann.token).await.body["user"]["time_zone"], "Europe/Paris");
+        // Absent stays; null clears (the browser's zone again).
+        let r = app.patch(&ann, me_path, json!({"time_zone": null})).await;
+        assert_eq!(r.body["name"], "Ann B");
+        assert_eq!(r.body["time_zone"], serde_json::Value::Null);
+        let bad = app.patch(&ann, me_path, json!({"time_zone": "Mars/Olympus", "name": ""})).await;
+        bad.assert_problem(422, "validation_failed");
+        let fields: Vec<&str> = bad.body["errors"].as_array().unwrap().iter().map(|e| e["field"].as_str().unwrap()).collect();
+        assert_eq!(fields, ["name", "time_zone"]);
+        app.patch(&ann, me_path, json!({"email": "x@example.com"})).await.assert(422);
+
+        // The password: the current one first, then the rules of registration.
+        let change = "/api/v1/auth/password";
+        app.post(&ann, change, json!({"current_password": "wrong one 1", "new_password": "New password 9"}))
+            .await
+            .assert_problem(422, "validation_failed");
+        let weak = app.post(&ann, change, json!({"current_password": PASSWORD, "new_password": "short"})).await;
+        assert_eq!(weak.body["errors"][0]["field"], "new_password");
+        let other = app.post_public("/api/v1/auth/login", json!({"email": "ann@example.com", "password": PASSWORD})).await;
+        let other = session_from(&other.body);
+        app.post(&ann, change, json!({"current_password": PASSWORD, "new_password": "New password 9"})).await.assert(204);
+        // The old password no longer signs in; the new one does; other logins ended.
+        app.post_public("/api/v1/auth/login", json!({"email": "ann@example.com", "password": PASSWORD}))
+            .await
+            .assert_problem(401, "invalid_credentials");
+        app.post_public("/api/v1/auth/login", json!({"email": "ann@example.com", "password": "New password 9"}))
+            .await
+            .assert(200);
+        app.post_public("/api/v1/auth/refresh", json!({"refresh_token": other.refresh}))
+            .await
+            .assert_problem(401, "invalid_token");
+        // Without a token: 401.
+        send(app.request(Method::PATCH, me_path).json(&json!({"name": "X"}))).await.assert_problem(401, "invalid_token");
+    }
+
+    async fn an_admin_sets_a_temporary_password_for_a_member_of_theirs_alone(app) {
+        let owner = app.register("owner@example.com").await;
+        let admin = app.add_member(&owner, "admin@example.com", "admin").await;
+        let member = app.add_member(&owner, "member@example.com", "member").await;
+        let path = |s: &Session| format!("/api/v1/members/{}/password", s.user_id);
+        let body = json!({"password": "Temporary 42"});
+        // Members may not; admins may for members; nobody for themselves.
+        app.post(&member, &path(&admin), body.clone()).await.assert_problem(403, "forbidden");
+        app.post(&admin, &path(&owner), body.clone()).await.assert_problem(403, "forbidden");
+        app.post(&admin, &path(&admin), body.clone()).await.assert_problem(403, "forbidden");
+        app.post(&admin, &path(&member), json!({"password": "weak"})).await.assert_problem(422, "validation_failed");
+        app.post(&admin, &path(&member), body.clone()).await.assert(204);
+        app.post_public("/api/v1/auth/refresh", json!({"refresh_token": member.refresh}))
+            .await
+            .assert_problem(401, "invalid_token");
+        app.post_public("/api/v1/auth/login", json!({"email": "member@example.com", "password": "Temporary 42"}))
+            .await
+            .assert(200);
+        assert!(audit_actions(&app, &owner).await.contains(&"member.password_set".to_string()));
+        // Another organization's member is not found; a member of two
+        // organizations changes it themselves.
+        let stranger = app.register("stranger@example.com").await;
+        app.post(&admin, &path(&stranger), body.clone()).await.assert_problem(404, "not_found");
+        let invite = app.post(&stranger, "/api/v1/invitations", json!({"email": "member@example.com", "role": "member"})).await;
+        app.post_public(&format!("/api/v1/invitations/{}/accept", accept_token(&invite.body)), json!({"password": "Temporary 42"}))
+            .await
+            .assert(200);
+        app.post(&admin, &path(&member), body).await.assert_problem(409, "member_of_other_organizations");
+    }
+
     async fn bad_and_expired_access_tokens(app) {
         let ann = app.register("ann@example.com").await;
         let now = chrono::Utc::now().timestamp();

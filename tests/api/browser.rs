@@ -233,6 +233,27 @@ impl Browser {
     }
 }
 
+/// Sets an input's value the way a picker would (date and time inputs take
+/// keys in the browser's locale order, which varies).
+async fn set_value(b: &Browser, css: &str, value: &str) {
+    b.find(css).await;
+    b.client
+        .execute(
+            "document.querySelector(arguments[0]).value = arguments[1]",
+            vec![json!(css), json!(value)],
+        )
+        .await
+        .unwrap();
+}
+
+/// The time zone the API holds for `session`'s user.
+async fn me_zone(app: &TestApp, session: &crate::helpers::Session) -> String {
+    app.get(session, "/api/v1/auth/me").await.body["user"]["time_zone"]
+        .as_str()
+        .unwrap_or_default()
+        .to_string()
+}
+
 /// The id at the end of the current path (`/deals/<id>`).
 async fn current_id(b: &Browser) -> String {
     b.path().await.rsplit('/').next().unwrap().to_string()
@@ -606,6 +627,104 @@ both! {
         let deal = app.get(&owner, &format!("/api/v1/deals/{}", current_id(&b).await)).await;
         assert_eq!(deal.body["contact_id"], zed_id.as_str());
         assert_eq!(deal.body["company_id"], company_id.as_str());
+    }
+
+    async fn tasks_from_record_pages_in_the_users_time_zone(app) {
+        let _one = ONE_AT_A_TIME.lock().await;
+        let owner = app.register("owner@example.com").await;
+        let contact = app.post(&owner, "/api/v1/contacts", json!({"name": "Lin"})).await;
+        let contact_id = contact.body["id"].as_str().unwrap().to_string();
+        let Some(b) = browser(&app).await else { return };
+        b.sign_in("owner@example.com").await;
+
+        // Times in Tokyo (UTC+9, no summer time), chosen on the account page.
+        b.click("#account-link").await;
+        b.wait_for_path(|p| p == "/account").await;
+        b.find("#time_zone").await.select_by_value("Asia/Tokyo").await.unwrap();
+        b.click("form[action='/account'] button[type=submit]").await;
+        b.find("#saved-notice").await;
+        assert_eq!(me_zone(&app, &owner).await, "Asia/Tokyo");
+
+        // A task from the contact's page: refused without a title, what was
+        // typed stays; then added, due 09:30 Tokyo time = 00:30 UTC.
+        b.goto(&format!("/contacts/{contact_id}")).await;
+        set_value(&b, "#task_due_date", "2030-01-15T09:30").await;
+        b.click("#quick-task button[type=submit]").await;
+        b.find("#task_title-error").await;
+        assert_eq!(b.find("#task_due_date").await.prop("value").await.unwrap().as_deref(), Some("2030-01-15T09:30"));
+        b.fill("#task_title", "Call back").await;
+        b.click("#quick-task button[type=submit]").await;
+        b.wait_for_text("#record-tasks", |t| t.contains("Call back")).await;
+        assert!(b.text("#record-tasks").await.contains("2030-01-15 09:30"));
+        let tasks = app.get(&owner, &format!("/api/v1/tasks?contact_id={contact_id}")).await;
+        assert_eq!(tasks.body["data"][0]["due_date"].as_str().unwrap().get(..19), Some("2030-01-15T00:30:00"));
+        let task_id = tasks.body["data"][0]["id"].as_str().unwrap().to_string();
+
+        // Its page: edited to a past due date (allowed when editing) and done.
+        b.click(&format!("#record-tasks a[href='/tasks/{task_id}']")).await;
+        b.wait_for_path(|p| p == format!("/tasks/{task_id}")).await;
+        assert_eq!(b.find("#due_date").await.prop("value").await.unwrap().as_deref(), Some("2030-01-15T09:30"));
+        b.fill("#title", "Called back").await;
+        set_value(&b, "#due_date", "2020-01-01T10:00").await;
+        b.click("input[name=is_done]").await;
+        b.click("form.record-form button[type=submit]").await;
+        b.find("#saved-notice").await;
+        let task = app.get(&owner, &format!("/api/v1/tasks/{task_id}")).await;
+        assert_eq!(task.body["title"], "Called back");
+        assert_eq!(task.body["is_done"], true);
+        assert_eq!(task.body["due_date"].as_str().unwrap().get(..19), Some("2020-01-01T01:00:00"));
+        assert_eq!(b.find("#task-contact").await.attr("href").await.unwrap().unwrap(), format!("/contacts/{contact_id}"));
+
+        // Deleted from its page, after confirming.
+        b.click(".danger-zone summary").await;
+        b.click("#confirm-delete").await;
+        b.wait_for_path(|p| p == "/tasks").await;
+        app.get(&owner, &format!("/api/v1/tasks/{task_id}")).await.assert_problem(404, "not_found");
+    }
+
+    async fn the_account_page_changes_the_password_and_forgot_password_says_whom_to_ask(app) {
+        let _one = ONE_AT_A_TIME.lock().await;
+        let owner = app.register("owner@example.com").await;
+        app.add_member(&owner, "member@example.com", "member").await;
+        let Some(b) = browser(&app).await else { return };
+        b.goto("/login").await;
+        b.click("#forgot-password").await;
+        b.wait_for_path(|p| p == "/forgot-password").await;
+        assert!(b.text("main").await.contains("Ask an admin"));
+
+        // The admin gives the member a temporary password.
+        b.sign_in("owner@example.com").await;
+        b.goto("/settings/members").await;
+        let member_row = b.find("#members-table tbody").await.text().await.unwrap();
+        assert!(member_row.contains("member@example.com"));
+        b.click("#members-table details.confirm summary").await;
+        let field = b.find("#members-table details.confirm[open] input[name=password]").await;
+        field.send_keys("Temporary 42").await.unwrap();
+        b.click("#members-table details.confirm[open] button[type=submit]").await;
+        b.find("#password-set").await;
+        b.click("form[action='/logout'] button").await;
+        b.wait_for_path(|p| p == "/login").await;
+
+        // The member signs in with it and picks their own on the account page.
+        b.fill("#email", "member@example.com").await;
+        b.fill("#password", "Temporary 42").await;
+        b.click("form[action='/login'] button[type=submit]").await;
+        b.wait_for_path(|p| p == "/").await;
+        b.goto("/account").await;
+        b.fill("#current_password", "wrong password 1").await;
+        b.fill("#new_password", "Mine for good 7").await;
+        b.click("form[action='/account/password'] button[type=submit]").await;
+        assert!(b.text("#current_password-error").await.contains("not your current password"));
+        b.fill("#current_password", "Temporary 42").await;
+        b.fill("#new_password", "Mine for good 7").await;
+        b.click("form[action='/account/password'] button[type=submit]").await;
+        b.find("#password-changed").await;
+        // Still signed in here; the new password signs in.
+        b.goto("/").await;
+        assert_eq!(b.path().await, "/");
+        app.post_public("/api/v1/auth/login", json!({"email": "member@example.com", "password": "Mine for good 7"}))
+            .await
+            .assert(200);
     }
 
     async fn a_tenant_never_sees_another_tenants_records(app) {

@@ -388,6 +388,33 @@ both! {
         assert!(refused.status == StatusCode::OK || refused.status == StatusCode::UNPROCESSABLE_ENTITY, "{}", refused.status);
     }
 
+    async fn task_pages_and_quick_tasks_are_the_tenants_own(app) {
+        let s = app.register("kim@example.com").await;
+        let other = app.register("lee@example.com").await;
+        let c = app.post(&other, "/api/v1/contacts", json!({"name": "Theirs"})).await.body;
+        let d = app.post(&other, "/api/v1/deals", json!({"title": "Theirs", "contact_id": c["id"]})).await.body;
+        let t = app.post(&other, "/api/v1/tasks", json!({"title": "Theirs"})).await.body;
+        let mine = app.post(&s, "/api/v1/tasks", json!({"title": "Mine"})).await.body;
+        let mut web = Web::new(&app);
+        web.sign_in("kim@example.com").await;
+        let task = |v: &Value| format!("/tasks/{}", v["id"].as_str().unwrap());
+        assert_eq!(web.get(&task(&t)).await.status, StatusCode::NOT_FOUND);
+        assert_eq!(web.post(&task(&t), &[("title", "Mine now")]).await.status, StatusCode::NOT_FOUND);
+        let deal_tasks = format!("/deals/{}/tasks", d["id"].as_str().unwrap());
+        assert_eq!(web.post(&deal_tasks, &[("task_title", "Sneaky")]).await.status, StatusCode::NOT_FOUND);
+        let contact_tasks = format!("/contacts/{}/tasks", c["id"].as_str().unwrap());
+        assert_eq!(web.post(&contact_tasks, &[("task_title", "Sneaky")]).await.status, StatusCode::NOT_FOUND);
+        assert_eq!(app.get(&other, "/api/v1/tasks").await.body["data"].as_array().unwrap().len(), 1);
+        // The browser's zone (the script's `tz` cookie) reads and shows due dates.
+        web.cookies.insert("tz".into(), "America%2FNew_York".into());
+        let page = web.get(&task(&mine)).await;
+        assert!(page.body.contains("Due (America/New_York)"), "{}", page.body);
+        let saved = web.post(&task(&mine), &[("title", "Mine"), ("due_date", "2031-07-01T09:00")]).await;
+        assert_eq!(saved.status, StatusCode::SEE_OTHER, "{}", saved.body);
+        let due = app.get(&s, &task(&mine).replace("/tasks", "/api/v1/tasks")).await.body["due_date"].clone();
+        assert_eq!(due.as_str().unwrap().get(..19), Some("2031-07-01T13:00:00"), "09:00 in New York in July is 13:00 UTC");
+    }
+
     async fn exported_cells_never_run_as_formulas(app) {
         let s = app.register("fay@example.com").await;
         let formula = "=HYPERLINK(\"http://evil.example\",\"click\")";

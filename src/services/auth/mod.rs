@@ -3,6 +3,7 @@
 
 pub mod accounts;
 pub mod password;
+pub mod profile;
 pub mod queries;
 pub mod session;
 pub mod tokens;
@@ -40,5 +41,8 @@ pub struct User {
     pub id: Uuid,
     pub email: String,
     pub name: String,
+    /// The IANA time zone the web app shows times in; null: the browser's.
+    #[schema(example = "Europe/Paris")]
+    pub time_zone: Option<String>,
     pub created_at: DateTime<Utc>,
 }

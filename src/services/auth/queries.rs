@@ -14,6 +14,7 @@ pub struct UserRow {
     pub name: String,
     pub password_hash: String,
     pub created_at: DateTime<Utc>,
+    pub time_zone: Option<String>,
 }
 
 impl UserRow {
@@ -22,12 +23,13 @@ impl UserRow {
             id: self.id,
             email: self.email.clone(),
             name: self.name.clone(),
+            time_zone: self.time_zone.clone(),
             created_at: self.created_at,
         }
     }
 }
 
-const USER_COLUMNS: &str = "id, email, name, password_hash, created_at";
+const USER_COLUMNS: &str = "id, email, name, password_hash, created_at, time_zone";
 
 /// Inserts a user; a taken email fails with a unique violation.
 pub async fn insert_user(c: Exec<'_>, email: &str, name: &str, password_hash: &str) -> Result<UserRow, sqlx::Error> {
@@ -38,6 +40,7 @@ pub async fn insert_user(c: Exec<'_>, email: &str, name: &str, password_hash: &s
         name: name.to_string(),
         password_hash: password_hash.to_string(),
         created_at: now,
+        time_zone: None,
     };
     run!(c, conn => sqlx::query(
         "INSERT INTO users (id, email, name, password_hash, created_at, updated_at) VALUES ($1, $2, $3, $4, $5, $5)",
@@ -55,6 +58,50 @@ pub async fn insert_user(c: Exec<'_>, email: &str, name: &str, password_hash: &s
 pub async fn find_user_by_email(c: Exec<'_>, email: &str) -> Result<Option<UserRow>, sqlx::Error> {
     let sql = format!("SELECT {USER_COLUMNS} FROM users WHERE email = $1");
     run!(c, conn => sqlx::query_as(&sql).bind(email).fetch_optional(conn).await)
+}
+
+/// Stores a user's name and time zone.
+pub async fn update_profile(c: Exec<'_>, user: &UserRow) -> Result<(), sqlx::Error> {
+    run!(c, conn => sqlx::query("UPDATE users SET name = $2, time_zone = $3, updated_at = $4 WHERE id = $1")
+        .bind(user.id)
+        .bind(&user.name)
+        .bind(&user.time_zone)
+        .bind(crate::db::now())
+        .execute(conn)
+        .await.map(|r| r.rows_affected()))?;
+    Ok(())
+}
+
+/// Stores a new password hash and ends the user's other logins: every
+/// refresh token, and every web session but `keep` (the one that changed it).
+pub async fn set_password(
+    c: Exec<'_>,
+    user: Uuid,
+    password_hash: &str,
+    keep: Option<&[u8]>,
+) -> Result<(), sqlx::Error> {
+    let now = crate::db::now();
+    let keep = keep.unwrap_or_default().to_vec();
+    run!(c, conn => {
+        sqlx::query("UPDATE users SET password_hash = $2, updated_at = $3 WHERE id = $1")
+            .bind(user)
+            .bind(password_hash)
+            .bind(now)
+            .execute(&mut *conn)
+            .await?;
+        sqlx::query("UPDATE refresh_tokens SET revoked_at = $2 WHERE user_id = $1 AND revoked_at IS NULL")
+            .bind(user)
+            .bind(now)
+            .execute(&mut *conn)
+            .await?;
+        sqlx::query("DELETE FROM web_sessions WHERE user_id = $1 AND token_hash <> $2")
+            .bind(user)
+            .bind(&keep)
+            .execute(&mut *conn)
+            .await
+            .map(|r| r.rows_affected())
+    })?;
+    Ok(())
 }
 
 pub async fn find_user(c: Exec<'_>, id: Uuid) -> Result<Option<UserRow>, sqlx::Error> {
