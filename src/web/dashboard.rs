@@ -34,6 +34,9 @@ pub struct ActivityLine {
     pub text: String,
     /// A comment: the text is the author's own words.
     pub comment: bool,
+    /// A call or meeting logged by hand, in words with its time (`Call on
+    /// 2026-12-05 14:00`); its text is the author's note.
+    pub logged: String,
     pub author: String,
     /// The deal's title, where entries of several deals mix (the dashboard).
     pub deal: String,
@@ -269,7 +272,7 @@ pub fn activity_line(a: &Activity, names: &Names) -> ActivityLine {
     let p = &a.payload.0;
     let s = |k: &str| p[k].as_str().unwrap_or_default().to_string();
     let text = match a.kind.as_str() {
-        "comment" => s("text"),
+        "comment" | "call" | "meeting" => s("text"),
         "status_changed" => match (s("from").as_str(), s("to").as_str()) {
             (_, "won") => "Won".to_string(),
             (_, "lost") => "Lost".to_string(),
@@ -292,8 +295,22 @@ pub fn activity_line(a: &Activity, names: &Names) -> ActivityLine {
         (None, Some(contact)) => format!("/contacts/{contact}"),
         _ => String::new(),
     };
+    // A call or meeting logged by hand: what it was and when it took place.
+    let logged = match (
+        a.kind.as_str(),
+        p["occurred_at"]
+            .as_str()
+            .and_then(|t| crate::services::records::parse_time(t).ok()),
+    ) {
+        ("call", Some(at)) => format!("Call on {}", view::time(&at)),
+        ("meeting", Some(at)) => format!("Meeting on {}", view::time(&at)),
+        ("call", None) => "Call".to_string(),
+        ("meeting", None) => "Meeting".to_string(),
+        _ => String::new(),
+    };
     ActivityLine {
         text,
+        logged,
         comment: a.kind == "comment",
         author: a
             .author_id

@@ -541,6 +541,10 @@ pub async fn refused<R: Edited>(state: &App, web: &Web, id: Uuid, form: Option<R
 #[serde(default)]
 pub struct CommentForm {
     pub text: String,
+    /// `comment` (default), `call` or `meeting`.
+    pub kind: String,
+    /// When a call or meeting took place, in the reader's zone; empty: now.
+    pub occurred_at: String,
 }
 
 /// `POST <PATH>/{id}/comments`.
@@ -551,14 +555,18 @@ pub async fn comment<R: Edited + OnTimeline>(
     Form(form): Form<CommentForm>,
 ) -> Response {
     let input = CommentInput {
-        kind: None,
+        kind: view::filled(&form.kind),
         text: form.text.clone(),
+        occurred_at: view::from_local_input(&form.occurred_at),
     };
     match records::comment::<R>(&state, &web.ctx, id, input).await {
         Ok(_) => see_other(&format!("{}/{id}#timeline", R::PATH)),
         // The comment stays in its box, with the error beside it.
         Err(e) if e.status.is_client_error() && e.status != StatusCode::NOT_FOUND => {
-            let errors = FormErrors::from_api(&e).keep("text", &form.text);
+            let errors = FormErrors::from_api(&e)
+                .keep("text", &form.text)
+                .keep("kind", &form.kind)
+                .keep("occurred_at", &form.occurred_at);
             render_record::<R>(&state, &web, id, None, errors, e.status).await
         }
         Err(e) => view::error_page(&e),

@@ -660,6 +660,16 @@ both! {
         assert_eq!(tasks.body["data"][0]["due_date"].as_str().unwrap().get(..19), Some("2030-01-15T00:30:00"));
         let task_id = tasks.body["data"][0]["id"].as_str().unwrap().to_string();
 
+        // A call logged from the same page, at 10:00 Tokyo time.
+        b.find("#activity-kind").await.select_by_value("call").await.unwrap();
+        set_value(&b, "#occurred_at", "2026-12-01T10:00").await;
+        b.fill("#comment-text", "Discussed pricing").await;
+        b.click("form.comment-box button[type=submit]").await;
+        let line = b.wait_for_text(".timeline", |t| t.contains("Discussed pricing")).await;
+        assert!(line.contains("Call on 2026-12-01 10:00"), "{line}");
+        let logged = app.get(&owner, &format!("/api/v1/contacts/{contact_id}/activities")).await;
+        assert_eq!(logged.body["data"][0]["payload"]["occurred_at"], "2026-12-01T01:00:00Z");
+
         // Its page: edited to a past due date (allowed when editing) and done.
         b.click(&format!("#record-tasks a[href='/tasks/{task_id}']")).await;
         b.wait_for_path(|p| p == format!("/tasks/{task_id}")).await;

@@ -18,7 +18,7 @@ use crate::services::validate;
 #[derive(Debug, Clone, Serialize, ToSchema, sqlx::FromRow)]
 pub struct Activity {
     pub id: Uuid,
-    /// `comment`, `status_changed`, `stage_changed`, `task_created`, `task_completed` or `system`.
+    /// `comment`, `call`, `meeting`, `status_changed`, `stage_changed`, `task_created`, `task_completed` or `system`.
     #[serde(rename = "type")]
     #[sqlx(rename = "type")]
     pub kind: String,
@@ -140,27 +140,59 @@ pub async fn delete_all(c: Exec<'_>, org: Uuid, timeline: Timeline) -> Result<()
     Ok(())
 }
 
-/// A comment as posted: `{"type": "comment", "text": "…"}`; without `type` it
-/// is a comment too.
-#[derive(Debug, Deserialize, ToSchema)]
+/// An activity as posted: a comment `{"type": "comment", "text": "…"}`
+/// (without `type` it is a comment too), or a call or meeting logged by hand
+/// `{"type": "call", "text": "…", "occurred_at": "…"}`.
+#[derive(Debug, Default, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct CommentInput {
-    /// Only `comment` may be posted.
+    /// `comment` (default), `call` or `meeting`; the server writes the other types.
     #[serde(rename = "type")]
+    #[schema(example = "comment")]
     pub kind: Option<String>,
-    /// 1..10000 characters, trimmed.
+    /// A comment's text: 1..10000 characters, trimmed. A call's or meeting's
+    /// note: 0..10000.
+    #[serde(default)]
+    #[schema(max_length = 10000)]
     pub text: String,
+    /// When the call or meeting took place (RFC 3339); default now. Not for comments.
+    #[schema(value_type = Option<DateTime<Utc>>)]
+    pub occurred_at: Option<String>,
 }
 
 impl CommentInput {
-    /// The payload of a valid comment.
-    pub fn payload(&self) -> AppResult<Value> {
-        if let Some(kind) = &self.kind
-            && kind != "comment"
-        {
-            return Err(AppError::field("type", "only `comment` activities can be posted"));
+    /// The type and payload of a valid activity.
+    pub fn checked(&self) -> AppResult<(&'static str, Value)> {
+        let kind = match self.kind.as_deref().map(str::trim) {
+            None | Some("comment") => "comment",
+            Some("call") => "call",
+            Some("meeting") => "meeting",
+            Some(_) => {
+                return Err(AppError::field(
+                    "type",
+                    "must be comment, call or meeting (the server writes the other types)",
+                ));
+            }
+        };
+        let mut v = crate::error::Validator::new();
+        if kind == "comment" {
+            let text = v.check("text", validate::required_text(&self.text, 10_000));
+            if self.occurred_at.is_some() {
+                v.add("occurred_at", "only calls and meetings have a time");
+            }
+            v.finish()?;
+            return Ok((kind, serde_json::json!({ "text": text })));
         }
-        let text = validate::required_text(&self.text, 10_000).map_err(|m| AppError::field("text", m))?;
-        Ok(serde_json::json!({ "text": text }))
+        let text = v.check("text", validate::optional_text(Some(&self.text), 10_000));
+        let at = match self.occurred_at.as_deref().map(str::trim).filter(|t| !t.is_empty()) {
+            Some(t) => v.check("occurred_at", crate::services::records::parse_time(t)),
+            None => Some(crate::db::now()),
+        };
+        v.finish()?;
+        let at = at.map(|t| t.to_rfc3339_opts(chrono::SecondsFormat::Secs, true));
+        Ok((
+            kind,
+            serde_json::json!({ "text": text.flatten().unwrap_or_default(), "occurred_at": at }),
+        ))
     }
 }

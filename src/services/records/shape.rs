@@ -475,11 +475,11 @@ pub async fn timeline<R: OnTimeline>(
 
 /// Appends a comment to a record's timeline (anyone who may read it).
 pub async fn comment<R: OnTimeline>(state: &App, ctx: &OrgCtx, id: Uuid, input: CommentInput) -> AppResult<Activity> {
-    let payload = input.payload()?;
+    let (kind, payload) = input.checked()?;
     let mut tx = state.db.begin().await?;
     let record: R = readable(tx.exec(), ctx, id).await?;
     let (deal, contact) = record.filed_under();
-    let activity = activities::append(tx.exec(), ctx.org_id, "comment", deal, contact, ctx.user_id, payload).await?;
+    let activity = activities::append(tx.exec(), ctx.org_id, kind, deal, contact, ctx.user_id, payload).await?;
     tx.commit().await?;
     Ok(activity)
 }
