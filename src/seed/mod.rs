@@ -1097,9 +1097,9 @@ mod tests {
         let mut seen = std::collections::HashSet::new();
         for &i in &indices {
             let (e164, national) = phone_number(i);
-            let (parsed, parsed_national) = crate::services::validate::phone(&e164, "US").unwrap_or_default();
-            assert_eq!(parsed, e164, "contact {i}");
-            assert_eq!(parsed_national, national, "contact {i}");
+            let parsed = crate::services::validate::phone(&e164, "US").unwrap();
+            assert_eq!(parsed.e164, e164, "contact {i}");
+            assert_eq!(parsed.national, national, "contact {i}");
             seen.insert(e164);
         }
         assert_eq!(seen.len(), indices.len());

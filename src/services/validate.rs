@@ -69,19 +69,63 @@ pub fn password(password: &str, email: &str) -> Result<(), String> {
     Ok(())
 }
 
-/// A phone number normalized to E.164, read with `default_country` when it has
-/// no country code. Returns (E.164, national digits): the national digits are
-/// also a search word (api.md §5).
-pub fn phone(value: &str, default_country: &str) -> Result<(String, String), String> {
+/// A phone number as read: E.164, its national digits (also a search word,
+/// api.md §5) and the extension typed after it (`ext. 12`, `x12`), if any.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Phone {
+    pub e164: String,
+    pub national: String,
+    pub extension: Option<String>,
+}
+
+/// A phone number normalized to E.164: one written with its country code
+/// (`+33 1 42 68 53 00`, `0033 …`) is read as such, any other with
+/// `default_country`. An extension is kept apart, never dropped.
+pub fn phone(value: &str, default_country: &str) -> Result<Phone, String> {
     use std::str::FromStr;
-    let country = phonenumber::country::Id::from_str(default_country).ok();
     let invalid = || "not a valid phone number".to_string();
-    let number = phonenumber::parse(country, value.trim()).map_err(|_| invalid())?;
+    let value = value.trim();
+    // The crate reads `+33 …` as a French number only without a default
+    // country; `00` is the international prefix of most countries.
+    let (country, value) = match value.strip_prefix("00") {
+        _ if value.starts_with('+') => (None, value.to_string()),
+        Some(rest) if value.len() > 8 => (None, format!("+{rest}")),
+        _ => (
+            phonenumber::country::Id::from_str(default_country).ok(),
+            value.to_string(),
+        ),
+    };
+    let number = phonenumber::parse(country, &value).map_err(|_| invalid())?;
     if !number.is_valid() {
         return Err(invalid());
     }
-    let e164 = number.format().mode(phonenumber::Mode::E164).to_string();
-    Ok((e164, number.national().to_string()))
+    Ok(Phone {
+        e164: number.format().mode(phonenumber::Mode::E164).to_string(),
+        national: number.national().to_string(),
+        extension: number.extension().map(|e| e.to_string()),
+    })
+}
+
+/// A stored E.164 number as people read it: `+1 415-555-0134`, with its
+/// extension (`+1 415-555-0134 ext. 12`); as stored when it cannot be read.
+pub fn phone_for_reading(e164: &str, extension: Option<&str>) -> String {
+    let number = phonenumber::parse(None, e164)
+        .map(|n| n.format().mode(phonenumber::Mode::International).to_string())
+        .unwrap_or_else(|_| e164.to_string());
+    match extension {
+        Some(ext) => format!("{number} ext. {ext}"),
+        None => number,
+    }
+}
+
+/// A phone extension: 1..10 digits.
+pub fn phone_extension(value: &str) -> Result<String, String> {
+    let value = value.trim();
+    if (1..=10).contains(&value.len()) && value.bytes().all(|b| b.is_ascii_digit()) {
+        Ok(value.to_string())
+    } else {
+        Err("must be 1 to 10 digits".to_string())
+    }
 }
 
 /// An ISO 4217 currency code, in any case; returned upper-case.
@@ -177,10 +221,28 @@ mod tests {
     fn phones() {
         assert_eq!(
             phone("(415) 555-0100", "US").unwrap(),
-            ("+14155550100".into(), "4155550100".into())
+            Phone {
+                e164: "+14155550100".into(),
+                national: "4155550100".into(),
+                extension: None
+            }
         );
-        assert_eq!(phone("+44 20 7946 0958", "US").unwrap().0, "+442079460958");
-        assert_eq!(phone("030 12345678", "DE").unwrap().0, "+493012345678");
+        assert_eq!(phone("+44 20 7946 0958", "US").unwrap().e164, "+442079460958");
+        assert_eq!(phone("030 12345678", "DE").unwrap().e164, "+493012345678");
+        // International numbers whatever the default country.
+        assert_eq!(phone("+33 1 42 68 53 00", "US").unwrap().e164, "+33142685300");
+        assert_eq!(phone("+353 1 234 5678", "US").unwrap().e164, "+35312345678");
+        assert_eq!(phone("0033 1 42 68 53 00", "US").unwrap().e164, "+33142685300");
+        // Extensions are kept.
+        let with_ext = phone("+1 415 555 0134 ext. 12", "US").unwrap();
+        assert_eq!(
+            (with_ext.e164.as_str(), with_ext.extension.as_deref()),
+            ("+14155550134", Some("12"))
+        );
+        assert_eq!(phone("415-555-0134 x7", "US").unwrap().extension.as_deref(), Some("7"));
+        assert_eq!(phone_for_reading("+14155550134", Some("12")), "+1 415-555-0134 ext. 12");
+        assert_eq!(phone_for_reading("+33142685300", None), "+33 1 42 68 53 00");
+        assert!(phone_extension("12a").is_err());
         assert!(phone("12", "US").is_err());
         assert!(phone("not a phone", "US").is_err());
     }

@@ -43,15 +43,44 @@ impl Listed for Contact {
                 .sorted_by("name")
                 .folding(|c, _| text(&c.email)),
             Self::column("Email", "email", |c, _| text(&c.email)).class("hide-narrow"),
-            Self::column("Phone", "phone", |c, _| text(&c.phone)),
+            // Stored E.164 (the export's), shown as people read it.
+            Self::column("Phone", "phone", |c, _| text(&c.phone)).shown_as(|c, _| readable_phone(c)),
             Self::column("Title", "title", |c, _| text(&c.title)).class("hide-narrow"),
             Self::column("Company", "company", |_, cells| cells.company.to_string()).class("hide-narrow"),
             Self::export_column("lead_source", |c, _| text(&c.lead_source)),
+            Self::export_column("phone_extension", |c, _| text(&c.phone_extension)),
             Column::owner(),
             Column::tags(),
             Column::created(),
         ]
     }
+}
+
+/// The contact's number in international format with its extension; empty
+/// without one.
+fn readable_phone(c: &Contact) -> String {
+    c.phone
+        .as_deref()
+        .map(|p| crate::services::validate::phone_for_reading(p, c.phone_extension.as_deref()))
+        .unwrap_or_default()
+}
+
+/// The page head's links: write (`mailto:`) and call (`tel:`, RFC 3966 with
+/// the extension).
+fn reach(c: &Contact) -> Vec<(String, String)> {
+    let mut links = Vec::new();
+    if let Some(email) = &c.email {
+        links.push((format!("mailto:{email}"), email.clone()));
+    }
+    if let Some(phone) = &c.phone {
+        let ext = c
+            .phone_extension
+            .as_ref()
+            .map(|e| format!(";ext={e}"))
+            .unwrap_or_default();
+        links.push((format!("tel:{phone}{ext}"), readable_phone(c)));
+    }
+    links
 }
 
 #[derive(Template)]
@@ -98,6 +127,7 @@ impl Edited for Contact {
             companies: related::company_choices(state, web, &form.company_id).await?,
             form,
             head: Head::of(&contact, &contact.name, &members, &web.ctx),
+            reach: reach(&contact),
             members,
             errors,
             deals: related::deals(state, web, Of::Contact(id)).await?,
@@ -112,6 +142,8 @@ impl Edited for Contact {
 pub struct RecordPage {
     shell: Shell,
     head: Head,
+    /// Mail and call links.
+    reach: Vec<(String, String)>,
     form: ContactText,
     members: Vec<Choice>,
     companies: Vec<Choice>,

@@ -143,6 +143,8 @@ pub struct FormErrors {
     /// What was typed in fields the page does not otherwise fill back (a
     /// comment, a settings form shown beside stored values), by field name.
     pub kept: HashMap<String, String>,
+    /// The record a duplicate collided with (the problem's `existing_id`).
+    pub existing: Option<String>,
 }
 
 impl FormErrors {
@@ -153,6 +155,12 @@ impl FormErrors {
         for f in &e.errors {
             fields.entry(f.field.clone()).or_insert_with(|| f.message.clone());
         }
+        // A conflict that names its field (a duplicate email) is shown there.
+        if let Some(field) = e.extra.get("field").and_then(|f| f.as_str())
+            && fields.is_empty()
+        {
+            fields.insert(field.to_string(), e.detail.to_string());
+        }
         let action = if fields.is_empty() {
             Some(e.detail.to_string())
         } else {
@@ -162,6 +170,11 @@ impl FormErrors {
             fields,
             action,
             kept: HashMap::new(),
+            existing: e
+                .extra
+                .get("existing_id")
+                .and_then(|id| id.as_str())
+                .map(str::to_string),
         }
     }
 

@@ -559,6 +559,7 @@ both! {
         b.client.set_window_size(390, 844).await.unwrap();
         b.goto("/contacts").await;
         b.find("#contacts-table").await;
+        assert!(b.text("#contacts-table tbody").await.contains("+1 415-555-0134"), "the number as people read it");
         // One header row: the navigation waits behind the menu button.
         assert!(b.find("#menu-toggle").await.is_displayed().await.unwrap());
         assert!(!b.find("#main-nav").await.is_displayed().await.unwrap());

@@ -16,7 +16,7 @@ const ORG: &str = "/api/v1/organization";
 const AUDIT: &str = "/api/v1/audit-log";
 
 /// Every field of a contact, sorted.
-const FIELDS: [&str; 13] = [
+const FIELDS: [&str; 14] = [
     "company_id",
     "created_at",
     "customer_since",
@@ -26,6 +26,7 @@ const FIELDS: [&str; 13] = [
     "name",
     "owner_id",
     "phone",
+    "phone_extension",
     "tags",
     "title",
     "updated_at",
@@ -388,6 +389,35 @@ both! {
         let bob = app.register("bob@example.com").await;
         let b = create(&app, &bob, json!({"name": "US", "phone": "(415) 555-0100"})).await;
         assert_eq!(b["phone"], "+14155550100");
+
+        // Numbers with their country code are read as such, whatever the default.
+        for (typed, e164) in [("+33 1 42 68 53 00", "+33142685300"), ("+353 1 234 5678", "+35312345678")] {
+            let r = app.post(&bob, CONTACTS, json!({"name": typed, "phone": typed})).await;
+            r.assert(201);
+            assert_eq!(r.body["phone"], e164, "{typed}");
+        }
+        // `00` is the international prefix: the same Paris number again.
+        let r = app.post(&bob, CONTACTS, json!({"name": "Paris again", "phone": "0033 1 42 68 53 00"})).await;
+        r.assert_problem(409, "duplicate_contact");
+        assert_eq!(r.body["field"], "phone");
+        // An extension is kept apart, never dropped; one of its own needs a number.
+        let ext = create(&app, &bob, json!({"name": "Ext", "phone": "+1 212 555 0199 ext. 42"})).await;
+        assert_eq!((ext["phone"].as_str(), ext["phone_extension"].as_str()), (Some("+12125550199"), Some("42")));
+        let r = app.patch(&bob, &at(&id_of(&ext)), json!({"title": "Buyer"})).await;
+        assert_eq!(r.body["phone_extension"], "42", "a change of another field keeps it");
+        let r = app.patch(&bob, &at(&id_of(&ext)), json!({"phone_extension": "7"})).await;
+        assert_eq!(r.body["phone_extension"], "7");
+        let r = app.patch(&bob, &at(&id_of(&ext)), json!({"phone_extension": "12a"})).await;
+        r.assert_problem(422, "validation_failed");
+        assert_eq!(r.body["errors"][0]["field"], "phone_extension");
+        let r = app.post(&bob, CONTACTS, json!({"name": "No number", "phone_extension": "7"})).await;
+        r.assert_problem(422, "validation_failed");
+        assert_eq!(r.body["errors"][0]["field"], "phone_extension");
+        // Found by the number as people write it.
+        let found = list_ids(&app, &bob, &[("q", "212-555-0199")]).await;
+        assert_eq!(found, [id_of(&ext)]);
+        let found = list_ids(&app, &bob, &[("q", "+1 (212) 555")]).await;
+        assert_eq!(found, [id_of(&ext)]);
     }
 
     async fn duplicate_email_or_phone_conflicts_within_the_organization(app) {
@@ -403,6 +433,10 @@ both! {
             let r = app.post(&ann, CONTACTS, body.clone()).await;
             r.assert_problem(409, "duplicate_contact");
             assert_eq!(r.body["existing_id"], first_id.as_str(), "{body}");
+            // Which field collided, and with whom.
+            let field = if body.get("email").is_some_and(|e| e.as_str() != Some("other@example.com")) { "email" } else { "phone" };
+            assert_eq!(r.body["field"], field, "{body}");
+            assert!(r.body["detail"].as_str().unwrap().contains(&format!("this {field} already exists: First")), "{}", r.body);
         }
         assert_eq!(list_ids(&app, &ann, &[]).await, [first_id.as_str()]);
 

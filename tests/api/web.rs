@@ -537,7 +537,16 @@ both! {
         // The same duplicate rule as the API, shown on the form.
         let dup = web.post("/contacts", &[("name", "Other"), ("phone", "+14155550100")]).await;
         assert_eq!(dup.status, StatusCode::CONFLICT);
-        assert!(dup.body.contains("already exists"));
+        // Said by the phone field, with a link to the contact it collided with.
+        assert!(dup.body.contains("id=\"phone-error\">a contact with this phone already exists: Wile"), "{}", dup.body);
+        assert!(dup.body.contains(&format!("href=\"/contacts/{contact_id}\" id=\"existing-contact\"")));
+        // Lists show the number as people read it; its page calls and writes.
+        assert!(web.get("/contacts").await.body.contains("+1 415-555-0100"));
+        let with_ext = web.post(&contact_path, &[("name", "Wile"), ("company_id", company_id.as_str()), ("phone", "+1 415 555 0100"), ("phone_extension", "12"), ("email", "wile@acme.example")]).await;
+        assert_eq!(with_ext.status, StatusCode::SEE_OTHER, "{}", with_ext.body);
+        let page = web.get(&contact_path).await;
+        assert!(page.body.contains("href=\"tel:+14155550100;ext=12\">+1 415-555-0100 ext. 12</a>"), "{}", page.body);
+        assert!(page.body.contains("href=\"mailto:wile@acme.example\""));
 
         // A deal for the contact; a won status is refused from `new`.
         let deal = web

@@ -37,6 +37,8 @@ record_fields! {
     optional email: String = current.email.clone(),
     /// Read with the organization's `default_country` when it has no country code.
     optional phone: String = current.phone.clone(),
+    /// 1..10 digits. An extension written in `phone` (`… ext. 12`) is taken from there.
+    optional phone_extension: String = current.phone_extension.clone(),
     optional title: String = current.title.clone(),
     optional company_id: String = current.company_id.map(|id| id.to_string()),
     optional lead_source: String = current.lead_source.clone(),
@@ -79,6 +81,20 @@ async fn check(
             v.check("phone", validate::phone(raw, &org.default_country).map(Some))
         }
     };
+    // The extension: the one written in the number, else the field's.
+    let typed_extension = phone
+        .as_ref()
+        .and_then(|p| p.as_ref())
+        .and_then(|p| p.extension.clone());
+    let phone_extension = match (typed_extension, opt(&input.phone_extension)) {
+        (Some(ext), _) => Some(Some(ext)),
+        (None, None) => Some(None),
+        (None, Some(_)) if matches!(phone, Some(None)) => {
+            v.add("phone_extension", "needs a phone number");
+            None
+        }
+        (None, Some(ext)) => v.check("phone_extension", validate::phone_extension(ext).map(Some)),
+    };
     v.finish()?;
     let (
         Some(name),
@@ -90,6 +106,7 @@ async fn check(
         Some(customer_since),
         Some(tags),
         Some(phone),
+        Some(phone_extension),
     ) = (
         name,
         email,
@@ -100,6 +117,7 @@ async fn check(
         customer_since,
         tags,
         phone,
+        phone_extension,
     )
     else {
         return Err(AppError::internal(anyhow::anyhow!("validated values missing")));
@@ -116,7 +134,7 @@ async fn check(
                 })?,
         ),
     };
-    let phone = phone.map(|(e164, _national)| e164);
+    let phone = phone.map(|p| p.e164);
     let search_text = search_text(&name, email.as_deref(), phone.as_deref(), company_name.as_deref());
     let (id, created_at, updated_at, version) = records::stamps(current);
     let contact = Contact {
@@ -125,6 +143,7 @@ async fn check(
         name,
         email,
         phone,
+        phone_extension,
         title,
         company_id,
         lead_source,
@@ -143,9 +162,7 @@ async fn check(
 /// The words `q` finds a contact by: its name, email, phone (also as national
 /// digits) and its company's name.
 fn search_text(name: &str, email: Option<&str>, phone: Option<&str>, company: Option<&str>) -> String {
-    let national = phone
-        .and_then(|p| validate::phone(p, "US").ok())
-        .map(|(_, national)| national);
+    let national = phone.and_then(|p| validate::phone(p, "US").ok()).map(|p| p.national);
     records::search_text([Some(name), email, phone, national.as_deref(), company])
 }
 
@@ -245,6 +262,7 @@ impl Record for Contact {
             ("name", Cell::Text(Some(&self.name))),
             ("email", Cell::Text(self.email.as_deref())),
             ("phone", Cell::Text(self.phone.as_deref())),
+            ("phone_extension", Cell::Text(self.phone_extension.as_deref())),
             ("title", Cell::Text(self.title.as_deref())),
             ("company_id", Cell::Id(self.company_id)),
             ("lead_source", Cell::Text(self.lead_source.as_deref())),
@@ -265,7 +283,15 @@ impl Record for Contact {
     async fn ensure_unique(c: Exec<'_>, ctx: &OrgCtx, contact: &Self) -> AppResult<()> {
         let email = contact.email.as_deref();
         let phone = contact.phone.as_deref();
-        records::unique::<Self>(queries::find_duplicate(c, ctx.org_id, email, phone, Some(contact.id)).await?)
+        match queries::find_duplicate(c, ctx.org_id, email, phone, Some(contact.id)).await? {
+            None => Ok(()),
+            Some((id, name, field)) => Err(AppError::conflict(
+                "duplicate_contact",
+                format!("a contact with this {field} already exists: {name}"),
+            )
+            .with("existing_id", id.to_string())
+            .with("field", field)),
+        }
     }
     fn duplicate() -> AppError {
         duplicate()

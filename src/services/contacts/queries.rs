@@ -16,7 +16,10 @@ pub struct Contact {
     pub owner_id: Uuid,
     pub name: String,
     pub email: Option<String>,
+    /// E.164.
     pub phone: Option<String>,
+    /// Digits dialled after the number, kept apart from it.
+    pub phone_extension: Option<String>,
     pub title: Option<String>,
     pub company_id: Option<Uuid>,
     pub lead_source: Option<String>,
@@ -28,22 +31,23 @@ pub struct Contact {
     pub version: i64,
 }
 
-pub const COLUMNS: &str = "id, owner_id, name, email, phone, title, company_id, lead_source, customer_since, tags, \
+pub const COLUMNS: &str = "id, owner_id, name, email, phone, phone_extension, title, company_id, lead_source, customer_since, tags, \
                            created_at, updated_at, version";
 
-/// The id of a contact of `org` with this email or phone, other than `except`.
+/// A contact of `org` with this email or phone, other than `except`: its id,
+/// its name, and which field collided (`email` first).
 pub async fn find_duplicate(
     c: Exec<'_>,
     org: Uuid,
     email: Option<&str>,
     phone: Option<&str>,
     except: Option<Uuid>,
-) -> Result<Option<Uuid>, sqlx::Error> {
+) -> Result<Option<(Uuid, String, &'static str)>, sqlx::Error> {
     if email.is_none() && phone.is_none() {
         return Ok(None);
     }
-    let row: Option<(Uuid,)> = run!(c, conn => sqlx::query_as(
-        "SELECT id FROM contacts WHERE organization_id = $1 AND (email = $2 OR phone = $3) \
+    let row: Option<(Uuid, String, Option<String>)> = run!(c, conn => sqlx::query_as(
+        "SELECT id, name, email FROM contacts WHERE organization_id = $1 AND (email = $2 OR phone = $3) \
          AND ($4 IS NULL OR id <> $4) LIMIT 1",
     )
     .bind(org)
@@ -52,7 +56,14 @@ pub async fn find_duplicate(
     .bind(except)
     .fetch_optional(conn)
     .await)?;
-    Ok(row.map(|r| r.0))
+    Ok(row.map(|(id, name, found_email)| {
+        let field = if email.is_some() && found_email.as_deref() == email {
+            "email"
+        } else {
+            "phone"
+        };
+        (id, name, field)
+    }))
 }
 
 /// The name of a company of `org`, `None` when there is no such company.

@@ -189,6 +189,21 @@ pub fn words(text: &str) -> Vec<String> {
         .collect()
 }
 
+/// The words of a search `q`, as [`words`] splits them, except that a query
+/// shaped like a phone number (digits with spaces and `+-().` between them,
+/// six digits or more) is one word of its digits: a contact's E.164 number
+/// or national digits start with it, so `415-555-0134` finds `+14155550134`.
+pub fn query_words(q: &str) -> Vec<String> {
+    let q = q.trim();
+    let digits: String = q.chars().filter(char::is_ascii_digit).collect();
+    let phone_shaped = q.chars().all(|c| c.is_ascii_digit() || " +-().".contains(c));
+    if phone_shaped && digits.len() >= 6 {
+        vec![digits]
+    } else {
+        words(q)
+    }
+}
+
 /// Query words this long are looked up as whole index terms on PostgreSQL:
 /// [`search_text`] stores every longer word's prefixes of these lengths.
 pub const INDEXED_PREFIXES: std::ops::RangeInclusive<usize> = 2..=3;
@@ -629,6 +644,10 @@ mod tests {
     #[test]
     fn words_split_like_the_contract() {
         assert_eq!(words("john.smith@acme.com"), vec!["john", "smith", "acme", "com"]);
+        assert_eq!(query_words("415-555-0134"), vec!["4155550134"]);
+        assert_eq!(query_words("+1 (415) 555 0134"), vec!["14155550134"]);
+        assert_eq!(query_words("ann 2024"), vec!["ann", "2024"]);
+        assert_eq!(query_words("12 34"), vec!["12", "34"]);
         assert_eq!(words("  O'Brien — Müller "), vec!["o", "brien", "müller"]);
         assert_eq!(
             search_text([Some("Ann Lee"), None, Some("ann@lee.io")]),

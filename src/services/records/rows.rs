@@ -179,7 +179,7 @@ impl<'a> Listing<'a> {
     /// carrying every tag of `tags`.
     pub fn new(limit: i64, sort: Sort, q: &Option<String>, tags: &[String]) -> Self {
         Listing {
-            words: q.as_deref().map(super::words).unwrap_or_default(),
+            words: q.as_deref().map(super::query_words).unwrap_or_default(),
             tags: super::tag_terms(tags),
             conditions: Vec::new(),
             sort,
