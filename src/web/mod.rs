@@ -255,8 +255,23 @@ impl<S: Send + Sync, T: serde::de::DeserializeOwned> axum::extract::FromRequestP
                 "The address holds a NUL character.",
             ));
         }
-        let query = serde_html_form::from_str(raw).map_err(bad)?;
         let pairs: Vec<(String, String)> = serde_html_form::from_str(raw).map_err(bad)?;
+        // The tag box takes several tags, comma separated: each one filters.
+        let pairs: Vec<(String, String)> = pairs
+            .into_iter()
+            .flat_map(|(k, v)| match k.as_str() {
+                "tag" if v.contains(',') => v
+                    .split(',')
+                    .map(str::trim)
+                    .filter(|t| !t.is_empty())
+                    .map(|t| (k.clone(), t.to_string()))
+                    .collect(),
+                _ => vec![(k, v)],
+            })
+            .collect();
+        let expanded = serde_html_form::to_string(&pairs)
+            .map_err(|_| view::plain_error(StatusCode::BAD_REQUEST, "The address has an unreadable query."))?;
+        let query = serde_html_form::from_str(&expanded).map_err(bad)?;
         Ok(ListQuery(query, pairs))
     }
 }

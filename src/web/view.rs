@@ -326,6 +326,16 @@ impl ListUrls {
             .map_or("", |(_, v)| v.as_str())
     }
 
+    /// Every value of a repeatable filter (`tag`), comma separated.
+    pub fn joined(&self, key: &str) -> String {
+        self.filters
+            .iter()
+            .filter(|(k, _)| k == key)
+            .map(|(_, v)| v.as_str())
+            .collect::<Vec<_>>()
+            .join(", ")
+    }
+
     /// This list sorted by `field`; the current sort column flips direction.
     pub fn sort_by(&self, field: &str) -> String {
         let next = if self.sort == field {
@@ -484,6 +494,10 @@ pub struct ListParts<R> {
     pub urls: ListUrls,
     pub members: Vec<Choice>,
     pub rows: Vec<R>,
+    /// How many match, when the first page tells it for free: the count when
+    /// it holds them all, `100+` when another page follows; empty on later
+    /// pages (counting a million rows is not cheap).
+    pub count: String,
     pub next: Option<String>,
     pub previous: Option<String>,
     pub error: Option<String>,
@@ -509,10 +523,16 @@ pub async fn list_parts<T, R>(
         Err(e) => return Err(error_page(&e)),
     };
     let previous = urls.previous();
+    let count = match (&previous, &next) {
+        (Some(_), _) => String::new(),
+        (None, Some(_)) => format!("{}+", rows.len()),
+        (None, None) => rows.len().to_string(),
+    };
     Ok(ListParts {
         urls,
         members,
         rows,
+        count,
         next,
         previous,
         error,

@@ -1286,7 +1286,52 @@ async fn insert_contacts(app: &TestApp, s: &Session, n: i64, search: &str) {
     }
 }
 
+/// Runs `sql` on the app's database directly (as a migration would).
+async fn run_sql(app: &TestApp, sql: &str) {
+    match app.backend {
+        Backend::Sqlite => {
+            let pool = sqlx::SqlitePool::connect(&app.database_url).await.unwrap();
+            sqlx::raw_sql(sql).execute(&pool).await.unwrap();
+        }
+        Backend::Postgres => {
+            let pool = sqlx::PgPool::connect(&app.database_url).await.unwrap();
+            sqlx::raw_sql(sql).execute(&pool).await.unwrap();
+        }
+    }
+}
+
 both! {
+    async fn search_ignores_accents_and_takes_symbols_literally(app) {
+        let ann = app.register("ann@example.com").await;
+        let muller = create(&app, &ann, json!({"name": "Jürgen Müller", "email": "jm@example.com"})).await;
+        let obrien = create(&app, &ann, json!({"name": "Siobhán O'Brien"})).await;
+        create(&app, &ann, json!({"name": "Plain Person"})).await;
+        for q in ["muller", "MÜLLER", "mül", "jurgen mu"] {
+            assert_eq!(list_ids(&app, &ann, &[("q", q)]).await, [id_of(&muller)], "{q}");
+        }
+        assert_eq!(list_ids(&app, &ann, &[("q", "siobhan o'brien")]).await, [id_of(&obrien)]);
+        // Symbols alone are no wildcard: they match nothing.
+        for q in ["%", "'", "%%", "_"] {
+            assert!(list_ids(&app, &ann, &[("q", q)]).await.is_empty(), "{q}");
+        }
+        // Companies and deals fold too.
+        let company = app.post(&ann, "/api/v1/companies", json!({"name": "Société Générale"})).await;
+        let found = app.get(&ann, "/api/v1/companies?q=societe%20gen").await;
+        assert_eq!(found.body["data"][0]["id"], company.body["id"]);
+        let deal = app.post(&ann, "/api/v1/deals", json!({"title": "Crème brûlée supply", "contact_id": muller["id"]})).await;
+        let found = app.get(&ann, "/api/v1/deals?q=creme%20brulee").await;
+        assert_eq!(found.body["data"][0]["id"], deal.body["id"]);
+
+        // A contact stored before accents were folded (its search text without
+        // the folded words) is found once the migration has folded it.
+        let migration = include_str!(concat!(env!("CARGO_MANIFEST_DIR"), "/migrations/sqlite/20261207000020_accent_free_search.sql"));
+        let migration_pg = include_str!(concat!(env!("CARGO_MANIFEST_DIR"), "/migrations/postgres/20261207000020_accent_free_search.sql"));
+        run_sql(&app, "UPDATE contacts SET search_text = 'jürgen müller jm example com jü jür mü mül ex exa co com'").await;
+        assert!(list_ids(&app, &ann, &[("q", "muller")]).await.is_empty(), "the old text has no folded words");
+        run_sql(&app, if app.backend == Backend::Sqlite { migration } else { migration_pg }).await;
+        assert_eq!(list_ids(&app, &ann, &[("q", "muller")]).await.len(), 3, "every row now holds the folded words");
+    }
+
     async fn a_common_tag_pages_in_order(app) {
         // 6,000 tagged contacts: SQLite walks the sort index instead of
         // reading every tagged row (records::TagFilter); the pages must be

@@ -415,6 +415,27 @@ both! {
         assert_eq!(due.as_str().unwrap().get(..19), Some("2031-07-01T13:00:00"), "09:00 in New York in July is 13:00 UTC");
     }
 
+    async fn lists_count_and_take_several_tags(app) {
+        let s = app.register("kim@example.com").await;
+        for (name, tags) in [("Both", json!(["vip", "renewal"])), ("Vip only", json!(["vip"])), ("None", json!([]))] {
+            app.post(&s, "/api/v1/contacts", json!({"name": name, "tags": tags})).await.assert(201);
+        }
+        let mut web = Web::new(&app);
+        web.sign_in("kim@example.com").await;
+        let all = web.get("/contacts").await;
+        assert!(all.body.contains("id=\"list-count\">3 contacts<"), "{}", all.body);
+        // `vip, renewal`: records with both tags; the box shows both again.
+        let both = web.get("/contacts?tag=vip%2C+renewal").await;
+        assert!(both.body.contains(">Both<") && !both.body.contains(">Vip only<"), "{}", both.body);
+        assert!(both.body.contains("id=\"list-count\">1 contact<"));
+        assert!(both.body.contains("value=\"vip, renewal\""));
+        // More than a page: the count says so without counting them all.
+        for i in 0..100 {
+            app.post(&s, "/api/v1/contacts", json!({"name": format!("Bulk {i}")})).await.assert(201);
+        }
+        assert!(web.get("/contacts").await.body.contains("id=\"list-count\">100+ contacts<"));
+    }
+
     async fn exported_cells_never_run_as_formulas(app) {
         let s = app.register("fay@example.com").await;
         let formula = "=HYPERLINK(\"http://evil.example\",\"click\")";

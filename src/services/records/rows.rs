@@ -165,6 +165,9 @@ pub async fn write<R: Record>(c: Exec<'_>, org: Uuid, checked: &Checked<R>, new:
 pub struct Listing<'a> {
     /// Free-text words (`records::words`): all must match.
     pub words: Vec<String>,
+    /// A `q` was given that has no word at all (`%`, `'`): it matches
+    /// nothing, rather than every record as no `q` would.
+    pub matches_nothing: bool,
     /// Tags as stored (`records::tag_terms`): the record carries all of them.
     pub tags: Vec<String>,
     /// The other filters; the absent ones are left out.
@@ -180,6 +183,9 @@ impl<'a> Listing<'a> {
     pub fn new(limit: i64, sort: Sort, q: &Option<String>, tags: &[String]) -> Self {
         Listing {
             words: q.as_deref().map(super::query_words).unwrap_or_default(),
+            matches_nothing: q
+                .as_deref()
+                .is_some_and(|q| !q.trim().is_empty() && super::query_words(q).is_empty()),
             tags: super::tag_terms(tags),
             conditions: Vec::new(),
             sort,
