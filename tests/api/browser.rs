@@ -233,6 +233,46 @@ impl Browser {
     }
 }
 
+/// axe-core's script (tests/axe, from the npm registry; `.ci/run` installs
+/// it), or `None` with a note when it is not installed and CI did not ask.
+fn axe_source() -> Option<String> {
+    let path = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/axe/node_modules/axe-core/axe.min.js");
+    match std::fs::read_to_string(&path) {
+        Ok(source) => Some(source),
+        Err(_) if std::env::var("CRM_BROWSER_TESTS").as_deref() == Ok("required") => {
+            panic!("{} is missing: (cd tests/axe && npm ci)", path.display())
+        }
+        Err(_) => {
+            eprintln!("axe-core not installed (cd tests/axe && npm ci): accessibility check skipped");
+            None
+        }
+    }
+}
+
+impl Browser {
+    /// Runs axe-core on the current page: no serious or critical violation
+    /// of WCAG 2.1 A and AA (contrast included) or of axe's best practices.
+    async fn assert_accessible(&self, what: &str) {
+        let Some(axe) = axe_source() else { return };
+        self.client.execute(&axe, vec![]).await.unwrap();
+        let found = self
+            .client
+            .execute_async(
+                "const done = arguments[arguments.length - 1];
+                 axe.run(document, {runOnly: {type: 'tag', values: ['wcag2a', 'wcag2aa', 'wcag21a', 'wcag21aa', 'best-practice']}})
+                   .then(r => done(r.violations
+                     .filter(v => v.impact === 'serious' || v.impact === 'critical')
+                     .map(v => ({id: v.id, impact: v.impact, help: v.help,
+                                 nodes: v.nodes.slice(0, 4).map(n => n.target.join(' ') + ' :: ' + n.failureSummary)}))))
+                   .catch(e => done([{id: 'axe-error', help: String(e)}]));",
+                vec![],
+            )
+            .await
+            .unwrap();
+        assert_eq!(found, json!([]), "{what}: {found:#}");
+    }
+}
+
 /// Sets an input's value the way a picker would (date and time inputs take
 /// keys in the browser's locale order, which varies).
 async fn set_value(b: &Browser, css: &str, value: &str) {
@@ -736,6 +776,75 @@ both! {
         app.post_public("/api/v1/auth/login", json!({"email": "member@example.com", "password": "Mine for good 7"}))
             .await
             .assert(200);
+    }
+
+    async fn every_page_passes_axe(app) {
+        let _one = ONE_AT_A_TIME.lock().await;
+        let owner = app.register("owner@example.com").await;
+        app.add_member(&owner, "member@example.com", "member").await;
+        let company = app.post(&owner, "/api/v1/companies", json!({"name": "Acme", "domain": "acme.example"})).await;
+        let company_id = company.body["id"].as_str().unwrap().to_string();
+        let contact = app
+            .post(&owner, "/api/v1/contacts", json!({"name": "Lin", "email": "lin@acme.example", "phone": "+1 415 555 0134", "company_id": company_id}))
+            .await;
+        let contact_id = contact.body["id"].as_str().unwrap().to_string();
+        let open = app.post(&owner, "/api/v1/deals", json!({"title": "Open", "contact_id": contact_id, "amount": "10"})).await;
+        let open_id = open.body["id"].as_str().unwrap().to_string();
+        let won = app
+            .post(&owner, "/api/v1/deals", json!({"title": "Won", "contact_id": contact_id, "amount": "20", "status": "in_progress"}))
+            .await;
+        let won_id = won.body["id"].as_str().unwrap().to_string();
+        app.patch(&owner, &format!("/api/v1/deals/{won_id}"), json!({"status": "won"})).await.assert(200);
+        let lost = app.post(&owner, "/api/v1/deals", json!({"title": "Lost", "contact_id": contact_id})).await;
+        app.patch(&owner, &format!("/api/v1/deals/{}", lost.body["id"].as_str().unwrap()), json!({"status": "lost"})).await.assert(200);
+        let task = app
+            .post(&owner, "/api/v1/tasks", json!({"title": "Call", "contact_id": contact_id, "due_date": "2030-01-01T10:00:00Z"}))
+            .await;
+        let task_id = task.body["id"].as_str().unwrap().to_string();
+        app.post(&owner, &format!("/api/v1/contacts/{contact_id}/activities"), json!({"text": "Met at the fair"})).await.assert(201);
+        let Some(b) = browser(&app).await else { return };
+
+        for path in ["/login", "/register", "/forgot-password"] {
+            b.goto(path).await;
+            b.find("h1").await;
+            b.assert_accessible(path).await;
+        }
+        b.sign_in("owner@example.com").await;
+        let pages = [
+            "/".to_string(),
+            "/contacts".into(),
+            "/contacts/new".into(),
+            format!("/contacts/{contact_id}"),
+            "/companies".into(),
+            "/companies/new".into(),
+            format!("/companies/{company_id}"),
+            "/deals".into(),
+            "/deals/new".into(),
+            format!("/deals/{open_id}"),
+            format!("/deals/{won_id}"),
+            "/board".into(),
+            "/tasks".into(),
+            format!("/tasks/{task_id}"),
+            "/account".into(),
+            "/settings".into(),
+            "/settings/members".into(),
+            "/settings/pipelines".into(),
+            "/settings/audit".into(),
+            "/no-such-page".into(),
+        ];
+        for path in &pages {
+            b.goto(path).await;
+            b.find("main h1").await;
+            b.assert_accessible(path).await;
+        }
+        // At phone width too, where the header folds and lists scroll.
+        b.client.set_window_size(390, 844).await.unwrap();
+        for path in ["/contacts", "/board", "/"] {
+            b.goto(path).await;
+            b.find("main h1").await;
+            b.assert_accessible(&format!("{path} at 390 px")).await;
+        }
+        b.client.set_window_size(1280, 900).await.unwrap();
     }
 
     async fn a_tenant_never_sees_another_tenants_records(app) {
