@@ -156,6 +156,11 @@ async fn members_page(
     invite_email: String,
 ) -> AppResult<MembersPage> {
     admin_only(web)?;
+    // The role of a refused invitation as chosen, else the usual one.
+    let invite_role = match errors.kept("role") {
+        "" => "member".to_string(),
+        typed => typed.to_string(),
+    };
     let list = {
         let mut conn = state.db.read().await?;
         orgs::queries::list_members(conn.exec(), web.ctx.org_id).await?
@@ -185,7 +190,7 @@ async fn members_page(
             .collect(),
         errors,
         invite_email,
-        invite_role: "member".into(),
+        invite_role,
         accept_url,
         roles: vec!["member", "manager", "admin", "owner"],
     })
@@ -195,13 +200,19 @@ pub async fn members_list(State(state): State<App>, web: Web) -> Response {
     page(members_page(&state, &web, FormErrors::default(), None, String::new()).await)
 }
 
-/// Shows the members page again with the error of a refused action.
-async fn members_refused(state: &App, web: &Web, e: AppError, invite_email: String) -> Response {
+/// Shows the members page again with the error of a refused action (and,
+/// for a refused invitation, the email and role as typed).
+async fn members_refused(state: &App, web: &Web, e: AppError, invite: Option<&InviteForm>) -> Response {
     if !e.status.is_client_error() || e.status == StatusCode::FORBIDDEN && admin_only(web).is_err() {
         return view::error_page(&e);
     }
     let status = e.status;
-    match members_page(state, web, FormErrors::from_api(&e), None, invite_email).await {
+    let mut errors = FormErrors::from_api(&e);
+    if let Some(form) = invite {
+        errors = errors.keep("role", &form.role);
+    }
+    let email = invite.map(|f| f.email.clone()).unwrap_or_default();
+    match members_page(state, web, errors, None, email).await {
         Ok(page) => view::render(status, &page),
         Err(e) => view::error_page(&e),
     }
@@ -230,7 +241,7 @@ pub async fn change_role(
     };
     match result {
         Ok(()) => see_other("/settings/members"),
-        Err(e) => members_refused(&state, &web, e, String::new()).await,
+        Err(e) => members_refused(&state, &web, e, None).await,
     }
 }
 
@@ -252,7 +263,7 @@ pub async fn set_member_password(
     };
     match crate::services::auth::profile::set_temporary(&state, &web.ctx, user, input).await {
         Ok(()) => see_other("/settings/members?password=set"),
-        Err(e) => members_refused(&state, &web, e, String::new()).await,
+        Err(e) => members_refused(&state, &web, e, None).await,
     }
 }
 
@@ -261,7 +272,7 @@ pub async fn remove_member(State(state): State<App>, web: Web, IdPath(user): IdP
     match members::remove(&state, &web.ctx, user).await {
         Ok(()) if leaving => see_other("/"),
         Ok(()) => see_other("/settings/members"),
-        Err(e) => members_refused(&state, &web, e, String::new()).await,
+        Err(e) => members_refused(&state, &web, e, None).await,
     }
 }
 
@@ -298,14 +309,14 @@ pub async fn invite(State(state): State<App>, web: Web, Form(form): Form<InviteF
             )
             .await,
         ),
-        Err(e) => members_refused(&state, &web, e, form.email).await,
+        Err(e) => members_refused(&state, &web, e, Some(&form)).await,
     }
 }
 
 pub async fn revoke(State(state): State<App>, web: Web, IdPath(id): IdPath) -> Response {
     match invitations::revoke(&state, &web.ctx, id).await {
         Ok(()) => see_other("/settings/members"),
-        Err(e) => members_refused(&state, &web, e, String::new()).await,
+        Err(e) => members_refused(&state, &web, e, None).await,
     }
 }
 

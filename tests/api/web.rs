@@ -415,6 +415,16 @@ both! {
         assert_eq!(due.as_str().unwrap().get(..19), Some("2031-07-01T13:00:00"), "09:00 in New York in July is 13:00 UTC");
     }
 
+    async fn a_refused_invitation_keeps_the_email_and_role(app) {
+        app.register("kim@example.com").await;
+        let mut web = Web::new(&app);
+        web.sign_in("kim@example.com").await;
+        let refused = web.post("/settings/invitations", &[("email", "not an email"), ("role", "manager")]).await;
+        assert_eq!(refused.status, StatusCode::UNPROCESSABLE_ENTITY);
+        assert!(refused.body.contains("value=\"not an email\""));
+        assert!(refused.body.contains("<option value=\"manager\" selected>"), "{}", refused.body);
+    }
+
     async fn lists_count_and_take_several_tags(app) {
         let s = app.register("kim@example.com").await;
         for (name, tags) in [("Both", json!(["vip", "renewal"])), ("Vip only", json!(["vip"])), ("None", json!([]))] {
