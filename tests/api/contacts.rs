@@ -997,7 +997,8 @@ both! {
         let cases: Vec<(&str, Vec<&String>)> = vec![
             ("john", vec![&john]),
             ("JOHN", vec![&john]),
-            ("jo", vec![&joan, &john]),
+            // Accents are ignored: `jo` starts Jörg too.
+            ("jo", vec![&jorg, &joan, &john]),
             ("smith", vec![&joan, &john]),
             ("smith john", vec![&john]),
             ("  John   SMITH ", vec![&john]),
@@ -1016,7 +1017,8 @@ both! {
             // Letters beyond ASCII.
             ("müller", vec![&jorg]),
             ("MÜL", vec![&jorg]),
-            ("jö", vec![&jorg]),
+            // Both ways: `jö` is read as `jo`.
+            ("jö", vec![&jorg, &joan, &john]),
             // O'Brien holds `o` and `brien`; pat@obrien.ie holds `obrien`.
             ("brien", vec![&pat]),
             ("o", vec![&pat, &joan]),
@@ -1043,7 +1045,7 @@ both! {
         // Search respects the other filters and the sort.
         assert_eq!(list_ids(&app, &owner, &[("q", "smith"), ("owner_id", manager.user_id.as_str())]).await, [joan.as_str()]);
         assert_eq!(list_ids(&app, &owner, &[("q", "smith"), ("tag", "vip")]).await, [john.as_str()]);
-        assert_eq!(list_ids(&app, &owner, &[("q", "jo"), ("sort", "name")]).await, [joan.clone(), john.clone()]);
+        assert_eq!(list_ids(&app, &owner, &[("q", "jo"), ("sort", "name")]).await, [joan.clone(), john.clone(), jorg.clone()]);
         let pages = walk(&app, &owner, &[("q", "smith"), ("limit", "1")]).await;
         assert_eq!(pages, [vec![joan.as_str()], vec![john.as_str()]]);
 
@@ -1061,7 +1063,7 @@ both! {
         assert_eq!(list_ids(&app, &owner, &q("4155550199")).await, [john.as_str()]);
         app.delete(&owner, &at(&joan)).await.assert(204);
         assert_eq!(list_ids(&app, &owner, &q("smith")).await, [john.as_str()]);
-        assert!(list_ids(&app, &owner, &q("jo")).await.is_empty(), "a deleted contact's terms are gone");
+        assert_eq!(list_ids(&app, &owner, &q("jo")).await, [jorg.as_str()], "a deleted contact's terms are gone");
     }
 
     async fn pages_visit_every_contact_exactly_once(app) {
