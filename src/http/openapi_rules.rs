@@ -89,6 +89,14 @@ fn apply_rules(doc: &mut Value) {
         }
     }
     if let Some(schemas) = doc.pointer_mut("/components/schemas").and_then(Value::as_object_mut) {
+        schemas.insert(
+            "TimeZoneName".to_string(),
+            json!({
+                "type": "string",
+                "description": "A time zone of the IANA database, spelled as it spells it.",
+                "enum": chrono_tz::TZ_VARIANTS.iter().map(|z| z.name()).collect::<Vec<_>>(),
+            }),
+        );
         for (name, description, codes) in code_lists() {
             schemas.insert(name.to_string(), code_schema(description, &codes));
         }
@@ -470,8 +478,25 @@ fn field_rules() -> Vec<(&'static str, &'static str, Value)> {
         "password",
         json!({ "minLength": 8, "maxLength": 128, "pattern": r"^[^\x00]*([A-Za-z][^\x00]*[0-9]|[0-9][^\x00]*[A-Za-z])[^\x00]*$" }),
     );
+    // auth::profile
+    add(&["ProfilePatch"], "name", required_text(200));
+    add(&["ProfilePatch"], "time_zone", code("TimeZoneName"));
+    add(
+        &["PasswordChange"],
+        "new_password",
+        json!({ "minLength": 8, "maxLength": 128, "pattern": r"^[^\x00]*([A-Za-z][^\x00]*[0-9]|[0-9][^\x00]*[A-Za-z])[^\x00]*$" }),
+    );
+    add(
+        &["TemporaryPassword"],
+        "password",
+        json!({ "minLength": 8, "maxLength": 128, "pattern": r"^[^\x00]*([A-Za-z][^\x00]*[0-9]|[0-9][^\x00]*[A-Za-z])[^\x00]*$" }),
+    );
     // activities::CommentInput
     add(&["CommentInput"], "text", required_text(10_000));
-    add(&["CommentInput"], "type", json!({ "enum": ["comment", null] }));
+    add(
+        &["CommentInput"],
+        "type",
+        json!({ "enum": ["comment", "call", "meeting", null] }),
+    );
     rules
 }

@@ -231,27 +231,34 @@ both! {
         app.post(&ann, &format!("{}/activities", path(&d)), json!({"type": "system", "text": "x"})).await.assert_problem(422, "validation_failed");
         app.post(&ann, &format!("{}/activities", path(&d)), json!({"text": "   "})).await.assert_problem(422, "validation_failed");
         app.post(&ann, &format!("{}/activities", path(&d)), json!({"text": "x".repeat(10_001)})).await.assert_problem(422, "validation_failed");
-        // Calls and meetings are logged with their time (default now) and an optional note.
+        // Calls and meetings are logged with their time (default now) and a note.
         let call = app
             .post(&ann, &format!("{}/activities", path(&d)), json!({"type": "call", "text": "Left a voicemail", "occurred_at": "2026-11-30T15:00:00+01:00"}))
             .await;
         call.assert(201);
         assert_eq!(call.body["type"], "call");
         assert_eq!(call.body["payload"], json!({"text": "Left a voicemail", "occurred_at": "2026-11-30T14:00:00Z"}));
-        let meeting = app.post(&ann, &format!("/api/v1/contacts/{c}/activities"), json!({"type": "meeting"})).await;
+        app.post(&ann, &format!("/api/v1/contacts/{c}/activities"), json!({"type": "meeting", "text": " "}))
+            .await
+            .assert_problem(422, "validation_failed");
+        let meeting = app.post(&ann, &format!("/api/v1/contacts/{c}/activities"), json!({"type": "meeting", "text": "Demo"})).await;
         meeting.assert(201);
-        assert_eq!(meeting.body["payload"]["text"], "");
+        assert_eq!(meeting.body["payload"]["text"], "Demo");
         assert!(meeting.body["payload"]["occurred_at"].is_string());
-        app.post(&ann, &format!("{}/activities", path(&d)), json!({"type": "call", "occurred_at": "yesterday"}))
+        app.post(&ann, &format!("{}/activities", path(&d)), json!({"type": "call", "text": "x", "occurred_at": ""}))
             .await
             .assert_problem(422, "validation_failed");
-        app.post(&ann, &format!("{}/activities", path(&d)), json!({"text": "hi", "occurred_at": "2026-11-30T15:00:00Z"}))
+        app.post(&ann, &format!("{}/activities", path(&d)), json!({"type": "call", "text": "x", "occurred_at": "yesterday"}))
             .await
             .assert_problem(422, "validation_failed");
+        // A comment may say when what it tells happened.
+        let dated = app.post(&ann, &format!("{}/activities", path(&d)), json!({"text": "hi", "occurred_at": "2026-11-30T15:00:00Z"})).await;
+        dated.assert(201);
+        assert_eq!(dated.body["payload"], json!({"text": "hi", "occurred_at": "2026-11-30T15:00:00Z"}));
         let contact_events: Vec<String> = timeline(&app, &ann, &format!("/api/v1/contacts/{c}")).await.into_iter().map(|(t, _)| t).collect();
-        assert_eq!(contact_events, vec!["meeting", "call", "comment", "comment", "system"]);
+        assert_eq!(contact_events, vec!["comment", "meeting", "call", "comment", "comment", "system"]);
         let deal_events: Vec<String> = timeline(&app, &ann, &path(&d)).await.into_iter().map(|(t, _)| t).collect();
-        assert_eq!(deal_events, vec!["call", "comment", "system"]);
+        assert_eq!(deal_events, vec!["comment", "call", "comment", "system"]);
     }
 
     async fn deal_lists_filter_and_sort(app) {

@@ -150,12 +150,10 @@ pub struct CommentInput {
     #[serde(rename = "type")]
     #[schema(example = "comment")]
     pub kind: Option<String>,
-    /// A comment's text: 1..10000 characters, trimmed. A call's or meeting's
-    /// note: 0..10000.
-    #[serde(default)]
-    #[schema(max_length = 10000)]
+    /// The comment, or the call's or meeting's note: 1..10000 characters, trimmed.
     pub text: String,
-    /// When the call or meeting took place (RFC 3339); default now. Not for comments.
+    /// When it took place (RFC 3339): a call's or meeting's default is now;
+    /// a comment has one only when given.
     #[schema(value_type = Option<DateTime<Utc>>)]
     pub occurred_at: Option<String>,
 }
@@ -175,24 +173,20 @@ impl CommentInput {
             }
         };
         let mut v = crate::error::Validator::new();
-        if kind == "comment" {
-            let text = v.check("text", validate::required_text(&self.text, 10_000));
-            if self.occurred_at.is_some() {
-                v.add("occurred_at", "only calls and meetings have a time");
-            }
-            v.finish()?;
-            return Ok((kind, serde_json::json!({ "text": text })));
-        }
-        let text = v.check("text", validate::optional_text(Some(&self.text), 10_000));
-        let at = match self.occurred_at.as_deref().map(str::trim).filter(|t| !t.is_empty()) {
-            Some(t) => v.check("occurred_at", crate::services::records::parse_time(t)),
-            None => Some(crate::db::now()),
+        let text = v.check("text", validate::required_text(&self.text, 10_000));
+        let at = match self.occurred_at.as_deref().map(str::trim) {
+            Some(t) => v
+                .check("occurred_at", crate::services::records::parse_time(t))
+                .map(Some),
+            // A call or meeting took place now unless told; a comment has no
+            // time of its own unless given one.
+            None => Some((kind != "comment").then(crate::db::now)),
         };
         v.finish()?;
-        let at = at.map(|t| t.to_rfc3339_opts(chrono::SecondsFormat::Secs, true));
-        Ok((
-            kind,
-            serde_json::json!({ "text": text.flatten().unwrap_or_default(), "occurred_at": at }),
-        ))
+        let mut payload = serde_json::json!({ "text": text.unwrap_or_default() });
+        if let Some(Some(at)) = at {
+            payload["occurred_at"] = Value::String(at.to_rfc3339_opts(chrono::SecondsFormat::Secs, true));
+        }
+        Ok((kind, payload))
     }
 }

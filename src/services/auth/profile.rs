@@ -21,12 +21,11 @@ use crate::services::validate;
 #[derive(Debug, Default, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct ProfilePatch {
-    /// 1..200 characters.
-    #[schema(min_length = 1, max_length = 200)]
+    /// 1..200 characters after trimming.
     pub name: Option<String>,
     /// An IANA time zone name (`Europe/Paris`); null or empty: the browser's.
     #[serde(default, deserialize_with = "crate::services::records::double_option")]
-    #[schema(value_type = Option<String>, max_length = 64, example = "Europe/Paris")]
+    #[schema(value_type = Option<String>, example = "Europe/Paris")]
     pub time_zone: Option<Option<String>>,
 }
 
