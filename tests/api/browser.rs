@@ -286,6 +286,17 @@ async fn set_value(b: &Browser, css: &str, value: &str) {
         .unwrap();
 }
 
+/// An owner with one contact (Lin), signed in in a browser: the owner's
+/// session, the contact's id and the browser.
+async fn owner_with_a_contact(app: &TestApp) -> Option<(crate::helpers::Session, String, Browser)> {
+    let owner = app.register("owner@example.com").await;
+    let contact = app.post(&owner, "/api/v1/contacts", json!({"name": "Lin"})).await;
+    let contact_id = contact.body["id"].as_str().unwrap().to_string();
+    let b = browser(app).await?;
+    b.sign_in("owner@example.com").await;
+    Some((owner, contact_id, b))
+}
+
 /// The time zone the API holds for `session`'s user.
 async fn me_zone(app: &TestApp, session: &crate::helpers::Session) -> String {
     app.get(session, "/api/v1/auth/me").await.body["user"]["time_zone"]
@@ -549,11 +560,7 @@ both! {
 
     async fn refused_forms_keep_what_was_typed_and_focus_the_error(app) {
         let _one = ONE_AT_A_TIME.lock().await;
-        let owner = app.register("owner@example.com").await;
-        let contact = app.post(&owner, "/api/v1/contacts", json!({"name": "Lin"})).await;
-        let contact_id = contact.body["id"].as_str().unwrap().to_string();
-        let Some(b) = browser(&app).await else { return };
-        b.sign_in("owner@example.com").await;
+        let Some((_owner, contact_id, b)) = owner_with_a_contact(&app).await else { return };
 
         // A comment over 10,000 characters: refused, kept in its box, focused.
         b.goto(&format!("/contacts/{contact_id}")).await;
@@ -672,11 +679,7 @@ both! {
 
     async fn tasks_from_record_pages_in_the_users_time_zone(app) {
         let _one = ONE_AT_A_TIME.lock().await;
-        let owner = app.register("owner@example.com").await;
-        let contact = app.post(&owner, "/api/v1/contacts", json!({"name": "Lin"})).await;
-        let contact_id = contact.body["id"].as_str().unwrap().to_string();
-        let Some(b) = browser(&app).await else { return };
-        b.sign_in("owner@example.com").await;
+        let Some((owner, contact_id, b)) = owner_with_a_contact(&app).await else { return };
 
         // Times in Tokyo (UTC+9, no summer time), chosen on the account page.
         b.click("#account-link").await;
