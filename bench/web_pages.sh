@@ -26,10 +26,14 @@ fi
 CONTACT=$(curl -sf -b "$JAR" "$BASE/contacts" | grep -o 'href="/contacts/[0-9a-f-]\{36\}"' | head -1 | sed 's/href="//; s/"//')
 DEAL=$(curl -sf -b "$JAR" "$BASE/deals?status=won" | grep -o 'href="/deals/[0-9a-f-]\{36\}"' | head -1 | sed 's/href="//; s/"//')
 COMPANY=$(curl -sf -b "$JAR" "$BASE/companies" | grep -o 'href="/companies/[0-9a-f-]\{36\}"' | head -1 | sed 's/href="//; s/"//')
+# A member of the board's owner filter (the first one A–Z).
+OWNER=$(curl -sf -b "$JAR" "$BASE/board" | tr '\n' ' ' | grep -o 'id="board-owner"[^<]*<option value="">[^<]*</option> *<option value="[0-9a-f-]\{36\}"' | grep -o '[0-9a-f-]\{36\}' | tail -1 || true)
 printf '%-40s %8s %8s %8s %8s\n' page status cold_ms median_ms max_ms
 for path in / /contacts "/contacts?sort=name" "/contacts?q=ma%20jo" "/contacts?tag=vip" \
             /companies /deals "/deals?status=in_progress&sort=amount" /board /tasks "/tasks?overdue=true" \
-            "$CONTACT" "$DEAL" "$COMPANY" /settings/audit; do
+            "$CONTACT" "$DEAL" "$COMPANY" /settings/audit \
+            "/deals?sort=-amount" "/board?owner_id=$OWNER" /contacts/choices "/contacts/choices?q=ma" "/contacts/choices?q=load" \
+            "/companies/choices?q=ac"; do
   times=()
   status=0
   for _ in $(seq "$RUNS"); do
