@@ -25,6 +25,8 @@ pub struct AppInner {
     pub limits: RateLimits,
     pub metrics: PrometheusHandle,
     pub analytics: crate::services::analytics::AnalyticsCache,
+    /// Password hashing, bounded (`services::auth::password`).
+    pub hasher: crate::services::auth::password::Hasher,
 }
 
 impl App {
@@ -42,6 +44,7 @@ impl App {
 
     pub fn new(config: Config, db: Db, metrics: PrometheusHandle) -> Self {
         let tokens = TokenKeys::new(&config.secret_key, config.access_ttl);
+        let hasher = crate::services::auth::password::Hasher::new(config.hash_limits);
         let limits = RateLimits::new(config.auth_rate_per_minute, config.rate_per_second);
         Self(Arc::new(AppInner {
             config,
@@ -50,6 +53,7 @@ impl App {
             limits,
             metrics,
             analytics: Default::default(),
+            hasher,
         }))
     }
 }

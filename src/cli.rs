@@ -44,7 +44,7 @@ pub async fn run() -> anyhow::Result<()> {
             validate::password(&password, &email).map_err(|m| anyhow::anyhow!("--password: {m}"))?;
             let db = connect(&config).await?;
             db.migrate().await.context("database migration failed")?;
-            let hash = auth::password::hash(password).await?;
+            let hash = auth::password::hash_blocking(&password)?;
             let mut tx = db.begin().await?;
             let created = auth::accounts::create_account(tx.exec(), &email, &name, &hash, &org_name, None).await;
             let (user, org) = match created {

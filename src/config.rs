@@ -101,6 +101,12 @@ pub struct Settings {
     /// API requests allowed per second per user (bursts up to twice this).
     #[arg(long, env = "CRM_RATE_PER_SECOND", global = true, default_value = "100")]
     pub rate_per_second: String,
+    /// Password hashes computed at once (19 MiB each); `auto`: the cores.
+    #[arg(long, env = "CRM_HASH_CONCURRENCY", global = true, default_value = "auto")]
+    pub hash_concurrency: String,
+    /// Password hashes that may wait for a free slot; beyond, 503 `busy`.
+    #[arg(long, env = "CRM_HASH_QUEUE", global = true, default_value = "auto")]
+    pub hash_queue: String,
     /// Maximum database connections (per pool).
     #[arg(long, env = "CRM_DB_MAX_CONNECTIONS", global = true, default_value = "10")]
     pub db_max_connections: String,
@@ -129,6 +135,8 @@ impl fmt::Debug for Settings {
             .field("registration", &self.registration)
             .field("auth_rate_per_minute", &self.auth_rate_per_minute)
             .field("rate_per_second", &self.rate_per_second)
+            .field("hash_concurrency", &self.hash_concurrency)
+            .field("hash_queue", &self.hash_queue)
             .field("db_max_connections", &self.db_max_connections)
             .field("log", &self.log)
             .field("log_format", &self.log_format)
@@ -192,6 +200,8 @@ pub struct Config {
     pub registration: Registration,
     pub auth_rate_per_minute: u32,
     pub rate_per_second: u32,
+    /// Password hashing limits (`services::auth::password`).
+    pub hash_limits: crate::services::auth::password::Limits,
     pub db_max_connections: u32,
     pub log: String,
     pub log_format: LogFormat,
@@ -224,6 +234,19 @@ impl Settings {
             &self.auth_rate_per_minute,
         )?;
         let rate_per_second = positive("CRM_RATE_PER_SECOND", "--rate-per-second", &self.rate_per_second)?;
+        let defaults = crate::services::auth::password::Limits::default();
+        let hash_limits = crate::services::auth::password::Limits {
+            concurrency: match self.hash_concurrency.trim() {
+                "auto" => defaults.concurrency,
+                n => positive("CRM_HASH_CONCURRENCY", "--hash-concurrency", n)?,
+            },
+            queue: match self.hash_queue.trim() {
+                "auto" => defaults.queue,
+                n => n.parse().map_err(|_| {
+                    anyhow::anyhow!("CRM_HASH_QUEUE (--hash-queue) must be a whole number or auto, got {n:?}")
+                })?,
+            },
+        };
         let db_max_connections = positive(
             "CRM_DB_MAX_CONNECTIONS",
             "--db-max-connections",
@@ -263,6 +286,7 @@ impl Settings {
             registration,
             auth_rate_per_minute,
             rate_per_second,
+            hash_limits,
             db_max_connections,
             log: self.log,
             log_format,
@@ -343,6 +367,8 @@ mod tests {
             registration: "open".into(),
             auth_rate_per_minute: "5".into(),
             rate_per_second: "100".into(),
+            hash_concurrency: "auto".into(),
+            hash_queue: "auto".into(),
             db_max_connections: "10".into(),
             log: "info".into(),
             log_format: "pretty".into(),

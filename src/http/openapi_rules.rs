@@ -142,6 +142,9 @@ fn operation_answers(op: &mut Value) {
     let tenant = has_parameter(op, "X-Organization-Id");
     let body = op.get("requestBody").is_some();
     let query = parameters(op).any(|p| p["in"] == "query") || has_parameter(op, "Idempotency-Key");
+    let hashes = op["operationId"]
+        .as_str()
+        .is_some_and(|id| HASHING_OPERATIONS.contains(&id));
     let Some(responses) = op.get_mut("responses").and_then(Value::as_object_mut) else {
         return;
     };
@@ -174,8 +177,25 @@ fn operation_answers(op: &mut Value) {
     if query {
         answer(responses, "422", "`validation_failed` or `invalid_cursor`");
     }
+    if hashes {
+        answer(
+            responses,
+            "503",
+            "`busy` (every password hashing slot and queue place taken) or `database_unavailable`, with Retry-After",
+        );
+    }
     answer(responses, "503", "`database_unavailable`, with Retry-After");
 }
+
+/// The operations that hash a password (`services::auth::password`): they
+/// can also answer 503 `busy`.
+const HASHING_OPERATIONS: &[&str] = &[
+    "register",
+    "login",
+    "change_password",
+    "set_member_password",
+    "accept_invitation",
+];
 
 /// Headers are never null; `Idempotency-Key` is 1..255 visible characters;
 /// `limit` is 1..200; a query filter may be empty (not given).

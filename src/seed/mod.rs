@@ -468,7 +468,7 @@ pub async fn run(db: &Db, args: &SeedArgs) -> anyhow::Result<()> {
         "this database already holds the seed data set ({first_email} exists); seed a fresh database"
     );
 
-    let hash = crate::services::auth::password::hash(PASSWORD.to_string()).await?;
+    let hash = crate::services::auth::password::hash_blocking(PASSWORD)?;
     let started = Instant::now();
     let planned = large.total() + small.total() * args.orgs;
     let bar = ProgressBar::new(planned);

@@ -318,3 +318,35 @@ both_with! {
         me(&app, &bo.token).await.assert(200);
     }
 }
+
+both_with! {
+    |config| config.hash_limits = crm::services::auth::password::Limits { concurrency: 1, queue: 1 };
+
+    async fn password_hashing_is_bounded_and_says_when_to_come_back(app) {
+        app.register("ann@example.com").await;
+        // 24 sign-ins at once (distinct emails: no per-email limit applies)
+        // against one hashing slot and one queue place.
+        let mut attempts = tokio::task::JoinSet::new();
+        for i in 0..24 {
+            let body = json!({"email": format!("user{i}@example.com"), "password": "wrong pass 1"});
+            attempts.spawn(send(app.request(Method::POST, "/api/v1/auth/login").json(&body)));
+        }
+        let answers = attempts.join_all().await;
+        let mut busy = 0;
+        for r in &answers {
+            match r.status.as_u16() {
+                401 => assert_eq!(r.body["code"], "invalid_credentials"),
+                503 => {
+                    r.assert_problem(503, "busy");
+                    assert_eq!(r.header("retry-after"), Some("1"));
+                    busy += 1;
+                }
+                other => panic!("unexpected {other}: {}", r.body),
+            }
+        }
+        assert!(busy > 0, "with one slot and one queue place, some attempts wait for no one");
+        assert!(busy < answers.len(), "the ones admitted are served");
+        // Once the burst has passed, sign-in works again.
+        app.post_public("/api/v1/auth/login", json!({"email": "ann@example.com", "password": PASSWORD})).await.assert(200);
+    }
+}

@@ -120,6 +120,7 @@ pub fn test_config(database_url: &str, dir: &std::path::Path) -> Config {
         registration: Registration::Open,
         auth_rate_per_minute: 1000,
         rate_per_second: 1000,
+        hash_limits: Default::default(),
         db_max_connections: 5,
         log: "warn".into(),
         log_format: LogFormat::Pretty,

@@ -65,7 +65,7 @@ pub async fn register_account(state: &App, ip: ClientIp, input: RegisterInput) -
             return Err(email_taken());
         }
     }
-    let hash = password::hash(input.password).await?;
+    let hash = password::hash(&state.hasher, input.password).await?;
 
     let mut tx = state.db.begin().await?;
     let (user, _) = create_account(tx.exec(), &email, &name, &hash, &org_name, ip.text()).await?;
@@ -141,7 +141,7 @@ pub async fn authenticate(state: &App, email: &str, password: String, ip: Client
         let mut conn = state.db.read().await?;
         queries::find_user_by_email(conn.exec(), &email).await?
     };
-    let ok = password::verify(password, user.as_ref().map(|u| u.password_hash.clone())).await;
+    let ok = password::verify(&state.hasher, password, user.as_ref().map(|u| u.password_hash.clone())).await?;
     match user {
         Some(user) if ok => Ok(user),
         other => {

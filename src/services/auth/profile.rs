@@ -96,10 +96,16 @@ pub async fn change_password(state: &App, user_id: Uuid, input: PasswordChange, 
     let mut v = Validator::new();
     v.check("new_password", validate::password(&input.new_password, &current.email));
     v.finish()?;
-    if !password::verify(input.current_password, Some(current.password_hash.clone())).await {
+    if !password::verify(
+        &state.hasher,
+        input.current_password,
+        Some(current.password_hash.clone()),
+    )
+    .await?
+    {
         return Err(AppError::field("current_password", "is not your current password"));
     }
-    let hash = password::hash(input.new_password).await?;
+    let hash = password::hash(&state.hasher, input.new_password).await?;
     let mut tx = state.db.begin().await?;
     queries::set_password(tx.exec(), user_id, &hash, keep).await?;
     tx.commit().await?;
@@ -136,7 +142,7 @@ pub async fn set_temporary(state: &App, ctx: &OrgCtx, user_id: Uuid, input: Temp
             "this member belongs to other organizations too: they must change their password themselves",
         ));
     }
-    let hash = password::hash(input.password).await?;
+    let hash = password::hash(&state.hasher, input.password).await?;
     queries::set_password(tx.exec(), user_id, &hash, None).await?;
     let event = Event::new("member.password_set")
         .by(ctx)

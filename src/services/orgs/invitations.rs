@@ -248,7 +248,7 @@ pub async fn accept(
             };
             v.check("password", validate::password(&input.password, &pending.email));
             v.finish()?;
-            let hash = password::hash(input.password).await?;
+            let hash = password::hash(&state.hasher, input.password).await?;
             Joiner::New {
                 name: name.unwrap_or_default(),
                 hash,
