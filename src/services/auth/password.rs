@@ -17,7 +17,7 @@ use std::sync::{Mutex, OnceLock};
 use argon2::password_hash::rand_core::OsRng;
 use argon2::password_hash::{Output, PasswordHash, SaltString};
 use argon2::{Algorithm, Argon2, Block, Params, Version};
-use axum::http::StatusCode;
+use http::StatusCode;
 use tokio::sync::Semaphore;
 
 use crate::error::{AppError, AppResult};
