@@ -263,6 +263,11 @@ async fn record_page(
             .await?
             .map(|c| c.name)
             .unwrap_or_default();
+    // The badge names the stage as its pipeline does (`Negotiation`).
+    let stage = crate::services::pipelines::find(conn.exec(), web.ctx.org_id, deal.pipeline_id)
+        .await?
+        .and_then(|p| p.stage(&deal.stage).map(|s| s.name.clone()))
+        .unwrap_or_else(|| deal.stage.clone());
     drop(conn);
     let is_open = deal.status == "new" || deal.status == "in_progress";
     let pipelines = match is_open {
@@ -284,7 +289,7 @@ async fn record_page(
         form,
         head: Head::of(&deal, &deal.title, &members, &web.ctx),
         status: status_words(&deal.status),
-        stage: deal.stage.clone(),
+        stage,
         amount: view::money(deal.amount_cents, &deal.currency),
         members,
         errors,

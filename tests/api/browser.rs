@@ -400,7 +400,7 @@ both! {
         assert_eq!(b.text("#deal-status").await, "won");
         b.click("#reopen").await;
         b.wait_for_text("#deal-status", |t| t == "in progress").await;
-        assert!(b.text(".badges").await.contains("negotiation"));
+        assert!(b.text(".badges").await.contains("Negotiation"));
         assert!(!b.source().await.contains("id=\"reopen\""), "an open deal has no Reopen");
 
         // Delete the deal from its page (the folded confirmation, then its
