@@ -45,7 +45,11 @@ impl App {
     pub fn new(config: Config, db: Db, metrics: PrometheusHandle) -> Self {
         let tokens = TokenKeys::new(&config.secret_key, config.access_ttl);
         let hasher = crate::services::auth::password::Hasher::new(config.hash_limits);
-        let limits = RateLimits::new(config.auth_rate_per_minute, config.rate_per_second);
+        let limits = RateLimits::new(
+            config.auth_rate_per_minute,
+            config.auth_ip_rate_per_minute,
+            config.rate_per_second,
+        );
         Self(Arc::new(AppInner {
             config,
             db,

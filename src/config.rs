@@ -98,6 +98,14 @@ pub struct Settings {
     /// Sign-in and registration attempts allowed per minute per (client IP, email).
     #[arg(long, env = "CRM_AUTH_RATE_PER_MINUTE", global = true, default_value = "5")]
     pub auth_rate_per_minute: String,
+    /// Sign-in, registration and invitation-accept attempts allowed per minute
+    /// per client IP, whatever the email.
+    #[arg(long, env = "CRM_AUTH_IP_RATE_PER_MINUTE", global = true, default_value = "30")]
+    pub auth_ip_rate_per_minute: String,
+    /// Proxies whose `X-Forwarded-For` names the client (comma-separated IP
+    /// addresses); empty: the connection's peer is the client.
+    #[arg(long, env = "CRM_TRUSTED_PROXIES", global = true, default_value = "")]
+    pub trusted_proxies: String,
     /// API requests allowed per second per user (bursts up to twice this).
     #[arg(long, env = "CRM_RATE_PER_SECOND", global = true, default_value = "100")]
     pub rate_per_second: String,
@@ -134,6 +142,8 @@ impl fmt::Debug for Settings {
             .field("refresh_ttl", &self.refresh_ttl)
             .field("registration", &self.registration)
             .field("auth_rate_per_minute", &self.auth_rate_per_minute)
+            .field("auth_ip_rate_per_minute", &self.auth_ip_rate_per_minute)
+            .field("trusted_proxies", &self.trusted_proxies)
             .field("rate_per_second", &self.rate_per_second)
             .field("hash_concurrency", &self.hash_concurrency)
             .field("hash_queue", &self.hash_queue)
@@ -199,6 +209,9 @@ pub struct Config {
     pub refresh_ttl: Duration,
     pub registration: Registration,
     pub auth_rate_per_minute: u32,
+    pub auth_ip_rate_per_minute: u32,
+    /// Peers whose `X-Forwarded-For` is believed (`CRM_TRUSTED_PROXIES`).
+    pub trusted_proxies: Vec<std::net::IpAddr>,
     pub rate_per_second: u32,
     /// Password hashing limits (`services::auth::password`).
     pub hash_limits: crate::services::auth::password::Limits,
@@ -234,6 +247,22 @@ impl Settings {
             &self.auth_rate_per_minute,
         )?;
         let rate_per_second = positive("CRM_RATE_PER_SECOND", "--rate-per-second", &self.rate_per_second)?;
+        let auth_ip_rate_per_minute = positive(
+            "CRM_AUTH_IP_RATE_PER_MINUTE",
+            "--auth-ip-rate-per-minute",
+            &self.auth_ip_rate_per_minute,
+        )?;
+        let trusted_proxies = self
+            .trusted_proxies
+            .split(',')
+            .map(str::trim)
+            .filter(|p| !p.is_empty())
+            .map(|p| {
+                p.parse().map_err(|_| {
+                    anyhow::anyhow!("CRM_TRUSTED_PROXIES (--trusted-proxies) must list IP addresses, got {p:?}")
+                })
+            })
+            .collect::<anyhow::Result<Vec<std::net::IpAddr>>>()?;
         let defaults = crate::services::auth::password::Limits::default();
         let hash_limits = crate::services::auth::password::Limits {
             concurrency: match self.hash_concurrency.trim() {
@@ -286,6 +315,8 @@ impl Settings {
             registration,
             auth_rate_per_minute,
             rate_per_second,
+            auth_ip_rate_per_minute,
+            trusted_proxies,
             hash_limits,
             db_max_connections,
             log: self.log,
@@ -367,6 +398,8 @@ mod tests {
             registration: "open".into(),
             auth_rate_per_minute: "5".into(),
             rate_per_second: "100".into(),
+            auth_ip_rate_per_minute: "30".into(),
+            trusted_proxies: String::new(),
             hash_concurrency: "auto".into(),
             hash_queue: "auto".into(),
             db_max_connections: "10".into(),

@@ -206,13 +206,29 @@ impl<S: Send + Sync> FromRequestParts<S> for TextPath {
     }
 }
 
-impl<S: Send + Sync> FromRequestParts<S> for ClientIp {
+/// The client's address: the connection's peer, or, when the peer is a
+/// proxy named in `CRM_TRUSTED_PROXIES`, the last address of
+/// `X-Forwarded-For` that is not one of those proxies (the one the nearest
+/// untrusted hop added; a client cannot forge what comes after it).
+impl FromRequestParts<crate::app::App> for ClientIp {
     type Rejection = std::convert::Infallible;
 
-    async fn from_request_parts(parts: &mut Parts, _state: &S) -> Result<Self, Self::Rejection> {
-        Ok(ClientIp(
-            parts.extensions.get::<ConnectInfo<SocketAddr>>().map(|c| c.0.ip()),
-        ))
+    async fn from_request_parts(parts: &mut Parts, state: &crate::app::App) -> Result<Self, Self::Rejection> {
+        let peer = parts.extensions.get::<ConnectInfo<SocketAddr>>().map(|c| c.0.ip());
+        let trusted = &state.config.trusted_proxies;
+        let Some(peer) = peer.filter(|p| trusted.contains(p)) else {
+            return Ok(ClientIp(peer));
+        };
+        let forwarded = parts
+            .headers
+            .get_all("x-forwarded-for")
+            .iter()
+            .filter_map(|v| v.to_str().ok())
+            .flat_map(|v| v.split(','))
+            .filter_map(|a| a.trim().parse::<std::net::IpAddr>().ok())
+            .collect::<Vec<_>>();
+        let client = forwarded.into_iter().rev().find(|a| !trusted.contains(a));
+        Ok(ClientIp(Some(client.unwrap_or(peer))))
     }
 }
 

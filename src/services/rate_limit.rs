@@ -1,6 +1,7 @@
 //! Rate limits (api.md §3): sign-in and registration attempts per (client IP,
-//! email) and action, and API requests per user. Both answer 429 with
-//! `Retry-After`.
+//! email) and action, all such attempts per client IP (so spraying many
+//! emails from one address is limited too), and API requests per user. All
+//! answer 429 with `Retry-After`.
 //!
 //! The counters live in this process: with several instances behind a load
 //! balancer each one enforces the limit on what it sees.
@@ -24,32 +25,33 @@ pub enum AuthAction {
 
 pub struct RateLimits {
     auth: DefaultKeyedRateLimiter<(AuthAction, IpAddr, String)>,
+    auth_ip: DefaultKeyedRateLimiter<IpAddr>,
     api: DefaultKeyedRateLimiter<Uuid>,
     clock: DefaultClock,
 }
 
 impl RateLimits {
-    pub fn new(auth_per_minute: u32, api_per_second: u32) -> Self {
+    pub fn new(auth_per_minute: u32, auth_ip_per_minute: u32, api_per_second: u32) -> Self {
         let auth_quota = Quota::per_minute(nonzero(auth_per_minute));
+        let auth_ip_quota = Quota::per_minute(nonzero(auth_ip_per_minute));
         let api_quota =
             Quota::per_second(nonzero(api_per_second)).allow_burst(nonzero(api_per_second.saturating_mul(2)));
         Self {
             auth: DefaultKeyedRateLimiter::keyed(auth_quota),
+            auth_ip: DefaultKeyedRateLimiter::keyed(auth_ip_quota),
             api: DefaultKeyedRateLimiter::keyed(api_quota),
             clock: DefaultClock::default(),
         }
     }
 
     /// Counts one sign-in or registration attempt; every attempt counts, whatever
-    /// its outcome.
+    /// its outcome: against the (action, IP, email) limit and the IP's own.
     pub fn check_auth(&self, action: AuthAction, ip: Option<IpAddr>, email: &str) -> Result<(), AppError> {
-        let key = (
-            action,
-            ip.unwrap_or(IpAddr::V4(Ipv4Addr::UNSPECIFIED)),
-            email.trim().to_lowercase(),
-        );
-        self.auth
-            .check_key(&key)
+        let ip = ip.unwrap_or(IpAddr::V4(Ipv4Addr::UNSPECIFIED));
+        let key = (action, ip, email.trim().to_lowercase());
+        self.auth_ip
+            .check_key(&ip)
+            .and_then(|()| self.auth.check_key(&key))
             .map_err(|not_until| self.limited(not_until.wait_time_from(self.clock.now())))
     }
 
@@ -67,6 +69,7 @@ impl RateLimits {
     /// Forgets keys whose limits are back to full, so memory stays bounded.
     pub fn retain_recent(&self) {
         self.auth.retain_recent();
+        self.auth_ip.retain_recent();
         self.api.retain_recent();
     }
 }

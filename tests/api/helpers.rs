@@ -120,6 +120,8 @@ pub fn test_config(database_url: &str, dir: &std::path::Path) -> Config {
         registration: Registration::Open,
         auth_rate_per_minute: 1000,
         rate_per_second: 1000,
+        auth_ip_rate_per_minute: 100_000,
+        trusted_proxies: Vec::new(),
         hash_limits: Default::default(),
         db_max_connections: 5,
         log: "warn".into(),
