@@ -69,6 +69,14 @@ document.querySelectorAll("select[data-stages]").forEach((select) => {
   select.addEventListener("change", () => followPipeline(select));
 });
 
+// The page at `address` as the server renders it now, parsed; null when it
+// does not answer 2xx (the caller keeps what it shows).
+async function fetchPage(address) {
+  const response = await fetch(address, { credentials: "same-origin" });
+  if (!response.ok) return null;
+  return new DOMParser().parseFromString(await response.text(), "text/html");
+}
+
 // Searchable pickers: a select marked data-picker="/contacts/choices" becomes
 // a combobox (ARIA 1.2: a text box with a list box) that searches every record
 // as you type. The select stays in the form, hidden, and carries the value;
@@ -246,10 +254,8 @@ document.querySelectorAll("input[data-live-search]").forEach((input) => {
       const ticket = ++latest;
       const address = `${form.action}?${new URLSearchParams(new FormData(form))}`;
       try {
-        const response = await fetch(address, { credentials: "same-origin" });
-        if (!response.ok || ticket !== latest) return;
-        const fresh = new DOMParser().parseFromString(await response.text(), "text/html");
-        if (ticket !== latest) return;
+        const fresh = await fetchPage(address);
+        if (!fresh || ticket !== latest) return;
         for (const region of document.querySelectorAll("[data-live-region]")) {
           const theirs = fresh.getElementById(region.id);
           if (theirs) region.replaceWith(document.importNode(theirs, true));
@@ -316,9 +322,8 @@ document.querySelectorAll("input[data-live-search]").forEach((input) => {
   // cards), without reloading the page.
   async function refreshFigures() {
     try {
-      const response = await fetch(window.location.href, { credentials: "same-origin" });
-      if (!response.ok) return;
-      const fresh = new DOMParser().parseFromString(await response.text(), "text/html");
+      const fresh = await fetchPage(window.location.href);
+      if (!fresh) return;
       for (const column of boardEl.querySelectorAll(".column")) {
         const mine = column.querySelector(".col-figures");
         const theirs = fresh.getElementById(column.getAttribute("aria-labelledby"));

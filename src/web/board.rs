@@ -187,7 +187,7 @@ async fn build(state: &App, web: &Web, q: BoardQuery) -> AppResult<BoardPage> {
             cards: deals
                 .iter()
                 .map(|d| {
-                    let is_open = d.status == "new" || d.status == "in_progress";
+                    let is_open = d.is_open();
                     Card {
                         id: d.id.to_string(),
                         path: format!("/deals/{}", d.id),

@@ -296,16 +296,17 @@ pub fn activity_line(a: &Activity, names: &Names) -> ActivityLine {
         _ => String::new(),
     };
     // A call or meeting logged by hand: what it was and when it took place.
-    let logged = match (
-        a.kind.as_str(),
-        p["occurred_at"]
-            .as_str()
-            .and_then(|t| crate::services::records::parse_time(t).ok()),
-    ) {
-        ("call", Some(at)) => format!("Call on {}", view::time(&at)),
-        ("meeting", Some(at)) => format!("Meeting on {}", view::time(&at)),
-        ("call", None) => "Call".to_string(),
-        ("meeting", None) => "Meeting".to_string(),
+    let logged = match a.kind.as_str() {
+        "call" | "meeting" => {
+            let what = if a.kind == "call" { "Call" } else { "Meeting" };
+            match p["occurred_at"]
+                .as_str()
+                .and_then(|t| crate::services::records::parse_time(t).ok())
+            {
+                Some(at) => format!("{what} on {}", view::time(&at)),
+                None => what.to_string(),
+            }
+        }
         _ => String::new(),
     };
     ActivityLine {

@@ -263,15 +263,17 @@ async fn record_page(
             .await?
             .map(|c| c.name)
             .unwrap_or_default();
-    // The badge names the stage as its pipeline does (`Negotiation`).
-    let stage = crate::services::pipelines::find(conn.exec(), web.ctx.org_id, deal.pipeline_id)
-        .await?
-        .and_then(|p| p.stage(&deal.stage).map(|s| s.name.clone()))
-        .unwrap_or_else(|| deal.stage.clone());
+    let all = crate::services::pipelines::all(conn.exec(), web.ctx.org_id).await?;
     drop(conn);
-    let is_open = deal.status == "new" || deal.status == "in_progress";
+    // The badge names the stage as its pipeline does (`Negotiation`).
+    let stage = all
+        .iter()
+        .find(|p| p.id == deal.pipeline_id)
+        .and_then(|p| p.stage(&deal.stage))
+        .map_or_else(|| deal.stage.clone(), |s| s.name.clone());
+    let is_open = deal.is_open();
     let pipelines = match is_open {
-        true => related::pipeline_options(state, web).await?,
+        true => related::options_of(&all),
         false => Vec::new(),
     };
     let members = view::members(state, web.ctx.org_id).await?;
@@ -282,7 +284,7 @@ async fn record_page(
         shell: Shell::new(web, "deals", deal.title.clone()),
         is_open,
         lost_reasons: related::lost_reasons(state, web).await?,
-        may_reopen: (deal.status == "won" || deal.status == "lost") && web.ctx.role >= Role::Manager,
+        may_reopen: !is_open && web.ctx.role >= Role::Manager,
         is_new: deal.status == "new",
         contact_id: deal.contact_id.to_string(),
         contact_name,
@@ -371,12 +373,7 @@ pub async fn move_stage(
 ) -> Response {
     match to_stage(&state, &web, id, form.stage).await {
         Ok(deal) => Json(json!({"id": deal.id, "stage": deal.stage, "status": deal.status})).into_response(),
-        Err(e) => {
-            if e.status.is_server_error() {
-                tracing::error!(code = e.code, "board move failed");
-            }
-            (e.status, Json(json!({"code": e.code, "message": e.detail}))).into_response()
-        }
+        Err(e) => view::script_error(&e),
     }
 }
 

@@ -60,7 +60,7 @@ fn sort_for(q: &PickerQuery) -> Option<String> {
 fn answer(found: AppResult<Vec<PickerChoice>>) -> Response {
     match found {
         Ok(choices) => Json(choices).into_response(),
-        Err(e) => (e.status, Json(serde_json::json!({"code": e.code, "message": e.detail}))).into_response(),
+        Err(e) => view::script_error(&e),
     }
 }
 

@@ -317,18 +317,21 @@ pub async fn list<R: Listed>(
     let params = params.limited(PAGE_SIZE);
     let urls = ListUrls::new(R::PATH, &pairs, R::DEFAULT_SORT);
     let columns: Vec<Column<R>> = R::list_columns().into_iter().filter(|c| !c.header.is_empty()).collect();
-    let row = |r: &Named<R>, members: &[Choice]| RowView {
-        id: r.record.id(),
-        cells: columns
-            .iter()
-            .map(|c| CellView {
-                text: (c.show)(&r.record, &r.cells(members)),
-                fold: c.fold.map(|f| f(&r.record, &r.cells(members))).unwrap_or_default(),
-                class: c.class,
-                link: c.link,
-                badge: c.badge,
-            })
-            .collect(),
+    let row = |r: &Named<R>, members: &[Choice]| {
+        let cells = r.cells(members);
+        RowView {
+            id: r.record.id(),
+            cells: columns
+                .iter()
+                .map(|c| CellView {
+                    text: (c.show)(&r.record, &cells),
+                    fold: c.fold.map(|f| f(&r.record, &cells)).unwrap_or_default(),
+                    class: c.class,
+                    link: c.link,
+                    badge: c.badge,
+                })
+                .collect(),
+        }
     };
     let fetch = named_page::<R>(&state, &web.ctx, &params);
     let list = match view::list_parts(&state, web.ctx.org_id, urls, fetch, row).await {
@@ -438,7 +441,7 @@ async fn render_new<R: Edited>(
 }
 
 /// The record page of `R`, answered with `status`.
-pub(super) async fn render_record<R: Edited>(
+async fn render_record<R: Edited>(
     state: &App,
     web: &Web,
     id: Uuid,
@@ -530,10 +533,23 @@ pub async fn delete<R: Edited>(
 /// The record page again with the error of a refused change next to its
 /// field; a missing record or a server fault is an error page.
 pub async fn refused<R: Edited>(state: &App, web: &Web, id: Uuid, form: Option<R::Form>, e: AppError) -> Response {
+    refused_with::<R>(state, web, id, form, e, |errors| errors).await
+}
+
+/// [`refused`], with the errors shaped by `shape` first: what another form
+/// of the page typed kept (a comment, a new task), its fields renamed.
+pub async fn refused_with<R: Edited>(
+    state: &App,
+    web: &Web,
+    id: Uuid,
+    form: Option<R::Form>,
+    e: AppError,
+    shape: impl FnOnce(FormErrors) -> FormErrors,
+) -> Response {
     if !e.status.is_client_error() || e.status == StatusCode::NOT_FOUND {
         return view::error_page(&e);
     }
-    render_record::<R>(state, web, id, form, FormErrors::from_api(&e), e.status).await
+    render_record::<R>(state, web, id, form, shape(FormErrors::from_api(&e)), e.status).await
 }
 
 /// The comment box of a record page.
@@ -562,13 +578,14 @@ pub async fn comment<R: Edited + OnTimeline>(
     match records::comment::<R>(&state, &web.ctx, id, input).await {
         Ok(_) => see_other(&format!("{}/{id}#timeline", R::PATH)),
         // The comment stays in its box, with the error beside it.
-        Err(e) if e.status.is_client_error() && e.status != StatusCode::NOT_FOUND => {
-            let errors = FormErrors::from_api(&e)
-                .keep("text", &form.text)
-                .keep("kind", &form.kind)
-                .keep("occurred_at", &form.occurred_at);
-            render_record::<R>(&state, &web, id, None, errors, e.status).await
+        Err(e) => {
+            refused_with::<R>(&state, &web, id, None, e, |errors| {
+                errors
+                    .keep("text", &form.text)
+                    .keep("kind", &form.kind)
+                    .keep("occurred_at", &form.occurred_at)
+            })
+            .await
         }
-        Err(e) => view::error_page(&e),
     }
 }

@@ -171,20 +171,25 @@ pub struct PipelineOption {
 pub async fn pipeline_options(state: &App, web: &Web) -> AppResult<Vec<PipelineOption>> {
     let mut conn = state.db.read().await?;
     let all = crate::services::pipelines::all(conn.exec(), web.ctx.org_id).await?;
-    Ok(all
-        .into_iter()
+    Ok(options_of(&all))
+}
+
+/// `pipelines` as the deal forms offer them.
+pub fn options_of(pipelines: &[crate::services::pipelines::Pipeline]) -> Vec<PipelineOption> {
+    pipelines
+        .iter()
         .map(|p| PipelineOption {
             id: p.id.to_string(),
-            name: p.name,
+            name: p.name.clone(),
             stages: p
                 .stages
                 .0
-                .into_iter()
+                .iter()
                 .filter(|s| s.key != crate::services::pipelines::CLOSED)
-                .map(|s| (s.key, s.name))
+                .map(|s| (s.key.clone(), s.name.clone()))
                 .collect(),
         })
-        .collect())
+        .collect()
 }
 
 /// The organization's lost reasons (the Lost dialog of deal pages and cards).

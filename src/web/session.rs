@@ -26,6 +26,8 @@ const CSRF_COOKIE: &str = "crm_csrf";
 /// A stored session.
 #[derive(Debug, Clone, sqlx::FromRow)]
 pub struct SessionRow {
+    /// The SHA-256 of the cookie's token (what the table is keyed by).
+    pub token_hash: Vec<u8>,
     pub user_id: Uuid,
     pub organization_id: Option<Uuid>,
     pub csrf_token: String,
@@ -146,7 +148,7 @@ fn cookie_header(name: &str, value: &str, same_site: &str, max_age: Option<i64>,
 
 async fn find(c: Exec<'_>, token_hash: &[u8]) -> Result<Option<SessionRow>, sqlx::Error> {
     let row: Option<SessionRow> = run!(c, conn => sqlx::query_as(
-        "SELECT user_id, organization_id, csrf_token, expires_at FROM web_sessions WHERE token_hash = $1",
+        "SELECT token_hash, user_id, organization_id, csrf_token, expires_at FROM web_sessions WHERE token_hash = $1",
     )
     .bind(token_hash)
     .fetch_optional(conn)
@@ -258,23 +260,13 @@ impl FromRequestParts<App> for Web {
         let ip = ClientIp::from_request_parts(parts, state)
             .await
             .unwrap_or(ClientIp(None));
-        let session_hash = cookie(&parts.headers, SESSION_COOKIE)
-            .map(hash_token)
-            .unwrap_or_default();
-        resolve(state, session, csrf, here, ip, session_hash)
+        resolve(state, session, csrf, here, ip)
             .await
             .map_err(|e| super::view::error_page(&e))
     }
 }
 
-async fn resolve(
-    state: &App,
-    session: SessionRow,
-    csrf: String,
-    here: String,
-    ip: ClientIp,
-    session_hash: Vec<u8>,
-) -> AppResult<Web> {
+async fn resolve(state: &App, session: SessionRow, csrf: String, here: String, ip: ClientIp) -> AppResult<Web> {
     let mut conn = state.db.read().await?;
     let user = users::find_user(conn.exec(), session.user_id)
         .await?
@@ -310,6 +302,6 @@ async fn resolve(
         organizations,
         csrf,
         here,
-        session_hash,
+        session_hash: session.token_hash,
     })
 }

@@ -378,13 +378,14 @@ async fn add_to<R: super::records::Edited>(
         .and_then(|c| c.into_new())
     {
         Ok(_) => see_other(&format!("{}/{id}#tasks-title", R::PATH)),
-        Err(e) if e.status.is_client_error() && e.status != StatusCode::NOT_FOUND => {
-            let errors = FormErrors::from_api(&e)
-                .prefixed("task_")
-                .keep("task_title", &form.task_title)
-                .keep("task_due_date", &form.task_due_date);
-            super::records::render_record::<R>(state, web, id, None, errors, e.status).await
+        Err(e) => {
+            super::records::refused_with::<R>(state, web, id, None, e, |errors| {
+                errors
+                    .prefixed("task_")
+                    .keep("task_title", &form.task_title)
+                    .keep("task_due_date", &form.task_due_date)
+            })
+            .await
         }
-        Err(e) => view::error_page(&e),
     }
 }

@@ -68,6 +68,19 @@ pub fn from_local_input(typed: &str) -> Option<String> {
     })
 }
 
+/// An error answered to the page's script (the board's moves, the pickers):
+/// `{"code", "message"}` with the error's status; a server fault is logged.
+pub fn script_error(e: &AppError) -> Response {
+    if e.status.is_server_error() {
+        tracing::error!(code = e.code, "a script's request failed");
+    }
+    (
+        e.status,
+        axum::Json(serde_json::json!({"code": e.code, "message": e.detail})),
+    )
+        .into_response()
+}
+
 /// An organization in the header's switcher.
 pub struct OrgChoice {
     pub id: String,

@@ -141,6 +141,13 @@ fn is_terminal(status: &str) -> bool {
     status == "won" || status == "lost"
 }
 
+impl Deal {
+    /// Still in the pipeline: neither won nor lost.
+    pub fn is_open(&self) -> bool {
+        !is_terminal(&self.status)
+    }
+}
+
 /// The status changes the contract allows.
 fn transition_allowed(from: &str, to: &str) -> bool {
     matches!(

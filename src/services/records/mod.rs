@@ -358,14 +358,12 @@ impl Sort {
     /// and sorts within its currency (amounts of different currencies do not
     /// compare: the list groups them); a missing date sorts after every date
     /// (nulls last ascending, first descending).
-    pub fn columns(&self) -> &'static [&'static str] {
+    pub fn columns(&self) -> Vec<&'static str> {
         match self.field {
-            "amount" => &["currency", "amount_cents"],
-            "expected_close_date" => &["COALESCE(expected_close_date, '9999-12-31')"],
-            "due_date" => &["COALESCE(due_date, '9999-12-31T00:00:00+00:00')"],
-            "name" => &["name"],
-            "updated_at" => &["updated_at"],
-            _ => &["created_at"],
+            "amount" => vec!["currency", "amount_cents"],
+            "expected_close_date" => vec!["COALESCE(expected_close_date, '9999-12-31')"],
+            "due_date" => vec!["COALESCE(due_date, '9999-12-31T00:00:00+00:00')"],
+            field => vec![field],
         }
     }
 
