@@ -115,6 +115,23 @@ pub struct Settings {
     /// Password hashes that may wait for a free slot; beyond, 503 `busy`.
     #[arg(long, env = "CRM_HASH_QUEUE", global = true, default_value = "auto")]
     pub hash_queue: String,
+    /// Open client connections allowed at once; `auto`: three quarters of the
+    /// process's open-file limit, at most 10,000. Beyond, new ones get 503.
+    #[arg(long, env = "CRM_MAX_CONNECTIONS", global = true, default_value = "auto")]
+    pub max_connections: String,
+    /// Open connections allowed from one client address (a trusted proxy's
+    /// are not capped). Beyond, new ones get 503.
+    #[arg(long, env = "CRM_MAX_CONNECTIONS_PER_IP", global = true, default_value = "256")]
+    pub max_connections_per_ip: String,
+    /// Seconds a client has to send a request's headers, from connecting or
+    /// from the previous answer (so also how long an idle keep-alive
+    /// connection stays open).
+    #[arg(long, env = "CRM_HEADER_TIMEOUT", global = true, default_value = "10")]
+    pub header_timeout: String,
+    /// Seconds a request has for its body to arrive and its answer to be
+    /// ready (streamed exports exempt); beyond, 408 or 503 `timeout`.
+    #[arg(long, env = "CRM_REQUEST_TIMEOUT", global = true, default_value = "30")]
+    pub request_timeout: String,
     /// Maximum database connections (per pool).
     #[arg(long, env = "CRM_DB_MAX_CONNECTIONS", global = true, default_value = "10")]
     pub db_max_connections: String,
@@ -147,6 +164,10 @@ impl fmt::Debug for Settings {
             .field("rate_per_second", &self.rate_per_second)
             .field("hash_concurrency", &self.hash_concurrency)
             .field("hash_queue", &self.hash_queue)
+            .field("max_connections", &self.max_connections)
+            .field("max_connections_per_ip", &self.max_connections_per_ip)
+            .field("header_timeout", &self.header_timeout)
+            .field("request_timeout", &self.request_timeout)
             .field("db_max_connections", &self.db_max_connections)
             .field("log", &self.log)
             .field("log_format", &self.log_format)
@@ -215,6 +236,9 @@ pub struct Config {
     pub rate_per_second: u32,
     /// Password hashing limits (`services::auth::password`).
     pub hash_limits: crate::services::auth::password::Limits,
+    /// Connection bounds of the accept loop (`http::serve`).
+    pub connections: crate::http::serve::ConnectionLimits,
+    pub request_timeout: Duration,
     pub db_max_connections: u32,
     pub log: String,
     pub log_format: LogFormat,
@@ -281,6 +305,19 @@ impl Settings {
             "--db-max-connections",
             &self.db_max_connections,
         )?;
+        let connections = crate::http::serve::ConnectionLimits {
+            max_connections: match self.max_connections.trim() {
+                "auto" => default_max_connections(),
+                n => positive("CRM_MAX_CONNECTIONS", "--max-connections", n)?,
+            },
+            max_per_ip: positive(
+                "CRM_MAX_CONNECTIONS_PER_IP",
+                "--max-connections-per-ip",
+                &self.max_connections_per_ip,
+            )?,
+            header_timeout: seconds("CRM_HEADER_TIMEOUT", "--header-timeout", &self.header_timeout)?,
+        };
+        let request_timeout = seconds("CRM_REQUEST_TIMEOUT", "--request-timeout", &self.request_timeout)?;
         if tracing_subscriber::EnvFilter::try_new(&self.log).is_err() {
             bail!("CRM_LOG (--log) is not a valid log filter: {:?}", self.log);
         }
@@ -318,11 +355,24 @@ impl Settings {
             auth_ip_rate_per_minute,
             trusted_proxies,
             hash_limits,
+            connections,
+            request_timeout,
             db_max_connections,
             log: self.log,
             log_format,
         })
     }
+}
+
+/// Three quarters of the soft open-file limit (the rest is for database
+/// files and connections, logs), at most 10,000; 1,024 where the limit
+/// cannot be read. Read from /proc: no unsafe call needed.
+fn default_max_connections() -> usize {
+    let soft = std::fs::read_to_string("/proc/self/limits").ok().and_then(|limits| {
+        let line = limits.lines().find(|l| l.starts_with("Max open files"))?;
+        line.split_whitespace().nth(3)?.parse::<usize>().ok()
+    });
+    soft.map_or(1024, |n| (n / 4 * 3).clamp(64, 10_000))
 }
 
 fn seconds(var: &str, flag: &str, value: &str) -> anyhow::Result<Duration> {
@@ -402,6 +452,10 @@ mod tests {
             trusted_proxies: String::new(),
             hash_concurrency: "auto".into(),
             hash_queue: "auto".into(),
+            max_connections: "auto".into(),
+            max_connections_per_ip: "256".into(),
+            header_timeout: "10".into(),
+            request_timeout: "30".into(),
             db_max_connections: "10".into(),
             log: "info".into(),
             log_format: "pretty".into(),
@@ -415,6 +469,11 @@ mod tests {
         s.access_ttl = "abc".into();
         let err = s.resolve().unwrap_err().to_string();
         assert!(err.contains("CRM_ACCESS_TTL"), "{err}");
+
+        let mut s = settings(dir.path());
+        s.max_connections_per_ip = "0".into();
+        let err = s.resolve().unwrap_err().to_string();
+        assert!(err.contains("CRM_MAX_CONNECTIONS_PER_IP"), "{err}");
 
         let mut s = settings(dir.path());
         s.registration = "closed".into();

@@ -141,6 +141,39 @@ impl AppError {
         e
     }
 
+    /// A connection over `CRM_MAX_CONNECTIONS` or `CRM_MAX_CONNECTIONS_PER_IP`.
+    pub fn too_many_connections() -> Self {
+        let mut e = Self::new(
+            StatusCode::SERVICE_UNAVAILABLE,
+            "too_many_connections",
+            "too many open connections from this address or in all; retry later",
+        );
+        e.retry_after = Some(1);
+        e
+    }
+
+    /// The request's body did not arrive within `CRM_REQUEST_TIMEOUT`.
+    pub fn request_timeout(limit: std::time::Duration) -> Self {
+        Self::new(
+            StatusCode::REQUEST_TIMEOUT,
+            "request_timeout",
+            format!("the request body did not arrive within {} s", limit.as_secs()),
+        )
+    }
+
+    /// The request was not answered within `CRM_REQUEST_TIMEOUT` and was
+    /// stopped: a transaction still open is rolled back, one already
+    /// committed stays (a write is whole or absent, never partial).
+    pub fn timeout(limit: std::time::Duration) -> Self {
+        let mut e = Self::new(
+            StatusCode::SERVICE_UNAVAILABLE,
+            "timeout",
+            format!("the request was stopped after {} s; retry later", limit.as_secs()),
+        );
+        e.retry_after = Some(1);
+        e
+    }
+
     pub fn internal(source: impl Into<anyhow::Error>) -> Self {
         let mut e = Self::new(
             StatusCode::INTERNAL_SERVER_ERROR,

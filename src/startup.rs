@@ -60,12 +60,13 @@ impl Application {
         let notifications = tokio::spawn(crate::services::analytics::listen(state.clone()));
         let notifier = tokio::spawn(crate::services::analytics::notifier(state.clone()));
         let (stopping_tx, stopping_rx) = tokio::sync::oneshot::channel::<()>();
-        let serve = axum::serve(listener, router.into_make_service_with_connect_info::<SocketAddr>())
-            .with_graceful_shutdown(async move {
-                shutdown.await;
-                tracing::info!("stop requested; finishing in-flight requests");
-                let _ = stopping_tx.send(());
-            });
+        let limits = state.config.connections.clone();
+        let trusted = state.config.trusted_proxies.clone();
+        let serve = http::serve::serve(listener, router, limits, trusted, async move {
+            shutdown.await;
+            tracing::info!("stop requested; finishing in-flight requests");
+            let _ = stopping_tx.send(());
+        });
         let grace = async move {
             if stopping_rx.await.is_ok() {
                 tokio::time::sleep(SHUTDOWN_GRACE).await;
@@ -74,7 +75,7 @@ impl Application {
             }
         };
         let result = tokio::select! {
-            result = serve => result.context("server error"),
+            () = serve => Ok(()),
             () = grace => {
                 tracing::warn!("in-flight requests did not finish within {} s; stopping anyway", SHUTDOWN_GRACE.as_secs());
                 Ok(())
@@ -112,13 +113,19 @@ pub async fn stop_signal() {
     }
 }
 
-/// Periodic upkeep: expired idempotency keys, refresh tokens and web sessions, idle rate-limit
-/// keys, metric histograms.
+/// Periodic upkeep: rate-limit keys back to full every 5 s (a flood of made-up
+/// clients is forgotten quickly); each minute, expired idempotency keys,
+/// refresh tokens and web sessions, and metric histograms.
 async fn housekeeping(state: App) {
-    let mut tick = tokio::time::interval(Duration::from_secs(60));
+    let mut tick = tokio::time::interval(Duration::from_secs(5));
+    let mut round: u64 = 0;
     loop {
         tick.tick().await;
         state.limits.retain_recent();
+        round += 1;
+        if round % 12 != 1 {
+            continue;
+        }
         state.metrics.run_upkeep();
         let purged = async {
             let mut tx = state.db.begin().await?;

@@ -172,9 +172,15 @@ impl Db {
 
     /// Starts the transaction of a request that writes. Every write of a request
     /// goes through one of these, so a failed request leaves nothing behind.
+    ///
+    /// On SQLite it takes the write lock at once (`BEGIN IMMEDIATE`): a
+    /// deferred transaction that read first and then wrote while another
+    /// process (a `crm` command beside the server) held the lock would fail
+    /// at once with `database is locked`, where this one waits its turn
+    /// (`busy_timeout`). In this process the writer is alone, so it costs nothing.
     pub async fn begin(&self) -> Result<Tx, sqlx::Error> {
         Ok(match self {
-            Db::Sqlite { write, .. } => Tx::Sqlite(write.begin().await?),
+            Db::Sqlite { write, .. } => Tx::Sqlite(write.begin_with("BEGIN IMMEDIATE").await?),
             Db::Postgres(pool) => Tx::Postgres(pool.begin().await?),
         })
     }

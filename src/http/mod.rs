@@ -7,6 +7,7 @@ pub mod openapi;
 pub mod openapi_rules;
 pub mod request_id;
 pub mod response;
+pub mod serve;
 
 use axum::Router;
 use axum::extract::DefaultBodyLimit;
@@ -36,54 +37,87 @@ pub fn router(state: App) -> Router {
         .merge(crate::web::router(state.clone()))
         .fallback(not_found)
         .method_not_allowed_fallback(method_not_allowed)
-        .with_state(state)
+        .with_state(state.clone())
         // Innermost first: a panic becomes a problem response inside the request's
         // context, so it still gets its request id, log line and metrics.
         .layer(CatchPanicLayer::custom(panic_response))
         .layer(DefaultBodyLimit::max(BODY_LIMIT))
-        .layer(axum::middleware::from_fn(read_body_first))
+        .layer(axum::middleware::from_fn_with_state(state, bounded_request))
         .layer(axum::middleware::from_fn(request_id::request_context))
 }
 
-/// Reads a request's whole body (up to [`BODY_LIMIT`]) before it is routed.
+/// Bounds a request in time and reads its whole body (up to [`BODY_LIMIT`])
+/// before it is routed.
 ///
-/// An answer given before a handler reads the body (a 404 for a malformed
-/// id, a 401, a 415) would otherwise leave the unread rest of the body on the
-/// connection, and the server would close it without saying so: a client
-/// reusing the connection saw its next request fail. Read first, nothing is
-/// left and the connection stays usable. The JSON and form extractors buffer
-/// the body anyway, so this costs no memory they did not already take. A body
-/// over the limit is refused (413) with `Connection: close`: its rest is not
-/// read. (Streamed uploads, when they come, will be routed around this.)
-async fn read_body_first(request: axum::extract::Request, next: axum::middleware::Next) -> Response {
+/// Time: the body must arrive, and the answer be ready, within
+/// `CRM_REQUEST_TIMEOUT` of the headers (`408 request_timeout` and the
+/// connection closed, or `503 timeout`): a slow client or a stuck query
+/// frees its place. Streamed answers ([`streams`]) are exempt by design:
+/// their length follows the data, not a stuck request.
+///
+/// Body first: an answer given before a handler reads the body (a 404 for
+/// a malformed id, a 401, a 415) would otherwise leave the unread rest of
+/// the body on the connection, and the server would close it without saying
+/// so: a client reusing the connection saw its next request fail. Read
+/// first, nothing is left and the connection stays usable. The JSON and form
+/// extractors buffer the body anyway, so this costs no memory they did not
+/// already take. A body over the limit is refused (413) with `Connection:
+/// close`: its rest is not read.
+async fn bounded_request(
+    axum::extract::State(app): axum::extract::State<App>,
+    request: axum::extract::Request,
+    next: axum::middleware::Next,
+) -> Response {
     use axum::body::{Body, HttpBody};
-    if request.body().size_hint().exact() == Some(0) {
+    if streams(request.uri().path()) {
         return next.run(request).await;
     }
-    let declared_too_large = request
-        .headers()
-        .get(header::CONTENT_LENGTH)
-        .and_then(|v| v.to_str().ok())
-        .and_then(|v| v.parse::<usize>().ok())
-        .is_some_and(|n| n > BODY_LIMIT);
-    let (parts, body) = request.into_parts();
-    let bytes = match declared_too_large {
-        true => None,
-        false => axum::body::to_bytes(body, BODY_LIMIT).await.ok(),
-    };
-    match bytes {
-        Some(bytes) => {
-            next.run(axum::extract::Request::from_parts(parts, Body::from(bytes)))
+    let limit = app.config.request_timeout;
+    let deadline = tokio::time::Instant::now() + limit;
+    let request = if request.body().size_hint().exact() == Some(0) {
+        request
+    } else {
+        let declared_too_large = request
+            .headers()
+            .get(header::CONTENT_LENGTH)
+            .and_then(|v| v.to_str().ok())
+            .and_then(|v| v.parse::<usize>().ok())
+            .is_some_and(|n| n > BODY_LIMIT);
+        let (parts, body) = request.into_parts();
+        let read = match declared_too_large {
+            true => Ok(None),
+            false => tokio::time::timeout_at(deadline, axum::body::to_bytes(body, BODY_LIMIT))
                 .await
+                .map(Result::ok),
+        };
+        match read {
+            Ok(Some(bytes)) => axum::extract::Request::from_parts(parts, Body::from(bytes)),
+            Ok(None) => return closing(AppError::payload_too_large()),
+            Err(_) => return closing(AppError::request_timeout(limit)),
         }
-        None => {
-            let mut response = AppError::payload_too_large().into_response();
-            response
-                .headers_mut()
-                .insert(header::CONNECTION, HeaderValue::from_static("close"));
-            response
+    };
+    match tokio::time::timeout_at(deadline, next.run(request)).await {
+        Ok(response) => response,
+        Err(_) => {
+            tracing::warn!(seconds = limit.as_secs(), "request stopped: not answered in time");
+            AppError::timeout(limit).into_response()
         }
     }
+}
+
+/// The paths whose answers stream (CSV exports): no request timeout.
+fn streams(path: &str) -> bool {
+    path.ends_with(".csv")
+}
+
+/// An error answer after which the connection is closed (the body's rest is
+/// left unread).
+fn closing(error: AppError) -> Response {
+    let mut response = error.into_response();
+    response
+        .headers_mut()
+        .insert(header::CONNECTION, HeaderValue::from_static("close"));
+    response
 }
 
 /// No route: the API's problem document under `/api`, the web app's page

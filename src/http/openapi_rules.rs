@@ -8,8 +8,10 @@
 //!   each handler's `responses(...)`: errors are `application/problem+json`;
 //!   a bearer-authenticated operation can answer 401 and 429; one scoped by
 //!   `X-Organization-Id` 400 and 403; one with a body 400, 413 and 422; one
-//!   with query parameters or `Idempotency-Key` 422; every one 503 when the
-//!   database is unreachable;
+//!   with query parameters or `Idempotency-Key` 422; one with a body 408 when
+//!   it does not arrive in time; every one 503 when the database is
+//!   unreachable, the request is not answered in time or the connection is
+//!   over a cap;
 //! - the constraints of the validators in `crate::services::validate` and the
 //!   record types' checks, by schema and field ([`field_rules`], [`query_rules`]). Each entry
 //!   mirrors a rule in the code named beside it; a rule changed there and not
@@ -171,6 +173,11 @@ fn operation_answers(op: &mut Value) {
     }
     if body {
         answer(responses, "400", "`malformed_json`: the body is not JSON");
+        answer(
+            responses,
+            "408",
+            "`request_timeout`: the body did not arrive within CRM_REQUEST_TIMEOUT",
+        );
         answer(responses, "413", "`payload_too_large`: the body is over 1 MiB");
         answer(responses, "422", "`validation_failed`, naming each invalid field");
     }
@@ -181,10 +188,14 @@ fn operation_answers(op: &mut Value) {
         answer(
             responses,
             "503",
-            "`busy` (every password hashing slot and queue place taken) or `database_unavailable`, with Retry-After",
+            "`busy` (every password hashing slot and queue place taken), `database_unavailable`, `timeout` or `too_many_connections`, with Retry-After",
         );
     }
-    answer(responses, "503", "`database_unavailable`, with Retry-After");
+    answer(
+        responses,
+        "503",
+        "`database_unavailable`, `timeout` (not answered within CRM_REQUEST_TIMEOUT) or `too_many_connections`, with Retry-After",
+    );
 }
 
 /// The operations that hash a password (`services::auth::password`): they

@@ -5,9 +5,18 @@
 //!
 //! The counters live in this process: with several instances behind a load
 //! balancer each one enforces the limit on what it sees.
+//!
+//! Memory stays bounded however many clients an attacker makes up: a key is
+//! fixed-size (the email is kept as a 64-bit keyed hash, not as sent), keys
+//! whose limit is back to full are forgotten every few seconds
+//! (`startup::housekeeping`), and at once when the maps grow past
+//! [`PRUNE_ABOVE`]. What is left is the keys of the last few seconds: each
+//! costs about 100 bytes.
 
+use std::hash::BuildHasher;
 use std::net::{IpAddr, Ipv4Addr};
 use std::num::NonZeroU32;
+use std::sync::atomic::{AtomicU64, Ordering};
 
 use governor::clock::{Clock, DefaultClock};
 use governor::{DefaultKeyedRateLimiter, Quota};
@@ -23,11 +32,21 @@ pub enum AuthAction {
     Register,
 }
 
+/// Keys held before a check prunes the maps itself instead of waiting for
+/// the next housekeeping round.
+pub const PRUNE_ABOVE: usize = 100_000;
+
 pub struct RateLimits {
-    auth: DefaultKeyedRateLimiter<(AuthAction, IpAddr, String)>,
+    /// (action, IP, keyed hash of the normalized email).
+    auth: DefaultKeyedRateLimiter<(AuthAction, IpAddr, u64)>,
     auth_ip: DefaultKeyedRateLimiter<IpAddr>,
     api: DefaultKeyedRateLimiter<Uuid>,
     clock: DefaultClock,
+    /// Hashes emails with a key of this process's own (no chosen collisions).
+    email_hasher: std::collections::hash_map::RandomState,
+    started: std::time::Instant,
+    /// Seconds since `started` of the last pruning a check did.
+    last_pruned: AtomicU64,
 }
 
 impl RateLimits {
@@ -41,6 +60,9 @@ impl RateLimits {
             auth_ip: DefaultKeyedRateLimiter::keyed(auth_ip_quota),
             api: DefaultKeyedRateLimiter::keyed(api_quota),
             clock: DefaultClock::default(),
+            email_hasher: Default::default(),
+            started: std::time::Instant::now(),
+            last_pruned: AtomicU64::new(0),
         }
     }
 
@@ -48,7 +70,8 @@ impl RateLimits {
     /// its outcome: against the (action, IP, email) limit and the IP's own.
     pub fn check_auth(&self, action: AuthAction, ip: Option<IpAddr>, email: &str) -> Result<(), AppError> {
         let ip = ip.unwrap_or(IpAddr::V4(Ipv4Addr::UNSPECIFIED));
-        let key = (action, ip, email.trim().to_lowercase());
+        let key = (action, ip, self.email_hasher.hash_one(email.trim().to_lowercase()));
+        self.prune_if_large();
         self.auth_ip
             .check_key(&ip)
             .and_then(|()| self.auth.check_key(&key))
@@ -71,6 +94,29 @@ impl RateLimits {
         self.auth.retain_recent();
         self.auth_ip.retain_recent();
         self.api.retain_recent();
+    }
+
+    /// Keys held now, in all three maps.
+    pub fn keys(&self) -> usize {
+        self.auth.len() + self.auth_ip.len() + self.api.len()
+    }
+
+    /// Prunes at once when a flood of new keys outgrows [`PRUNE_ABOVE`],
+    /// at most once a second (pruning walks every key).
+    fn prune_if_large(&self) {
+        if self.auth.len() + self.auth_ip.len() <= PRUNE_ABOVE {
+            return;
+        }
+        let now = self.started.elapsed().as_secs() + 1;
+        let last = self.last_pruned.load(Ordering::Relaxed);
+        if now > last
+            && self
+                .last_pruned
+                .compare_exchange(last, now, Ordering::Relaxed, Ordering::Relaxed)
+                .is_ok()
+        {
+            self.retain_recent();
+        }
     }
 }
 

@@ -123,6 +123,12 @@ pub fn test_config(database_url: &str, dir: &std::path::Path) -> Config {
         auth_ip_rate_per_minute: 100_000,
         trusted_proxies: Vec::new(),
         hash_limits: Default::default(),
+        connections: crm::http::serve::ConnectionLimits {
+            max_connections: 1000,
+            max_per_ip: 1000,
+            header_timeout: Duration::from_secs(10),
+        },
+        request_timeout: Duration::from_secs(30),
         db_max_connections: 5,
         log: "warn".into(),
         log_format: LogFormat::Pretty,

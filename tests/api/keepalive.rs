@@ -11,7 +11,7 @@ use crate::both;
 
 /// Reads more of the connection into `buffer`; `None` when it closed or
 /// stayed silent for 5 s.
-async fn read_more(stream: &mut TcpStream, buffer: &mut Vec<u8>) -> Option<()> {
+pub async fn read_more(stream: &mut TcpStream, buffer: &mut Vec<u8>) -> Option<()> {
     let mut chunk = [0u8; 8192];
     let n = tokio::time::timeout(Duration::from_secs(5), stream.read(&mut chunk))
         .await
@@ -23,7 +23,7 @@ async fn read_more(stream: &mut TcpStream, buffer: &mut Vec<u8>) -> Option<()> {
 
 /// Reads one HTTP/1.1 response (headers and a `Content-Length` body) and
 /// returns its status line; `None` when the server closed the connection.
-async fn read_response(stream: &mut TcpStream, buffer: &mut Vec<u8>) -> Option<String> {
+pub async fn read_response(stream: &mut TcpStream, buffer: &mut Vec<u8>) -> Option<String> {
     let end = loop {
         if let Some(end) = buffer.windows(4).position(|w| w == b"\r\n\r\n") {
             break end;

@@ -11,6 +11,7 @@ mod analytics;
 mod auth;
 mod browser;
 mod companies;
+mod connections;
 mod contacts;
 mod conventions;
 mod deals;
