@@ -380,6 +380,10 @@ fn query_rules() -> Vec<(&'static str, &'static str, Value)> {
             sort(&["created_at", "updated_at", "amount", "expected_close_date"]),
         ),
         ("/api/v1/tasks", "sort", sort(&["due_date", "created_at"])),
+        // records::MAX_QUERY_CHARS
+        ("/api/v1/contacts", "q", json!({ "maxLength": 200 })),
+        ("/api/v1/companies", "q", json!({ "maxLength": 200 })),
+        ("/api/v1/deals", "q", json!({ "maxLength": 200 })),
         (
             "/api/v1/deals",
             "status",

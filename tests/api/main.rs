@@ -6,6 +6,7 @@
 // Not every test uses every helper.
 #[allow(dead_code)]
 mod helpers;
+mod hostile;
 
 mod analytics;
 mod auth;

@@ -122,7 +122,7 @@ pub async fn list(state: &App, ctx: &OrgCtx, query: &CompanyQuery) -> AppResult<
     let mut v = Validator::new();
     let owner_id = v.parsed("owner_id", &query.owner_id, parse_uuid);
     v.finish()?;
-    let listing = Listing::new(limit, sort, &query.q, &query.tag).filter([("owner_id =", Cell::Id(owner_id))]);
+    let listing = Listing::new(limit, sort, &query.q, &query.tag)?.filter([("owner_id =", Cell::Id(owner_id))]);
     records::list_page(state, ctx, listing, &query.cursor).await
 }
 

@@ -228,7 +228,7 @@ pub async fn list(state: &App, ctx: &OrgCtx, query: &ContactQuery) -> AppResult<
     let created_after = v.parsed("created_after", &query.created_after, parse_time);
     let created_before = v.parsed("created_before", &query.created_before, parse_time);
     v.finish()?;
-    let listing = Listing::new(limit, sort, &query.q, &query.tag).filter([
+    let listing = Listing::new(limit, sort, &query.q, &query.tag)?.filter([
         ("owner_id =", Cell::Id(owner_id)),
         ("company_id =", Cell::Id(company_id)),
         ("lead_source =", Cell::Text(opt(&query.lead_source))),

@@ -249,7 +249,7 @@ pub async fn list(state: &App, ctx: &OrgCtx, query: &DealQuery) -> AppResult<Pag
         }
     }
     v.finish()?;
-    let listing = Listing::new(limit, sort, &query.q, &query.tag).filter([
+    let listing = Listing::new(limit, sort, &query.q, &query.tag)?.filter([
         ("status IN", Cell::AnyOf(&query.status)),
         ("stage =", Cell::Text(opt(&query.stage))),
         ("pipeline_id =", Cell::Id(pipeline_id)),

@@ -124,13 +124,21 @@ pub fn unique<R: Record>(existing: Option<Uuid>) -> AppResult<()> {
     }
 }
 
-/// A list's `tag=` values as stored: trimmed, lower-cased, empty ones dropped.
+/// A list's `tag=` values as stored: trimmed, lower-cased, empty ones and
+/// repeats dropped.
 pub fn tag_terms(tags: &[String]) -> Vec<String> {
-    tags.iter()
-        .map(|t| t.trim().to_lowercase())
-        .filter(|t| !t.is_empty())
-        .collect()
+    let mut terms: Vec<String> = Vec::new();
+    for tag in tags {
+        let tag = tag.trim().to_lowercase();
+        if !tag.is_empty() && !terms.contains(&tag) {
+            terms.push(tag);
+        }
+    }
+    terms
 }
+
+/// The most tags a record carries ([`normalize_tags`]).
+pub const MAX_TAGS: usize = 20;
 
 /// Normalizes tags: trimmed, lower-cased, 1..50 characters each, at most 20,
 /// duplicates dropped keeping the first appearance.
@@ -146,8 +154,8 @@ pub fn normalize_tags(tags: &[String]) -> Result<Vec<String>, String> {
             out.push(tag);
         }
     }
-    if out.len() > 20 {
-        return Err("at most 20 tags".into());
+    if out.len() > MAX_TAGS {
+        return Err(format!("at most {MAX_TAGS} tags"));
     }
     Ok(out)
 }

@@ -11,6 +11,7 @@ use uuid::Uuid;
 use super::shape::{Checked, Record};
 use super::{After, Sort, TagFilter};
 use crate::db::Exec;
+use crate::error::{AppError, AppResult, FieldError};
 use crate::run;
 
 /// A column's value as it is bound. `None` writes NULL; in a list filter it
@@ -160,6 +161,10 @@ pub async fn write<R: Record>(c: Exec<'_>, org: Uuid, checked: &Checked<R>, new:
     Ok(())
 }
 
+/// The longest free-text query of a list (the longest searched field, a
+/// name, is 200 characters).
+pub const MAX_QUERY_CHARS: usize = 200;
+
 /// What one page of a list asks for.
 #[derive(Debug, Clone)]
 pub struct Listing<'a> {
@@ -180,18 +185,36 @@ pub struct Listing<'a> {
 impl<'a> Listing<'a> {
     /// A page of `limit` rows in `sort` order, found by the words of `q` and
     /// carrying every tag of `tags`.
-    pub fn new(limit: i64, sort: Sort, q: &Option<String>, tags: &[String]) -> Self {
-        Listing {
+    ///
+    /// A `q` over [`MAX_QUERY_CHARS`] is refused (`q` names the field): each
+    /// of its words is a condition, and thousands of them made an expression
+    /// SQLite refuses.
+    pub fn new(limit: i64, sort: Sort, q: &Option<String>, tags: &[String]) -> AppResult<Self> {
+        if q.as_deref().is_some_and(|q| q.chars().count() > MAX_QUERY_CHARS) {
+            return Err(AppError::validation(vec![FieldError {
+                field: "q".into(),
+                message: format!("at most {MAX_QUERY_CHARS} characters"),
+            }]));
+        }
+        let mut tags = super::tag_terms(tags);
+        // No record carries more tags than this, so such a filter matches
+        // nothing; said without building a condition per tag (10,000 `tag=`
+        // made an expression SQLite refuses).
+        let too_many_tags = tags.len() > super::MAX_TAGS;
+        if too_many_tags {
+            tags.clear();
+        }
+        Ok(Listing {
             words: q.as_deref().map(super::query_words).unwrap_or_default(),
-            matches_nothing: q
-                .as_deref()
-                .is_some_and(|q| !q.trim().is_empty() && super::query_words(q).is_empty()),
-            tags: super::tag_terms(tags),
+            matches_nothing: too_many_tags
+                || q.as_deref()
+                    .is_some_and(|q| !q.trim().is_empty() && super::query_words(q).is_empty()),
+            tags,
             conditions: Vec::new(),
             sort,
             after: None,
             limit,
-        }
+        })
     }
 
     /// The same, with these filters too.
