@@ -132,6 +132,11 @@ pub struct Settings {
     /// ready (streamed exports exempt); beyond, 408 or 503 `timeout`.
     #[arg(long, env = "CRM_REQUEST_TIMEOUT", global = true, default_value = "30")]
     pub request_timeout: String,
+    /// MiB of memory for request bodies at once over every request (a body
+    /// over 64 KiB counts three times its size: as received, joined, parsed);
+    /// beyond, a request waits for room within its timeout.
+    #[arg(long, env = "CRM_BODY_MEMORY", global = true, default_value = "32")]
+    pub body_memory: String,
     /// Maximum database connections (per pool).
     #[arg(long, env = "CRM_DB_MAX_CONNECTIONS", global = true, default_value = "10")]
     pub db_max_connections: String,
@@ -168,6 +173,7 @@ impl fmt::Debug for Settings {
             .field("max_connections_per_ip", &self.max_connections_per_ip)
             .field("header_timeout", &self.header_timeout)
             .field("request_timeout", &self.request_timeout)
+            .field("body_memory", &self.body_memory)
             .field("db_max_connections", &self.db_max_connections)
             .field("log", &self.log)
             .field("log_format", &self.log_format)
@@ -239,6 +245,8 @@ pub struct Config {
     /// Connection bounds of the accept loop (`http::serve`).
     pub connections: crate::http::serve::ConnectionLimits,
     pub request_timeout: Duration,
+    /// `CRM_BODY_MEMORY` in KiB.
+    pub body_memory_kib: usize,
     pub db_max_connections: u32,
     pub log: String,
     pub log_format: LogFormat,
@@ -318,6 +326,13 @@ impl Settings {
             header_timeout: seconds("CRM_HEADER_TIMEOUT", "--header-timeout", &self.header_timeout)?,
         };
         let request_timeout = seconds("CRM_REQUEST_TIMEOUT", "--request-timeout", &self.request_timeout)?;
+        let body_memory_mib: usize = positive("CRM_BODY_MEMORY", "--body-memory", &self.body_memory)?;
+        if body_memory_mib < 3 {
+            bail!(
+                "CRM_BODY_MEMORY (--body-memory) must be at least 3 (MiB: room for one 1 MiB body), got {body_memory_mib}"
+            );
+        }
+        let body_memory_kib = body_memory_mib.saturating_mul(1024);
         if tracing_subscriber::EnvFilter::try_new(&self.log).is_err() {
             bail!("CRM_LOG (--log) is not a valid log filter: {:?}", self.log);
         }
@@ -357,6 +372,7 @@ impl Settings {
             hash_limits,
             connections,
             request_timeout,
+            body_memory_kib,
             db_max_connections,
             log: self.log,
             log_format,
@@ -456,6 +472,7 @@ mod tests {
             max_connections_per_ip: "256".into(),
             header_timeout: "10".into(),
             request_timeout: "30".into(),
+            body_memory: "32".into(),
             db_max_connections: "10".into(),
             log: "info".into(),
             log_format: "pretty".into(),

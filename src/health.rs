@@ -33,8 +33,10 @@ async fn ready(State(state): State<App>) -> Result<Json<serde_json::Value>, AppE
 }
 
 /// Prometheus text: request counts and latency histograms by route and status,
-/// and database pool usage.
+/// database pool usage, open and refused connections (`http::serve`), and the
+/// rate limiters' keys (their memory).
 async fn metrics(State(state): State<App>) -> impl IntoResponse {
+    metrics::gauge!("rate_limit_keys").set(state.limits.keys() as f64);
     for (pool, size, idle) in state.db.pool_usage() {
         metrics::gauge!("db_pool_connections", "pool" => pool, "state" => "open").set(size as f64);
         metrics::gauge!("db_pool_connections", "pool" => pool, "state" => "idle").set(idle as f64);

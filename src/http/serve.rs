@@ -77,6 +77,7 @@ pub async fn serve(
         let ip = canonical(peer.ip());
         let capped = !trusted_proxies.contains(&ip);
         let Some(slot) = open.take(ip, &limits, capped) else {
+            metrics::counter!("http_connections_refused_total").increment(1);
             tokio::spawn(refuse(stream, refusal.clone()));
             continue;
         };
@@ -181,6 +182,7 @@ impl OpenConnections {
         }
         *mine += 1;
         counts.total += 1;
+        metrics::gauge!("http_connections_open").set(counts.total as f64);
         Some(Slot { open: self.clone(), ip })
     }
 }
@@ -195,6 +197,7 @@ impl Drop for Slot {
     fn drop(&mut self) {
         let mut counts = self.open.counts.lock().unwrap_or_else(|e| e.into_inner());
         counts.total -= 1;
+        metrics::gauge!("http_connections_open").set(counts.total as f64);
         if let Some(n) = counts.per_ip.get_mut(&self.ip) {
             *n -= 1;
             if *n == 0 {

@@ -11,7 +11,8 @@
 //! whose limit is back to full are forgotten every few seconds
 //! (`startup::housekeeping`), and at once when the maps grow past
 //! [`PRUNE_ABOVE`]. What is left is the keys of the last few seconds: each
-//! costs about 100 bytes.
+//! costs about 100 bytes. (A key is forgotten when its limit is back to
+//! full: governor keeps it for two of its intervals, 24 s at 5 per minute.)
 
 use std::hash::BuildHasher;
 use std::net::{IpAddr, Ipv4Addr};

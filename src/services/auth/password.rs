@@ -91,6 +91,8 @@ impl Hasher {
 
 /// Argon2id with the default parameters into `memory`: the PHC string's hash.
 fn argon2_output(params: Params, password: &[u8], salt: &[u8], memory: &mut [Block]) -> anyhow::Result<Output> {
+    #[cfg(test)]
+    tests::COMPUTED.with(|n| n.set(n.get() + 1));
     let argon2 = Argon2::new(Algorithm::Argon2id, Version::V0x13, params.clone());
     let len = params.output_len().unwrap_or(Params::DEFAULT_OUTPUT_LEN);
     Output::init_with(len, |out| {
@@ -140,12 +142,16 @@ pub fn hash_blocking(password: &str) -> anyhow::Result<String> {
 /// take the same time.
 pub async fn verify(hasher: &Hasher, password: String, stored: Option<String>) -> AppResult<bool> {
     hasher
-        .run(move |memory| {
-            let known = stored.is_some();
-            let stored = stored.as_deref().unwrap_or_else(|| dummy_hash());
-            known && verify_with(&password, stored, memory)
-        })
+        .run(move |memory| verify_or_pretend(&password, stored.as_deref(), memory))
         .await
+}
+
+/// Verifies against `stored`, or against a fixed hash when there is none:
+/// the hash is computed either way (it once was skipped for unknown users,
+/// so an unknown email answered at once and told which emails have accounts).
+fn verify_or_pretend(password: &str, stored: Option<&str>, memory: &mut [Block]) -> bool {
+    let matches = verify_with(password, stored.unwrap_or_else(|| dummy_hash()), memory);
+    matches && stored.is_some()
 }
 
 fn verify_with(password: &str, stored: &str, memory: &mut [Block]) -> bool {
@@ -182,6 +188,26 @@ fn dummy_hash() -> &'static str {
 #[cfg(test)]
 mod tests {
     use argon2::PasswordVerifier;
+
+    thread_local! {
+        /// Argon2 computations on this thread.
+        pub static COMPUTED: std::cell::Cell<u64> = const { std::cell::Cell::new(0) };
+    }
+
+    #[test]
+    fn an_unknown_user_costs_a_hash_like_a_wrong_password() {
+        let mut memory = vec![argon2::Block::new(); argon2::Params::default().block_count()];
+        super::dummy_hash();
+        let known = super::hash_with("correct horse 1", &mut memory).unwrap();
+        let before = COMPUTED.with(|n| n.get());
+        assert!(!super::verify_or_pretend("wrong horse 1", Some(&known), &mut memory));
+        let wrong_password = COMPUTED.with(|n| n.get()) - before;
+        let before = COMPUTED.with(|n| n.get());
+        assert!(!super::verify_or_pretend("correct horse 1", None, &mut memory));
+        let unknown_user = COMPUTED.with(|n| n.get()) - before;
+        assert_eq!((wrong_password, unknown_user), (1, 1));
+        assert!(super::verify_or_pretend("correct horse 1", Some(&known), &mut memory));
+    }
 
     #[tokio::test]
     async fn hashes_verify_and_differ() {
