@@ -3,7 +3,7 @@
 //!
 //! The layers, callers first (docs/architecture.md draws them):
 //! - callers: `api` (JSON handlers), `web` (server-rendered pages), `cli`
-//!   and `seed` (commands), over the shared HTTP plumbing in `http`
+//!   and `seed` (commands), `jobs` (the background worker), over the shared HTTP plumbing in `http`
 //!   (router, middleware, extractors, problem responses, OpenAPI);
 //! - `services`: every business rule, callable by any actor, no HTTP;
 //! - each service's `queries`, then `db` (both backends).
@@ -21,6 +21,7 @@ pub mod error;
 pub mod format;
 pub mod health;
 pub mod http;
+pub mod jobs;
 pub mod seed;
 pub mod services;
 pub mod startup;

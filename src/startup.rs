@@ -57,6 +57,7 @@ impl Application {
             state,
         } = self;
         let housekeeping = tokio::spawn(housekeeping(state.clone()));
+        let worker = tokio::spawn(crate::jobs::run(state.clone()));
         let notifications = tokio::spawn(crate::services::analytics::listen(state.clone()));
         let notifier = tokio::spawn(crate::services::analytics::notifier(state.clone()));
         let (stopping_tx, stopping_rx) = tokio::sync::oneshot::channel::<()>();
@@ -82,6 +83,7 @@ impl Application {
             }
         };
         housekeeping.abort();
+        worker.abort();
         notifications.abort();
         notifier.abort();
         crate::services::analytics::flush_notifications(&state).await;
@@ -113,9 +115,10 @@ pub async fn stop_signal() {
     }
 }
 
-/// Periodic upkeep: rate-limit keys back to full every 5 s (a flood of made-up
-/// clients is forgotten quickly); each minute, expired idempotency keys,
-/// refresh tokens and web sessions, and metric histograms.
+/// Periodic upkeep in memory: rate-limit keys back to full every 5 s (a
+/// flood of made-up clients is forgotten quickly), metric histograms each
+/// minute. What is kept in the database is purged by the retention job
+/// (`crate::jobs`).
 async fn housekeeping(state: App) {
     let mut tick = tokio::time::interval(Duration::from_secs(5));
     let mut round: u64 = 0;
@@ -123,23 +126,8 @@ async fn housekeeping(state: App) {
         tick.tick().await;
         state.limits.retain_recent();
         round += 1;
-        if round % 12 != 1 {
-            continue;
-        }
-        state.metrics.run_upkeep();
-        let purged = async {
-            let mut tx = state.db.begin().await?;
-            let keys = crate::services::idempotency::purge_expired(tx.exec()).await?;
-            let tokens = crate::services::auth::queries::purge_expired_tokens(tx.exec()).await?
-                + crate::web::purge_expired_sessions(tx.exec()).await?;
-            tx.commit().await?;
-            Ok::<_, sqlx::Error>((keys, tokens))
-        }
-        .await;
-        match purged {
-            Ok((0, 0)) => {}
-            Ok((keys, tokens)) => tracing::debug!(keys, tokens, "purged expired idempotency keys and refresh tokens"),
-            Err(e) => tracing::warn!(error = %e, "housekeeping failed"),
+        if round % 12 == 1 {
+            state.metrics.run_upkeep();
         }
     }
 }

@@ -10,6 +10,7 @@ pub mod companies;
 pub mod contacts;
 pub mod deals;
 pub mod invitations;
+pub mod jobs;
 pub mod members;
 pub mod organizations;
 pub mod pipelines;
@@ -29,6 +30,7 @@ pub fn router() -> OpenApiRouter<App> {
         .merge(members::router())
         .merge(invitations::router())
         .merge(audit::router())
+        .merge(jobs::router())
         .merge(contacts::router())
         .merge(companies::router())
         .merge(tags::router())

@@ -19,6 +19,7 @@ pub mod companies;
 pub mod contacts;
 pub mod deals;
 pub mod idempotency;
+pub mod jobs;
 pub mod orgs;
 pub mod pagination;
 pub mod pipelines;

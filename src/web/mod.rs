@@ -40,7 +40,7 @@ use crate::http::BODY_LIMIT;
 use crate::services::companies::Company;
 use crate::services::contacts::Contact;
 use crate::services::deals::Deal;
-pub use session::{WebSession, purge_expired as purge_expired_sessions};
+pub use session::WebSession;
 
 /// The Content-Security-Policy of every page: scripts and styles only from
 /// our own files, no inline code, no framing, forms only to ourselves.
@@ -117,6 +117,7 @@ pub fn router(state: App) -> Router<App> {
         )
         .route("/settings/pipelines/{id}", post(settings::update_pipeline))
         .route("/settings/audit", get(settings::audit_log))
+        .route("/settings/jobs", get(settings::jobs))
         .route("/static/{file}", get(assets::serve))
         .route("/favicon.ico", get(assets::favicon))
         .layer(middleware::from_fn_with_state(state, guard))

@@ -216,15 +216,6 @@ pub async fn set_organization(state: &App, headers: &HeaderMap, organization: Uu
     Ok(())
 }
 
-/// Deletes sessions past their expiry (housekeeping).
-pub async fn purge_expired(c: Exec<'_>) -> Result<u64, sqlx::Error> {
-    run!(c, conn => sqlx::query("DELETE FROM web_sessions WHERE expires_at < $1")
-        .bind(crate::db::now())
-        .execute(conn)
-        .await
-        .map(|r| r.rows_affected()))
-}
-
 /// A signed-in member working in an organization: what every app page needs.
 /// Without a session the browser is sent to the sign-in page.
 pub struct Web {

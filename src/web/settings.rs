@@ -17,6 +17,7 @@ use crate::error::{AppError, AppResult};
 use crate::http::extract::IdPath;
 use crate::services::audit::{self, AuditQuery};
 use crate::services::idempotency::Idempotency;
+use crate::services::jobs::{self, JobQuery};
 use crate::services::orgs::invitations::{self, CreateInvitation};
 use crate::services::orgs::organizations::UpdateOrganization;
 use crate::services::orgs::{self, Role, members};
@@ -515,6 +516,98 @@ pub async fn audit_log(
         next: urls.next(&log.next_cursor),
         previous: urls.previous(),
     }))
+}
+
+pub struct JobRow {
+    pub created: String,
+    pub kind: String,
+    pub status: &'static str,
+    pub attempts: String,
+    pub when: String,
+    pub error: String,
+}
+
+pub struct StatusFilter {
+    pub label: &'static str,
+    pub href: String,
+    pub current: bool,
+}
+
+#[derive(Template)]
+#[template(path = "settings_jobs.html")]
+struct JobsPage {
+    shell: Shell,
+    filters: Vec<StatusFilter>,
+    filtered: bool,
+    rows: Vec<JobRow>,
+    next: Option<String>,
+    previous: Option<String>,
+}
+
+/// `GET /settings/jobs`: the organization's background jobs (admins), by status.
+pub async fn jobs(State(state): State<App>, web: Web, ListQuery(mut query, pairs): ListQuery<JobQuery>) -> Response {
+    query.limit = Some(super::records::PAGE_SIZE.into());
+    let urls = ListUrls::new("/settings/jobs", &pairs, "");
+    let list = match jobs::list(&state, &web.ctx, &query).await {
+        Ok(list) => list,
+        Err(e) => return view::error_page(&e),
+    };
+    let chosen = query.status.as_deref().unwrap_or("");
+    let filters = [
+        ("All", ""),
+        ("Queued", "queued"),
+        ("Running", "running"),
+        ("Succeeded", "succeeded"),
+        ("Dead", "dead"),
+    ]
+    .into_iter()
+    .map(|(label, status)| StatusFilter {
+        label,
+        href: match status {
+            "" => "/settings/jobs".into(),
+            s => format!("/settings/jobs?status={s}"),
+        },
+        current: chosen == status,
+    })
+    .collect();
+    let rows = list
+        .data
+        .iter()
+        .map(|j| JobRow {
+            created: view::time(&j.created_at),
+            kind: job_words(&j.kind),
+            status: match j.status.as_str() {
+                "queued" if j.attempts > 0 => "waiting to retry",
+                "queued" => "queued",
+                "running" => "running",
+                "succeeded" => "succeeded",
+                _ => "dead",
+            },
+            attempts: format!("{} of {}", j.attempts, j.max_attempts),
+            when: match (&j.finished_at, j.status.as_str()) {
+                (Some(at), _) => view::time(at),
+                (None, "queued") => view::time(&j.run_at),
+                _ => String::new(),
+            },
+            error: j.last_error.clone().unwrap_or_default(),
+        })
+        .collect();
+    page(Ok(JobsPage {
+        shell: shell(&web, "jobs"),
+        filters,
+        filtered: !chosen.is_empty(),
+        rows,
+        next: urls.next(&list.next_cursor),
+        previous: urls.previous(),
+    }))
+}
+
+/// A job's kind as people say it.
+fn job_words(kind: &str) -> String {
+    match kind {
+        "import" => "CSV import".into(),
+        other => other.replace(['.', '_'], " "),
+    }
 }
 
 /// An audit action as a sentence's verb ("Deleted a contact").

@@ -833,6 +833,7 @@ both! {
             "/settings/members".into(),
             "/settings/pipelines".into(),
             "/settings/audit".into(),
+            "/settings/jobs".into(),
             "/no-such-page".into(),
         ];
         for path in &pages {

@@ -17,6 +17,7 @@ mod contacts;
 mod conventions;
 mod deals;
 mod invitations;
+mod jobs;
 mod keepalive;
 mod layers;
 mod members;

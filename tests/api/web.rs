@@ -7,7 +7,7 @@ use reqwest::StatusCode;
 use serde_json::{Value, json};
 
 use crate::both;
-use crate::helpers::{PASSWORD, TestApp};
+use crate::helpers::{PASSWORD, TestApp, test_config};
 
 /// A browser-like client: keeps cookies, reads the CSRF token of pages.
 struct Web<'a> {
@@ -501,7 +501,7 @@ both! {
 
         let mut member = Web::new(&app);
         member.sign_in("mel@example.com").await;
-        for path in ["/settings", "/settings/members", "/settings/pipelines", "/settings/audit"] {
+        for path in ["/settings", "/settings/members", "/settings/pipelines", "/settings/audit", "/settings/jobs"] {
             assert_eq!(member.get(path).await.status, StatusCode::FORBIDDEN, "{path}");
         }
         let page = member.post("/settings", &[("name", "Taken over")]).await;
@@ -543,6 +543,35 @@ both! {
         let page = admin.post("/settings/pipelines", &[("name", "Bad"), ("stages", "Not A Key: x")]).await;
         assert_eq!(page.status, StatusCode::UNPROCESSABLE_ENTITY);
         assert!(page.body.contains("stages[0].key"));
+    }
+
+    async fn the_jobs_page_shows_each_job_with_its_status_and_error(app) {
+        let ann = app.register("ann@example.com").await;
+        let dir = tempfile::tempdir().unwrap();
+        let core = crm::app::App::open(test_config(&app.database_url, dir.path())).await.unwrap();
+        let org: uuid::Uuid = ann.org_id.parse().unwrap();
+        let mut job = crm::services::jobs::NewJob::new(org, "import", json!({}));
+        job.max_attempts = 1;
+        let mut tx = core.db.begin().await.unwrap();
+        crm::services::jobs::enqueue(tx.exec(), &job).await.unwrap();
+        let claimed = crm::services::jobs::claim(tx.exec(), "w", &["import"], 1).await.unwrap();
+        crm::services::jobs::fail(tx.exec(), &claimed[0], "line 7: the file ended inside a quoted field").await.unwrap();
+        crm::services::jobs::enqueue(tx.exec(), &crm::services::jobs::NewJob::new(org, "import", json!({}))).await.unwrap();
+        tx.commit().await.unwrap();
+
+        let mut web = Web::new(&app);
+        web.sign_in("ann@example.com").await;
+        let page = web.get("/settings/jobs").await;
+        assert_eq!(page.status, StatusCode::OK);
+        assert!(page.body.contains("CSV import"), "{}", page.body);
+        assert!(page.body.contains(">dead<") && page.body.contains(">queued<"));
+        assert!(page.body.contains("1 of 1"));
+        assert!(page.body.contains("line 7: the file ended inside a quoted field"));
+        let dead = web.get("/settings/jobs?status=dead").await;
+        assert!(dead.body.contains(">dead<") && !dead.body.contains(">queued<"));
+        assert!(dead.body.contains("href=\"/settings/jobs?status=dead\" aria-current=\"page\""));
+        let bad = web.get("/settings/jobs?status=finished").await;
+        assert_eq!(bad.status, StatusCode::UNPROCESSABLE_ENTITY);
     }
 
     async fn companies_contacts_and_deals_through_the_forms(app) {

@@ -183,3 +183,12 @@ pub async fn purge_expired_tokens(c: Exec<'_>) -> Result<u64, sqlx::Error> {
         .map(|r| r.rows_affected()))?;
     Ok(done)
 }
+
+/// Deletes web sessions past their expiry (the retention job).
+pub async fn purge_expired_web_sessions(c: Exec<'_>) -> Result<u64, sqlx::Error> {
+    run!(c, conn => sqlx::query("DELETE FROM web_sessions WHERE expires_at < $1")
+        .bind(crate::db::now())
+        .execute(conn)
+        .await
+        .map(|r| r.rows_affected()))
+}

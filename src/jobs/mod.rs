@@ -1,0 +1,148 @@
+//! The job worker: one per server process, a caller of the service layer like
+//! the API and the web app. It claims due jobs from the queue
+//! (`services::jobs`), runs each with the handler of its kind, and records
+//! the outcome; every minute it also schedules the periodic system jobs and
+//! takes back the jobs of workers that stopped.
+//!
+//! Handlers run at most [`CONCURRENCY`] at a time. Stopping the server
+//! aborts the handlers in progress: their leases run out and another worker
+//! (or this one, restarted) runs them again, so a handler must be safe to
+//! run twice: it commits its work in transactions of its own, each leaving
+//! the data whole.
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use chrono::{DurationRound, Utc};
+use tokio::sync::Semaphore;
+
+use crate::app::App;
+use crate::services::jobs::{self, Claimed, Failed, NewJob};
+
+/// Jobs run at once by one process.
+pub const CONCURRENCY: usize = 2;
+
+/// How often an idle worker looks for due jobs.
+const POLL: Duration = Duration::from_secs(1);
+
+/// The kinds this worker runs.
+pub const KINDS: &[&str] = &[RETENTION];
+
+/// Deletes expired idempotency keys, refresh tokens, web sessions and old
+/// finished jobs; scheduled every minute.
+pub const RETENTION: &str = "retention";
+
+/// Runs the worker until the task is aborted.
+pub async fn run(state: App) {
+    let worker = format!("{}:{}", hostname(), std::process::id());
+    let slots = Arc::new(Semaphore::new(CONCURRENCY));
+    let mut next_minute = tokio::time::Instant::now();
+    loop {
+        if tokio::time::Instant::now() >= next_minute {
+            every_minute(&state).await;
+            next_minute += Duration::from_secs(60);
+        }
+        let free = slots.available_permits() as i64;
+        let claimed = match claim(&state, &worker, free).await {
+            Ok(claimed) => claimed,
+            Err(e) => {
+                tracing::warn!(error = %e, "claiming jobs failed");
+                Vec::new()
+            }
+        };
+        let idle = claimed.is_empty();
+        for job in claimed {
+            let Ok(permit) = slots.clone().acquire_owned().await else {
+                return;
+            };
+            let state = state.clone();
+            tokio::spawn(async move {
+                run_one(&state, job).await;
+                drop(permit);
+            });
+        }
+        if idle {
+            tokio::time::sleep(POLL).await;
+        }
+    }
+}
+
+async fn claim(state: &App, worker: &str, n: i64) -> Result<Vec<Claimed>, sqlx::Error> {
+    let mut tx = state.db.begin().await?;
+    let claimed = jobs::claim(tx.exec(), worker, KINDS, n).await?;
+    tx.commit().await?;
+    Ok(claimed)
+}
+
+/// Runs one claimed job and records what came of it.
+async fn run_one(state: &App, job: Claimed) {
+    let result = match job.kind.as_str() {
+        RETENTION => retention(state).await,
+        other => Err(anyhow::anyhow!("no handler for jobs of kind {other}")),
+    };
+    let recorded = async {
+        let mut tx = state.db.begin().await?;
+        let outcome = match &result {
+            Ok(()) => {
+                jobs::succeed(tx.exec(), &job).await?;
+                None
+            }
+            Err(e) => Some(jobs::fail(tx.exec(), &job, &format!("{e:#}")).await?),
+        };
+        tx.commit().await?;
+        Ok::<_, sqlx::Error>(outcome)
+    }
+    .await;
+    match recorded {
+        Ok(None) => tracing::debug!(kind = %job.kind, id = %job.id, "job succeeded"),
+        Ok(Some(Failed::RetryAt(at))) => {
+            tracing::warn!(kind = %job.kind, id = %job.id, attempt = job.attempts, retry_at = %at, error = ?result.err(), "job failed; will retry")
+        }
+        Ok(Some(Failed::Dead)) => {
+            tracing::error!(kind = %job.kind, id = %job.id, attempts = job.attempts, error = ?result.err(), "job failed for the last time; dead")
+        }
+        // The lease runs out and the job is taken back.
+        Err(e) => tracing::warn!(kind = %job.kind, id = %job.id, error = %e, "could not record a job's outcome"),
+    }
+}
+
+/// Schedules this minute's periodic jobs (every instance does; the slot's
+/// job is added once) and takes back expired leases.
+async fn every_minute(state: &App) {
+    let done = async {
+        let slot = Utc::now()
+            .duration_trunc(chrono::Duration::minutes(1))
+            .unwrap_or_else(|_| Utc::now());
+        let mut tx = state.db.begin().await?;
+        jobs::enqueue(tx.exec(), &NewJob::periodic(RETENTION, slot)).await?;
+        let taken_back = jobs::take_back_expired(tx.exec()).await?;
+        tx.commit().await?;
+        Ok::<_, sqlx::Error>(taken_back)
+    }
+    .await;
+    match done {
+        Ok(0) => {}
+        Ok(n) => tracing::warn!(jobs = n, "took back jobs whose worker stopped"),
+        Err(e) => tracing::warn!(error = %e, "scheduling periodic jobs failed"),
+    }
+}
+
+/// The retention job: what the server keeps only for a while.
+async fn retention(state: &App) -> anyhow::Result<()> {
+    let mut tx = state.db.begin().await?;
+    let keys = crate::services::idempotency::purge_expired(tx.exec()).await?;
+    let tokens = crate::services::auth::queries::purge_expired_tokens(tx.exec()).await?
+        + crate::services::auth::queries::purge_expired_web_sessions(tx.exec()).await?;
+    let finished = jobs::purge_finished(tx.exec()).await?;
+    tx.commit().await?;
+    if keys + tokens + finished > 0 {
+        tracing::debug!(keys, tokens, finished, "purged expired data");
+    }
+    Ok(())
+}
+
+fn hostname() -> String {
+    std::fs::read_to_string("/proc/sys/kernel/hostname")
+        .map(|h| h.trim().to_string())
+        .unwrap_or_else(|_| "crm".into())
+}
