@@ -9,6 +9,7 @@ pub mod auth;
 pub mod companies;
 pub mod contacts;
 pub mod deals;
+pub mod export;
 pub mod invitations;
 pub mod jobs;
 pub mod members;
@@ -31,6 +32,7 @@ pub fn router() -> OpenApiRouter<App> {
         .merge(invitations::router())
         .merge(audit::router())
         .merge(jobs::router())
+        .merge(export::router())
         .merge(contacts::router())
         .merge(companies::router())
         .merge(tags::router())

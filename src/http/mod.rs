@@ -148,9 +148,10 @@ async fn bounded_request(
     }
 }
 
-/// The paths whose answers stream (CSV exports): no request timeout.
+/// The paths whose answers stream (CSV exports: the web app's `.csv`, the
+/// API's `/export`): no request timeout.
 fn streams(path: &str) -> bool {
-    path.ends_with(".csv")
+    path.ends_with(".csv") || (path.starts_with("/api/") && path.ends_with("/export"))
 }
 
 /// An error answer after which the connection is closed (the body's rest is

@@ -1234,7 +1234,7 @@ both! {
 /// Inserts `n` contacts straight into the database (an HTTP loop would take
 /// minutes): contact `i` is named `C{i}`, every second one tagged `common`,
 /// created one second apart, with `search` (SQL of `i`) as its search text.
-async fn insert_contacts(app: &TestApp, s: &Session, n: i64, search: &str) {
+pub(crate) async fn insert_contacts(app: &TestApp, s: &Session, n: i64, search: &str) {
     let org = uuid::Uuid::parse_str(&s.org_id).unwrap();
     let owner = uuid::Uuid::parse_str(&s.user_id).unwrap();
     let (contacts, tags) = match app.backend {

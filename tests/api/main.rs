@@ -16,6 +16,7 @@ mod connections;
 mod contacts;
 mod conventions;
 mod deals;
+mod export;
 mod invitations;
 mod jobs;
 mod keepalive;

@@ -1,0 +1,132 @@
+//! CSV export of the lists (data.md "Export", issue 15 item 6): the list's
+//! filters and visibility, the API's fields in its JSON's order, values as
+//! the API gives them, streamed page after page, audited.
+
+use reqwest::Method;
+use serde_json::json;
+
+use crate::both;
+use crate::contacts::insert_contacts;
+use crate::helpers::*;
+
+/// GETs `path` and returns (status, content type, body text).
+async fn download(app: &TestApp, s: &Session, path: &str) -> (u16, String, String) {
+    let r = app.as_user(s, Method::GET, path).send().await.unwrap();
+    let status = r.status().as_u16();
+    let kind = r
+        .headers()
+        .get("content-type")
+        .map(|v| v.to_str().unwrap().to_string())
+        .unwrap_or_default();
+    (status, kind, r.text().await.unwrap())
+}
+
+fn rows(text: &str) -> Vec<Vec<String>> {
+    csv::Reader::from_reader(text.as_bytes())
+        .records()
+        .map(|r| r.unwrap().iter().map(str::to_string).collect())
+        .collect()
+}
+
+fn header(text: &str) -> Vec<String> {
+    csv::Reader::from_reader(text.as_bytes())
+        .headers()
+        .unwrap()
+        .iter()
+        .map(str::to_string)
+        .collect()
+}
+
+both! {
+    async fn contacts_export_with_the_lists_filters_and_the_apis_values(app) {
+        let ann = app.register("ann@example.com").await;
+        let vip = app.post(&ann, "/api/v1/contacts", json!({
+            "name": "Ada, Countess", "email": "ada@example.com", "phone": "+14155550100",
+            "tags": ["vip", "new"], "customer_since": "2024-03-01"
+        })).await;
+        vip.assert(201);
+        app.post(&ann, "/api/v1/contacts", json!({"name": "Plain Person"})).await.assert(201);
+
+        let (status, kind, text) = download(&app, &ann, "/api/v1/contacts/export?tag=vip").await;
+        assert_eq!(status, 200, "{text}");
+        assert_eq!(kind, "text/csv; charset=utf-8");
+        assert!(text.contains("\r\n") && !text.starts_with('\u{feff}'));
+        let head = header(&text);
+        assert_eq!(&head[..6], ["id", "owner_id", "name", "email", "phone", "phone_extension"]);
+        assert_eq!(head.last().unwrap(), "version");
+        let found = rows(&text);
+        assert_eq!(found.len(), 1, "only the tagged contact");
+        let cell = |name: &str| found[0][head.iter().position(|h| h == name).unwrap()].clone();
+        assert_eq!(cell("id"), vip.body["id"].as_str().unwrap());
+        assert_eq!(cell("name"), "Ada, Countess");
+        assert_eq!(cell("phone"), "+14155550100", "values as the API gives them, not spreadsheet-escaped");
+        assert_eq!(cell("tags"), "vip;new");
+        assert_eq!(cell("customer_since"), "2024-03-01");
+        assert_eq!(cell("company_id"), "");
+        assert_eq!(cell("created_at"), vip.body["created_at"].as_str().unwrap());
+
+        // Audited; a bad filter is refused as the list refuses it.
+        let audit = app.get(&ann, "/api/v1/audit-log").await;
+        assert_eq!(audit.body["data"][0]["action"], "data.exported");
+        assert_eq!(audit.body["data"][0]["details"]["type"], "contacts");
+        let bad = app.get(&ann, "/api/v1/contacts/export?owner_id=nope").await;
+        bad.assert_problem(422, "validation_failed");
+    }
+
+    async fn an_export_streams_every_page(app) {
+        let ann = app.register("ann@example.com").await;
+        insert_contacts(&app, &ann, 650, "'c' || i").await;
+        let (status, _, text) = download(&app, &ann, "/api/v1/contacts/export?sort=name").await;
+        assert_eq!(status, 200);
+        let all = rows(&text);
+        assert_eq!(all.len(), 650, "every row of four pages, once");
+        let names: Vec<&str> = all.iter().map(|r| r[2].as_str()).collect();
+        let mut sorted = names.clone();
+        sorted.sort();
+        assert_eq!(names, sorted, "in the list's sort");
+        let common = rows(&download(&app, &ann, "/api/v1/contacts/export?tag=common").await.2);
+        assert_eq!(common.len(), 325);
+    }
+
+    async fn an_export_shows_what_the_caller_may_list(app) {
+        let owner = app.register("owner@example.com").await;
+        let other = app.register("other@example.com").await;
+        let member = app.add_member(&owner, "mel@example.com", "member").await;
+        app.post(&owner, "/api/v1/contacts", json!({"name": "Owner's"})).await.assert(201);
+        app.post(&member, "/api/v1/contacts", json!({"name": "Mel's"})).await.assert(201);
+        app.patch(&owner, "/api/v1/organization", json!({"member_visibility": "own"})).await.assert(200);
+        let mine = rows(&download(&app, &member, "/api/v1/contacts/export").await.2);
+        assert_eq!(mine.len(), 1);
+        assert_eq!(mine[0][2], "Mel's");
+        assert_eq!(rows(&download(&app, &owner, "/api/v1/contacts/export").await.2).len(), 2);
+        // Another organization: a header and nothing else.
+        let (status, _, text) = download(&app, &other, "/api/v1/contacts/export").await;
+        assert_eq!(status, 200);
+        assert_eq!(header(&text)[0], "id");
+        assert!(rows(&text).is_empty());
+        let r = send(app.as_user_in(&other, &owner.org_id, Method::GET, "/api/v1/contacts/export")).await;
+        r.assert_problem(403, "not_a_member");
+    }
+
+    async fn deals_companies_and_tasks_export_too(app) {
+        let ann = app.register("ann@example.com").await;
+        let company = app.post(&ann, "/api/v1/companies", json!({"name": "Acme", "domain": "acme.example"})).await;
+        let contact = app.post(&ann, "/api/v1/contacts", json!({"name": "Cy"})).await;
+        let deal = app.post(&ann, "/api/v1/deals", json!({
+            "title": "Renewal", "contact_id": contact.body["id"], "company_id": company.body["id"], "amount": "1500.5"
+        })).await;
+        deal.assert(201);
+        app.post(&ann, "/api/v1/tasks", json!({"title": "Call Cy", "contact_id": contact.body["id"]})).await.assert(201);
+
+        let deals = download(&app, &ann, "/api/v1/deals/export").await.2;
+        let head = header(&deals);
+        let row = &rows(&deals)[0];
+        assert_eq!(row[head.iter().position(|h| h == "amount").unwrap()], "1500.50");
+        assert!(!head.contains(&"amount_cents".to_string()));
+        let companies = download(&app, &ann, "/api/v1/companies/export").await.2;
+        assert_eq!(rows(&companies)[0][header(&companies).iter().position(|h| h == "domain").unwrap()], "acme.example");
+        let tasks = download(&app, &ann, "/api/v1/tasks/export").await.2;
+        let head = header(&tasks);
+        assert_eq!(rows(&tasks)[0][head.iter().position(|h| h == "is_done").unwrap()], "false");
+    }
+}
