@@ -29,6 +29,14 @@ pub async fn run() -> anyhow::Result<()> {
             db.close().await;
             result
         }
+        Command::Backup { file } => {
+            let db = connect(&config).await?;
+            let result = db.backup_to(&file).await;
+            db.close().await;
+            result?;
+            println!("backed up {} to {}", config.database_url.redacted(), file.display());
+            Ok(())
+        }
         Command::User {
             command:
                 UserCommand::Create {

@@ -42,6 +42,12 @@ pub enum Command {
     /// Fill the database with the deterministic benchmark data set (bench.md);
     /// seeded users sign in with the password `bench-password-1`.
     Seed(crate::seed::SeedArgs),
+    /// Copy the SQLite database to FILE, consistently, while the server runs
+    /// (on PostgreSQL: use pg_dump).
+    Backup {
+        /// Where to write the copy; it must not exist yet.
+        file: PathBuf,
+    },
 }
 
 #[derive(Subcommand)]

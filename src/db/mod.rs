@@ -185,6 +185,34 @@ impl Db {
         })
     }
 
+    /// Writes a consistent copy of a SQLite database to `file` while others
+    /// keep reading and writing it (`VACUUM INTO`: a read transaction's
+    /// snapshot, compacted; the copy needs no WAL beside it). PostgreSQL has
+    /// its own tools: the error says which.
+    pub async fn backup_to(&self, file: &std::path::Path) -> anyhow::Result<()> {
+        match self {
+            Db::Sqlite { read, .. } => {
+                if file.exists() {
+                    anyhow::bail!("{} exists already; name a new file", file.display());
+                }
+                let target = file
+                    .to_str()
+                    .ok_or_else(|| anyhow::anyhow!("the backup file's path must be UTF-8"))?;
+                sqlx::query("VACUUM INTO $1")
+                    .bind(target)
+                    .execute(read)
+                    .await
+                    .with_context(|| format!("could not write the backup to {}", file.display()))?;
+                Ok(())
+            }
+            Db::Postgres(_) => anyhow::bail!(
+                "crm backup copies SQLite databases; on PostgreSQL use pg_dump, e.g. \
+                 pg_dump --format=custom --file {} \"$DATABASE_URL\"",
+                file.display()
+            ),
+        }
+    }
+
     /// `true` when the database answers a trivial query.
     pub async fn ping(&self) -> bool {
         let Ok(mut conn) = self.read().await else {

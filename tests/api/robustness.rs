@@ -29,6 +29,61 @@ both! {
         assert_eq!(mine.body["data"].as_array().unwrap().len(), 41);
     }
 
+    async fn the_cli_backs_up_sqlite_while_serving_and_points_postgres_to_pg_dump(app) {
+        let ann = app.register("ann@example.com").await;
+        for i in 0..30 {
+            app.post(&ann, "/api/v1/contacts", json!({"name": format!("Kept {i}")})).await.assert(201);
+        }
+        let dir = tempfile::tempdir().unwrap();
+        let file = dir.path().join("copy.sqlite");
+        // Writes go on while the copy is made.
+        let writing = {
+            let (client, url, token, org) = (app.client.clone(), app.url("/api/v1/contacts"), ann.token.clone(), ann.org_id.clone());
+            tokio::spawn(async move {
+                for i in 0..30 {
+                    client.post(&url).bearer_auth(&token).header("X-Organization-Id", &org)
+                        .json(&json!({"name": format!("During {i}")})).send().await.unwrap();
+                }
+            })
+        };
+        let out = Command::new(env!("CARGO_BIN_EXE_crm"))
+            .args(["backup", file.to_str().unwrap()])
+            .env("DATABASE_URL", &app.database_url)
+            .env("CRM_DATA_DIR", dir.path())
+            .output()
+            .unwrap();
+        writing.await.unwrap();
+        match app.backend {
+            Backend::Sqlite => {
+                assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+                // The copy serves on its own: every contact made before it.
+                let copy = TestApp::spawn_with(Backend::Sqlite, |config| {
+                    config.database_url = crm::config::DatabaseUrl::new(format!("sqlite://{}", file.display()));
+                })
+                .await;
+                let login = copy.post_public("/api/v1/auth/login", json!({"email": "ann@example.com", "password": PASSWORD})).await;
+                login.assert(200);
+                let session = session_from(&login.body);
+                let list = copy.get(&session, "/api/v1/contacts?limit=200&q=kept").await;
+                assert_eq!(list.body["data"].as_array().unwrap().len(), 30);
+                // A second backup to the same file is refused.
+                let again = Command::new(env!("CARGO_BIN_EXE_crm"))
+                    .args(["backup", file.to_str().unwrap()])
+                    .env("DATABASE_URL", &app.database_url)
+                    .env("CRM_DATA_DIR", dir.path())
+                    .output()
+                    .unwrap();
+                assert!(!again.status.success());
+                assert!(String::from_utf8_lossy(&again.stderr).contains("exists already"));
+            }
+            Backend::Postgres => {
+                assert!(!out.status.success());
+                assert!(String::from_utf8_lossy(&out.stderr).contains("pg_dump"));
+                assert!(!file.exists());
+            }
+        }
+    }
+
     async fn the_cli_creates_an_owner_who_can_sign_in(app) {
         let out = Command::new(env!("CARGO_BIN_EXE_crm"))
             .args(["user", "create", "--email", "Root@Example.com", "--name", "Root", "--org-name", "Root Org"])
