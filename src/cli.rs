@@ -29,6 +29,26 @@ pub async fn run() -> anyhow::Result<()> {
             db.close().await;
             result
         }
+        Command::Export { org } => {
+            use futures_util::StreamExt;
+            use std::io::Write;
+            let state = crate::app::App::open(config).await?;
+            let ctx = crate::services::orgs::OrgCtx::system(&state, org)
+                .await
+                .map_err(|e| anyhow::anyhow!("organization {org}: {}", e.detail))?;
+            crate::services::export::start_organization(&state, &ctx)
+                .await
+                .map_err(|e| anyhow::anyhow!("{}", e.detail))?;
+            let mut out = std::io::BufWriter::new(std::io::stdout().lock());
+            let mut chunks = std::pin::pin!(crate::services::export::organization(state.clone(), ctx));
+            while let Some(chunk) = chunks.next().await {
+                let chunk = chunk.map_err(|e| anyhow::anyhow!("export stopped: {}", e.detail))?;
+                out.write_all(&chunk)?;
+            }
+            out.flush()?;
+            state.db.close().await;
+            Ok(())
+        }
         Command::Backup { file } => {
             let db = connect(&config).await?;
             let result = db.backup_to(&file).await;

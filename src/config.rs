@@ -42,6 +42,13 @@ pub enum Command {
     /// Fill the database with the deterministic benchmark data set (bench.md);
     /// seeded users sign in with the password `bench-password-1`.
     Seed(crate::seed::SeedArgs),
+    /// Write an organization as JSON Lines to standard output (what
+    /// `GET /api/v1/organization/export` answers).
+    Export {
+        /// The organization's id.
+        #[arg(long)]
+        org: uuid::Uuid,
+    },
     /// Copy the SQLite database to FILE, consistently, while the server runs
     /// (on PostgreSQL: use pg_dump).
     Backup {

@@ -1,5 +1,6 @@
-//! `GET /{contacts|companies|deals|tasks}/export`: a list as CSV, streamed
-//! (`crate::services::export`).
+//! `GET /{contacts|companies|deals|tasks}/export`: a list as CSV, and
+//! `GET /organization/export`: the whole organization as JSON Lines, both
+//! streamed (`crate::services::export`).
 
 use axum::body::Body;
 use axum::extract::State;
@@ -25,6 +26,49 @@ pub fn router() -> OpenApiRouter<App> {
         .routes(routes!(export_companies))
         .routes(routes!(export_deals))
         .routes(routes!(export_tasks))
+        .routes(routes!(export_organization))
+}
+
+/// Export the whole organization as JSON Lines (admin and owner).
+///
+/// One object per line, `{"type": …, "data": …}`, streamed: the
+/// `organization`, its `member`s (without password hashes), `pipeline`s,
+/// then every `contact`, `company`, `deal` and `task`, then every
+/// `activity`, each `data` as the API returns it. Logged as
+/// `organization.exported`.
+#[utoipa::path(
+    get, path = "/organization/export", tag = "organizations",
+    params(OrgHeader),
+    security(("bearer" = [])),
+    responses(
+        (status = 200, content_type = "application/x-ndjson", body = String, description = "The organization, a JSON object per line"),
+        (status = 403, body = crate::http::error::Problem, description = "`forbidden`: below admin"),
+    )
+)]
+async fn export_organization(ctx: OrgCtx, State(state): State<App>) -> AppResult<Response> {
+    export::start_organization(&state, &ctx).await?;
+    let chunks = export::organization(state, ctx).map_err(stopped);
+    Ok(attachment(
+        Body::from_stream(chunks),
+        "application/x-ndjson",
+        "organization.jsonl",
+    ))
+}
+
+/// A failure midway: the transfer is cut (the status was sent already).
+fn stopped(e: crate::error::AppError) -> std::io::Error {
+    std::io::Error::other(format!("export stopped: {} ({})", e.detail, e.code))
+}
+
+/// A streamed file's answer.
+fn attachment(body: Body, content_type: &'static str, filename: &str) -> Response {
+    let mut response = body.into_response();
+    let headers = response.headers_mut();
+    headers.insert(header::CONTENT_TYPE, HeaderValue::from_static(content_type));
+    if let Ok(disposition) = HeaderValue::from_str(&format!("attachment; filename=\"{filename}\"")) {
+        headers.insert(header::CONTENT_DISPOSITION, disposition);
+    }
+    response
 }
 
 /// The export's answer: the first page read (a bad filter is refused with

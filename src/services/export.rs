@@ -26,8 +26,8 @@ pub const PAGE: &str = "200";
 
 /// A record type whose list can be exported.
 pub trait Exported: Serialize + ToSchema + Send + Sync + Sized + 'static {
-    /// The list's query: its filters.
-    type Query: Clone + Send + Sync + 'static;
+    /// The list's query: its filters (the default: none).
+    type Query: Clone + Default + Send + Sync + 'static;
     /// The plural of the type, as in its path (`contacts`).
     const PLURAL: &'static str;
     /// The page after `cursor` of the list `query` describes.
@@ -146,6 +146,118 @@ pub fn chunks<R: Exported>(
                 }
                 Err(e) => Some((Err(e), None)),
             }
+        }
+    })
+}
+
+/// One line of an organization export: `{"type": …, "data": …}` with the
+/// data as the API writes it (its field order kept).
+fn line<T: Serialize>(kind: &str, data: &T) -> AppResult<Vec<u8>> {
+    let mut out = format!("{{\"type\":\"{kind}\",\"data\":").into_bytes();
+    serde_json::to_writer(&mut out, data).map_err(AppError::internal)?;
+    out.extend_from_slice(b"}\n");
+    Ok(out)
+}
+
+fn lines<T: Serialize>(kind: &str, items: &[T]) -> AppResult<Vec<u8>> {
+    let mut out = Vec::new();
+    for item in items {
+        out.extend(line(kind, item)?);
+    }
+    Ok(out)
+}
+
+/// Where an organization export is.
+enum Section {
+    Start,
+    Records(usize, Option<String>),
+    Activities(Option<(chrono::DateTime<chrono::Utc>, uuid::Uuid)>),
+}
+
+/// The record types of an organization export, in its order.
+const RECORD_TYPES: [&str; 4] = ["contact", "company", "deal", "task"];
+
+/// One page of the `n`th record type of the export, as lines, and the
+/// cursor of the next.
+async fn record_lines(
+    state: &App,
+    ctx: &OrgCtx,
+    n: usize,
+    cursor: Option<String>,
+) -> AppResult<(Vec<u8>, Option<String>)> {
+    use crate::services::{companies, contacts, deals, tasks};
+    async fn of<R: Exported>(
+        state: &App,
+        ctx: &OrgCtx,
+        kind: &str,
+        cursor: Option<String>,
+    ) -> AppResult<(Vec<u8>, Option<String>)> {
+        let page = R::page(state, ctx, &R::Query::default(), cursor).await?;
+        Ok((lines(kind, &page.data)?, page.next_cursor))
+    }
+    match n {
+        0 => of::<contacts::Contact>(state, ctx, RECORD_TYPES[0], cursor).await,
+        1 => of::<companies::Company>(state, ctx, RECORD_TYPES[1], cursor).await,
+        2 => of::<deals::Deal>(state, ctx, RECORD_TYPES[2], cursor).await,
+        _ => of::<tasks::Task>(state, ctx, RECORD_TYPES[3], cursor).await,
+    }
+}
+
+/// Starts a whole-organization export (admins and owners): checks the
+/// caller and records `organization.exported`.
+pub async fn start_organization(state: &App, ctx: &OrgCtx) -> AppResult<()> {
+    ctx.require(crate::services::orgs::Role::Admin)?;
+    let mut tx = state.db.begin().await?;
+    audit::record(tx.exec(), ctx.org_id, &Event::new("organization.exported").by(ctx)).await?;
+    tx.commit().await?;
+    Ok(())
+}
+
+/// The whole organization as JSON Lines (data.md "Export"): the
+/// organization, its members (without password hashes), pipelines, every
+/// record type, then activities, each `data` as the API returns it. Read and
+/// written a page at a time.
+pub fn organization(
+    state: App,
+    ctx: OrgCtx,
+) -> impl futures_util::Stream<Item = Result<Vec<u8>, AppError>> + Send + 'static {
+    use crate::services::{activities, orgs, pipelines};
+    futures_util::stream::unfold(Some(Section::Start), move |section| {
+        let state = state.clone();
+        async move {
+            let chunk = match section? {
+                Section::Start => {
+                    async {
+                        let mut out = line("organization", &orgs::organizations::current(&state, &ctx).await?)?;
+                        out.extend(lines("member", &orgs::members::list(&state, &ctx).await?)?);
+                        out.extend(lines("pipeline", &pipelines::list(&state, &ctx).await?)?);
+                        Ok((out, Some(Section::Records(0, None))))
+                    }
+                    .await
+                }
+                Section::Records(n, cursor) => record_lines(&state, &ctx, n, cursor).await.map(|(out, next)| {
+                    let section = match next {
+                        Some(cursor) => Section::Records(n, Some(cursor)),
+                        None if n + 1 < RECORD_TYPES.len() => Section::Records(n + 1, None),
+                        None => Section::Activities(None),
+                    };
+                    (out, Some(section))
+                }),
+                Section::Activities(after) => {
+                    async {
+                        let page = activities::all(&state, ctx.org_id, after, 500).await?;
+                        let next = (page.len() == 500)
+                            .then(|| page.last().map(|a| (a.created_at, a.id)))
+                            .flatten();
+                        Ok((lines("activity", &page)?, next.map(|k| Section::Activities(Some(k)))))
+                    }
+                    .await
+                }
+            };
+            Some(match chunk {
+                Ok((out, next)) => (Ok(out), next),
+                Err(e) => (Err(e), None),
+            })
         }
     })
 }

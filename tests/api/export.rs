@@ -130,3 +130,57 @@ both! {
         assert_eq!(rows(&tasks)[0][head.iter().position(|h| h == "is_done").unwrap()], "false");
     }
 }
+
+both! {
+    async fn the_organization_exports_as_json_lines_by_the_api_and_the_cli(app) {
+        let ann = app.register("ann@example.com").await;
+        let member = app.add_member(&ann, "mel@example.com", "member").await;
+        let company = app.post(&ann, "/api/v1/companies", json!({"name": "Acme"})).await;
+        let contact = app.post(&ann, "/api/v1/contacts", json!({"name": "Cy", "company_id": company.body["id"], "tags": ["vip"]})).await;
+        let contact_id = contact.body["id"].as_str().unwrap().to_string();
+        let deal = app.post(&ann, "/api/v1/deals", json!({"title": "Renewal", "contact_id": contact_id, "amount": "10"})).await;
+        let deal_id = deal.body["id"].as_str().unwrap().to_string();
+        app.patch(&ann, &format!("/api/v1/deals/{deal_id}"), json!({"stage": "proposal", "status": "in_progress"})).await.assert(200);
+        app.post(&ann, &format!("/api/v1/contacts/{contact_id}/activities"), json!({"text": "Met at the fair"})).await.assert(201);
+        app.post(&ann, "/api/v1/tasks", json!({"title": "Call Cy", "contact_id": contact_id})).await.assert(201);
+
+        let (status, kind, text) = download(&app, &ann, "/api/v1/organization/export").await;
+        assert_eq!(status, 200, "{text}");
+        assert_eq!(kind, "application/x-ndjson");
+        let lines: Vec<serde_json::Value> = text.lines().map(|l| serde_json::from_str(l).unwrap()).collect();
+        let order = ["organization", "member", "pipeline", "contact", "company", "deal", "task", "activity"];
+        let ranks: Vec<usize> = lines.iter().map(|l| order.iter().position(|t| *t == l["type"]).expect("a known type")).collect();
+        assert!(ranks.windows(2).all(|w| w[0] <= w[1]), "types in data.md's order: {ranks:?}");
+        assert_eq!(lines[0]["data"]["id"], ann.org_id.as_str());
+        let count = |t: &str| lines.iter().filter(|l| l["type"] == t).count();
+        assert_eq!((count("member"), count("pipeline"), count("contact"), count("company"), count("deal"), count("task")), (2, 1, 1, 1, 1, 1));
+        assert!(count("activity") >= 2, "the stage change and the comment at least");
+        assert!(lines.iter().filter(|l| l["type"] == "member").all(|l| l["data"].get("password_hash").is_none()));
+        // Each record's data is what the API reads.
+        let exported = lines.iter().find(|l| l["type"] == "contact").unwrap();
+        assert_eq!(exported["data"], app.get(&ann, &format!("/api/v1/contacts/{contact_id}")).await.body);
+        let exported = lines.iter().find(|l| l["type"] == "deal").unwrap();
+        assert_eq!(exported["data"], app.get(&ann, &format!("/api/v1/deals/{deal_id}")).await.body);
+
+        assert_eq!(app.get(&ann, "/api/v1/audit-log").await.body["data"][0]["action"], "organization.exported");
+        app.get(&member, "/api/v1/organization/export").await.assert_problem(403, "forbidden");
+
+        // The command line writes the same lines.
+        let out = std::process::Command::new(env!("CARGO_BIN_EXE_crm"))
+            .args(["export", "--org", &ann.org_id])
+            .env("DATABASE_URL", &app.database_url)
+            .env("CRM_DATA_DIR", tempfile::tempdir().unwrap().path())
+            .output()
+            .unwrap();
+        assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+        assert_eq!(String::from_utf8(out.stdout).unwrap(), text);
+        let out = std::process::Command::new(env!("CARGO_BIN_EXE_crm"))
+            .args(["export", "--org", &uuid::Uuid::now_v7().to_string()])
+            .env("DATABASE_URL", &app.database_url)
+            .env("CRM_DATA_DIR", tempfile::tempdir().unwrap().path())
+            .output()
+            .unwrap();
+        assert!(!out.status.success());
+        assert!(out.stdout.is_empty());
+    }
+}

@@ -190,3 +190,25 @@ impl CommentInput {
         Ok((kind, payload))
     }
 }
+
+/// Every activity of `org`, oldest first, `limit` at a time after the
+/// (created_at, id) `after` (the organization export).
+pub async fn all(
+    state: &crate::app::App,
+    org: Uuid,
+    after: Option<(DateTime<Utc>, Uuid)>,
+    limit: i64,
+) -> Result<Vec<Activity>, sqlx::Error> {
+    let mut conn = state.db.read().await?;
+    run!(conn.exec(), c => {
+        let mut q = sqlx::QueryBuilder::new(
+            "SELECT id, type, deal_id, contact_id, author_id, payload, created_at FROM activities WHERE organization_id = ",
+        );
+        q.push_bind(org);
+        if let Some((at, id)) = after {
+            q.push(" AND (created_at, id) > (").push_bind(at).push(", ").push_bind(id).push(")");
+        }
+        q.push(" ORDER BY created_at, id LIMIT ").push_bind(limit);
+        q.build_query_as().fetch_all(c).await
+    })
+}

@@ -156,6 +156,22 @@ impl OrgCtx {
         })
     }
 
+    /// The operator's context in `org` (a `crm` command): an owner's rights,
+    /// named `system` in the audit log. 404 when there is no such
+    /// organization.
+    pub async fn system(state: &App, org: Uuid) -> Result<OrgCtx, AppError> {
+        let ctx = OrgCtx {
+            org_id: org,
+            user_id: Uuid::nil(),
+            role: Role::Owner,
+            visibility: Visibility::All,
+            actor: Actor::System,
+            ip: None,
+        };
+        organizations::current(state, &ctx).await?;
+        Ok(ctx)
+    }
+
     /// The same rights, acting as `actor` (an import or an automation run for
     /// this member).
     pub fn acting_as(self, actor: Actor) -> OrgCtx {
