@@ -10,6 +10,31 @@ use utoipa::ToSchema;
 
 use crate::error::{AppError, AppResult};
 
+/// The key of a newest-first list (the audit log, jobs): the last row's
+/// creation time and id.
+pub type NewestKey = (chrono::DateTime<chrono::Utc>, uuid::Uuid);
+
+/// Ends the query of a newest-first page: rows before the cursor's key,
+/// newest first (ties by id in the same direction), `limit + 1` of them (the
+/// extra one tells another page exists). The table needs an index on
+/// `(organization_id, …, created_at, id)` to serve it.
+pub fn push_newest_first<'q, DB>(q: &mut sqlx::QueryBuilder<'q, DB>, after: Option<NewestKey>, limit: i64)
+where
+    DB: sqlx::Database,
+    chrono::DateTime<chrono::Utc>: sqlx::Encode<'q, DB> + sqlx::Type<DB>,
+    uuid::Uuid: sqlx::Encode<'q, DB> + sqlx::Type<DB>,
+    i64: sqlx::Encode<'q, DB> + sqlx::Type<DB>,
+{
+    if let Some((at, id)) = after {
+        q.push(" AND (created_at, id) < (")
+            .push_bind(at)
+            .push(", ")
+            .push_bind(id)
+            .push(")");
+    }
+    q.push(" ORDER BY created_at DESC, id DESC LIMIT ").push_bind(limit + 1);
+}
+
 pub const DEFAULT_LIMIT: i64 = 50;
 pub const MAX_LIMIT: i64 = 200;
 

@@ -143,7 +143,7 @@ pub struct AuditQuery {
 pub async fn list(state: &App, ctx: &OrgCtx, query: &AuditQuery) -> AppResult<Page<AuditEntry>> {
     ctx.require(Role::Admin)?;
     let limit = pagination::limit(query.limit.as_deref())?;
-    let after: Option<(DateTime<Utc>, Uuid)> = Cursor::decode(query.cursor.as_deref())?;
+    let after: Option<pagination::NewestKey> = Cursor::decode(query.cursor.as_deref())?;
     let mut conn = state.db.read().await?;
     // Newest first, ties by id in the same direction; the cursor is the last
     // (created_at, id) seen. Served by audit_log_created_idx.
@@ -152,10 +152,7 @@ pub async fn list(state: &App, ctx: &OrgCtx, query: &AuditQuery) -> AppResult<Pa
             "SELECT id, actor_id, action, target_type, target_id, ip, details, created_at FROM audit_log WHERE organization_id = ",
         );
         q.push_bind(ctx.org_id);
-        if let Some((at, id)) = after {
-            q.push(" AND (created_at, id) < (").push_bind(at).push(", ").push_bind(id).push(")");
-        }
-        q.push(" ORDER BY created_at DESC, id DESC LIMIT ").push_bind(limit + 1);
+        pagination::push_newest_first(&mut q, after, limit);
         q.build_query_as().fetch_all(c).await
     })?;
     Ok(Page::from_rows(rows, limit, |e| Cursor::encode(&(e.created_at, e.id))))

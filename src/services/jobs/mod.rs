@@ -331,7 +331,7 @@ pub async fn list(state: &App, ctx: &OrgCtx, query: &JobQuery) -> AppResult<Page
         })?),
     };
     let limit = pagination::limit(query.limit.as_deref())?;
-    let after: Option<(DateTime<Utc>, Uuid)> = Cursor::decode(query.cursor.as_deref())?;
+    let after: Option<pagination::NewestKey> = Cursor::decode(query.cursor.as_deref())?;
     let mut conn = state.db.read().await?;
     // Served by jobs_list_idx, or jobs_status_idx with a status.
     let rows: Vec<Job> = run!(conn.exec(), c => {
@@ -343,10 +343,7 @@ pub async fn list(state: &App, ctx: &OrgCtx, query: &JobQuery) -> AppResult<Page
         if let Some(status) = status {
             q.push(" AND status = ").push_bind(status.as_str());
         }
-        if let Some((at, id)) = after {
-            q.push(" AND (created_at, id) < (").push_bind(at).push(", ").push_bind(id).push(")");
-        }
-        q.push(" ORDER BY created_at DESC, id DESC LIMIT ").push_bind(limit + 1);
+        pagination::push_newest_first(&mut q, after, limit);
         q.build_query_as().fetch_all(c).await
     })?;
     Ok(Page::from_rows(rows, limit, |j| Cursor::encode(&(j.created_at, j.id))))
