@@ -20,6 +20,7 @@ pub mod contacts;
 pub mod deals;
 pub mod export;
 pub mod idempotency;
+pub mod imports;
 pub mod jobs;
 pub mod orgs;
 pub mod pagination;
