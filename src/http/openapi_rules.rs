@@ -75,7 +75,9 @@ fn apply_rules(doc: &mut Value) {
                 if ["get", "put", "post", "patch", "delete"].contains(&method.as_str()) {
                     operation_answers(op);
                     for (path, parameter, rule) in query_rules() {
-                        if path == route.as_str()
+                        // A list's export takes the list's parameters.
+                        let list = route.strip_suffix("/export").unwrap_or(route);
+                        if path == list
                             && let Some(schema) = op
                                 .get_mut("parameters")
                                 .and_then(Value::as_array_mut)
@@ -369,7 +371,8 @@ fn sort(fields: &[&str]) -> Value {
 }
 
 /// The constraints of the lists' query parameters, by path and name (the
-/// lists' `SORTS` and filters; an empty value is "not given").
+/// lists' `SORTS` and filters; an empty value is "not given"). They hold for
+/// the list's `/export` too.
 fn query_rules() -> Vec<(&'static str, &'static str, Value)> {
     vec![
         ("/api/v1/contacts", "sort", sort(&["created_at", "updated_at", "name"])),

@@ -30,6 +30,8 @@ pub trait Exported: Serialize + ToSchema + Send + Sync + Sized + 'static {
     type Query: Clone + Default + Send + Sync + 'static;
     /// The plural of the type, as in its path (`contacts`).
     const PLURAL: &'static str;
+    /// The `limit` the caller gave (checked like the list's, then not used).
+    fn limit(query: &Self::Query) -> Option<&str>;
     /// The page after `cursor` of the list `query` describes.
     fn page(
         state: &App,
@@ -44,6 +46,9 @@ macro_rules! exported {
         impl Exported for $record {
             type Query = $query;
             const PLURAL: &'static str = $plural;
+            fn limit(query: &$query) -> Option<&str> {
+                query.limit.as_deref()
+            }
             async fn page(state: &App, ctx: &OrgCtx, query: &$query, cursor: Option<String>) -> AppResult<Page<Self>> {
                 let mut query = query.clone();
                 query.limit = Some(PAGE.into());
@@ -105,6 +110,8 @@ pub fn csv_text(header: Option<&[String]>, rows: impl IntoIterator<Item = Vec<St
 /// Starts an export: reads the first page (so a bad filter is refused before
 /// anything is sent) and records `data.exported` in the audit log.
 pub async fn start<R: Exported>(state: &App, ctx: &OrgCtx, query: &R::Query) -> AppResult<Page<R>> {
+    // Not used, but refused when the list would refuse it.
+    crate::services::pagination::limit(R::limit(query))?;
     let first = R::page(state, ctx, query, None).await?;
     let mut tx = state.db.begin().await?;
     audit::record(
