@@ -20,6 +20,7 @@ use crate::services::records::IfMatch;
 pub fn router() -> OpenApiRouter<App> {
     OpenApiRouter::new()
         .routes(routes!(list_contacts, create_contact))
+        .routes(routes!(merge_contacts))
         .routes(routes!(get_contact, replace_contact, update_contact, delete_contact))
         .routes(routes!(contact_timeline, comment_on_contact))
 }
@@ -74,4 +75,35 @@ async fn replace_contact(
     ApiJson { data: input, .. }: ApiJson<ContactInput>,
 ) -> AppResult<Response> {
     records::replace::<Contact>(&state, &ctx, id, if_match, input).await
+}
+
+/// Merge duplicates into this contact: it keeps its id and takes the chosen
+/// fields (by default its own, else the first non-empty); the merged
+/// contacts' deals, tasks and activities move to it, their tags join its
+/// tags, and they are deleted. One `system` activity `{"event": "merged",
+/// "merged_ids"}` and the audit entry `contact.merged`. All or nothing.
+/// Managers and above; a member only contacts they own.
+#[utoipa::path(
+    post, path = "/contacts/{id}/merge", tag = "contacts",
+    params(OrgHeader, ("id" = Uuid, Path, description = "The survivor")),
+    request_body = contacts::merge::MergeInput,
+    security(("bearer" = [])),
+    responses(
+        (status = 200, body = Contact, description = "The survivor after the merge"),
+        (status = 403, body = Problem, description = "`forbidden`: a member merging a contact they do not own"),
+        (status = 404, body = Problem, description = "The survivor or a merged contact is unknown or not visible"),
+        (status = 409, body = Problem, description = "`duplicate_contact`: the chosen email or phone is another contact's"),
+        (status = 422, body = Problem, description = "`validation_failed`: `merge_ids` empty or naming the survivor, a `fields` entry naming another contact, or more than 20 tags together"),
+    )
+)]
+async fn merge_contacts(
+    ctx: OrgCtx,
+    State(state): State<App>,
+    IdPath(id): IdPath,
+    ApiJson { data: input, .. }: ApiJson<contacts::merge::MergeInput>,
+) -> AppResult<Response> {
+    crate::http::response::record_response(
+        axum::http::StatusCode::OK,
+        &contacts::merge::merge(&state, &ctx, id, input).await?,
+    )
 }

@@ -28,6 +28,10 @@ use crate::services::validate;
 
 const PROBLEM_JSON: &str = "application/problem+json";
 
+/// A UUID as the services parse it (`Uuid::parse_str` after trimming: the
+/// hyphenated form; the document asks for exactly that).
+const UUID: &str = "^[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}$";
+
 /// The characters `str::trim` removes (Unicode `White_Space`), spelled out:
 /// a regex `\s` differs between engines (ECMA's has U+FEFF and lacks U+0085).
 const WS: &str = r"[\t\n\x0b\x0c\r \u0085\u00a0\u1680\u2000-\u200a\u2028\u2029\u202f\u205f\u3000]";
@@ -482,6 +486,20 @@ fn field_rules() -> Vec<(&'static str, &'static str, Value)> {
         &["CreatePipeline", "UpdatePipeline"],
         "stages",
         json!({ "minItems": 1 }),
+    );
+    // contacts::merge::checked
+    add(
+        &["MergeInput"],
+        "merge_ids",
+        json!({ "minItems": 1, "maxItems": 50, "items": { "type": "string", "format": "uuid", "pattern": UUID } }),
+    );
+    add(
+        &["MergeInput"],
+        "fields",
+        json!({
+            "propertyNames": { "enum": crate::services::contacts::merge::MERGED_FIELDS },
+            "additionalProperties": { "type": "string", "format": "uuid", "pattern": UUID },
+        }),
     );
     add(&["StageInput"], "name", required_text(100));
     add(&["StageInput"], "key", json!({ "pattern": "^[a-z0-9_]{1,40}$" }));

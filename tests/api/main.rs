@@ -22,6 +22,7 @@ mod jobs;
 mod keepalive;
 mod layers;
 mod members;
+mod merge;
 mod organizations;
 mod pipelines;
 mod robustness;

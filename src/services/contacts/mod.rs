@@ -1,6 +1,7 @@
 //! Contacts `/api/v1/contacts` (api.md §5): people, with E.164 phones and an
 //! email and phone unique in the organization.
 
+pub mod merge;
 pub mod queries;
 
 use std::future::Future;

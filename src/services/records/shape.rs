@@ -441,6 +441,49 @@ pub async fn finish_change<R: Record>(
     Ok(record)
 }
 
+/// The end of a merge: other records' rows were moved and removed in `tx`;
+/// `next` (the survivor with the fields it takes) is written if it differs
+/// from `current`, then the audit entry `action` (with `details`) and the
+/// commit, whether the survivor changed or not.
+pub async fn finish_merge<R: Record>(
+    state: &App,
+    mut tx: Tx,
+    ctx: &OrgCtx,
+    current: R,
+    mut next: Checked<R>,
+    action: &str,
+    details: serde_json::Value,
+) -> AppResult<R> {
+    let record = if next.record == current {
+        current
+    } else {
+        R::ensure_unique(tx.exec(), ctx, &next.record).await?;
+        next.record.touch(current.version() + 1, crate::db::now());
+        if let Err(e) = R::write(tx.exec(), ctx.org_id, &next, false).await {
+            return Err(write_failed(state, tx, ctx, &next.record, e).await);
+        }
+        let record = next.record;
+        records::index_tags(
+            tx.exec(),
+            ctx.org_id,
+            R::KIND,
+            record.id(),
+            record.owner_id(),
+            record.tags(),
+        )
+        .await?;
+        R::after_change(tx.exec(), ctx, &current, &record).await?;
+        record
+    };
+    let event = Event::new(action.to_string())
+        .by(ctx)
+        .target(R::KIND, record.id())
+        .details(details);
+    audit::record(tx.exec(), ctx.org_id, &event).await?;
+    commit::<R>(state, tx, ctx).await?;
+    Ok(record)
+}
+
 /// The audit entry `action` about `record`, by the caller.
 async fn log<R: Record>(c: Exec<'_>, ctx: &OrgCtx, action: String, record: &R) -> AppResult<()> {
     let event = Event::new(action)
