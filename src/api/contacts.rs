@@ -86,7 +86,7 @@ async fn replace_contact(
 #[utoipa::path(
     post, path = "/contacts/{id}/merge", tag = "contacts",
     params(OrgHeader, ("id" = Uuid, Path, description = "The survivor")),
-    request_body = contacts::merge::MergeInput,
+    request_body = crate::services::records::merge::MergeInput,
     security(("bearer" = [])),
     responses(
         (status = 200, body = Contact, description = "The survivor after the merge"),
@@ -100,10 +100,7 @@ async fn merge_contacts(
     ctx: OrgCtx,
     State(state): State<App>,
     IdPath(id): IdPath,
-    ApiJson { data: input, .. }: ApiJson<contacts::merge::MergeInput>,
+    ApiJson { data: input, .. }: ApiJson<crate::services::records::merge::MergeInput>,
 ) -> AppResult<Response> {
-    crate::http::response::record_response(
-        axum::http::StatusCode::OK,
-        &contacts::merge::merge(&state, &ctx, id, input).await?,
-    )
+    records::merge::<Contact>(&state, &ctx, id, input).await
 }

@@ -51,6 +51,23 @@ pub async fn update<R: Record>(
 }
 
 /// `PUT /<records>/{id}`.
+/// `POST /{type}/{id}/merge`: the survivor after the merge, with its ETag.
+pub async fn merge<R>(
+    state: &App,
+    ctx: &OrgCtx,
+    id: Uuid,
+    input: crate::services::records::merge::MergeInput,
+) -> AppResult<Response>
+where
+    R: crate::services::records::merge::Mergeable,
+    R::Patch: serde::de::DeserializeOwned,
+{
+    record_response(
+        StatusCode::OK,
+        &crate::services::records::merge::merge::<R>(state, ctx, id, input).await?,
+    )
+}
+
 pub async fn replace<R: Replace>(
     state: &App,
     ctx: &OrgCtx,

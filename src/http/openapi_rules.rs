@@ -214,6 +214,18 @@ const HASHING_OPERATIONS: &[&str] = &[
     "accept_invitation",
 ];
 
+/// The fields a merge may choose, of every type that merges.
+fn merge_fields() -> Vec<&'static str> {
+    use crate::services::records::merge::Mergeable;
+    let mut fields: Vec<&'static str> = crate::services::contacts::Contact::FIELDS.to_vec();
+    for field in crate::services::companies::Company::FIELDS {
+        if !fields.contains(field) {
+            fields.push(field);
+        }
+    }
+    fields
+}
+
 /// Headers are never null; `Idempotency-Key` is 1..255 visible characters;
 /// `limit` is 1..200; a query filter may be empty (not given).
 fn parameter_rules(op: &mut Value) {
@@ -487,7 +499,7 @@ fn field_rules() -> Vec<(&'static str, &'static str, Value)> {
         "stages",
         json!({ "minItems": 1 }),
     );
-    // contacts::merge::checked
+    // records::merge::checked (the field names: contacts', the longer list)
     add(
         &["MergeInput"],
         "merge_ids",
@@ -497,7 +509,7 @@ fn field_rules() -> Vec<(&'static str, &'static str, Value)> {
         &["MergeInput"],
         "fields",
         json!({
-            "propertyNames": { "enum": crate::services::contacts::merge::MERGED_FIELDS },
+            "propertyNames": { "enum": merge_fields() },
             "additionalProperties": { "type": "string", "format": "uuid", "pattern": UUID },
         }),
     );

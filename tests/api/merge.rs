@@ -106,3 +106,31 @@ both! {
         assert_eq!(app.get(&bob, &format!("/api/v1/contacts/{theirs}")).await.status.as_u16(), 200);
     }
 }
+
+both! {
+    async fn companies_merge_their_contacts_and_deals_into_one(app) {
+        let ann = app.register("ann@example.com").await;
+        let id = |r: &Resp| r.body["id"].as_str().unwrap().to_string();
+        let keep = id(&app.post(&ann, "/api/v1/companies", json!({"name": "Acme", "tags": ["a"]})).await);
+        let dup = id(&app.post(&ann, "/api/v1/companies", json!({"name": "ACME Inc.", "domain": "acme.example", "industry": "Tools", "tags": ["b"]})).await);
+        let person = contact(&app, &ann, json!({"name": "Cy", "company_id": dup})).await;
+        let deal = id(&app.post(&ann, "/api/v1/deals", json!({"title": "Big", "contact_id": person, "company_id": dup})).await);
+
+        let r = app.post(&ann, &format!("/api/v1/companies/{keep}/merge"), json!({"merge_ids": [dup]})).await;
+        r.assert(200);
+        assert_eq!(r.body["name"], "Acme", "the survivor's own name");
+        assert_eq!(r.body["domain"], "acme.example", "taken: the survivor had none");
+        assert_eq!(r.body["industry"], "Tools");
+        assert_eq!(r.body["tags"], json!(["a", "b"]));
+        app.get(&ann, &format!("/api/v1/companies/{dup}")).await.assert_problem(404, "not_found");
+        assert_eq!(app.get(&ann, &format!("/api/v1/contacts/{person}")).await.body["company_id"], keep.as_str());
+        assert_eq!(app.get(&ann, &format!("/api/v1/deals/{deal}")).await.body["company_id"], keep.as_str());
+        assert_eq!(app.get(&ann, "/api/v1/audit-log").await.body["data"][0]["action"], "company.merged");
+        // A contact's field is not a company's.
+        let other = id(&app.post(&ann, "/api/v1/companies", json!({"name": "Other"})).await);
+        let r = app.post(&ann, &format!("/api/v1/companies/{keep}/merge"), json!({"merge_ids": [other], "fields": {"email": other}})).await;
+        r.assert_problem(422, "validation_failed");
+        assert_eq!(r.body["errors"][0]["field"], "fields.email");
+        app.get(&ann, &format!("/api/v1/companies/{other}")).await.assert(200);
+    }
+}

@@ -1,7 +1,6 @@
 //! Contacts `/api/v1/contacts` (api.md §5): people, with E.164 phones and an
 //! email and phone unique in the organization.
 
-pub mod merge;
 pub mod queries;
 
 use std::future::Future;
@@ -327,6 +326,40 @@ impl Replace for Contact {
         input: ContactInput,
     ) -> impl Future<Output = AppResult<Checked<Self>>> + Send {
         check(c, ctx, input, Some(current))
+    }
+}
+
+/// Merging contacts (`records::merge`): deals, tasks and the timeline move;
+/// one `system` activity says what merged.
+impl crate::services::records::merge::Mergeable for Contact {
+    const FIELDS: &'static [&'static str] = &[
+        "name",
+        "email",
+        "phone",
+        "phone_extension",
+        "title",
+        "company_id",
+        "lead_source",
+        "customer_since",
+        "owner_id",
+    ];
+    const POINTED_AT_BY: &'static [(&'static str, &'static str)] = &[
+        ("deals", "contact_id"),
+        ("tasks", "contact_id"),
+        ("activities", "contact_id"),
+    ];
+    async fn after_merge(c: Exec<'_>, ctx: &OrgCtx, survivor: Uuid, merged: &[String]) -> AppResult<()> {
+        activities::append(
+            c,
+            ctx.org_id,
+            "system",
+            None,
+            Some(survivor),
+            ctx.user_id,
+            json!({"event": "merged", "merged_ids": merged}),
+        )
+        .await?;
+        Ok(())
     }
 }
 

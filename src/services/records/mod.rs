@@ -2,6 +2,7 @@
 //! tags, free-text search words, list sorting.
 
 pub mod fields;
+pub mod merge;
 pub mod query;
 pub mod rows;
 pub mod shape;
