@@ -186,6 +186,13 @@ impl Record for Company {
     }
 }
 
+/// Merging companies (`records::merge`): their contacts and deals move.
+impl crate::services::records::merge::Mergeable for Company {
+    const FIELDS: &'static [&'static str] = &["name", "domain", "industry", "employee_count", "owner_id"];
+    const POINTED_AT_BY: &'static [(&'static str, &'static str)] =
+        &[("contacts", "company_id"), ("deals", "company_id")];
+}
+
 #[cfg(test)]
 mod tests {
     #[test]

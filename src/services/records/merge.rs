@@ -64,7 +64,11 @@ where
     R: Mergeable,
     R::Patch: DeserializeOwned,
 {
-    let (merged_ids, sources, unknown) = checked(R::FIELDS, survivor, &input)?;
+    let Asked {
+        ids: merged_ids,
+        sources,
+        unknown,
+    } = checked(R::FIELDS, survivor, &input)?;
     let (mut tx, current) = shape::lock_for_change::<R>(state, ctx, survivor, IfMatch(None)).await?;
     let mut merged = Vec::with_capacity(merged_ids.len());
     for id in &merged_ids {
@@ -153,15 +157,19 @@ where
     shape::finish_merge(state, tx, ctx, current, next, &action, details).await
 }
 
-/// The merged ids (distinct, in order), by field the record to take it
-/// from, and the `fields` keys this type does not have (refused once the
-/// records are known to exist); every error of the request's shape at
-/// once, named by field.
-fn checked(
-    fields: &'static [&'static str],
-    survivor: Uuid,
-    input: &MergeInput,
-) -> AppResult<(Vec<Uuid>, BTreeMap<&'static str, Uuid>, Vec<String>)> {
+/// A merge request as read.
+struct Asked {
+    /// The merged ids, distinct, in order.
+    ids: Vec<Uuid>,
+    /// By field, the record to take it from.
+    sources: BTreeMap<&'static str, Uuid>,
+    /// The `fields` keys this type does not have (refused once the records
+    /// are known to exist).
+    unknown: Vec<String>,
+}
+
+/// Reads a merge request; every error of its shape at once, named by field.
+fn checked(fields: &'static [&'static str], survivor: Uuid, input: &MergeInput) -> AppResult<Asked> {
     let mut errors = Vec::new();
     let mut ids: Vec<Uuid> = Vec::new();
     if input.merge_ids.is_empty() || input.merge_ids.len() > 50 {
@@ -191,7 +199,7 @@ fn checked(
         }
     }
     if errors.is_empty() {
-        Ok((ids, sources, unknown))
+        Ok(Asked { ids, sources, unknown })
     } else {
         Err(AppError::validation(errors))
     }
