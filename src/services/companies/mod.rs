@@ -206,10 +206,3 @@ mod tests {
         assert!(super::domain("not a domain").is_err());
     }
 }
-
-/// Merging companies (`records::merge`): their contacts and deals move.
-impl crate::services::records::merge::Mergeable for Company {
-    const FIELDS: &'static [&'static str] = &["name", "domain", "industry", "employee_count", "owner_id"];
-    const POINTED_AT_BY: &'static [(&'static str, &'static str)] =
-        &[("contacts", "company_id"), ("deals", "company_id")];
-}
