@@ -19,6 +19,7 @@ mod companies;
 mod contacts;
 mod dashboard;
 mod deals;
+mod merge;
 mod pickers;
 mod records;
 mod related;
@@ -73,6 +74,7 @@ pub fn router(state: App) -> Router<App> {
         .route("/contacts/{id}/delete", post(records::delete::<Contact>))
         .route("/contacts/{id}/comments", post(records::comment::<Contact>))
         .route("/contacts/{id}/tasks", post(tasks::add_to_contact))
+        .route("/contacts/{id}/merge", get(merge::page).post(merge::merge))
         .route(
             "/companies",
             get(records::list::<Company>).post(records::create::<Company>),

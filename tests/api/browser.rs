@@ -677,6 +677,48 @@ both! {
         assert_eq!(deal.body["company_id"], company_id.as_str());
     }
 
+    async fn duplicates_merge_field_by_field_from_the_contact_page(app) {
+        let _one = ONE_AT_A_TIME.lock().await;
+        let owner = app.register("owner@example.com").await;
+        let keep = app.post(&owner, "/api/v1/contacts", json!({"name": "Jon Smith", "title": "CEO", "tags": ["vip"]})).await;
+        let keep_id = keep.body["id"].as_str().unwrap().to_string();
+        let dup = app
+            .post(&owner, "/api/v1/contacts", json!({"name": "Jonathan Smith", "email": "jon@acme.example", "title": "Founder", "tags": ["expo"]}))
+            .await;
+        let dup_id = dup.body["id"].as_str().unwrap().to_string();
+        let task = app.post(&owner, "/api/v1/tasks", json!({"title": "Send the quote", "contact_id": dup_id})).await;
+        let task_id = task.body["id"].as_str().unwrap().to_string();
+        let Some(b) = browser(&app).await else { return };
+        b.sign_in("owner@example.com").await;
+        b.goto(&format!("/contacts/{keep_id}")).await;
+        b.click(&format!("a[href='/contacts/{keep_id}/merge']")).await;
+        b.wait_for_path(|p| p.ends_with("/merge")).await;
+        // Pick the duplicate by keyboard, add it.
+        b.find("#with-search").await.send_keys("jonathan").await.unwrap();
+        // Focusing lists everyone A–Z first; wait for the typed search's answer.
+        b.wait_for_text("#with-list", |t| t.contains("Jonathan Smith") && t.matches("Smith").count() == 1).await;
+        let search = b.find("#with-search").await;
+        search.send_keys("\u{E015}").await.unwrap();
+        search.send_keys("\u{E007}").await.unwrap();
+        b.click("form.inline-form button[type=submit]").await;
+        b.find("#merge-now").await;
+        // Side by side: the survivor's title is chosen, the email it lacks comes from the other.
+        assert!(b.find(&format!("input[name=take_title][value='{keep_id}']")).await.prop("checked").await.unwrap().is_some_and(|v| v == "true"));
+        assert!(b.find(&format!("input[name=take_email][value='{dup_id}']")).await.prop("checked").await.unwrap().is_some_and(|v| v == "true"));
+        // Take the other's name, merge.
+        b.click(&format!("input[name=take_name][value='{dup_id}']")).await;
+        b.click("#merge-now").await;
+        b.wait_for_path(|p| p == format!("/contacts/{keep_id}")).await;
+        let survivor = app.get(&owner, &format!("/api/v1/contacts/{keep_id}")).await;
+        assert_eq!(survivor.body["name"], "Jonathan Smith");
+        assert_eq!(survivor.body["title"], "CEO");
+        assert_eq!(survivor.body["email"], "jon@acme.example");
+        assert_eq!(survivor.body["tags"], json!(["vip", "expo"]));
+        app.get(&owner, &format!("/api/v1/contacts/{dup_id}")).await.assert_problem(404, "not_found");
+        assert_eq!(app.get(&owner, &format!("/api/v1/tasks/{task_id}")).await.body["contact_id"], keep_id.as_str());
+        assert!(b.source().await.contains("Send the quote"), "the task shows on the survivor's page");
+    }
+
     async fn tasks_from_record_pages_in_the_users_time_zone(app) {
         let _one = ONE_AT_A_TIME.lock().await;
         let Some((owner, contact_id, b)) = owner_with_a_contact(&app).await else { return };
@@ -805,6 +847,8 @@ both! {
             .await;
         let task_id = task.body["id"].as_str().unwrap().to_string();
         app.post(&owner, &format!("/api/v1/contacts/{contact_id}/activities"), json!({"text": "Met at the fair"})).await.assert(201);
+        let twin = app.post(&owner, "/api/v1/contacts", json!({"name": "Lin Twin", "title": "Buyer"})).await;
+        let twin_id = twin.body["id"].as_str().unwrap().to_string();
         let Some(b) = browser(&app).await else { return };
 
         for path in ["/login", "/register", "/forgot-password"] {
@@ -818,6 +862,7 @@ both! {
             "/contacts".into(),
             "/contacts/new".into(),
             format!("/contacts/{contact_id}"),
+            format!("/contacts/{contact_id}/merge?with={twin_id}"),
             "/companies".into(),
             "/companies/new".into(),
             format!("/companies/{company_id}"),

@@ -1,0 +1,226 @@
+//! The merge screen of a contact (data.md "Duplicates and merge"): pick the
+//! duplicates, choose each field's value side by side, merge. The merge is
+//! `records::merge`, as the API's.
+
+use std::collections::BTreeMap;
+
+use askama::Template;
+use axum::extract::State;
+use axum::http::StatusCode;
+use axum::response::Response;
+use serde_json::Value;
+use uuid::Uuid;
+
+use super::session::Web;
+use super::view::{self, Choice, FormErrors, Shell};
+use super::{Form, ListQuery, see_other};
+use crate::app::App;
+use crate::error::AppResult;
+use crate::http::extract::IdPath;
+use crate::services::companies::Company;
+use crate::services::contacts::Contact;
+use crate::services::records::merge::{MergeInput, Mergeable};
+use crate::services::records::{self};
+
+/// The field rows of the screen: (field, label).
+const ROWS: [(&str, &str); 9] = [
+    ("name", "Name"),
+    ("email", "Email"),
+    ("phone", "Phone"),
+    ("phone_extension", "Extension"),
+    ("title", "Title"),
+    ("company_id", "Company"),
+    ("lead_source", "Lead source"),
+    ("customer_since", "Customer since"),
+    ("owner_id", "Owner"),
+];
+
+pub struct MergeCell {
+    pub id: String,
+    pub value: String,
+    pub empty: bool,
+    pub chosen: bool,
+}
+
+pub struct MergeRow {
+    pub field: &'static str,
+    pub label: &'static str,
+    pub cells: Vec<MergeCell>,
+}
+
+#[derive(Template)]
+#[template(path = "contact_merge.html")]
+struct MergePage {
+    shell: Shell,
+    survivor_id: String,
+    survivor_name: String,
+    merged: Vec<Choice>,
+    choices: Vec<Choice>,
+    rows: Vec<MergeRow>,
+    errors: FormErrors,
+}
+
+#[derive(Debug, Default, serde::Deserialize)]
+pub struct MergeQuery {
+    #[serde(default)]
+    with: Vec<String>,
+}
+
+/// `GET /contacts/{id}/merge?with=…`: the screen, with the contacts chosen so far.
+pub async fn page(
+    State(state): State<App>,
+    web: Web,
+    IdPath(id): IdPath,
+    ListQuery(query, _): ListQuery<MergeQuery>,
+) -> Response {
+    let with: Vec<Uuid> = query
+        .with
+        .iter()
+        .filter_map(|w| Uuid::parse_str(w.trim()).ok())
+        .filter(|w| *w != id)
+        .collect();
+    render(
+        &state,
+        &web,
+        id,
+        &with,
+        &BTreeMap::new(),
+        FormErrors::default(),
+        StatusCode::OK,
+    )
+    .await
+}
+
+/// `POST /contacts/{id}/merge`: merges, then shows the survivor.
+pub async fn merge(
+    State(state): State<App>,
+    web: Web,
+    IdPath(id): IdPath,
+    Form(pairs): Form<Vec<(String, String)>>,
+) -> Response {
+    let mut input = MergeInput::default();
+    for (key, value) in pairs {
+        if key == "merge_ids" {
+            input.merge_ids.push(value);
+        } else if let Some(field) = key.strip_prefix("take_") {
+            input.fields.insert(field.to_string(), value);
+        }
+    }
+    match records::merge::merge::<Contact>(&state, &web.ctx, id, input.clone()).await {
+        Ok(_) => see_other(&format!("/contacts/{id}?saved=1")),
+        Err(e) => {
+            let with: Vec<Uuid> = input.merge_ids.iter().filter_map(|w| Uuid::parse_str(w).ok()).collect();
+            let chosen = input
+                .fields
+                .iter()
+                .filter_map(|(f, v)| Some((f.clone(), Uuid::parse_str(v).ok()?)))
+                .collect();
+            render(&state, &web, id, &with, &chosen, FormErrors::from_api(&e), e.status).await
+        }
+    }
+}
+
+async fn render(
+    state: &App,
+    web: &Web,
+    id: Uuid,
+    with: &[Uuid],
+    chosen: &BTreeMap<String, Uuid>,
+    errors: FormErrors,
+    status: StatusCode,
+) -> Response {
+    match screen(state, web, id, with, chosen, errors).await {
+        Ok(page) => view::render(status, &page),
+        Err(e) => view::error_page(&e),
+    }
+}
+
+async fn screen(
+    state: &App,
+    web: &Web,
+    id: Uuid,
+    with: &[Uuid],
+    chosen: &BTreeMap<String, Uuid>,
+    errors: FormErrors,
+) -> AppResult<MergePage> {
+    let survivor = records::read::<Contact>(state, &web.ctx, id).await?;
+    let mut contacts = vec![survivor.clone()];
+    for other in with {
+        let contact = records::read::<Contact>(state, &web.ctx, *other).await?;
+        if !contacts.iter().any(|c| c.id == contact.id) {
+            contacts.push(contact);
+        }
+    }
+    let members = view::members(state, web.ctx.org_id).await?;
+    let mut companies: BTreeMap<Uuid, String> = BTreeMap::new();
+    for company in contacts.iter().filter_map(|c| c.company_id) {
+        if let std::collections::btree_map::Entry::Vacant(slot) = companies.entry(company) {
+            let name = records::read::<Company>(state, &web.ctx, company)
+                .await
+                .map(|c| c.name)
+                .unwrap_or_else(|_| company.to_string());
+            slot.insert(name);
+        }
+    }
+    let values: Vec<Value> = contacts
+        .iter()
+        .map(|c| serde_json::to_value(c).unwrap_or(Value::Null))
+        .collect();
+    debug_assert!(ROWS.iter().all(|(f, _)| Contact::FIELDS.contains(f)));
+    let rows = ROWS
+        .iter()
+        .map(|(field, label)| {
+            // The default choice: the survivor's value, else the first merged one that has it.
+            let default = values.iter().position(|v| !v[*field].is_null()).unwrap_or(0);
+            let cells = contacts
+                .iter()
+                .zip(&values)
+                .enumerate()
+                .map(|(i, (contact, value))| {
+                    let shown = match (*field, &value[*field]) {
+                        (_, Value::Null) => String::new(),
+                        ("company_id", v) => v
+                            .as_str()
+                            .and_then(|s| Uuid::parse_str(s).ok())
+                            .and_then(|c| companies.get(&c).cloned())
+                            .unwrap_or_default(),
+                        ("owner_id", _) => view::member_name(&members, &contact.owner_id),
+                        (_, Value::String(s)) => s.clone(),
+                        (_, other) => other.to_string(),
+                    };
+                    MergeCell {
+                        id: contact.id.to_string(),
+                        empty: shown.is_empty(),
+                        value: shown,
+                        chosen: match chosen.get(*field) {
+                            Some(source) => *source == contact.id,
+                            None => i == default,
+                        },
+                    }
+                })
+                .collect();
+            MergeRow { field, label, cells }
+        })
+        .collect();
+    let merged: Vec<Choice> = contacts[1..]
+        .iter()
+        .map(|c| Choice {
+            id: c.id.to_string(),
+            name: c.name.clone(),
+        })
+        .collect();
+    let choices = super::related::contact_choices(state, web, "")
+        .await?
+        .into_iter()
+        .filter(|c| !contacts.iter().any(|m| m.id.to_string() == c.id))
+        .collect();
+    Ok(MergePage {
+        shell: Shell::new(web, "contacts", format!("Merge into {}", survivor.name)),
+        survivor_id: survivor.id.to_string(),
+        survivor_name: survivor.name,
+        merged,
+        choices,
+        rows,
+        errors,
+    })
+}
