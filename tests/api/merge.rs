@@ -73,7 +73,11 @@ both! {
         r.assert_problem(422, "validation_failed");
         assert_eq!(r.body["errors"][0]["field"], "merge_ids");
         let r = app.post(&ann, &path, json!({"merge_ids": [keep]})).await;
+        r.assert_problem(422, "validation_failed");
         assert_eq!(r.body["errors"][0]["field"], "merge_ids[0]");
+        // An unknown survivor is a 404 before anything else is said of it.
+        let ghost = uuid::Uuid::now_v7().to_string();
+        app.post(&ann, &format!("/api/v1/contacts/{ghost}/merge"), json!({"merge_ids": [ghost]})).await.assert_problem(404, "not_found");
         let stranger = contact(&app, &ann, json!({"name": "Stranger"})).await;
         let r = app.post(&ann, &path, json!({"merge_ids": [other], "fields": {"name": stranger}})).await;
         r.assert_problem(422, "validation_failed");

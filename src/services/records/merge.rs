@@ -68,8 +68,17 @@ where
         ids: merged_ids,
         sources,
         unknown,
+        itself,
     } = checked(R::FIELDS, survivor, &input)?;
     let (mut tx, current) = shape::lock_for_change::<R>(state, ctx, survivor, IfMatch(None)).await?;
+    if !itself.is_empty() {
+        return Err(AppError::validation(
+            itself
+                .iter()
+                .map(|i| error(&format!("merge_ids[{i}]"), "the survivor cannot be merged into itself"))
+                .collect(),
+        ));
+    }
     let mut merged = Vec::with_capacity(merged_ids.len());
     for id in &merged_ids {
         let record: R = shape::readable(tx.exec(), ctx, *id).await?;
@@ -166,21 +175,22 @@ struct Asked {
     /// The `fields` keys this type does not have (refused once the records
     /// are known to exist).
     unknown: Vec<String>,
+    /// Where `merge_ids` names the survivor (refused once it is known to
+    /// exist: an unknown survivor is a 404 first).
+    itself: Vec<usize>,
 }
 
 /// Reads a merge request; every error of its shape at once, named by field.
 fn checked(fields: &'static [&'static str], survivor: Uuid, input: &MergeInput) -> AppResult<Asked> {
     let mut errors = Vec::new();
     let mut ids: Vec<Uuid> = Vec::new();
+    let mut itself = Vec::new();
     if input.merge_ids.is_empty() || input.merge_ids.len() > 50 {
         errors.push(error("merge_ids", "name 1 to 50 records to merge"));
     }
     for (i, raw) in input.merge_ids.iter().enumerate() {
         match Uuid::parse_str(raw.trim()) {
-            Ok(id) if id == survivor => errors.push(error(
-                &format!("merge_ids[{i}]"),
-                "the survivor cannot be merged into itself",
-            )),
+            Ok(id) if id == survivor => itself.push(i),
             Ok(id) if !ids.contains(&id) => ids.push(id),
             Ok(_) => {}
             Err(_) => errors.push(error(&format!("merge_ids[{i}]"), "must be a UUID")),
@@ -199,7 +209,12 @@ fn checked(fields: &'static [&'static str], survivor: Uuid, input: &MergeInput) 
         }
     }
     if errors.is_empty() {
-        Ok(Asked { ids, sources, unknown })
+        Ok(Asked {
+            ids,
+            sources,
+            unknown,
+            itself,
+        })
     } else {
         Err(AppError::validation(errors))
     }
