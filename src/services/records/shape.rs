@@ -407,15 +407,34 @@ pub async fn lock_for_change<R: Record>(state: &App, ctx: &OrgCtx, id: Uuid, if_
 /// audit entry named `audit` when the change is one the log keeps.
 pub async fn finish_change<R: Record>(
     state: &App,
-    mut tx: Tx,
+    tx: Tx,
     ctx: &OrgCtx,
     current: R,
-    mut next: Checked<R>,
+    next: Checked<R>,
     audit: Option<&str>,
 ) -> AppResult<R> {
     if next.record == current {
         return Ok(current);
     }
+    let (mut tx, record) = write_over(state, tx, ctx, &current, next).await?;
+    if let Some(action) = audit {
+        log(tx.exec(), ctx, action.to_string(), &record).await?;
+    }
+    commit::<R>(state, tx, ctx).await?;
+    Ok(record)
+}
+
+/// Writes `next` over `current` in `tx`: its uniqueness, the next version,
+/// the row, the tag index when tags or owner changed, the type's own
+/// follow-ups. A failed write gives the transaction up (its error names
+/// the record that won a race).
+async fn write_over<R: Record>(
+    state: &App,
+    mut tx: Tx,
+    ctx: &OrgCtx,
+    current: &R,
+    mut next: Checked<R>,
+) -> AppResult<(Tx, R)> {
     R::ensure_unique(tx.exec(), ctx, &next.record).await?;
     next.record.touch(current.version() + 1, crate::db::now());
     if let Err(e) = R::write(tx.exec(), ctx.org_id, &next, false).await {
@@ -433,12 +452,8 @@ pub async fn finish_change<R: Record>(
         )
         .await?;
     }
-    R::after_change(tx.exec(), ctx, &current, &record).await?;
-    if let Some(action) = audit {
-        log(tx.exec(), ctx, action.to_string(), &record).await?;
-    }
-    commit::<R>(state, tx, ctx).await?;
-    Ok(record)
+    R::after_change(tx.exec(), ctx, current, &record).await?;
+    Ok((tx, record))
 }
 
 /// The end of a merge: other records' rows were moved and removed in `tx`;
@@ -447,33 +462,17 @@ pub async fn finish_change<R: Record>(
 /// commit, whether the survivor changed or not.
 pub async fn finish_merge<R: Record>(
     state: &App,
-    mut tx: Tx,
+    tx: Tx,
     ctx: &OrgCtx,
     current: R,
-    mut next: Checked<R>,
+    next: Checked<R>,
     action: &str,
     details: serde_json::Value,
 ) -> AppResult<R> {
-    let record = if next.record == current {
-        current
+    let (mut tx, record) = if next.record == current {
+        (tx, current)
     } else {
-        R::ensure_unique(tx.exec(), ctx, &next.record).await?;
-        next.record.touch(current.version() + 1, crate::db::now());
-        if let Err(e) = R::write(tx.exec(), ctx.org_id, &next, false).await {
-            return Err(write_failed(state, tx, ctx, &next.record, e).await);
-        }
-        let record = next.record;
-        records::index_tags(
-            tx.exec(),
-            ctx.org_id,
-            R::KIND,
-            record.id(),
-            record.owner_id(),
-            record.tags(),
-        )
-        .await?;
-        R::after_change(tx.exec(), ctx, &current, &record).await?;
-        record
+        write_over(state, tx, ctx, &current, next).await?
     };
     let event = Event::new(action.to_string())
         .by(ctx)
