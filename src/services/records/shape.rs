@@ -344,23 +344,43 @@ pub async fn create<R: Record>(
     }
     let checked = R::check_new(tx.exec(), ctx, input).await?;
     R::ensure_unique(tx.exec(), ctx, &checked.record).await?;
-    if let Err(e) = R::write(tx.exec(), ctx.org_id, &checked, true).await {
-        return Err(write_failed(state, tx, ctx, &checked.record, e).await);
+    let record = match write_new(tx.exec(), ctx, checked).await {
+        Ok(record) => record,
+        Err(Unwritten::Database(e, record)) => return Err(write_failed(state, tx, ctx, &record, e).await),
+        Err(Unwritten::Refused(e)) => return Err(e),
+    };
+    idempotency.save_created(tx.exec(), &record).await?;
+    commit::<R>(state, tx, ctx).await?;
+    Ok(Created::New(record))
+}
+
+/// Why [`write_new`] wrote nothing: the database refused the row (with the
+/// record, to name what it collided with), or a later step failed.
+pub enum Unwritten<R> {
+    Database(sqlx::Error, R),
+    Refused(AppError),
+}
+
+/// Writes a checked new record on `c` (a request's transaction, or an
+/// import batch's): the row, its tag index, the type's follow-ups
+/// (timeline entries). The caller commits.
+pub async fn write_new<R: Record>(mut c: Exec<'_>, ctx: &OrgCtx, checked: Checked<R>) -> Result<R, Unwritten<R>> {
+    if let Err(e) = R::write(c.re(), ctx.org_id, &checked, true).await {
+        return Err(Unwritten::Database(e, checked.record));
     }
     let record = checked.record;
-    records::index_tags(
-        tx.exec(),
+    let indexed = records::index_tags(
+        c.re(),
         ctx.org_id,
         R::KIND,
         record.id(),
         record.owner_id(),
         record.tags(),
     )
-    .await?;
-    R::after_create(tx.exec(), ctx, &record).await?;
-    idempotency.save_created(tx.exec(), &record).await?;
-    commit::<R>(state, tx, ctx).await?;
-    Ok(Created::New(record))
+    .await;
+    indexed.map_err(|e| Unwritten::Refused(e.into()))?;
+    R::after_create(c, ctx, &record).await.map_err(Unwritten::Refused)?;
+    Ok(record)
 }
 
 /// Changes some fields of a record (the API's PATCH, the web app's forms
