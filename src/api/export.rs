@@ -75,18 +75,12 @@ fn attachment(body: Body, content_type: &'static str, filename: &str) -> Respons
 /// its problem before anything is sent), then the rest streamed.
 async fn csv<R: Exported>(state: App, ctx: OrgCtx, query: R::Query) -> AppResult<Response> {
     let first = export::start::<R>(&state, &ctx, &query).await?;
-    let chunks = export::chunks::<R>(state, ctx, query, first)
-        .map_err(|e| std::io::Error::other(format!("export stopped: {} ({})", e.detail, e.code)));
-    let mut response = Body::from_stream(chunks).into_response();
-    let headers = response.headers_mut();
-    headers.insert(
-        header::CONTENT_TYPE,
-        HeaderValue::from_static("text/csv; charset=utf-8"),
-    );
-    if let Ok(disposition) = HeaderValue::from_str(&format!("attachment; filename=\"{}.csv\"", R::PLURAL)) {
-        headers.insert(header::CONTENT_DISPOSITION, disposition);
-    }
-    Ok(response)
+    let chunks = export::chunks::<R>(state, ctx, query, first).map_err(stopped);
+    Ok(attachment(
+        Body::from_stream(chunks),
+        "text/csv; charset=utf-8",
+        &format!("{}.csv", R::PLURAL),
+    ))
 }
 
 macro_rules! export_endpoints {

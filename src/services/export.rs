@@ -113,16 +113,10 @@ pub async fn start<R: Exported>(state: &App, ctx: &OrgCtx, query: &R::Query) -> 
     // Not used, but refused when the list would refuse it.
     crate::services::pagination::limit(R::limit(query))?;
     let first = R::page(state, ctx, query, None).await?;
-    let mut tx = state.db.begin().await?;
-    audit::record(
-        tx.exec(),
-        ctx.org_id,
-        &Event::new("data.exported")
-            .by(ctx)
-            .details(serde_json::json!({ "type": R::PLURAL })),
-    )
-    .await?;
-    tx.commit().await?;
+    let event = Event::new("data.exported")
+        .by(ctx)
+        .details(serde_json::json!({ "type": R::PLURAL }));
+    audit::record_alone(state, ctx.org_id, &event).await?;
     Ok(first)
 }
 
@@ -214,9 +208,7 @@ async fn record_lines(
 /// caller and records `organization.exported`.
 pub async fn start_organization(state: &App, ctx: &OrgCtx) -> AppResult<()> {
     ctx.require(crate::services::orgs::Role::Admin)?;
-    let mut tx = state.db.begin().await?;
-    audit::record(tx.exec(), ctx.org_id, &Event::new("organization.exported").by(ctx)).await?;
-    tx.commit().await?;
+    audit::record_alone(state, ctx.org_id, &Event::new("organization.exported").by(ctx)).await?;
     Ok(())
 }
 

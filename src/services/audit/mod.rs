@@ -96,6 +96,14 @@ pub async fn record(c: Exec<'_>, organization: Uuid, event: &Event) -> Result<()
     Ok(())
 }
 
+/// Appends `event` alone, in a transaction of its own: an action that
+/// writes nothing else (an export).
+pub async fn record_alone(state: &App, organization: Uuid, event: &Event) -> Result<(), sqlx::Error> {
+    let mut tx = state.db.begin().await?;
+    record(tx.exec(), organization, event).await?;
+    tx.commit().await
+}
+
 /// Appends `event` to the log of every organization `user` belongs to (sign-in
 /// events concern all of them).
 pub async fn record_for_user(mut c: Exec<'_>, user: Uuid, event: &Event) -> Result<(), sqlx::Error> {
