@@ -16,6 +16,7 @@ use crate::services::contacts::{self, Contact, ContactInput, ContactPatch, Conta
 use crate::services::orgs::OrgCtx;
 use crate::services::pagination::Page;
 use crate::services::records::IfMatch;
+use crate::services::records::merge::MergeInput;
 
 pub fn router() -> OpenApiRouter<App> {
     OpenApiRouter::new()
@@ -86,7 +87,7 @@ async fn replace_contact(
 #[utoipa::path(
     post, path = "/contacts/{id}/merge", tag = "contacts",
     params(OrgHeader, ("id" = Uuid, Path, description = "The survivor")),
-    request_body = crate::services::records::merge::MergeInput,
+    request_body = MergeInput,
     security(("bearer" = [])),
     responses(
         (status = 200, body = Contact, description = "The survivor after the merge"),
@@ -100,7 +101,7 @@ async fn merge_contacts(
     ctx: OrgCtx,
     State(state): State<App>,
     IdPath(id): IdPath,
-    ApiJson { data: input, .. }: ApiJson<crate::services::records::merge::MergeInput>,
+    ApiJson { data: input, .. }: ApiJson<MergeInput>,
 ) -> AppResult<Response> {
     records::merge::<Contact>(&state, &ctx, id, input).await
 }

@@ -50,7 +50,6 @@ pub async fn update<R: Record>(
     )
 }
 
-/// `PUT /<records>/{id}`.
 /// `POST /{type}/{id}/merge`: the survivor after the merge, with its ETag.
 pub async fn merge<R>(
     state: &App,
@@ -68,6 +67,7 @@ where
     )
 }
 
+/// `PUT /<records>/{id}`.
 pub async fn replace<R: Replace>(
     state: &App,
     ctx: &OrgCtx,

@@ -15,11 +15,11 @@ use super::session::Web;
 use super::view::{self, Choice, FormErrors, Shell};
 use super::{Form, ListQuery, see_other};
 use crate::app::App;
-use crate::error::AppResult;
+use crate::error::AppError;
 use crate::http::extract::IdPath;
 use crate::services::companies::Company;
 use crate::services::contacts::Contact;
-use crate::services::records::merge::{MergeInput, Mergeable};
+use crate::services::records::merge::{MergeInput, Mergeable, default_source};
 use crate::services::records::{self};
 
 /// The field rows of the screen: (field, label).
@@ -73,22 +73,21 @@ pub async fn page(
     IdPath(id): IdPath,
     ListQuery(query, _): ListQuery<MergeQuery>,
 ) -> Response {
-    let with: Vec<Uuid> = query
-        .with
-        .iter()
-        .filter_map(|w| Uuid::parse_str(w.trim()).ok())
-        .filter(|w| *w != id)
-        .collect();
     render(
         &state,
         &web,
         id,
-        &with,
+        &ids(&query.with),
         &BTreeMap::new(),
         FormErrors::default(),
         StatusCode::OK,
     )
     .await
+}
+
+/// The contact ids among `raw` (what is not one is left out).
+fn ids(raw: &[String]) -> Vec<Uuid> {
+    raw.iter().filter_map(|w| Uuid::parse_str(w.trim()).ok()).collect()
 }
 
 /// `POST /contacts/{id}/merge`: merges, then shows the survivor.
@@ -109,7 +108,7 @@ pub async fn merge(
     match records::merge::merge::<Contact>(&state, &web.ctx, id, input.clone()).await {
         Ok(_) => see_other(&format!("/contacts/{id}?saved=1")),
         Err(e) => {
-            let with: Vec<Uuid> = input.merge_ids.iter().filter_map(|w| Uuid::parse_str(w).ok()).collect();
+            let with = ids(&input.merge_ids);
             let chosen = input
                 .fields
                 .iter()
@@ -120,6 +119,9 @@ pub async fn merge(
     }
 }
 
+/// The screen for `id` and the contacts `with` it (repeats and the
+/// survivor itself left out), with each field's choice: `chosen`, else the
+/// merge's default.
 async fn render(
     state: &App,
     web: &Web,
@@ -129,98 +131,81 @@ async fn render(
     errors: FormErrors,
     status: StatusCode,
 ) -> Response {
-    match screen(state, web, id, with, chosen, errors).await {
+    let page = async {
+        let survivor = records::read::<Contact>(state, &web.ctx, id).await?;
+        let mut contacts = vec![survivor.clone()];
+        for other in with {
+            let contact = records::read::<Contact>(state, &web.ctx, *other).await?;
+            if !contacts.iter().any(|c| c.id == contact.id) {
+                contacts.push(contact);
+            }
+        }
+        let members = view::members(state, web.ctx.org_id).await?;
+        let companies = {
+            let ids = super::related::distinct(contacts.iter().filter_map(|c| c.company_id));
+            let mut conn = state.db.read().await?;
+            records::names::<Company>(conn.exec(), web.ctx.org_id, "name", &ids).await?
+        };
+        let values: Vec<Value> = contacts
+            .iter()
+            .map(|c| serde_json::to_value(c).unwrap_or(Value::Null))
+            .collect();
+        debug_assert!(ROWS.iter().all(|(f, _)| Contact::FIELDS.contains(f)));
+        let rows = ROWS
+            .iter()
+            .map(|(field, label)| {
+                let default = default_source(&values, field);
+                let cells = contacts
+                    .iter()
+                    .zip(&values)
+                    .enumerate()
+                    .map(|(i, (contact, value))| {
+                        let shown = match (*field, &value[*field]) {
+                            (_, Value::Null) => String::new(),
+                            ("company_id", _) => super::related::name_of(&companies, contact.company_id),
+                            ("owner_id", _) => view::member_name(&members, &contact.owner_id),
+                            (_, Value::String(s)) => s.clone(),
+                            (_, other) => other.to_string(),
+                        };
+                        MergeCell {
+                            id: contact.id.to_string(),
+                            empty: shown.is_empty(),
+                            value: shown,
+                            chosen: match chosen.get(*field) {
+                                Some(source) => *source == contact.id,
+                                None => i == default,
+                            },
+                        }
+                    })
+                    .collect();
+                MergeRow { field, label, cells }
+            })
+            .collect();
+        let merged: Vec<Choice> = contacts[1..]
+            .iter()
+            .map(|c| Choice {
+                id: c.id.to_string(),
+                name: c.name.clone(),
+            })
+            .collect();
+        let choices = super::related::contact_choices(state, web, "")
+            .await?
+            .into_iter()
+            .filter(|c| !contacts.iter().any(|m| m.id.to_string() == c.id))
+            .collect();
+        Ok::<_, AppError>(MergePage {
+            shell: Shell::new(web, "contacts", format!("Merge into {}", survivor.name)),
+            survivor_id: survivor.id.to_string(),
+            survivor_name: survivor.name,
+            merged,
+            choices,
+            rows,
+            errors,
+        })
+    }
+    .await;
+    match page {
         Ok(page) => view::render(status, &page),
         Err(e) => view::error_page(&e),
     }
-}
-
-async fn screen(
-    state: &App,
-    web: &Web,
-    id: Uuid,
-    with: &[Uuid],
-    chosen: &BTreeMap<String, Uuid>,
-    errors: FormErrors,
-) -> AppResult<MergePage> {
-    let survivor = records::read::<Contact>(state, &web.ctx, id).await?;
-    let mut contacts = vec![survivor.clone()];
-    for other in with {
-        let contact = records::read::<Contact>(state, &web.ctx, *other).await?;
-        if !contacts.iter().any(|c| c.id == contact.id) {
-            contacts.push(contact);
-        }
-    }
-    let members = view::members(state, web.ctx.org_id).await?;
-    let mut companies: BTreeMap<Uuid, String> = BTreeMap::new();
-    for company in contacts.iter().filter_map(|c| c.company_id) {
-        if let std::collections::btree_map::Entry::Vacant(slot) = companies.entry(company) {
-            let name = records::read::<Company>(state, &web.ctx, company)
-                .await
-                .map(|c| c.name)
-                .unwrap_or_else(|_| company.to_string());
-            slot.insert(name);
-        }
-    }
-    let values: Vec<Value> = contacts
-        .iter()
-        .map(|c| serde_json::to_value(c).unwrap_or(Value::Null))
-        .collect();
-    debug_assert!(ROWS.iter().all(|(f, _)| Contact::FIELDS.contains(f)));
-    let rows = ROWS
-        .iter()
-        .map(|(field, label)| {
-            // The default choice: the survivor's value, else the first merged one that has it.
-            let default = values.iter().position(|v| !v[*field].is_null()).unwrap_or(0);
-            let cells = contacts
-                .iter()
-                .zip(&values)
-                .enumerate()
-                .map(|(i, (contact, value))| {
-                    let shown = match (*field, &value[*field]) {
-                        (_, Value::Null) => String::new(),
-                        ("company_id", v) => v
-                            .as_str()
-                            .and_then(|s| Uuid::parse_str(s).ok())
-                            .and_then(|c| companies.get(&c).cloned())
-                            .unwrap_or_default(),
-                        ("owner_id", _) => view::member_name(&members, &contact.owner_id),
-                        (_, Value::String(s)) => s.clone(),
-                        (_, other) => other.to_string(),
-                    };
-                    MergeCell {
-                        id: contact.id.to_string(),
-                        empty: shown.is_empty(),
-                        value: shown,
-                        chosen: match chosen.get(*field) {
-                            Some(source) => *source == contact.id,
-                            None => i == default,
-                        },
-                    }
-                })
-                .collect();
-            MergeRow { field, label, cells }
-        })
-        .collect();
-    let merged: Vec<Choice> = contacts[1..]
-        .iter()
-        .map(|c| Choice {
-            id: c.id.to_string(),
-            name: c.name.clone(),
-        })
-        .collect();
-    let choices = super::related::contact_choices(state, web, "")
-        .await?
-        .into_iter()
-        .filter(|c| !contacts.iter().any(|m| m.id.to_string() == c.id))
-        .collect();
-    Ok(MergePage {
-        shell: Shell::new(web, "contacts", format!("Merge into {}", survivor.name)),
-        survivor_id: survivor.id.to_string(),
-        survivor_name: survivor.name,
-        merged,
-        choices,
-        rows,
-        errors,
-    })
 }

@@ -111,24 +111,18 @@ where
         return Err(AppError::validation(outside));
     }
 
-    // The survivor's fields: the chosen record's value, else its own, else
-    // the first merged one that has it.
+    // The survivor's fields: the chosen record's value, else the default
+    // source's (`default_source`).
     let as_json = |r: &R| serde_json::to_value(r).unwrap_or(Value::Null);
-    let current_json = as_json(&current);
-    let merged_json: Vec<Value> = merged.iter().map(as_json).collect();
+    let values: Vec<Value> = std::iter::once(&current).chain(&merged).map(as_json).collect();
     let mut patch = serde_json::Map::new();
     for field in R::FIELDS {
-        let value = match sources.get(field) {
-            Some(source) if *source == survivor => current_json[field].clone(),
-            Some(source) => merged_json[merged_ids.iter().position(|id| id == source).unwrap_or(0)][field].clone(),
-            None if !current_json[field].is_null() => current_json[field].clone(),
-            None => merged_json
-                .iter()
-                .map(|m| m[field].clone())
-                .find(|v| !v.is_null())
-                .unwrap_or(Value::Null),
+        let source = match sources.get(field) {
+            Some(source) if *source == survivor => 0,
+            Some(source) => 1 + merged_ids.iter().position(|id| id == source).unwrap_or(0),
+            None => default_source(&values, field),
         };
-        patch.insert(field.to_string(), value);
+        patch.insert(field.to_string(), values[source][field].clone());
     }
     let mut tags: Vec<String> = current.tags().to_vec();
     for record in &merged {
@@ -164,6 +158,14 @@ where
     }
     let action = format!("{}.merged", R::KIND);
     shape::finish_merge(state, tx, ctx, current, next, &action, details).await
+}
+
+/// Where a field comes from when the request does not say: among the
+/// records as the API writes them, the survivor first, the survivor's own
+/// value, else the first merged one that has it (index into `values`). The
+/// web app's merge screen presets its choices with it.
+pub fn default_source(values: &[Value], field: &str) -> usize {
+    values.iter().position(|v| !v[field].is_null()).unwrap_or(0)
 }
 
 /// A merge request as read.

@@ -494,21 +494,25 @@ pub async fn finish_merge<R: Record>(
     } else {
         write_over(state, tx, ctx, &current, next).await?
     };
-    let event = Event::new(action.to_string())
-        .by(ctx)
-        .target(R::KIND, record.id())
-        .details(details);
-    audit::record(tx.exec(), ctx.org_id, &event).await?;
+    log_with(tx.exec(), ctx, action.to_string(), &record, details).await?;
     commit::<R>(state, tx, ctx).await?;
     Ok(record)
 }
 
 /// The audit entry `action` about `record`, by the caller.
 async fn log<R: Record>(c: Exec<'_>, ctx: &OrgCtx, action: String, record: &R) -> AppResult<()> {
-    let event = Event::new(action)
-        .by(ctx)
-        .target(R::KIND, record.id())
-        .details(record.audit_details());
+    log_with(c, ctx, action, record, record.audit_details()).await
+}
+
+/// [`log`] with details of the caller's own.
+async fn log_with<R: Record>(
+    c: Exec<'_>,
+    ctx: &OrgCtx,
+    action: String,
+    record: &R,
+    details: serde_json::Value,
+) -> AppResult<()> {
+    let event = Event::new(action).by(ctx).target(R::KIND, record.id()).details(details);
     audit::record(c, ctx.org_id, &event).await?;
     Ok(())
 }
