@@ -390,6 +390,7 @@ fn sort(fields: &[&str]) -> Value {
 /// lists' `SORTS` and filters; an empty value is "not given"). They hold for
 /// the list's `/export` too.
 fn query_rules() -> Vec<(&'static str, &'static str, Value)> {
+    use crate::services::records::rows::MAX_QUERY_CHARS;
     vec![
         ("/api/v1/contacts", "sort", sort(&["created_at", "updated_at", "name"])),
         ("/api/v1/companies", "sort", sort(&["created_at", "name"])),
@@ -399,10 +400,9 @@ fn query_rules() -> Vec<(&'static str, &'static str, Value)> {
             sort(&["created_at", "updated_at", "amount", "expected_close_date"]),
         ),
         ("/api/v1/tasks", "sort", sort(&["due_date", "created_at"])),
-        // records::MAX_QUERY_CHARS
-        ("/api/v1/contacts", "q", json!({ "maxLength": 200 })),
-        ("/api/v1/companies", "q", json!({ "maxLength": 200 })),
-        ("/api/v1/deals", "q", json!({ "maxLength": 200 })),
+        ("/api/v1/contacts", "q", json!({ "maxLength": MAX_QUERY_CHARS })),
+        ("/api/v1/companies", "q", json!({ "maxLength": MAX_QUERY_CHARS })),
+        ("/api/v1/deals", "q", json!({ "maxLength": MAX_QUERY_CHARS })),
         (
             "/api/v1/deals",
             "status",
@@ -499,7 +499,8 @@ fn field_rules() -> Vec<(&'static str, &'static str, Value)> {
         "stages",
         json!({ "minItems": 1 }),
     );
-    // records::merge::checked (the field names: contacts', the longer list)
+    // records::merge::checked (the field names of every type that merges:
+    // one schema serves both endpoints)
     add(
         &["MergeInput"],
         "merge_ids",

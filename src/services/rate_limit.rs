@@ -10,9 +10,9 @@
 //! fixed-size (the email is kept as a 64-bit keyed hash, not as sent), keys
 //! whose limit is back to full are forgotten every few seconds
 //! (`startup::housekeeping`), and at once when the maps grow past
-//! [`PRUNE_ABOVE`]. What is left is the keys of the last few seconds: each
-//! costs about 100 bytes. (A key is forgotten when its limit is back to
-//! full: governor keeps it for two of its intervals, 24 s at 5 per minute.)
+//! [`PRUNE_ABOVE`]. A key is forgotten once its limit is back to full
+//! (governor keeps it for two of its intervals: 24 s at 5 per minute), so
+//! what is held is about the last half minute's keys, ~100 bytes each.
 
 use std::hash::BuildHasher;
 use std::net::{IpAddr, Ipv4Addr};

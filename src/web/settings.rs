@@ -528,7 +528,7 @@ pub struct JobRow {
 }
 
 pub struct StatusFilter {
-    pub label: &'static str,
+    pub label: String,
     pub href: String,
     pub current: bool,
 }
@@ -553,23 +553,21 @@ pub async fn jobs(State(state): State<App>, web: Web, ListQuery(mut query, pairs
         Err(e) => return view::error_page(&e),
     };
     let chosen = query.status.as_deref().unwrap_or("");
-    let filters = [
-        ("All", ""),
-        ("Queued", "queued"),
-        ("Running", "running"),
-        ("Succeeded", "succeeded"),
-        ("Dead", "dead"),
-    ]
-    .into_iter()
-    .map(|(label, status)| StatusFilter {
-        label,
-        href: match status {
-            "" => "/settings/jobs".into(),
-            s => format!("/settings/jobs?status={s}"),
-        },
-        current: chosen == status,
-    })
-    .collect();
+    // "All", then each status the queue has.
+    let filters = std::iter::once(("All".to_string(), ""))
+        .chain(jobs::JobStatus::ALL.iter().map(|s| {
+            let name = s.as_str();
+            (format!("{}{}", name[..1].to_uppercase(), &name[1..]), name)
+        }))
+        .map(|(label, status)| StatusFilter {
+            label,
+            href: match status {
+                "" => "/settings/jobs".into(),
+                s => format!("/settings/jobs?status={s}"),
+            },
+            current: chosen == status,
+        })
+        .collect();
     let rows = list
         .data
         .iter()
