@@ -150,6 +150,11 @@ pub struct Settings {
     /// beyond, a request waits for room within its timeout.
     #[arg(long, env = "CRM_BODY_MEMORY", global = true, default_value = "32")]
     pub body_memory: String,
+    /// Seconds a worker holds a background job before another instance may
+    /// take it back (the worker renews it while the job runs, so this is
+    /// how long a job of a stopped instance waits to run again).
+    #[arg(long, env = "CRM_JOB_LEASE", global = true, default_value = "120")]
+    pub job_lease: String,
     /// Maximum database connections (per pool).
     #[arg(long, env = "CRM_DB_MAX_CONNECTIONS", global = true, default_value = "10")]
     pub db_max_connections: String,
@@ -187,6 +192,7 @@ impl fmt::Debug for Settings {
             .field("header_timeout", &self.header_timeout)
             .field("request_timeout", &self.request_timeout)
             .field("body_memory", &self.body_memory)
+            .field("job_lease", &self.job_lease)
             .field("db_max_connections", &self.db_max_connections)
             .field("log", &self.log)
             .field("log_format", &self.log_format)
@@ -260,6 +266,8 @@ pub struct Config {
     pub request_timeout: Duration,
     /// `CRM_BODY_MEMORY` in KiB.
     pub body_memory_kib: usize,
+    /// `CRM_JOB_LEASE` (`crate::jobs`).
+    pub job_lease: Duration,
     pub db_max_connections: u32,
     pub log: String,
     pub log_format: LogFormat,
@@ -339,6 +347,7 @@ impl Settings {
             header_timeout: seconds("CRM_HEADER_TIMEOUT", "--header-timeout", &self.header_timeout)?,
         };
         let request_timeout = seconds("CRM_REQUEST_TIMEOUT", "--request-timeout", &self.request_timeout)?;
+        let job_lease = seconds("CRM_JOB_LEASE", "--job-lease", &self.job_lease)?;
         let body_memory_mib: usize = positive("CRM_BODY_MEMORY", "--body-memory", &self.body_memory)?;
         if body_memory_mib < 3 {
             bail!(
@@ -386,6 +395,7 @@ impl Settings {
             connections,
             request_timeout,
             body_memory_kib,
+            job_lease,
             db_max_connections,
             log: self.log,
             log_format,
@@ -486,6 +496,7 @@ mod tests {
             header_timeout: "10".into(),
             request_timeout: "30".into(),
             body_memory: "32".into(),
+            job_lease: "120".into(),
             db_max_connections: "10".into(),
             log: "info".into(),
             log_format: "pretty".into(),

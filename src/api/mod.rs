@@ -10,6 +10,7 @@ pub mod companies;
 pub mod contacts;
 pub mod deals;
 pub mod export;
+pub mod imports;
 pub mod invitations;
 pub mod jobs;
 pub mod members;
@@ -33,6 +34,7 @@ pub fn router() -> OpenApiRouter<App> {
         .merge(audit::router())
         .merge(jobs::router())
         .merge(export::router())
+        .merge(imports::router())
         .merge(contacts::router())
         .merge(companies::router())
         .merge(tags::router())

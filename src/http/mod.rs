@@ -107,7 +107,7 @@ async fn bounded_request(
     next: axum::middleware::Next,
 ) -> Response {
     use axum::body::{Body, HttpBody};
-    if streams(request.uri().path()) {
+    if streams(request.uri().path()) || uploads(&request) {
         return next.run(request).await;
     }
     let limit = bounds.timeout;
@@ -152,6 +152,13 @@ async fn bounded_request(
 /// API's `/export`): no request timeout.
 fn streams(path: &str) -> bool {
     path.ends_with(".csv") || (path.starts_with("/api/") && path.ends_with("/export"))
+}
+
+/// The requests that upload a file (CSV imports: the API's and the web
+/// app's): their body is streamed to disk by the handler, which bounds each
+/// wait for the next part by the request timeout instead of the whole.
+fn uploads(request: &axum::extract::Request) -> bool {
+    request.method() == axum::http::Method::POST && matches!(request.uri().path(), "/api/v1/imports" | "/imports")
 }
 
 /// An error answer after which the connection is closed (the body's rest is

@@ -1,14 +1,19 @@
 //! The job worker: one per server process, a caller of the service layer like
 //! the API and the web app. It claims due jobs from the queue
 //! (`services::jobs`), runs each with the handler of its kind, and records
-//! the outcome; every minute it also schedules the periodic system jobs and
-//! takes back the jobs of workers that stopped.
+//! the outcome; every minute it also schedules the periodic system jobs,
+//! and every quarter of a lease it takes back the jobs of workers that
+//! stopped.
 //!
-//! Handlers run at most [`CONCURRENCY`] at a time. Stopping the server
-//! aborts the handlers in progress: their leases run out and another worker
-//! (or this one, restarted) runs them again, so a handler must be safe to
-//! run twice: it commits its work in transactions of its own, each leaving
-//! the data whole.
+//! Handlers run at most [`CONCURRENCY`] at a time. While one runs, the
+//! worker renews its lease (`CRM_JOB_LEASE`) every third of it, so a long
+//! job (a million-row import) keeps it however long it takes, and a job of
+//! a stopped instance waits at most about one lease to run again. Stopping
+//! the server aborts the handlers in progress: their leases run out and
+//! another worker (or this one, restarted) runs them again, so a handler
+//! must be safe to run twice: it commits its work in transactions of its
+//! own, each leaving the data whole (an import's batches commit with its
+//! progress, and it resumes from there).
 
 use std::sync::Arc;
 use std::time::Duration;
@@ -26,7 +31,10 @@ pub const CONCURRENCY: usize = 2;
 const POLL: Duration = Duration::from_secs(1);
 
 /// The kinds this worker runs.
-pub const KINDS: &[&str] = &[RETENTION];
+pub const KINDS: &[&str] = &[RETENTION, IMPORT];
+
+/// Applies an uploaded CSV file (`services::imports::run`).
+pub const IMPORT: &str = crate::services::imports::JOB_KIND;
 
 /// Deletes expired idempotency keys, refresh tokens, web sessions and old
 /// finished jobs; scheduled every minute.
@@ -36,11 +44,19 @@ pub const RETENTION: &str = "retention";
 pub async fn run(state: App) {
     let worker = format!("{}:{}", hostname(), std::process::id());
     let slots = Arc::new(Semaphore::new(CONCURRENCY));
+    let lease = state.config.job_lease;
+    let take_back_every = (lease / 4).clamp(Duration::from_secs(1), Duration::from_secs(60));
     let mut next_minute = tokio::time::Instant::now();
+    let mut next_take_back = next_minute;
     loop {
-        if tokio::time::Instant::now() >= next_minute {
+        let now = tokio::time::Instant::now();
+        if now >= next_minute {
             every_minute(&state).await;
             next_minute += Duration::from_secs(60);
+        }
+        if now >= next_take_back {
+            take_back(&state).await;
+            next_take_back = now + take_back_every;
         }
         let free = slots.available_permits() as i64;
         let claimed = match claim(&state, &worker, free).await {
@@ -56,8 +72,9 @@ pub async fn run(state: App) {
                 return;
             };
             let state = state.clone();
+            let worker = worker.clone();
             tokio::spawn(async move {
-                run_one(&state, job).await;
+                run_one(&state, &worker, job).await;
                 drop(permit);
             });
         }
@@ -69,16 +86,29 @@ pub async fn run(state: App) {
 
 async fn claim(state: &App, worker: &str, n: i64) -> Result<Vec<Claimed>, sqlx::Error> {
     let mut tx = state.db.begin().await?;
-    let claimed = jobs::claim(tx.exec(), worker, KINDS, n).await?;
+    let claimed = jobs::claim(tx.exec(), worker, KINDS, n, state.config.job_lease).await?;
     tx.commit().await?;
     Ok(claimed)
 }
 
-/// Runs one claimed job and records what came of it.
-async fn run_one(state: &App, job: Claimed) {
-    let result = match job.kind.as_str() {
-        RETENTION => retention(state).await,
-        other => Err(anyhow::anyhow!("no handler for jobs of kind {other}")),
+/// Runs one claimed job, renewing its lease meanwhile, and records what
+/// came of it.
+async fn run_one(state: &App, worker: &str, job: Claimed) {
+    let handler = async {
+        match job.kind.as_str() {
+            RETENTION => retention(state).await,
+            IMPORT => crate::services::imports::run(state, &job).await,
+            other => Err(anyhow::anyhow!("no handler for jobs of kind {other}")),
+        }
+    };
+    let result = tokio::select! {
+        result = handler => result,
+        lost = keep_lease(state, worker, &job) => {
+            // Another worker took the job back (this one lost the database
+            // for longer than a lease): it is theirs now.
+            tracing::warn!(kind = %job.kind, id = %job.id, error = ?lost, "lost a job's lease; stopped running it");
+            return;
+        }
     };
     let recorded = async {
         let mut tx = state.db.begin().await?;
@@ -106,15 +136,50 @@ async fn run_one(state: &App, job: Claimed) {
     }
 }
 
+/// Renews `job`'s lease every third of it; returns only when the lease is
+/// lost (taken back by another worker, or not renewed in time).
+async fn keep_lease(state: &App, worker: &str, job: &Claimed) -> anyhow::Error {
+    let lease = state.config.job_lease;
+    let mut last_renewed = tokio::time::Instant::now();
+    loop {
+        tokio::time::sleep(lease / 3).await;
+        let renewed = async {
+            let mut tx = state.db.begin().await?;
+            let renewed = jobs::renew(tx.exec(), job, worker, lease).await?;
+            tx.commit().await?;
+            Ok::<_, sqlx::Error>(renewed)
+        }
+        .await;
+        match renewed {
+            Ok(true) => last_renewed = tokio::time::Instant::now(),
+            Ok(false) => return anyhow::anyhow!("the job was taken back"),
+            Err(e) if last_renewed.elapsed() >= lease => return e.into(),
+            Err(e) => tracing::warn!(id = %job.id, error = %e, "renewing a job's lease failed; will try again"),
+        }
+    }
+}
+
 /// Schedules this minute's periodic jobs (every instance does; the slot's
-/// job is added once) and takes back expired leases.
+/// job is added once).
 async fn every_minute(state: &App) {
+    let slot = Utc::now()
+        .duration_trunc(chrono::Duration::minutes(1))
+        .unwrap_or_else(|_| Utc::now());
     let done = async {
-        let slot = Utc::now()
-            .duration_trunc(chrono::Duration::minutes(1))
-            .unwrap_or_else(|_| Utc::now());
         let mut tx = state.db.begin().await?;
         jobs::enqueue(tx.exec(), &NewJob::periodic(RETENTION, slot)).await?;
+        tx.commit().await
+    }
+    .await;
+    if let Err(e) = done {
+        tracing::warn!(error = %e, "scheduling periodic jobs failed");
+    }
+}
+
+/// Takes back the jobs whose lease ran out.
+async fn take_back(state: &App) {
+    let done = async {
+        let mut tx = state.db.begin().await?;
         let taken_back = jobs::take_back_expired(tx.exec()).await?;
         tx.commit().await?;
         Ok::<_, sqlx::Error>(taken_back)
@@ -123,7 +188,7 @@ async fn every_minute(state: &App) {
     match done {
         Ok(0) => {}
         Ok(n) => tracing::warn!(jobs = n, "took back jobs whose worker stopped"),
-        Err(e) => tracing::warn!(error = %e, "scheduling periodic jobs failed"),
+        Err(e) => tracing::warn!(error = %e, "taking back jobs failed"),
     }
 }
 

@@ -130,6 +130,7 @@ pub fn test_config(database_url: &str, dir: &std::path::Path) -> Config {
         },
         request_timeout: Duration::from_secs(30),
         body_memory_kib: 32 * 1024,
+        job_lease: Duration::from_secs(120),
         db_max_connections: 5,
         log: "warn".into(),
         log_format: LogFormat::Pretty,

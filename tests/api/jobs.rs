@@ -35,7 +35,9 @@ async fn add(core: &App, org: Uuid, kind: &'static str, max_attempts: i32) -> Uu
 
 async fn claim(core: &App, worker: &str, kind: &str, n: i64) -> Vec<jobs::Claimed> {
     let mut tx = core.db.begin().await.unwrap();
-    let claimed = jobs::claim(tx.exec(), worker, &[kind], n).await.unwrap();
+    let claimed = jobs::claim(tx.exec(), worker, &[kind], n, Duration::from_secs(300))
+        .await
+        .unwrap();
     tx.commit().await.unwrap();
     claimed
 }

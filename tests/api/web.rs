@@ -554,9 +554,12 @@ both! {
         job.max_attempts = 1;
         let mut tx = core.db.begin().await.unwrap();
         crm::services::jobs::enqueue(tx.exec(), &job).await.unwrap();
-        let claimed = crm::services::jobs::claim(tx.exec(), "w", &["import"], 1).await.unwrap();
+        let claimed = crm::services::jobs::claim(tx.exec(), "w", &["import"], 1, std::time::Duration::from_secs(300)).await.unwrap();
         crm::services::jobs::fail(tx.exec(), &claimed[0], "line 7: the file ended inside a quoted field").await.unwrap();
-        crm::services::jobs::enqueue(tx.exec(), &crm::services::jobs::NewJob::new(org, "import", json!({}))).await.unwrap();
+        // Due tomorrow: the server's worker leaves it queued.
+        let mut later = crm::services::jobs::NewJob::new(org, "import", json!({}));
+        later.run_at += chrono::Duration::days(1);
+        crm::services::jobs::enqueue(tx.exec(), &later).await.unwrap();
         tx.commit().await.unwrap();
 
         let mut web = Web::new(&app);

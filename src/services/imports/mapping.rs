@@ -28,6 +28,14 @@ impl Object {
         }
     }
 
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Object::Contacts => "contacts",
+            Object::Companies => "companies",
+            Object::Deals => "deals",
+        }
+    }
+
     /// The fields a column may fill, each with the other names it goes by:
     /// our own first, then the vendors' export headers.
     fn fields(self) -> &'static [(&'static str, &'static [&'static str])] {

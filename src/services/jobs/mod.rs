@@ -6,7 +6,8 @@
 //! A job's life: [`enqueue`] adds it `queued` inside the caller's
 //! transaction (it exists only if the business write commits). A worker
 //! [`claim`]s due jobs, which become `running` with a lease
-//! ([`LEASE`]) and one more attempt. The worker then marks the job
+//! (`CRM_JOB_LEASE`, renewed by the worker while the job runs: [`renew`])
+//! and one more attempt. The worker then marks the job
 //! [`succeed`]ed, or [`fail`]s it: back to `queued` after an exponential
 //! [`backoff`], or `dead` after `max_attempts`. A worker that stops
 //! mid-job (crash, deploy) leaves its lease to expire; [`take_back_expired`]
@@ -40,9 +41,6 @@ use crate::services::pagination::{self, Cursor, Page};
 
 /// The organization id of the system's own jobs.
 pub const SYSTEM: Uuid = Uuid::nil();
-
-/// How long a claimed job is a worker's before another may take it back.
-pub const LEASE: chrono::Duration = chrono::Duration::minutes(5);
 
 /// Attempts before a job is dead, unless it says otherwise.
 pub const DEFAULT_MAX_ATTEMPTS: i32 = 8;
@@ -155,12 +153,20 @@ pub struct Claimed {
 }
 
 /// Claims up to `n` due jobs of the given kinds for `worker` (the kinds this
-/// instance knows: an older instance leaves a newer kind to a newer one).
-pub async fn claim(c: Exec<'_>, worker: &str, kinds: &[&str], n: i64) -> Result<Vec<Claimed>, sqlx::Error> {
+/// instance knows: an older instance leaves a newer kind to a newer one),
+/// each held for `lease` unless [`renew`]ed.
+pub async fn claim(
+    c: Exec<'_>,
+    worker: &str,
+    kinds: &[&str],
+    n: i64,
+    lease: std::time::Duration,
+) -> Result<Vec<Claimed>, sqlx::Error> {
     if kinds.is_empty() || n < 1 {
         return Ok(Vec::new());
     }
     let now = crate::db::now();
+    let until = now + chrono::Duration::from_std(lease).unwrap_or(chrono::Duration::MAX);
     let skip_locked = match c.backend() {
         Backend::Postgres => " FOR UPDATE SKIP LOCKED",
         Backend::Sqlite => "",
@@ -169,7 +175,7 @@ pub async fn claim(c: Exec<'_>, worker: &str, kinds: &[&str], n: i64) -> Result<
         let mut q = sqlx::QueryBuilder::new("UPDATE jobs SET status = 'running', attempts = attempts + 1, locked_by = ");
         q.push_bind(worker)
             .push(", locked_until = ")
-            .push_bind(now + LEASE)
+            .push_bind(until)
             .push(", updated_at = ")
             .push_bind(now)
             .push(" WHERE (organization_id, id) IN (SELECT organization_id, id FROM jobs WHERE status = 'queued' AND run_at <= ")
@@ -185,6 +191,26 @@ pub async fn claim(c: Exec<'_>, worker: &str, kinds: &[&str], n: i64) -> Result<
             .push(") RETURNING organization_id, id, kind, payload, attempts, max_attempts");
         q.build_query_as().fetch_all(conn).await
     })
+}
+
+/// Extends the lease of a running job by `lease` from now; `false` when the
+/// job is no longer this worker's (its lease ran out and it was taken back).
+pub async fn renew(c: Exec<'_>, job: &Claimed, worker: &str, lease: std::time::Duration) -> Result<bool, sqlx::Error> {
+    let now = crate::db::now();
+    let until = now + chrono::Duration::from_std(lease).unwrap_or(chrono::Duration::MAX);
+    let renewed = run!(c, conn => sqlx::query(
+        "UPDATE jobs SET locked_until = $4, updated_at = $5 \
+         WHERE organization_id = $1 AND id = $2 AND status = 'running' AND locked_by = $3",
+    )
+    .bind(job.organization_id)
+    .bind(job.id)
+    .bind(worker)
+    .bind(until)
+    .bind(now)
+    .execute(conn)
+    .await
+    .map(|r| r.rows_affected()))?;
+    Ok(renewed == 1)
 }
 
 /// Marks a claimed job done.

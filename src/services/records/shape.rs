@@ -453,27 +453,49 @@ async fn write_over<R: Record>(
     mut tx: Tx,
     ctx: &OrgCtx,
     current: &R,
-    mut next: Checked<R>,
+    next: Checked<R>,
 ) -> AppResult<(Tx, R)> {
-    R::ensure_unique(tx.exec(), ctx, &next.record).await?;
+    match write_changed(tx.exec(), ctx, current, next).await {
+        Ok(record) => Ok((tx, record)),
+        Err(Unwritten::Database(e, record)) => Err(write_failed(state, tx, ctx, &record, e).await),
+        Err(Unwritten::Refused(e)) => Err(e),
+    }
+}
+
+/// The part of [`write_over`] that runs on a caller's transaction (an
+/// import batch's merge, a resolved conflict): uniqueness, the next
+/// version, the row, the tag index, the type's follow-ups. The caller
+/// commits.
+pub async fn write_changed<R: Record>(
+    mut c: Exec<'_>,
+    ctx: &OrgCtx,
+    current: &R,
+    mut next: Checked<R>,
+) -> Result<R, Unwritten<R>> {
+    R::ensure_unique(c.re(), ctx, &next.record)
+        .await
+        .map_err(Unwritten::Refused)?;
     next.record.touch(current.version() + 1, crate::db::now());
-    if let Err(e) = R::write(tx.exec(), ctx.org_id, &next, false).await {
-        return Err(write_failed(state, tx, ctx, &next.record, e).await);
+    if let Err(e) = R::write(c.re(), ctx.org_id, &next, false).await {
+        return Err(Unwritten::Database(e, next.record));
     }
     let record = next.record;
     if record.tags() != current.tags() || record.owner_id() != current.owner_id() {
-        records::index_tags(
-            tx.exec(),
+        let indexed = records::index_tags(
+            c.re(),
             ctx.org_id,
             R::KIND,
             record.id(),
             record.owner_id(),
             record.tags(),
         )
-        .await?;
+        .await;
+        indexed.map_err(|e| Unwritten::Refused(e.into()))?;
     }
-    R::after_change(tx.exec(), ctx, current, &record).await?;
-    Ok((tx, record))
+    R::after_change(c, ctx, current, &record)
+        .await
+        .map_err(Unwritten::Refused)?;
+    Ok(record)
 }
 
 /// The end of a merge: other records' rows were moved and removed in `tx`;

@@ -1,0 +1,594 @@
+//! Applying an import's rows (data.md "CSV import"): each row becomes the
+//! API's create input and passes the same checks (`Record::check_new`), so
+//! a bad row is refused with the API's message; then it merges into the
+//! record it matches or is created. Written once for every imported type
+//! ([`Importable`]).
+
+use std::collections::BTreeMap;
+
+use serde::Serialize;
+use serde::de::DeserializeOwned;
+use serde_json::{Map, Value, json};
+use utoipa::ToSchema;
+use uuid::Uuid;
+
+use crate::db::Exec;
+use crate::error::AppError;
+use crate::run;
+use crate::services::companies::Company;
+use crate::services::contacts::Contact;
+use crate::services::imports::OnConflict;
+use crate::services::imports::conflicts;
+use crate::services::imports::file::Row;
+use crate::services::imports::mapping::{Mapping, Object};
+use crate::services::orgs::OrgCtx;
+use crate::services::records::merge::Mergeable;
+use crate::services::records::shape::{self, Checked, Unwritten};
+use crate::services::records::{self};
+
+/// A row that could not be applied: its line, our field (none when the
+/// whole row is at fault), a code and the API's message.
+#[derive(Debug, Clone, PartialEq, Serialize, serde::Deserialize, ToSchema)]
+pub struct RowError {
+    pub line: u64,
+    pub field: Option<String>,
+    /// `validation_failed`, `ambiguous_match`, `column_count`, or the rule's
+    /// code the API answers.
+    pub code: String,
+    pub message: String,
+}
+
+/// What a batch of rows did.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct Counts {
+    pub processed: i64,
+    pub created: i64,
+    pub merged: i64,
+    pub unchanged: i64,
+    pub skipped: i64,
+    pub conflicts: i64,
+    pub companies_created: i64,
+}
+
+impl Counts {
+    pub fn add(&mut self, other: Counts) {
+        self.processed += other.processed;
+        self.created += other.created;
+        self.merged += other.merged;
+        self.unchanged += other.unchanged;
+        self.skipped += other.skipped;
+        self.conflicts += other.conflicts;
+        self.companies_created += other.companies_created;
+    }
+}
+
+/// A key a row is matched by: the field, the condition on the table (`$2`
+/// the value) and the value.
+pub struct MatchKey {
+    pub field: &'static str,
+    pub condition: &'static str,
+    pub value: String,
+}
+
+impl MatchKey {
+    fn equal(field: &'static str, condition: &'static str, value: &str) -> Self {
+        MatchKey {
+            field,
+            condition,
+            value: value.to_string(),
+        }
+    }
+}
+
+/// How a row finds the record it merges into.
+pub enum MatchRule {
+    /// Any key that finds a record; two keys finding two records make the
+    /// row ambiguous (contacts: email, phone).
+    Any,
+    /// The first key that finds a record (companies: domain, then name).
+    First,
+}
+
+/// A record type rows can be imported as.
+pub trait Importable: Mergeable
+where
+    Self::Input: DeserializeOwned,
+    Self::Patch: DeserializeOwned,
+{
+    const OBJECT: Object;
+    const MATCH: MatchRule;
+    /// The API's create input a row's mapped cells make (`fields`: our field
+    /// name → the non-empty cell).
+    fn input(fields: &BTreeMap<&'static str, String>) -> Map<String, Value>;
+    /// The keys a checked record is matched by, in order.
+    fn match_keys(record: &Self) -> Vec<MatchKey>;
+    /// The timeline a resolved conflict is noted on (deal, contact), when the
+    /// type has one.
+    fn noted_on(&self) -> Option<(Option<Uuid>, Option<Uuid>)> {
+        None
+    }
+}
+
+impl Importable for Contact {
+    const OBJECT: Object = Object::Contacts;
+    const MATCH: MatchRule = MatchRule::Any;
+    fn input(fields: &BTreeMap<&'static str, String>) -> Map<String, Value> {
+        let mut input = Map::new();
+        let name = match fields.get("name") {
+            Some(name) => Some(name.clone()),
+            None => {
+                let parts: Vec<&str> = ["first_name", "last_name"]
+                    .iter()
+                    .filter_map(|f| fields.get(f).map(String::as_str))
+                    .collect();
+                (!parts.is_empty()).then(|| parts.join(" "))
+            }
+        };
+        input.insert("name".into(), name.map_or(Value::Null, Value::String));
+        for field in [
+            "email",
+            "phone",
+            "phone_extension",
+            "title",
+            "lead_source",
+            "customer_since",
+        ] {
+            if let Some(value) = fields.get(field) {
+                input.insert(field.into(), Value::String(value.clone()));
+            }
+        }
+        input
+    }
+    fn match_keys(contact: &Self) -> Vec<MatchKey> {
+        let mut keys = Vec::new();
+        if let Some(email) = &contact.email {
+            keys.push(MatchKey::equal("email", "email = $2", email));
+        }
+        if let Some(phone) = &contact.phone {
+            keys.push(MatchKey::equal("phone", "phone = $2", phone));
+        }
+        keys
+    }
+    fn noted_on(&self) -> Option<(Option<Uuid>, Option<Uuid>)> {
+        Some((None, Some(self.id)))
+    }
+}
+
+impl Importable for Company {
+    const OBJECT: Object = Object::Companies;
+    const MATCH: MatchRule = MatchRule::First;
+    fn input(fields: &BTreeMap<&'static str, String>) -> Map<String, Value> {
+        let mut input = Map::new();
+        input.insert(
+            "name".into(),
+            fields.get("name").map_or(Value::Null, |n| Value::String(n.clone())),
+        );
+        for field in ["domain", "industry"] {
+            if let Some(value) = fields.get(field) {
+                input.insert(field.into(), Value::String(value.clone()));
+            }
+        }
+        if let Some(count) = fields.get("employee_count") {
+            // A number when it reads as one; else the text, refused by the
+            // check with the API's message.
+            let number = count.trim().replace([',', ' '], "").parse::<i64>();
+            input.insert(
+                "employee_count".into(),
+                number.map_or_else(|_| Value::String(count.clone()), Value::from),
+            );
+        }
+        input
+    }
+    fn match_keys(company: &Self) -> Vec<MatchKey> {
+        let mut keys = Vec::new();
+        if let Some(domain) = &company.domain {
+            keys.push(MatchKey::equal("domain", "domain = $2", domain));
+        }
+        keys.push(MatchKey::equal("name", "lower(name) = lower($2)", &company.name));
+        keys
+    }
+}
+
+/// What applying rows needs to know.
+pub struct Applying<'a> {
+    pub ctx: &'a OrgCtx,
+    pub import: Uuid,
+    pub on_conflict: OnConflict,
+    pub mapping: &'a Mapping,
+    pub headers: &'a [String],
+    /// A dry run: check rows, write nothing.
+    pub dry_run: bool,
+}
+
+/// Why a batch stopped: the database failed (the transaction is lost; the
+/// caller rolls back and retries the rows one at a time).
+#[derive(Debug)]
+pub struct BatchFailed(pub AppError);
+
+/// What one row did.
+pub enum Applied {
+    Done(Counts),
+    Refused(Vec<RowError>),
+    /// (Dry runs) the record the row would create.
+    Previewed(Value),
+}
+
+/// Applies one row of type `R` on `c`.
+pub async fn row<R>(mut c: Exec<'_>, a: &Applying<'_>, row: &Row) -> Result<Applied, BatchFailed>
+where
+    R: Importable,
+    R::Input: DeserializeOwned,
+    R::Patch: DeserializeOwned,
+{
+    let fields = match cells(a, row) {
+        Ok(fields) => fields,
+        Err(errors) => return Ok(Applied::Refused(errors)),
+    };
+    let mut input = R::input(&fields);
+    if let Some(tags) = fields.get("tags") {
+        input.insert("tags".into(), json!(split_tags(tags)));
+    }
+    let mut counts = Counts::default();
+    let checked = match check::<R>(c.re(), a, row.line, input.clone()).await? {
+        Ok(checked) => checked,
+        Err(errors) => return Ok(Applied::Refused(errors)),
+    };
+    // A contact's company, once the rest of the row is known good: found
+    // by name or domain, else created.
+    let checked = match fields.get("company") {
+        Some(company) if R::OBJECT == Object::Contacts => {
+            let found = company_for(c.re(), a, row.line, company).await?;
+            let id = match found {
+                Ok((id, created)) => {
+                    counts.companies_created += i64::from(created);
+                    id
+                }
+                Err(errors) => return Ok(Applied::Refused(errors)),
+            };
+            match id {
+                None => checked,
+                Some(id) => {
+                    input.insert("company_id".into(), Value::String(id.to_string()));
+                    match check::<R>(c.re(), a, row.line, input).await? {
+                        Ok(checked) => checked,
+                        Err(errors) => return Ok(Applied::Refused(errors)),
+                    }
+                }
+            }
+        }
+        _ => checked,
+    };
+    if a.dry_run {
+        return Ok(Applied::Previewed(
+            serde_json::to_value(&checked.record).unwrap_or(Value::Null),
+        ));
+    }
+    let existing = match find_match::<R>(c.re(), a, row.line, &checked.record).await? {
+        Ok(existing) => existing,
+        Err(errors) => return Ok(Applied::Refused(errors)),
+    };
+    match existing {
+        None => {
+            shape::write_new(c, a.ctx, checked).await.map_err(unwritten)?;
+            counts.created = 1;
+        }
+        Some(existing) => {
+            let merged = merge_into(c, a, row.line, &existing, &checked.record).await?;
+            match merged {
+                Ok((changed, conflicts)) => {
+                    counts.conflicts = conflicts;
+                    if changed {
+                        counts.merged = 1;
+                    } else {
+                        counts.unchanged = 1;
+                    }
+                }
+                Err(errors) => return Ok(Applied::Refused(errors)),
+            }
+        }
+    }
+    Ok(Applied::Done(counts))
+}
+
+/// The row's cells by our field name: refused when its column count is not
+/// the header's, or a cell holds NUL (which PostgreSQL cannot store).
+fn cells(a: &Applying<'_>, row: &Row) -> Result<BTreeMap<&'static str, String>, Vec<RowError>> {
+    if row.cells.len() != a.headers.len() {
+        return Err(vec![RowError {
+            line: row.line,
+            field: None,
+            code: "column_count".into(),
+            message: format!("has {} columns; the header has {}", row.cells.len(), a.headers.len()),
+        }]);
+    }
+    let mut fields = BTreeMap::new();
+    let mut errors = Vec::new();
+    for (cell, field) in row.cells.iter().zip(&a.mapping.columns) {
+        let Some(field) = field else { continue };
+        let value = cell.trim();
+        if value.is_empty() {
+            continue;
+        }
+        if value.contains('\0') {
+            errors.push(RowError {
+                line: row.line,
+                field: Some((*field).to_string()),
+                code: "validation_failed".into(),
+                message: crate::http::extract::NUL_MESSAGE.into(),
+            });
+            continue;
+        }
+        fields.insert(*field, value.to_string());
+    }
+    if errors.is_empty() { Ok(fields) } else { Err(errors) }
+}
+
+/// Tags written in one cell, separated by `;` or `,`.
+fn split_tags(cell: &str) -> Vec<String> {
+    cell.split([';', ','])
+        .map(str::trim)
+        .filter(|t| !t.is_empty())
+        .map(str::to_string)
+        .collect()
+}
+
+/// The API's checks on a row's input: the checked record, or the row's
+/// errors as the API words them. A database failure stops the batch.
+async fn check<R>(
+    c: Exec<'_>,
+    a: &Applying<'_>,
+    line: u64,
+    input: Map<String, Value>,
+) -> Result<Result<Checked<R>, Vec<RowError>>, BatchFailed>
+where
+    R: Importable,
+    R::Input: DeserializeOwned,
+    R::Patch: DeserializeOwned,
+{
+    let input: R::Input = match serde_json::from_value(Value::Object(input)) {
+        Ok(input) => input,
+        Err(e) => {
+            return Ok(Err(vec![RowError {
+                line,
+                field: None,
+                code: "validation_failed".into(),
+                message: e.to_string(),
+            }]));
+        }
+    };
+    match R::check_new(c, a.ctx, input).await {
+        Ok(checked) => Ok(Ok(checked)),
+        Err(e) => refused(line, e).map(Err),
+    }
+}
+
+/// A refusal as the row's errors (one per field); a server-side failure
+/// (the database) stops the batch instead.
+fn refused(line: u64, e: AppError) -> Result<Vec<RowError>, BatchFailed> {
+    if e.status.is_server_error() {
+        return Err(BatchFailed(e));
+    }
+    if e.errors.is_empty() {
+        return Ok(vec![RowError {
+            line,
+            field: None,
+            code: e.code.into(),
+            message: e.detail.into_owned(),
+        }]);
+    }
+    Ok(e.errors
+        .into_iter()
+        .map(|f| RowError {
+            line,
+            field: Some(f.field),
+            code: e.code.into(),
+            message: f.message,
+        })
+        .collect())
+}
+
+fn unwritten<R>(e: Unwritten<R>) -> BatchFailed {
+    match e {
+        Unwritten::Database(e, _) => BatchFailed(e.into()),
+        Unwritten::Refused(e) => BatchFailed(e),
+    }
+}
+
+/// The stored record a checked row matches, under its row lock.
+async fn find_match<R: Importable>(
+    mut c: Exec<'_>,
+    a: &Applying<'_>,
+    line: u64,
+    record: &R,
+) -> Result<Result<Option<R>, Vec<RowError>>, BatchFailed>
+where
+    R::Input: DeserializeOwned,
+    R::Patch: DeserializeOwned,
+{
+    let mut found: Vec<(&'static str, R)> = Vec::new();
+    for key in R::match_keys(record) {
+        let sql = format!(
+            "SELECT {} FROM {} WHERE organization_id = $1 AND {} ORDER BY created_at, id LIMIT 1{}",
+            R::COLUMNS,
+            R::TABLE,
+            key.condition,
+            c.for_update()
+        );
+        let hit: Option<R> = run!(c.re(), conn => sqlx::query_as::<_, R>(&sql).bind(a.ctx.org_id).bind(&key.value).fetch_optional(conn).await)
+            .map_err(|e| BatchFailed(e.into()))?;
+        if let Some(hit) = hit {
+            found.push((key.field, hit));
+            if matches!(R::MATCH, MatchRule::First) {
+                break;
+            }
+        }
+    }
+    match found.as_slice() {
+        [] => Ok(Ok(None)),
+        [(_, one)] => Ok(Ok(Some(one.clone()))),
+        [(f1, one), (f2, other), ..] if one.id() != other.id() => Ok(Err(vec![RowError {
+            line,
+            field: None,
+            code: "ambiguous_match".into(),
+            message: format!(
+                "matches two different {}: {} by {f1} and {} by {f2}",
+                R::TABLE,
+                one.id(),
+                other.id()
+            ),
+        }])),
+        [(_, one), ..] => Ok(Ok(Some(one.clone()))),
+    }
+}
+
+/// Merges a row's checked record into the stored one it matched: empty
+/// stored fields are filled, a differing one is a conflict (queued, kept or
+/// overwritten as the import says), tags are added. Returns whether the
+/// record changed and how many conflicts the row had.
+async fn merge_into<R: Importable>(
+    mut c: Exec<'_>,
+    a: &Applying<'_>,
+    line: u64,
+    existing: &R,
+    incoming: &R,
+) -> Result<Result<(bool, i64), Vec<RowError>>, BatchFailed>
+where
+    R::Input: DeserializeOwned,
+    R::Patch: DeserializeOwned,
+{
+    let stored = serde_json::to_value(existing).unwrap_or(Value::Null);
+    let new = serde_json::to_value(incoming).unwrap_or(Value::Null);
+    let mut patch = Map::new();
+    let mut conflicts = 0;
+    for field in R::FIELDS.iter().filter(|f| **f != "owner_id") {
+        let (current, value) = (&stored[*field], &new[*field]);
+        // An empty cell never clears and is never a conflict.
+        if value.is_null() || current == value {
+            continue;
+        }
+        if current.is_null() {
+            patch.insert(field.to_string(), value.clone());
+            continue;
+        }
+        conflicts += 1;
+        match a.on_conflict {
+            OnConflict::Keep => {}
+            OnConflict::Overwrite => {
+                patch.insert(field.to_string(), value.clone());
+            }
+            OnConflict::Queue => {
+                conflicts::add(
+                    c.re(),
+                    a.ctx.org_id,
+                    &conflicts::NewConflict {
+                        import_id: a.import,
+                        line,
+                        record_type: R::KIND,
+                        record_id: existing.id(),
+                        field,
+                        current_value: current,
+                        incoming_value: value,
+                    },
+                )
+                .await
+                .map_err(|e| BatchFailed(e.into()))?;
+            }
+        }
+    }
+    let mut tags = existing.tags().to_vec();
+    let before = tags.len();
+    for tag in incoming.tags() {
+        if !tags.iter().any(|t| t.eq_ignore_ascii_case(tag)) {
+            tags.push(tag.clone());
+        }
+    }
+    if tags.len() != before {
+        match records::normalize_tags(&tags) {
+            Ok(tags) => {
+                patch.insert("tags".into(), json!(tags));
+            }
+            Err(message) => {
+                return Ok(Err(vec![RowError {
+                    line,
+                    field: Some("tags".into()),
+                    code: "validation_failed".into(),
+                    message,
+                }]));
+            }
+        }
+    }
+    if patch.is_empty() {
+        return Ok(Ok((false, conflicts)));
+    }
+    let patch: R::Patch =
+        serde_json::from_value(Value::Object(patch)).map_err(|e| BatchFailed(AppError::internal(e)))?;
+    let next = match R::check_patch(c.re(), a.ctx, existing, patch).await {
+        Ok(next) => next,
+        Err(e) => return refused(line, e).map(Err),
+    };
+    if next.record == *existing {
+        return Ok(Ok((false, conflicts)));
+    }
+    shape::write_changed(c, a.ctx, existing, next)
+        .await
+        .map_err(unwritten)?;
+    Ok(Ok((true, conflicts)))
+}
+
+/// A contact row's company: the one named so (any case), or whose domain
+/// the cell is, else a new one (not in a dry run). `(id, created)`.
+async fn company_for(
+    mut c: Exec<'_>,
+    a: &Applying<'_>,
+    line: u64,
+    cell: &str,
+) -> Result<Result<(Option<Uuid>, bool), Vec<RowError>>, BatchFailed> {
+    let fail = |e: sqlx::Error| BatchFailed(e.into());
+    let by_name: Option<Uuid> = run!(c.re(), conn => sqlx::query_scalar(
+        "SELECT id FROM companies WHERE organization_id = $1 AND lower(name) = lower($2) ORDER BY created_at, id LIMIT 1",
+    )
+    .bind(a.ctx.org_id)
+    .bind(cell)
+    .fetch_optional(conn)
+    .await)
+    .map_err(fail)?;
+    if by_name.is_some() {
+        return Ok(Ok((by_name, false)));
+    }
+    if let Ok(domain) = crate::services::companies::domain(cell)
+        && cell.contains('.')
+        && !cell.contains(' ')
+    {
+        let by_domain: Option<Uuid> = run!(c.re(), conn => sqlx::query_scalar(
+            "SELECT id FROM companies WHERE organization_id = $1 AND domain = $2",
+        )
+        .bind(a.ctx.org_id)
+        .bind(&domain)
+        .fetch_optional(conn)
+        .await)
+        .map_err(fail)?;
+        if by_domain.is_some() {
+            return Ok(Ok((by_domain, false)));
+        }
+    }
+    if a.dry_run {
+        return Ok(Ok((None, false)));
+    }
+    let mut input = Map::new();
+    input.insert("name".into(), Value::String(cell.to_string()));
+    let checked = match check::<Company>(c.re(), a, line, input).await? {
+        Ok(checked) => checked,
+        Err(errors) => {
+            // The company's own field errors are the row's `company`.
+            return Ok(Err(errors
+                .into_iter()
+                .map(|e| RowError {
+                    field: Some("company".into()),
+                    ..e
+                })
+                .collect()));
+        }
+    };
+    let company = shape::write_new(c, a.ctx, checked).await.map_err(unwritten)?;
+    Ok(Ok((Some(company.id), true)))
+}
