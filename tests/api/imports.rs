@@ -331,3 +331,36 @@ both! {
         assert_eq!(acme_after.body["employee_count"], 1200);
     }
 }
+
+both! {
+    async fn deal_rows_name_their_contact_pipeline_and_stage(app) {
+        let ann = app.register("ann@example.com").await;
+        app.post(&ann, "/api/v1/contacts", json!({"name": "Lee", "email": "lee@acme.com"})).await.assert(201);
+        app.post(&ann, "/api/v1/contacts", json!({"name": "Kim", "phone": "+14155550100"})).await.assert(201);
+        let pipelines = app.get(&ann, "/api/v1/pipelines").await;
+        let default = pipelines.body["data"][0].clone();
+        let stage = &default["stages"][1];
+        let csv = format!(
+            "Deal Name,Amount,Contact Email,Contact Phone,Pipeline,Deal Stage,Close Date\n\
+             Big one,1200.50,LEE@acme.com,,,{},2027-01-31\n\
+             By phone,10,,(415) 555-0100,{},{},\n\
+             Nobody,5,ghost@acme.com,,,,\n\
+             Wrong pipe,5,lee@acme.com,,Nope,,\n\
+             Bad amount,lots,lee@acme.com,,,,\n",
+            stage["name"].as_str().unwrap(),
+            default["name"].as_str().unwrap(),
+            stage["key"].as_str().unwrap(),
+        );
+        let r = upload(&app, &ann, "deals.csv", csv.into_bytes(), &[("object", "deals")]).await;
+        r.assert(202);
+        let done = finished(&app, &ann, r.body["id"].as_str().unwrap()).await;
+        assert_eq!((done["created"].as_i64(), done["skipped"].as_i64()), (Some(2), Some(3)), "{done}");
+        let errors: Vec<(i64, &str)> = done["errors"].as_array().unwrap().iter().map(|e| (e["line"].as_i64().unwrap(), e["field"].as_str().unwrap())).collect();
+        assert_eq!(errors, [(4, "contact_email"), (5, "pipeline"), (6, "amount")]);
+        let deals = app.get(&ann, "/api/v1/deals?sort=created_at").await;
+        let big = &deals.body["data"][0];
+        assert_eq!((big["title"].as_str(), big["amount"].as_str(), big["stage"].as_str()), (Some("Big one"), Some("1200.50"), stage["key"].as_str()));
+        assert_eq!(big["expected_close_date"], "2027-01-31");
+        assert_eq!(deals.body["data"][1]["title"], "By phone");
+    }
+}

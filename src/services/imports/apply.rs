@@ -5,6 +5,7 @@
 //! ([`Importable`]).
 
 use std::collections::BTreeMap;
+use std::future::Future;
 
 use serde::Serialize;
 use serde::de::DeserializeOwned;
@@ -17,13 +18,14 @@ use crate::error::AppError;
 use crate::run;
 use crate::services::companies::Company;
 use crate::services::contacts::Contact;
+use crate::services::deals::Deal;
 use crate::services::imports::OnConflict;
 use crate::services::imports::conflicts;
 use crate::services::imports::file::Row;
 use crate::services::imports::mapping::{Mapping, Object};
 use crate::services::orgs::OrgCtx;
 use crate::services::records::merge::Mergeable;
-use crate::services::records::shape::{self, Checked, Unwritten};
+use crate::services::records::shape::{self, Checked, Record, Unwritten};
 use crate::services::records::{self};
 
 /// A row that could not be applied: its line, our field (none when the
@@ -90,13 +92,15 @@ pub enum MatchRule {
 }
 
 /// A record type rows can be imported as.
-pub trait Importable: Mergeable
+pub trait Importable: Record
 where
     Self::Input: DeserializeOwned,
     Self::Patch: DeserializeOwned,
 {
     const OBJECT: Object;
     const MATCH: MatchRule;
+    /// The fields a matched row fills or conflicts on (`owner_id` aside).
+    const FIELDS: &'static [&'static str];
     /// The API's create input a row's mapped cells make (`fields`: our field
     /// name → the non-empty cell).
     fn input(fields: &BTreeMap<&'static str, String>) -> Map<String, Value>;
@@ -107,11 +111,25 @@ where
     fn noted_on(&self) -> Option<(Option<Uuid>, Option<Uuid>)> {
         None
     }
+    /// What the input needs from the database (a deal's contact, pipeline
+    /// and stage, found by what the row names); the row's errors when
+    /// something named is not found.
+    fn prepare(
+        c: Exec<'_>,
+        ctx: &OrgCtx,
+        line: u64,
+        fields: &BTreeMap<&'static str, String>,
+        input: &mut Map<String, Value>,
+    ) -> impl Future<Output = Result<Result<(), Vec<RowError>>, BatchFailed>> + Send {
+        let _ = (c, ctx, line, fields, input);
+        async { Ok(Ok(())) }
+    }
 }
 
 impl Importable for Contact {
     const OBJECT: Object = Object::Contacts;
     const MATCH: MatchRule = MatchRule::Any;
+    const FIELDS: &'static [&'static str] = <Self as Mergeable>::FIELDS;
     fn input(fields: &BTreeMap<&'static str, String>) -> Map<String, Value> {
         let mut input = Map::new();
         let name = match fields.get("name") {
@@ -157,6 +175,7 @@ impl Importable for Contact {
 impl Importable for Company {
     const OBJECT: Object = Object::Companies;
     const MATCH: MatchRule = MatchRule::First;
+    const FIELDS: &'static [&'static str] = <Self as Mergeable>::FIELDS;
     fn input(fields: &BTreeMap<&'static str, String>) -> Map<String, Value> {
         let mut input = Map::new();
         input.insert(
@@ -186,6 +205,106 @@ impl Importable for Company {
         }
         keys.push(MatchKey::equal("name", "lower(name) = lower($2)", &company.name));
         keys
+    }
+}
+
+/// Deal rows always create (nothing identifies a deal across systems); they
+/// name their contact by email or phone, their pipeline by name (the
+/// default one when absent) and their stage by key or name.
+impl Importable for Deal {
+    const OBJECT: Object = Object::Deals;
+    const MATCH: MatchRule = MatchRule::First;
+    const FIELDS: &'static [&'static str] = &[];
+    fn input(fields: &BTreeMap<&'static str, String>) -> Map<String, Value> {
+        let mut input = Map::new();
+        input.insert(
+            "title".into(),
+            Value::String(fields.get("title").cloned().unwrap_or_default()),
+        );
+        for field in ["amount", "currency", "expected_close_date"] {
+            if let Some(value) = fields.get(field) {
+                input.insert(field.into(), Value::String(value.clone()));
+            }
+        }
+        input
+    }
+    fn match_keys(_: &Self) -> Vec<MatchKey> {
+        Vec::new()
+    }
+    async fn prepare(
+        mut c: Exec<'_>,
+        ctx: &OrgCtx,
+        line: u64,
+        fields: &BTreeMap<&'static str, String>,
+        input: &mut Map<String, Value>,
+    ) -> Result<Result<(), Vec<RowError>>, BatchFailed> {
+        let fail = |e: sqlx::Error| BatchFailed(e.into());
+        let error = |field: &str, message: String| RowError {
+            line,
+            field: Some(field.into()),
+            code: "validation_failed".into(),
+            message,
+        };
+        let mut errors = Vec::new();
+        // The contact: by email, else by phone (as stored: E.164).
+        let email = fields.get("contact_email").map(|e| e.trim().to_lowercase());
+        let phone = match fields.get("contact_phone") {
+            None => None,
+            Some(raw) => {
+                let org = crate::services::orgs::queries::find_organization(c.re(), ctx.org_id)
+                    .await
+                    .map_err(fail)?;
+                let country = org.map(|o| o.default_country).unwrap_or_else(|| "US".into());
+                crate::services::validate::phone(raw, &country).ok().map(|p| p.e164)
+            }
+        };
+        let mut contact = None;
+        for (column, value) in [("email", &email), ("phone", &phone)] {
+            let Some(value) = value else { continue };
+            let sql = format!("SELECT id FROM contacts WHERE organization_id = $1 AND {column} = $2");
+            let found: Option<Uuid> = run!(c.re(), conn => sqlx::query_scalar(&sql).bind(ctx.org_id).bind(value).fetch_optional(conn).await)
+                .map_err(fail)?;
+            if found.is_some() {
+                contact = found;
+                break;
+            }
+        }
+        match (contact, fields.get("contact_email"), fields.get("contact_phone")) {
+            (Some(id), _, _) => {
+                input.insert("contact_id".into(), Value::String(id.to_string()));
+            }
+            (None, None, None) => errors.push(error(
+                "contact_email",
+                "is required: a deal row names its contact by contact_email or contact_phone".into(),
+            )),
+            (None, Some(_), _) => errors.push(error("contact_email", "no contact has this email".into())),
+            (None, None, Some(_)) => errors.push(error("contact_phone", "no contact has this phone".into())),
+        }
+        // The pipeline by name, else the default; the stage by key or name.
+        let pipelines = crate::services::pipelines::all(c.re(), ctx.org_id).await.map_err(fail)?;
+        let pipeline = match fields.get("pipeline") {
+            None => pipelines.iter().find(|p| p.is_default),
+            Some(name) => {
+                let found = pipelines.iter().find(|p| p.name.eq_ignore_ascii_case(name.trim()));
+                if found.is_none() {
+                    errors.push(error("pipeline", format!("no pipeline is named {name:?}")));
+                }
+                found
+            }
+        };
+        if let Some(pipeline) = pipeline {
+            input.insert("pipeline_id".into(), Value::String(pipeline.id.to_string()));
+            if let Some(stage) = fields.get("stage") {
+                let stage = stage.trim();
+                let key = pipeline
+                    .stages
+                    .iter()
+                    .find(|s| s.key == stage || s.name.eq_ignore_ascii_case(stage))
+                    .map_or(stage, |s| s.key.as_str());
+                input.insert("stage".into(), Value::String(key.to_string()));
+            }
+        }
+        Ok(if errors.is_empty() { Ok(()) } else { Err(errors) })
     }
 }
 
@@ -227,6 +346,9 @@ where
     let mut input = R::input(&fields);
     if let Some(tags) = fields.get("tags") {
         input.insert("tags".into(), json!(split_tags(tags)));
+    }
+    if let Err(errors) = R::prepare(c.re(), a.ctx, row.line, &fields, &mut input).await? {
+        return Ok(Applied::Refused(errors));
     }
     let mut counts = Counts::default();
     let checked = match check::<R>(c.re(), a, row.line, input.clone()).await? {

@@ -342,12 +342,7 @@ async fn apply_row(c: Exec<'_>, object: Object, a: &Applying<'_>, row: &Row) -> 
     match object {
         Object::Contacts => apply::row::<Contact>(c, a, row).await,
         Object::Companies => apply::row::<Company>(c, a, row).await,
-        Object::Deals => Ok(Applied::Refused(vec![RowError {
-            line: row.line,
-            field: None,
-            code: "not_supported".into(),
-            message: "deal rows are not imported yet".into(),
-        }])),
+        Object::Deals => apply::row::<crate::services::deals::Deal>(c, a, row).await,
     }
 }
 
