@@ -69,5 +69,6 @@ CREATE TABLE import_conflicts (
 CREATE INDEX import_conflicts_list_idx ON import_conflicts (organization_id, status, id);
 CREATE INDEX import_conflicts_import_idx ON import_conflicts (organization_id, import_id, id);
 
--- A contact row's company is found by name whatever its case.
-CREATE INDEX companies_lower_name_idx ON companies (organization_id, lower(name));
+-- A contact row's company, or a company row's match, is found by name
+-- whatever its case, the oldest first.
+CREATE INDEX companies_lower_name_idx ON companies (organization_id, lower(name), created_at, id);

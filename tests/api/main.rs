@@ -17,6 +17,7 @@ mod contacts;
 mod conventions;
 mod deals;
 mod export;
+mod import_crash;
 mod imports;
 mod invitations;
 mod jobs;

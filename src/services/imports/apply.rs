@@ -4,7 +4,7 @@
 //! record it matches or is created. Written once for every imported type
 //! ([`Importable`]).
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, BTreeSet, HashMap, HashSet};
 use std::future::Future;
 
 use serde::Serialize;
@@ -64,21 +64,43 @@ impl Counts {
     }
 }
 
-/// A key a row is matched by: the field, the condition on the table (`$2`
-/// the value) and the value.
+/// A key a row is matched by: the field, its column, the value, and
+/// whether it compares without case (then several records may share it,
+/// and the oldest is taken).
 pub struct MatchKey {
     pub field: &'static str,
-    pub condition: &'static str,
+    pub column: &'static str,
     pub value: String,
+    pub fold: bool,
 }
 
 impl MatchKey {
-    fn equal(field: &'static str, condition: &'static str, value: &str) -> Self {
+    /// A key compared as stored (a unique index serves it).
+    fn exact(field: &'static str, value: &str) -> Self {
         MatchKey {
             field,
-            condition,
+            column: field,
             value: value.to_string(),
+            fold: false,
         }
+    }
+
+    /// A key compared without case (an index on `lower(column)` serves it).
+    fn folded(field: &'static str, value: &str) -> Self {
+        MatchKey {
+            fold: true,
+            ..MatchKey::exact(field, value)
+        }
+    }
+
+    /// The key as looked up in memory.
+    fn lookup(&self) -> (&'static str, String) {
+        let value = if self.fold {
+            self.value.to_lowercase()
+        } else {
+            self.value.clone()
+        };
+        (self.field, value)
     }
 }
 
@@ -160,10 +182,10 @@ impl Importable for Contact {
     fn match_keys(contact: &Self) -> Vec<MatchKey> {
         let mut keys = Vec::new();
         if let Some(email) = &contact.email {
-            keys.push(MatchKey::equal("email", "email = $2", email));
+            keys.push(MatchKey::exact("email", email));
         }
         if let Some(phone) = &contact.phone {
-            keys.push(MatchKey::equal("phone", "phone = $2", phone));
+            keys.push(MatchKey::exact("phone", phone));
         }
         keys
     }
@@ -201,9 +223,9 @@ impl Importable for Company {
     fn match_keys(company: &Self) -> Vec<MatchKey> {
         let mut keys = Vec::new();
         if let Some(domain) = &company.domain {
-            keys.push(MatchKey::equal("domain", "domain = $2", domain));
+            keys.push(MatchKey::exact("domain", domain));
         }
-        keys.push(MatchKey::equal("name", "lower(name) = lower($2)", &company.name));
+        keys.push(MatchKey::folded("name", &company.name));
         keys
     }
 }
@@ -262,8 +284,9 @@ impl Importable for Deal {
         for (column, value) in [("email", &email), ("phone", &phone)] {
             let Some(value) = value else { continue };
             let sql = format!("SELECT id FROM contacts WHERE organization_id = $1 AND {column} = $2");
-            let found: Option<Uuid> = run!(c.re(), conn => sqlx::query_scalar(&sql).bind(ctx.org_id).bind(value).fetch_optional(conn).await)
-                .map_err(fail)?;
+            let found: Option<Uuid> =
+                run!(c.re(), conn => sqlx::query_scalar(&sql).bind(ctx.org_id).bind(value).fetch_optional(conn).await)
+                    .map_err(fail)?;
             if found.is_some() {
                 contact = found;
                 break;
@@ -281,7 +304,9 @@ impl Importable for Deal {
             (None, None, Some(_)) => errors.push(error("contact_phone", "no contact has this phone".into())),
         }
         // The pipeline by name, else the default; the stage by key or name.
-        let pipelines = crate::services::pipelines::all(c.re(), ctx.org_id).await.map_err(fail)?;
+        let pipelines = crate::services::pipelines::all(c.re(), ctx.org_id)
+            .await
+            .map_err(fail)?;
         let pipeline = match fields.get("pipeline") {
             None => pipelines.iter().find(|p| p.is_default),
             Some(name) => {
@@ -324,16 +349,121 @@ pub struct Applying<'a> {
 #[derive(Debug)]
 pub struct BatchFailed(pub AppError);
 
-/// What one row did.
-pub enum Applied {
-    Done(Counts),
-    Refused(Vec<RowError>),
-    /// (Dry runs) the record the row would create.
-    Previewed(Value),
+/// What an import run keeps from batch to batch: the companies contact
+/// rows named, by lower-cased name or domain. Cleared when a batch rolls
+/// back (the companies it created are gone with it).
+#[derive(Debug, Default)]
+pub struct Cache {
+    companies: HashMap<String, Uuid>,
 }
 
-/// Applies one row of type `R` on `c`.
-pub async fn row<R>(mut c: Exec<'_>, a: &Applying<'_>, row: &Row) -> Result<Applied, BatchFailed>
+impl Cache {
+    pub fn clear(&mut self) {
+        self.companies.clear();
+    }
+}
+
+/// What a batch of rows did.
+#[derive(Debug, Default)]
+pub struct Outcome {
+    pub counts: Counts,
+    pub errors: Vec<RowError>,
+    /// (Dry runs) the records the valid rows would create.
+    pub previews: Vec<Value>,
+}
+
+/// Applies a batch of rows of type `R` on `c`, in three steps so that the
+/// database is asked a few times per batch rather than per row: every row
+/// checked as the API checks it; the stored records they match read in one
+/// query per key (under their row locks); then, in file order, each row
+/// merged into its match or queued for one multi-row insert. A row
+/// matching one queued before it (rows of one file that match each other)
+/// first writes the queue, then merges like any other.
+pub async fn rows<R>(mut c: Exec<'_>, a: &Applying<'_>, cache: &mut Cache, rows: &[Row]) -> Result<Outcome, BatchFailed>
+where
+    R: Importable,
+    R::Input: DeserializeOwned,
+    R::Patch: DeserializeOwned,
+{
+    let mut out = Outcome::default();
+    let mut checked: Vec<(u64, Checked<R>)> = Vec::with_capacity(rows.len());
+    for row in rows {
+        out.counts.processed += 1;
+        match check_row::<R>(c.re(), a, cache, row, &mut out.counts).await? {
+            Ok(record) => checked.push((row.line, record)),
+            Err(errors) => {
+                out.counts.skipped += 1;
+                out.errors.extend(errors);
+            }
+        }
+    }
+    if a.dry_run {
+        out.previews = checked
+            .iter()
+            .map(|(_, c)| serde_json::to_value(&c.record).unwrap_or(Value::Null))
+            .collect();
+        return Ok(out);
+    }
+
+    let mut known = Known::<R>::default();
+    known
+        .fetch(c.re(), a.ctx.org_id, checked.iter().map(|(_, c)| &c.record))
+        .await?;
+    let mut pending: Vec<Checked<R>> = Vec::new();
+    let mut pending_keys: HashSet<(&'static str, String)> = HashSet::new();
+    for (line, record) in checked {
+        let keys = R::match_keys(&record.record);
+        if keys.iter().any(|k| pending_keys.contains(&k.lookup())) {
+            known.write(c.re(), a.ctx, &mut pending).await?;
+            pending_keys.clear();
+        }
+        match known.find(&keys) {
+            Found::None => {
+                pending_keys.extend(keys.iter().map(MatchKey::lookup));
+                pending.push(record);
+                out.counts.created += 1;
+            }
+            Found::Ambiguous(message) => {
+                out.counts.skipped += 1;
+                out.errors.push(RowError {
+                    line,
+                    field: None,
+                    code: "ambiguous_match".into(),
+                    message,
+                });
+            }
+            Found::One(existing) => match merge_into(c.re(), a, line, &existing, &record.record).await? {
+                Ok((after, conflicts)) => {
+                    out.counts.conflicts += conflicts;
+                    match after {
+                        Some(after) => {
+                            out.counts.merged += 1;
+                            known.put(&existing, after);
+                        }
+                        None => out.counts.unchanged += 1,
+                    }
+                }
+                Err(errors) => {
+                    out.counts.skipped += 1;
+                    out.errors.extend(errors);
+                }
+            },
+        }
+    }
+    known.write(c, a.ctx, &mut pending).await?;
+    Ok(out)
+}
+
+/// A row as the API would take it: its cells mapped, what it names looked
+/// up (a deal's contact and pipeline, a contact's company: found, else
+/// created unless in a dry run), then the type's own checks.
+async fn check_row<R>(
+    mut c: Exec<'_>,
+    a: &Applying<'_>,
+    cache: &mut Cache,
+    row: &Row,
+    counts: &mut Counts,
+) -> Result<Result<Checked<R>, Vec<RowError>>, BatchFailed>
 where
     R: Importable,
     R::Input: DeserializeOwned,
@@ -341,75 +471,190 @@ where
 {
     let fields = match cells(a, row) {
         Ok(fields) => fields,
-        Err(errors) => return Ok(Applied::Refused(errors)),
+        Err(errors) => return Ok(Err(errors)),
     };
     let mut input = R::input(&fields);
     if let Some(tags) = fields.get("tags") {
         input.insert("tags".into(), json!(split_tags(tags)));
     }
     if let Err(errors) = R::prepare(c.re(), a.ctx, row.line, &fields, &mut input).await? {
-        return Ok(Applied::Refused(errors));
+        return Ok(Err(errors));
     }
-    let mut counts = Counts::default();
+    let company = match fields.get("company") {
+        Some(company) if R::OBJECT == Object::Contacts => company,
+        _ => return check::<R>(c, a, row.line, input).await,
+    };
+    if let Some(id) = company_of(c.re(), a, cache, company).await? {
+        input.insert("company_id".into(), Value::String(id.to_string()));
+        return check::<R>(c, a, row.line, input).await;
+    }
+    // A company to create, once the rest of the row is known good.
     let checked = match check::<R>(c.re(), a, row.line, input.clone()).await? {
         Ok(checked) => checked,
-        Err(errors) => return Ok(Applied::Refused(errors)),
-    };
-    // A contact's company, once the rest of the row is known good: found
-    // by name or domain, else created.
-    let checked = match fields.get("company") {
-        Some(company) if R::OBJECT == Object::Contacts => {
-            let found = company_for(c.re(), a, row.line, company).await?;
-            let id = match found {
-                Ok((id, created)) => {
-                    counts.companies_created += i64::from(created);
-                    id
-                }
-                Err(errors) => return Ok(Applied::Refused(errors)),
-            };
-            match id {
-                None => checked,
-                Some(id) => {
-                    input.insert("company_id".into(), Value::String(id.to_string()));
-                    match check::<R>(c.re(), a, row.line, input).await? {
-                        Ok(checked) => checked,
-                        Err(errors) => return Ok(Applied::Refused(errors)),
-                    }
-                }
-            }
-        }
-        _ => checked,
+        Err(errors) => return Ok(Err(errors)),
     };
     if a.dry_run {
-        return Ok(Applied::Previewed(
-            serde_json::to_value(&checked.record).unwrap_or(Value::Null),
-        ));
+        return Ok(Ok(checked));
     }
-    let existing = match find_match::<R>(c.re(), a, row.line, &checked.record).await? {
-        Ok(existing) => existing,
-        Err(errors) => return Ok(Applied::Refused(errors)),
-    };
-    match existing {
-        None => {
-            shape::write_new(c, a.ctx, checked).await.map_err(unwritten)?;
-            counts.created = 1;
+    let mut company_input = Map::new();
+    company_input.insert("name".into(), Value::String(company.clone()));
+    let new_company = match check::<Company>(c.re(), a, row.line, company_input).await? {
+        Ok(new_company) => new_company,
+        // The company's own field errors are the row's `company`.
+        Err(errors) => {
+            return Ok(Err(errors
+                .into_iter()
+                .map(|e| RowError {
+                    field: Some("company".into()),
+                    ..e
+                })
+                .collect()));
         }
-        Some(existing) => {
-            let merged = merge_into(c, a, row.line, &existing, &checked.record).await?;
-            match merged {
-                Ok((changed, conflicts)) => {
-                    counts.conflicts = conflicts;
-                    if changed {
-                        counts.merged = 1;
-                    } else {
-                        counts.unchanged = 1;
-                    }
-                }
-                Err(errors) => return Ok(Applied::Refused(errors)),
+    };
+    let created = shape::write_new(c.re(), a.ctx, new_company).await.map_err(unwritten)?;
+    counts.companies_created += 1;
+    cache.companies.insert(company.to_lowercase(), created.id);
+    input.insert("company_id".into(), Value::String(created.id.to_string()));
+    check::<R>(c, a, row.line, input).await
+}
+
+/// The stored records a batch's rows match, as they are now (merges of
+/// earlier rows included), by their keys.
+struct Known<R> {
+    records: HashMap<Uuid, R>,
+    /// By key, the records holding it, oldest first.
+    keys: HashMap<(&'static str, String), Vec<Uuid>>,
+}
+
+impl<R> Default for Known<R> {
+    fn default() -> Self {
+        Known {
+            records: HashMap::new(),
+            keys: HashMap::new(),
+        }
+    }
+}
+
+/// What a row's keys found.
+enum Found<R> {
+    None,
+    One(R),
+    Ambiguous(String),
+}
+
+impl<R> Known<R>
+where
+    R: Importable,
+    R::Input: DeserializeOwned,
+    R::Patch: DeserializeOwned,
+{
+    /// Reads (and locks) the stored records holding any key of `records`:
+    /// one query per key and few hundred values.
+    async fn fetch<'r>(
+        &mut self,
+        mut c: Exec<'_>,
+        org: Uuid,
+        records: impl Iterator<Item = &'r R>,
+    ) -> Result<(), BatchFailed> {
+        let mut wanted: BTreeMap<(&'static str, &'static str, bool), BTreeSet<String>> = BTreeMap::new();
+        for record in records {
+            for key in R::match_keys(record) {
+                wanted
+                    .entry((key.field, key.column, key.fold))
+                    .or_default()
+                    .insert(key.value);
             }
         }
+        let lock = c.for_update();
+        for ((_, column, fold), values) in wanted {
+            let values: Vec<String> = values.into_iter().collect();
+            for part in values.chunks(500) {
+                let found: Vec<R> = run!(c.re(), conn => {
+                    let mut q = sqlx::QueryBuilder::new(format!("SELECT {} FROM {} WHERE organization_id = ", R::COLUMNS, R::TABLE));
+                    q.push_bind(org);
+                    q.push(if fold { format!(" AND lower({column}) IN (") } else { format!(" AND {column} IN (") });
+                    for (i, value) in part.iter().enumerate() {
+                        q.push(if i == 0 { "" } else { ", " });
+                        if fold {
+                            q.push("lower(").push_bind(value.clone()).push(")");
+                        } else {
+                            q.push_bind(value.clone());
+                        }
+                    }
+                    q.push(") ORDER BY created_at, id");
+                    q.push(lock);
+                    q.build_query_as().fetch_all(conn).await
+                })
+                .map_err(|e| BatchFailed(e.into()))?;
+                for record in found {
+                    self.add(record);
+                }
+            }
+        }
+        Ok(())
     }
-    Ok(Applied::Done(counts))
+
+    fn add(&mut self, record: R) {
+        let id = record.id();
+        if self.records.contains_key(&id) {
+            return;
+        }
+        for key in R::match_keys(&record) {
+            let ids = self.keys.entry(key.lookup()).or_default();
+            if !ids.contains(&id) {
+                ids.push(id);
+            }
+        }
+        self.records.insert(id, record);
+    }
+
+    /// Replaces `before` with what a merge made of it.
+    fn put(&mut self, before: &R, after: R) {
+        for key in R::match_keys(before) {
+            if let Some(ids) = self.keys.get_mut(&key.lookup()) {
+                ids.retain(|id| *id != before.id());
+            }
+        }
+        self.records.remove(&before.id());
+        self.add(after);
+    }
+
+    fn find(&self, keys: &[MatchKey]) -> Found<R> {
+        let mut found: Vec<(&'static str, &R)> = Vec::new();
+        for key in keys {
+            let hit = self
+                .keys
+                .get(&key.lookup())
+                .and_then(|ids| ids.first())
+                .and_then(|id| self.records.get(id));
+            if let Some(hit) = hit {
+                found.push((key.field, hit));
+                if matches!(R::MATCH, MatchRule::First) {
+                    break;
+                }
+            }
+        }
+        match found.as_slice() {
+            [] => Found::None,
+            [(f1, one), (f2, other), ..] if one.id() != other.id() => Found::Ambiguous(format!(
+                "matches two different {}: {} by {f1} and {} by {f2}",
+                R::TABLE,
+                one.id(),
+                other.id()
+            )),
+            [(_, one), ..] => Found::One((*one).clone()),
+        }
+    }
+
+    /// Writes the queued new records, which are then known like the stored
+    /// ones.
+    async fn write(&mut self, c: Exec<'_>, ctx: &OrgCtx, pending: &mut Vec<Checked<R>>) -> Result<(), BatchFailed> {
+        shape::write_new_many(c, ctx, pending).await.map_err(BatchFailed)?;
+        for checked in pending.drain(..) {
+            self.add(checked.record);
+        }
+        Ok(())
+    }
 }
 
 /// The row's cells by our field name: refused when its column count is not
@@ -516,64 +761,17 @@ fn unwritten<R>(e: Unwritten<R>) -> BatchFailed {
     }
 }
 
-/// The stored record a checked row matches, under its row lock.
-async fn find_match<R: Importable>(
-    mut c: Exec<'_>,
-    a: &Applying<'_>,
-    line: u64,
-    record: &R,
-) -> Result<Result<Option<R>, Vec<RowError>>, BatchFailed>
-where
-    R::Input: DeserializeOwned,
-    R::Patch: DeserializeOwned,
-{
-    let mut found: Vec<(&'static str, R)> = Vec::new();
-    for key in R::match_keys(record) {
-        let sql = format!(
-            "SELECT {} FROM {} WHERE organization_id = $1 AND {} ORDER BY created_at, id LIMIT 1{}",
-            R::COLUMNS,
-            R::TABLE,
-            key.condition,
-            c.for_update()
-        );
-        let hit: Option<R> = run!(c.re(), conn => sqlx::query_as::<_, R>(&sql).bind(a.ctx.org_id).bind(&key.value).fetch_optional(conn).await)
-            .map_err(|e| BatchFailed(e.into()))?;
-        if let Some(hit) = hit {
-            found.push((key.field, hit));
-            if matches!(R::MATCH, MatchRule::First) {
-                break;
-            }
-        }
-    }
-    match found.as_slice() {
-        [] => Ok(Ok(None)),
-        [(_, one)] => Ok(Ok(Some(one.clone()))),
-        [(f1, one), (f2, other), ..] if one.id() != other.id() => Ok(Err(vec![RowError {
-            line,
-            field: None,
-            code: "ambiguous_match".into(),
-            message: format!(
-                "matches two different {}: {} by {f1} and {} by {f2}",
-                R::TABLE,
-                one.id(),
-                other.id()
-            ),
-        }])),
-        [(_, one), ..] => Ok(Ok(Some(one.clone()))),
-    }
-}
-
 /// Merges a row's checked record into the stored one it matched: empty
 /// stored fields are filled, a differing one is a conflict (queued, kept or
-/// overwritten as the import says), tags are added. Returns whether the
-/// record changed and how many conflicts the row had.
+/// overwritten as the import says), tags are added. Returns the record as
+/// written when it changed, and how many conflicts the row had.
 async fn merge_into<R: Importable>(
     mut c: Exec<'_>,
     a: &Applying<'_>,
     line: u64,
     existing: &R,
     incoming: &R,
-) -> Result<Result<(bool, i64), Vec<RowError>>, BatchFailed>
+) -> Result<Result<(Option<R>, i64), Vec<RowError>>, BatchFailed>
 where
     R::Input: DeserializeOwned,
     R::Patch: DeserializeOwned,
@@ -640,7 +838,7 @@ where
         }
     }
     if patch.is_empty() {
-        return Ok(Ok((false, conflicts)));
+        return Ok(Ok((None, conflicts)));
     }
     let patch: R::Patch =
         serde_json::from_value(Value::Object(patch)).map_err(|e| BatchFailed(AppError::internal(e)))?;
@@ -649,24 +847,28 @@ where
         Err(e) => return refused(line, e).map(Err),
     };
     if next.record == *existing {
-        return Ok(Ok((false, conflicts)));
+        return Ok(Ok((None, conflicts)));
     }
-    shape::write_changed(c, a.ctx, existing, next)
+    let written = shape::write_changed(c, a.ctx, existing, next)
         .await
         .map_err(unwritten)?;
-    Ok(Ok((true, conflicts)))
+    Ok(Ok((Some(written), conflicts)))
 }
 
-/// A contact row's company: the one named so (any case), or whose domain
-/// the cell is, else a new one (not in a dry run). `(id, created)`.
-async fn company_for(
+/// A contact row's company, when one exists: the one named so (any case,
+/// the oldest), or whose domain the cell is. Remembered for the run.
+async fn company_of(
     mut c: Exec<'_>,
     a: &Applying<'_>,
-    line: u64,
+    cache: &mut Cache,
     cell: &str,
-) -> Result<Result<(Option<Uuid>, bool), Vec<RowError>>, BatchFailed> {
+) -> Result<Option<Uuid>, BatchFailed> {
+    let key = cell.to_lowercase();
+    if let Some(id) = cache.companies.get(&key) {
+        return Ok(Some(*id));
+    }
     let fail = |e: sqlx::Error| BatchFailed(e.into());
-    let by_name: Option<Uuid> = run!(c.re(), conn => sqlx::query_scalar(
+    let mut found: Option<Uuid> = run!(c.re(), conn => sqlx::query_scalar(
         "SELECT id FROM companies WHERE organization_id = $1 AND lower(name) = lower($2) ORDER BY created_at, id LIMIT 1",
     )
     .bind(a.ctx.org_id)
@@ -674,14 +876,12 @@ async fn company_for(
     .fetch_optional(conn)
     .await)
     .map_err(fail)?;
-    if by_name.is_some() {
-        return Ok(Ok((by_name, false)));
-    }
-    if let Ok(domain) = crate::services::companies::domain(cell)
+    if found.is_none()
         && cell.contains('.')
         && !cell.contains(' ')
+        && let Ok(domain) = crate::services::companies::domain(cell)
     {
-        let by_domain: Option<Uuid> = run!(c.re(), conn => sqlx::query_scalar(
+        found = run!(c.re(), conn => sqlx::query_scalar(
             "SELECT id FROM companies WHERE organization_id = $1 AND domain = $2",
         )
         .bind(a.ctx.org_id)
@@ -689,28 +889,9 @@ async fn company_for(
         .fetch_optional(conn)
         .await)
         .map_err(fail)?;
-        if by_domain.is_some() {
-            return Ok(Ok((by_domain, false)));
-        }
     }
-    if a.dry_run {
-        return Ok(Ok((None, false)));
+    if let Some(id) = found {
+        cache.companies.insert(key, id);
     }
-    let mut input = Map::new();
-    input.insert("name".into(), Value::String(cell.to_string()));
-    let checked = match check::<Company>(c.re(), a, line, input).await? {
-        Ok(checked) => checked,
-        Err(errors) => {
-            // The company's own field errors are the row's `company`.
-            return Ok(Err(errors
-                .into_iter()
-                .map(|e| RowError {
-                    field: Some("company".into()),
-                    ..e
-                })
-                .collect()));
-        }
-    };
-    let company = shape::write_new(c, a.ctx, checked).await.map_err(unwritten)?;
-    Ok(Ok((Some(company.id), true)))
+    Ok(found)
 }

@@ -32,9 +32,9 @@ use crate::services::jobs::{self, Claimed, NewJob};
 use crate::services::orgs::{OrgCtx, Role};
 use crate::services::pagination::{self, Cursor, Page};
 pub use apply::RowError;
-use apply::{Applied, Applying, BatchFailed, Counts};
+use apply::{Applying, BatchFailed, Cache, Counts, Outcome};
 use file::{Parsed, Row, Shape, Spooled};
-use mapping::{Mapping, Object};
+use mapping::Object;
 
 /// The job kind that applies an import.
 pub const JOB_KIND: &str = "import";
@@ -248,6 +248,7 @@ pub async fn start(state: &App, ctx: &OrgCtx, upload: Upload) -> AppResult<Start
         total_rows: 0,
     };
     let mut total: u64 = 0;
+    let mut cache = Cache::default();
     while let Some(next) = parsed.recv().await {
         let rows = match next {
             Parsed::Rows(rows) => rows,
@@ -259,7 +260,15 @@ pub async fn start(state: &App, ctx: &OrgCtx, upload: Upload) -> AppResult<Start
             return Err(AppError::field("file", format!("has more than {MAX_ROWS} rows")));
         }
         if dry_run {
-            preview(state, ctx, object, &mapping, &headers, &rows, &mut dry).await?;
+            let a = Applying {
+                ctx,
+                import: Uuid::nil(),
+                on_conflict: OnConflict::Keep,
+                mapping: &mapping,
+                headers: &headers,
+                dry_run: true,
+            };
+            preview(state, object, &a, &rows, &mut cache, &mut dry).await?;
         }
     }
     if total == 0 {
@@ -309,40 +318,32 @@ pub async fn start(state: &App, ctx: &OrgCtx, upload: Upload) -> AppResult<Start
 /// errors.
 async fn preview(
     state: &App,
-    ctx: &OrgCtx,
     object: Object,
-    mapping: &Mapping,
-    headers: &[String],
+    a: &Applying<'_>,
     rows: &[Row],
+    cache: &mut Cache,
     dry: &mut DryRun,
 ) -> AppResult<()> {
-    let a = Applying {
-        ctx,
-        import: Uuid::nil(),
-        on_conflict: OnConflict::Keep,
-        mapping,
-        headers,
-        dry_run: true,
-    };
     let mut conn = state.db.read().await?;
-    for row in rows {
-        match apply_row(conn.exec(), object, &a, row).await.map_err(|e| e.0)? {
-            Applied::Previewed(record) if dry.preview.len() < PREVIEW_ROWS => dry.preview.push(record),
-            Applied::Refused(errors) => {
-                let room = MAX_ERRORS.saturating_sub(dry.errors.len());
-                dry.errors.extend(errors.into_iter().take(room));
-            }
-            _ => {}
-        }
-    }
+    let outcome = apply_rows(conn.exec(), object, a, cache, rows).await.map_err(|e| e.0)?;
+    let room = PREVIEW_ROWS.saturating_sub(dry.preview.len());
+    dry.preview.extend(outcome.previews.into_iter().take(room));
+    let room = MAX_ERRORS.saturating_sub(dry.errors.len());
+    dry.errors.extend(outcome.errors.into_iter().take(room));
     Ok(())
 }
 
-async fn apply_row(c: Exec<'_>, object: Object, a: &Applying<'_>, row: &Row) -> Result<Applied, BatchFailed> {
+async fn apply_rows(
+    c: Exec<'_>,
+    object: Object,
+    a: &Applying<'_>,
+    cache: &mut Cache,
+    rows: &[Row],
+) -> Result<Outcome, BatchFailed> {
     match object {
-        Object::Contacts => apply::row::<Contact>(c, a, row).await,
-        Object::Companies => apply::row::<Company>(c, a, row).await,
-        Object::Deals => apply::row::<crate::services::deals::Deal>(c, a, row).await,
+        Object::Contacts => apply::rows::<Contact>(c, a, cache, rows).await,
+        Object::Companies => apply::rows::<Company>(c, a, cache, rows).await,
+        Object::Deals => apply::rows::<crate::services::deals::Deal>(c, a, cache, rows).await,
     }
 }
 
@@ -473,6 +474,7 @@ async fn run_import(state: &App, org: Uuid, id: Uuid) -> Result<(), Stop> {
     };
     let mapping = mapping::resolve(object, &headers, &import.mapping).map_err(Stop::Fail)?;
     let mut errors = import.errors.0;
+    let mut cache = Cache::default();
     while let Some(next) = parsed.recv().await {
         let rows = match next {
             Parsed::Rows(rows) => rows,
@@ -487,17 +489,27 @@ async fn run_import(state: &App, org: Uuid, id: Uuid) -> Result<(), Stop> {
             headers: &headers,
             dry_run: false,
         };
-        match apply_batch(state, object, &a, &rows, done, &mut errors).await {
+        match apply_batch(state, object, &a, &mut cache, &rows, done, &mut errors).await {
             Ok(()) => {}
             Err(_) => {
+                cache.clear();
                 // One row broke the batch's transaction (a write raced by
                 // another): the rows again, each in its own, so the others
                 // still go in and the one is reported.
                 for row in &rows {
-                    if apply_batch(state, object, &a, std::slice::from_ref(row), done, &mut errors)
-                        .await
-                        .is_err()
+                    if apply_batch(
+                        state,
+                        object,
+                        &a,
+                        &mut cache,
+                        std::slice::from_ref(row),
+                        done,
+                        &mut errors,
+                    )
+                    .await
+                    .is_err()
                     {
+                        cache.clear();
                         let one = RowError {
                             line: row.line,
                             field: None,
@@ -523,25 +535,19 @@ async fn apply_batch(
     state: &App,
     object: Object,
     a: &Applying<'_>,
+    cache: &mut Cache,
     rows: &[Row],
     done: i64,
     errors: &mut Vec<RowError>,
 ) -> Result<(), anyhow::Error> {
     let mut tx = state.db.begin().await?;
-    let mut counts = Counts::default();
-    let mut new_errors = Vec::new();
-    for row in rows {
-        counts.processed += 1;
-        match apply_row(tx.exec(), object, a, row).await {
-            Ok(Applied::Done(c)) => counts.add(c),
-            Ok(Applied::Refused(e)) => {
-                counts.skipped += 1;
-                new_errors.extend(e);
-            }
-            Ok(Applied::Previewed(_)) => {}
-            Err(BatchFailed(e)) => return Err(anyhow::anyhow!("{} ({})", e.detail, e.code)),
-        }
-    }
+    let Outcome {
+        counts,
+        errors: new_errors,
+        ..
+    } = apply_rows(tx.exec(), object, a, cache, rows)
+        .await
+        .map_err(|BatchFailed(e)| anyhow::anyhow!("{} ({})", e.detail, e.code))?;
     let before = errors.len();
     let room = MAX_ERRORS.saturating_sub(errors.len());
     errors.extend(new_errors.into_iter().take(room));

@@ -193,6 +193,30 @@ pub async fn index_tags(
     Ok(())
 }
 
+/// Indexes the tags of new records (no entries yet) with one statement per
+/// 1,000 tags.
+pub async fn index_new_tags(
+    mut c: Exec<'_>,
+    org: Uuid,
+    record_type: &str,
+    records: &[(Uuid, Uuid, &[String])],
+) -> Result<(), sqlx::Error> {
+    let entries: Vec<(Uuid, Uuid, &String)> = records
+        .iter()
+        .flat_map(|(id, owner, tags)| tags.iter().map(move |t| (*id, *owner, t)))
+        .collect();
+    for part in entries.chunks(1000) {
+        run!(c.re(), conn => {
+            let mut q = sqlx::QueryBuilder::new("INSERT INTO record_tags (organization_id, record_type, tag, record_id, owner_id) ");
+            q.push_values(part, |mut row, (id, owner, tag)| {
+                row.push_bind(org).push_bind(record_type).push_bind(*tag).push_bind(*id).push_bind(*owner);
+            });
+            q.build().execute(conn).await.map(|r| r.rows_affected())
+        })?;
+    }
+    Ok(())
+}
+
 /// The words of a text as search matches them: split at anything that is not a
 /// letter or digit, lower-cased.
 pub fn words(text: &str) -> Vec<String> {

@@ -383,6 +383,25 @@ pub async fn write_new<R: Record>(mut c: Exec<'_>, ctx: &OrgCtx, checked: Checke
     Ok(record)
 }
 
+/// [`write_new`] for many records at once (an import batch's new rows): one
+/// insert per few hundred rows, one for their tags, then each one's
+/// follow-ups. The caller checked them and commits.
+pub async fn write_new_many<R: Record>(mut c: Exec<'_>, ctx: &OrgCtx, checked: &[Checked<R>]) -> AppResult<()> {
+    if checked.is_empty() {
+        return Ok(());
+    }
+    rows::insert_many(c.re(), ctx.org_id, checked).await?;
+    let tags: Vec<(Uuid, Uuid, &[String])> = checked
+        .iter()
+        .map(|c| (c.record.id(), c.record.owner_id(), c.record.tags()))
+        .collect();
+    records::index_new_tags(c.re(), ctx.org_id, R::KIND, &tags).await?;
+    for record in checked {
+        R::after_create(c.re(), ctx, &record.record).await?;
+    }
+    Ok(())
+}
+
 /// Changes some fields of a record (the API's PATCH, the web app's forms
 /// and buttons).
 pub async fn update<R: Record>(
