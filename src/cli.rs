@@ -49,6 +49,19 @@ pub async fn run() -> anyhow::Result<()> {
             state.db.close().await;
             Ok(())
         }
+        Command::Import {
+            object,
+            file,
+            org,
+            mapping,
+            on_conflict,
+            dry_run,
+        } => {
+            let state = crate::app::App::open(config).await?;
+            let result = import(&state, org, object, file, mapping, on_conflict, dry_run).await;
+            state.db.close().await;
+            result
+        }
         Command::Backup { file } => {
             let db = connect(&config).await?;
             let result = db.backup_to(&file).await;
@@ -91,6 +104,96 @@ pub async fn run() -> anyhow::Result<()> {
             Ok(())
         }
     }
+}
+
+/// `crm import`: the file checked and stored as the API would, then
+/// applied here with a progress bar; the summary as `GET /imports/{id}`.
+async fn import(
+    state: &crate::app::App,
+    org: uuid::Uuid,
+    object: String,
+    file: std::path::PathBuf,
+    mapping: Option<std::path::PathBuf>,
+    on_conflict: String,
+    dry_run: bool,
+) -> anyhow::Result<()> {
+    use crate::services::imports::{self, Started, Upload, file::Spooled};
+    let owner = crate::services::orgs::queries::first_owner(state.db.read().await?.exec(), org)
+        .await?
+        .ok_or_else(|| anyhow::anyhow!("organization {org}: not found, or it has no owner"))?;
+    let ctx = crate::services::orgs::OrgCtx::of_member(state, org, owner, None)
+        .await
+        .map_err(|e| anyhow::anyhow!("organization {org}: {}", e.detail))?;
+    let opened = std::fs::File::open(&file).with_context(|| format!("cannot open {}", file.display()))?;
+    let size = opened.metadata()?.len();
+    let mapping = match mapping {
+        None => None,
+        Some(path) => Some(std::fs::read_to_string(&path).with_context(|| format!("cannot read {}", path.display()))?),
+    };
+    let upload = Upload {
+        file: Some(Spooled {
+            file: opened,
+            size,
+            name: file.file_name().map(|n| n.to_string_lossy().into_owned()),
+        }),
+        object: Some(object),
+        mapping,
+        on_conflict: Some(on_conflict),
+        dry_run: Some(dry_run.to_string()),
+    };
+    let refused = |e: crate::error::AppError| {
+        let fields: Vec<String> = e.errors.iter().map(|f| format!("{}: {}", f.field, f.message)).collect();
+        anyhow::anyhow!("{} {}", e.detail, fields.join("; "))
+    };
+    let import = match imports::start_here(state, &ctx, upload).await.map_err(refused)? {
+        Started::DryRun(dry) => {
+            println!("{}", serde_json::to_string_pretty(&dry)?);
+            return Ok(());
+        }
+        Started::Queued(import) => import,
+    };
+    let bar = indicatif::ProgressBar::new(import.total_rows.max(0) as u64);
+    bar.set_style(
+        indicatif::ProgressStyle::with_template("{elapsed_precise} [{bar:30}] {human_pos}/{human_len} rows, {per_sec}")
+            .unwrap_or_else(|_| indicatif::ProgressStyle::default_bar())
+            .progress_chars("=> "),
+    );
+    let done = imports::run_here(state, &ctx, import.id, &mut |now| {
+        bar.set_position(now.processed_rows.max(0) as u64)
+    })
+    .await?;
+    bar.finish();
+    println!(
+        "import {}: {}; {} rows: {} created, {} merged, {} unchanged, {} skipped, {} conflicts, {} companies created",
+        done.id,
+        done.status,
+        done.total_rows,
+        done.created,
+        done.merged,
+        done.unchanged,
+        done.skipped,
+        done.conflicts,
+        done.companies_created
+    );
+    for error in done.errors.0.iter().take(20) {
+        println!(
+            "  line {}: {}{}",
+            error.line,
+            error.field.as_deref().map(|f| format!("{f}: ")).unwrap_or_default(),
+            error.message
+        );
+    }
+    if done.errors.0.len() > 20 {
+        println!(
+            "  … and {} more row errors (GET /api/v1/imports/{})",
+            done.errors.0.len() - 20,
+            done.id
+        );
+    }
+    if let Some(failure) = &done.failure {
+        anyhow::bail!("the import failed: {failure}");
+    }
+    Ok(())
 }
 
 async fn connect(config: &Config) -> anyhow::Result<Db> {

@@ -49,6 +49,30 @@ pub enum Command {
         #[arg(long)]
         org: uuid::Uuid,
     },
+    /// Import a CSV file into an organization, as `POST /api/v1/imports`
+    /// does, in this process with a progress bar; prints the same summary.
+    /// Records are owned by the organization's first owner, on behalf of
+    /// the import.
+    Import {
+        /// What the rows are: contacts, companies or deals.
+        object: String,
+        /// The CSV file.
+        file: PathBuf,
+        /// The organization's id.
+        #[arg(long)]
+        org: uuid::Uuid,
+        /// A JSON file mapping headers to field names (or null to drop a
+        /// column), as the API's `mapping`.
+        #[arg(long)]
+        mapping: Option<PathBuf>,
+        /// queue (default), keep or overwrite.
+        #[arg(long, default_value = "queue")]
+        on_conflict: String,
+        /// Check every row and print the mapping, a preview and the errors;
+        /// write nothing.
+        #[arg(long)]
+        dry_run: bool,
+    },
     /// Copy the SQLite database to FILE, consistently, while the server runs
     /// (on PostgreSQL: use pg_dump).
     Backup {

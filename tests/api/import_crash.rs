@@ -139,7 +139,10 @@ async fn import_survives_a_kill(database_url: &str, count_contacts: impl AsyncFn
     };
     server.kill();
     assert_eq!(before_kill["status"], "running");
-    assert!(before_kill["processed_rows"].as_i64().unwrap() < ROWS as i64 / 2, "killed too late to show a resume");
+    assert!(
+        before_kill["processed_rows"].as_i64().unwrap() < ROWS as i64 / 2,
+        "killed too late to show a resume"
+    );
 
     let server = Server::start(database_url, dir.path()).await;
     let deadline = Instant::now() + Duration::from_secs(600);
@@ -156,7 +159,14 @@ async fn import_survives_a_kill(database_url: &str, count_contacts: impl AsyncFn
     // A row applied twice would have matched its own first copy by email
     // (unchanged) instead of creating it.
     assert_eq!(done["created"], ROWS, "{done}");
-    assert_eq!((done["merged"].as_i64(), done["unchanged"].as_i64(), done["skipped"].as_i64()), (Some(0), Some(0), Some(0)));
+    assert_eq!(
+        (
+            done["merged"].as_i64(),
+            done["unchanged"].as_i64(),
+            done["skipped"].as_i64()
+        ),
+        (Some(0), Some(0), Some(0))
+    );
     assert_eq!(count_contacts().await, ROWS as i64);
 }
 

@@ -364,3 +364,36 @@ both! {
         assert_eq!(deals.body["data"][1]["title"], "By phone");
     }
 }
+
+both! {
+    async fn the_command_line_imports_a_file_with_the_same_summary(app) {
+        let ann = app.register("ann@example.com").await;
+        app.post(&ann, "/api/v1/contacts", json!({"name": "Lee", "email": "lee@acme.com", "title": "CTO"})).await.assert(201);
+        let dir = tempfile::tempdir().unwrap();
+        let file = dir.path().join("people.csv");
+        std::fs::write(&file, "Name,Email,Job Title,Mobile\nAda,ada@example.com,Analyst,\nLee,lee@acme.com,CEO,+1 415 555 0134\nBad,nope,,\n").unwrap();
+        let mapping = dir.path().join("mapping.json");
+        std::fs::write(&mapping, r#"{"Mobile": null}"#).unwrap();
+        let out = std::process::Command::new(env!("CARGO_BIN_EXE_crm"))
+            .args(["import", "contacts"])
+            .arg(&file)
+            .args(["--org", &ann.org_id, "--on-conflict", "keep", "--mapping"])
+            .arg(&mapping)
+            .env("DATABASE_URL", &app.database_url)
+            .env("CRM_DATA_DIR", dir.path())
+            .env("CRM_LOG", "warn")
+            .output()
+            .unwrap();
+        let stdout = String::from_utf8_lossy(&out.stdout);
+        assert!(out.status.success(), "{stdout}\n{}", String::from_utf8_lossy(&out.stderr));
+        assert!(stdout.contains("completed; 3 rows: 1 created, 0 merged, 1 unchanged, 1 skipped, 1 conflicts"), "{stdout}");
+        assert!(stdout.contains("line 4: email: not a valid email address"), "{stdout}");
+        // The same import as the API shows it; the mobile column was dropped.
+        let listed = app.get(&ann, "/api/v1/imports").await;
+        assert_eq!(listed.body["data"][0]["status"], "completed");
+        assert_eq!(listed.body["data"][0]["created"], 1);
+        let lee = contact_by_email(&app, &ann, "lee@acme.com").await;
+        assert_eq!((lee["title"].as_str(), lee["phone"].as_str()), (Some("CTO"), None));
+        assert_eq!(contact_by_email(&app, &ann, "ada@example.com").await["owner_id"].as_str(), Some(ann.user_id.as_str()));
+    }
+}

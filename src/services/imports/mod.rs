@@ -174,6 +174,16 @@ pub enum Started {
 /// Reads an upload's fields, checks its file, and queues the import (or,
 /// for a dry run, checks every row and answers what it would do).
 pub async fn start(state: &App, ctx: &OrgCtx, upload: Upload) -> AppResult<Started> {
+    store(state, ctx, upload, true).await
+}
+
+/// [`start`] without the job: the caller applies the import itself with
+/// [`run_here`] (`crm import`).
+pub async fn start_here(state: &App, ctx: &OrgCtx, upload: Upload) -> AppResult<Started> {
+    store(state, ctx, upload, false).await
+}
+
+async fn store(state: &App, ctx: &OrgCtx, upload: Upload, queue: bool) -> AppResult<Started> {
     ctx.require(Role::Manager)?;
     let mut errors = Vec::new();
     let object = match upload.object.as_deref().map(str::trim) {
@@ -305,11 +315,13 @@ pub async fn start(state: &App, ctx: &OrgCtx, upload: Upload) -> AppResult<Start
     file::store(tx.exec(), ctx.org_id, id, &spooled)
         .await
         .map_err(AppError::internal)?;
-    jobs::enqueue(
-        tx.exec(),
-        &NewJob::new(ctx.org_id, JOB_KIND, json!({ "import_id": id })),
-    )
-    .await?;
+    if queue {
+        jobs::enqueue(
+            tx.exec(),
+            &NewJob::new(ctx.org_id, JOB_KIND, json!({ "import_id": id })),
+        )
+        .await?;
+    }
     tx.commit().await?;
     Ok(Started::Queued(Box::new(get(state, ctx, id).await?)))
 }
@@ -392,7 +404,7 @@ pub async fn list(state: &App, ctx: &OrgCtx, query: &ImportQuery) -> AppResult<P
 pub async fn run(state: &App, job: &Claimed) -> anyhow::Result<()> {
     let org = job.organization_id;
     let id: Uuid = serde_json::from_value(job.payload.0["import_id"].clone())?;
-    let outcome = run_import(state, org, id).await;
+    let outcome = run_import(state, org, id, &mut |_| {}).await;
     match outcome {
         Ok(()) => Ok(()),
         Err(Stop::Fail(reason)) => {
@@ -428,7 +440,30 @@ impl From<anyhow::Error> for Stop {
     }
 }
 
-async fn run_import(state: &App, org: Uuid, id: Uuid) -> Result<(), Stop> {
+/// Applies a stored import in this process (`crm import`), calling
+/// `progress` with the import after each committed batch; answers the
+/// import as it ended.
+pub async fn run_here(
+    state: &App,
+    ctx: &OrgCtx,
+    id: Uuid,
+    progress: &mut (dyn FnMut(&Import) + Send),
+) -> anyhow::Result<Import> {
+    match run_import(state, ctx.org_id, id, progress).await {
+        Ok(()) => {}
+        Err(Stop::Fail(reason)) => finish(state, ctx.org_id, id, Some(&reason)).await?,
+        Err(Stop::Retry(e)) => {
+            finish(state, ctx.org_id, id, Some(&format!("{e:#}"))).await?;
+            return Err(e);
+        }
+    }
+    let mut conn = state.db.read().await?;
+    find(conn.exec(), ctx.org_id, id)
+        .await?
+        .ok_or_else(|| anyhow::anyhow!("the import {id} is gone"))
+}
+
+async fn run_import(state: &App, org: Uuid, id: Uuid, progress: &mut (dyn FnMut(&Import) + Send)) -> Result<(), Stop> {
     let import = {
         let mut conn = state.db.read().await?;
         find(conn.exec(), org, id).await?
@@ -440,7 +475,7 @@ async fn run_import(state: &App, org: Uuid, id: Uuid) -> Result<(), Stop> {
         return Ok(());
     }
     let ctx = match OrgCtx::of_member(state, org, import.created_by, None).await {
-        Ok(ctx) if ctx.role >= Role::Manager => ctx,
+        Ok(ctx) if ctx.role >= Role::Manager => ctx.acting_as(crate::services::orgs::Actor::Import(id)),
         _ => {
             return Err(Stop::Fail(
                 "the member who started the import is no longer a manager of the organization".into(),
@@ -524,6 +559,10 @@ async fn run_import(state: &App, org: Uuid, id: Uuid) -> Result<(), Stop> {
             }
         }
         done += rows.len() as i64;
+        let mut conn = state.db.read().await?;
+        if let Some(now) = find(conn.exec(), org, id).await? {
+            progress(&now);
+        }
     }
     finish(state, org, id, None).await?;
     Ok(())

@@ -82,6 +82,17 @@ pub async fn update_organization(c: Exec<'_>, org: &Organization) -> Result<Orga
 
 /// The caller's role in `org` and the organization's visibility rule, or `None`
 /// when the user is not a member (or the organization does not exist).
+/// The organization's first owner (the one who created it, unless the
+/// ownership moved): whom `crm import` records belong to.
+pub async fn first_owner(c: Exec<'_>, org: Uuid) -> Result<Option<Uuid>, sqlx::Error> {
+    run!(c, conn => sqlx::query_scalar(
+        "SELECT user_id FROM memberships WHERE organization_id = $1 AND role = 'owner' ORDER BY joined_at, user_id LIMIT 1",
+    )
+    .bind(org)
+    .fetch_optional(conn)
+    .await)
+}
+
 pub async fn membership(c: Exec<'_>, org: Uuid, user: Uuid) -> Result<Option<(Role, Visibility)>, sqlx::Error> {
     let row: Option<(String, String)> = run!(c, conn => sqlx::query_as(
         "SELECT m.role, o.member_visibility FROM memberships m JOIN organizations o ON o.id = m.organization_id \
