@@ -21,12 +21,13 @@ use crate::services::imports::{self, DryRun, Import, ImportQuery, MAX_FILE_BYTES
 use crate::services::orgs::OrgCtx;
 use crate::services::pagination::Page;
 
+/// An upload's own body limit: the file and the form around it.
+pub const UPLOAD_LIMIT: usize = MAX_FILE_BYTES as usize + 1024 * 1024;
+
 pub fn router() -> OpenApiRouter<App> {
-    // The upload's own body limit: the file and the form around it.
-    let upload_limit = usize::try_from(MAX_FILE_BYTES).unwrap_or(usize::MAX) + 1024 * 1024;
     OpenApiRouter::new()
         .routes(routes!(create_import, list_imports))
-        .layer(axum::extract::DefaultBodyLimit::max(upload_limit))
+        .layer(axum::extract::DefaultBodyLimit::max(UPLOAD_LIMIT))
         .routes(routes!(get_import))
         .routes(routes!(list_conflicts))
         .routes(routes!(resolve_conflict))
@@ -88,7 +89,7 @@ async fn create_import(ctx: OrgCtx, State(state): State<App>, request: Request) 
         busy.retry_after = Some(5);
         return Err(busy);
     };
-    let upload = read_upload(&state, request).await?;
+    let upload = read_upload(&state, request, None).await?;
     match imports::start(&state, &ctx, upload).await? {
         Started::DryRun(dry) => Ok(Json(dry).into_response()),
         Started::Queued(import) => Ok((StatusCode::ACCEPTED, Json(import)).into_response()),
@@ -97,23 +98,41 @@ async fn create_import(ctx: OrgCtx, State(state): State<App>, request: Request) 
 
 /// Reads the form: `file` spooled to disk, the other fields as text (64
 /// KiB each at most). A body that is not multipart has no fields (the
-/// service then names `file` as missing).
-pub async fn read_upload(state: &App, request: Request) -> AppResult<Upload> {
+/// service then names `file` as missing). With `csrf` (the web app's form),
+/// the first field must be `_csrf` holding it, or nothing more is read
+/// (403).
+pub async fn read_upload(state: &App, request: Request, csrf: Option<&str>) -> AppResult<Upload> {
     let multipart = request
         .headers()
         .get(header::CONTENT_TYPE)
         .and_then(|v| v.to_str().ok())
         .is_some_and(|v| v.trim_start().to_ascii_lowercase().starts_with("multipart/form-data"));
     let mut upload = Upload::default();
+    let expired = || AppError::forbidden("This form has expired. Go back, reload the page and try again.");
     if !multipart {
-        return Ok(upload);
+        return match csrf {
+            Some(_) => Err(expired()),
+            None => Ok(upload),
+        };
     }
     let mut form = Multipart::from_request(request, state)
         .await
         .map_err(|_| AppError::bad_request("malformed_multipart", "the multipart form could not be read"))?;
     let stall = state.config.request_timeout;
+    let mut first = true;
     while let Some(mut field) = next(stall, form.next_field()).await? {
         let name = field.name().unwrap_or_default().to_string();
+        if let Some(expected) = csrf.filter(|_| std::mem::take(&mut first)) {
+            let sent = if name == "_csrf" {
+                next(stall, field.chunk()).await?.unwrap_or_default()
+            } else {
+                Default::default()
+            };
+            if !crate::web::constant_time_eq(&sent, expected.as_bytes()) {
+                return Err(expired());
+            }
+            continue;
+        }
         if name == "file" {
             let file_name = field.file_name().map(|n| n.chars().take(255).collect());
             let spooled = tempfile::tempfile().map_err(AppError::internal)?;

@@ -19,6 +19,7 @@ mod companies;
 mod contacts;
 mod dashboard;
 mod deals;
+mod imports;
 mod merge;
 mod pickers;
 mod records;
@@ -120,6 +121,15 @@ pub fn router(state: App) -> Router<App> {
         .route("/settings/pipelines/{id}", post(settings::update_pipeline))
         .route("/settings/audit", get(settings::audit_log))
         .route("/settings/jobs", get(settings::jobs))
+        .route(
+            "/imports",
+            get(imports::page)
+                .post(imports::upload)
+                .layer(axum::extract::DefaultBodyLimit::max(crate::api::imports::UPLOAD_LIMIT)),
+        )
+        .route("/imports/conflicts", get(imports::conflicts))
+        .route("/imports/conflicts/resolve", post(imports::resolve))
+        .route("/imports/{id}", get(imports::show))
         .route("/static/{file}", get(assets::serve))
         .route("/favicon.ico", get(assets::favicon))
         .layer(middleware::from_fn_with_state(state, guard))
@@ -137,6 +147,11 @@ async fn guard(State(state): State<App>, request: Request, next: Next) -> Respon
         Err(e) => return with_headers(view::error_page(&e)),
     };
     let body = if parts.method == Method::GET || parts.method == Method::HEAD {
+        body
+    } else if parts.method == Method::POST && parts.uri.path() == "/imports" {
+        // A file upload streams to disk; its handler checks the form's
+        // `_csrf`, which comes first, before it reads the file
+        // (`imports::upload`).
         body
     } else {
         let Ok(bytes) = to_bytes(body, BODY_LIMIT).await else {
@@ -189,6 +204,12 @@ fn html_not_found(response: Response) -> Response {
     } else {
         response
     }
+}
+
+/// Compares a form's CSRF token with the session's in constant time (the
+/// upload's handler reads it from its multipart form).
+pub fn constant_time_eq(a: &[u8], b: &[u8]) -> bool {
+    session::constant_time_eq(a, b)
 }
 
 /// The web app's 404 page for an address no route serves (outside `/api`).

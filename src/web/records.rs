@@ -306,6 +306,8 @@ struct ListPage {
     kind: Kind,
     headers: Vec<Header>,
     list: ListParts<RowView>,
+    /// Managers and above import files (`/imports`).
+    can_import: bool,
 }
 
 /// `GET <PATH>`: one page of the list.
@@ -340,6 +342,7 @@ pub async fn list<R: Listed>(
     };
     let plural = &R::PATH[1..];
     let page = ListPage {
+        can_import: web.ctx.role >= crate::services::orgs::Role::Manager,
         shell: Shell::new(&web, plural, R::TITLE),
         kind: Kind {
             title: R::TITLE,

@@ -719,6 +719,70 @@ both! {
         assert!(b.source().await.contains("Send the quote"), "the task shows on the survivor's page");
     }
 
+    async fn an_upload_is_checked_imported_and_its_conflicts_resolved(app) {
+        let _one = ONE_AT_A_TIME.lock().await;
+        let owner = app.register("owner@example.com").await;
+        let lee = app.post(&owner, "/api/v1/contacts", json!({"name": "Lee Park", "email": "lee@acme.example", "title": "CTO"})).await;
+        let lee_id = lee.body["id"].as_str().unwrap().to_string();
+        let kim = app.post(&owner, "/api/v1/contacts", json!({"name": "Kim Wu", "email": "kim@acme.example", "title": "Buyer"})).await;
+        let kim_id = kim.body["id"].as_str().unwrap().to_string();
+        let dir = tempfile::tempdir().unwrap();
+        let file = dir.path().join("people.csv");
+        std::fs::write(
+            &file,
+            "First Name,Last Name,Email,Job Title,Shoe Size\nAda,Lovelace,ada@example.com,Analyst,38\nLee,Park,lee@acme.example,CEO,44\nKim,Wu,kim@acme.example,Head of buying,40\nNo,Mail,not-an-email,,\n",
+        )
+        .unwrap();
+        let Some(b) = browser(&app).await else { return };
+        b.sign_in("owner@example.com").await;
+        b.goto("/contacts").await;
+        b.click("#import-link").await;
+        b.wait_for_path(|p| p == "/imports").await;
+
+        // Checked first: the mapping, the column left out, the bad row.
+        b.find("#file").await.send_keys(file.to_str().unwrap()).await.unwrap();
+        b.click("#check-file").await;
+        b.find("#dry-run").await;
+        assert!(b.text("#unmapped").await.contains("Shoe Size"));
+        assert!(b.text("#preview-table").await.contains("Ada Lovelace"));
+        let errors = b.text("#row-errors").await;
+        assert!(errors.contains('5') && errors.contains("not a valid email address"), "{errors}");
+        b.assert_accessible("the dry run").await;
+        assert_eq!(app.get(&owner, "/api/v1/imports").await.body["data"], json!([]), "a check imports nothing");
+
+        // Imported: the page follows the progress to the end.
+        b.find("#file").await.send_keys(file.to_str().unwrap()).await.unwrap();
+        b.click("#import-now").await;
+        b.wait_for_path(|p| p.starts_with("/imports/")).await;
+        b.wait_for_text("#import-status", |t| t == "completed").await;
+        assert_eq!(b.text("#count-created").await, "1");
+        assert_eq!(b.text("#count-conflicts").await, "2");
+        assert!(b.text("#row-errors").await.contains("not a valid email address"));
+        b.assert_accessible("an import's page").await;
+
+        // Reviewed: stored and incoming side by side; Lee takes the file's
+        // title by its own button, Kim keeps the stored one in bulk.
+        b.click("#review-link").await;
+        b.wait_for_path(|p| p == "/imports/conflicts").await;
+        let table = b.text("#conflicts-table").await;
+        assert!(table.contains("CTO") && table.contains("CEO") && table.contains("Buyer") && table.contains("Head of buying"), "{table}");
+        b.assert_accessible("the review queue").await;
+        let queue = app.get(&owner, "/api/v1/import-conflicts?status=open").await;
+        let conflict_of = |record: &str| {
+            queue.body["data"].as_array().unwrap().iter().find(|c| c["record_id"] == record).unwrap()["id"].as_str().unwrap().to_string()
+        };
+        let (lee_conflict, kim_conflict) = (conflict_of(&lee_id), conflict_of(&kim_id));
+        b.click(&format!("button[name=one][value='{lee_conflict}:incoming']")).await;
+        b.wait_for_text("#conflicts-table", |t| !t.contains("CTO")).await;
+        b.click(&format!("#pick-{kim_conflict}")).await;
+        b.click("#keep-checked").await;
+        b.wait_for_text("#conflicts-table", |t| t.contains("Nothing to review")).await;
+        let lee = app.get(&owner, &format!("/api/v1/contacts/{lee_id}")).await;
+        assert_eq!((lee.body["title"].as_str(), lee.body["version"].as_i64()), (Some("CEO"), Some(2)));
+        let kim = app.get(&owner, &format!("/api/v1/contacts/{kim_id}")).await;
+        assert_eq!((kim.body["title"].as_str(), kim.body["version"].as_i64()), (Some("Buyer"), Some(1)));
+    }
+
     async fn tasks_from_record_pages_in_the_users_time_zone(app) {
         let _one = ONE_AT_A_TIME.lock().await;
         let Some((owner, contact_id, b)) = owner_with_a_contact(&app).await else { return };
@@ -879,6 +943,8 @@ both! {
             "/settings/pipelines".into(),
             "/settings/audit".into(),
             "/settings/jobs".into(),
+            "/imports".into(),
+            "/imports/conflicts".into(),
             "/no-such-page".into(),
         ];
         for path in &pages {
