@@ -277,7 +277,7 @@ async fn resolve(state: &App, session: SessionRow, csrf: String, here: String, i
                 "you are not a member of any organization; ask for an invitation",
             )
         })?;
-    let (role, visibility) = orgs::membership(conn.exec(), current, user.id)
+    let (role, visibility, default_country) = orgs::membership(conn.exec(), current, user.id)
         .await?
         .ok_or_else(AppError::not_found)?;
     Ok(Web {
@@ -288,6 +288,7 @@ async fn resolve(state: &App, session: SessionRow, csrf: String, here: String, i
             visibility,
             actor: Actor::User(user.id),
             ip: ip.0,
+            default_country,
         },
         user,
         organizations,

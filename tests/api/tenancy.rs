@@ -62,7 +62,13 @@ async fn seed(app: &TestApp, owner: &Session) -> Records {
     .await;
     // An import whose row conflicts with the contact's name: one conflict.
     let csv = "name,email\nChanged,c@example.com\n";
-    app.patch(owner, &format!("/api/v1/contacts/{contact}"), json!({"email": "c@example.com"})).await.assert(200);
+    app.patch(
+        owner,
+        &format!("/api/v1/contacts/{contact}"),
+        json!({"email": "c@example.com"}),
+    )
+    .await
+    .assert(200);
     let started = crate::imports::upload(app, owner, "c.csv", csv.as_bytes().to_vec(), &[("object", "contacts")]).await;
     started.assert(202);
     let import = started.body["id"].as_str().unwrap().to_string();

@@ -14,7 +14,7 @@ use crate::db::Exec;
 use crate::error::{AppError, AppResult, Validator};
 use crate::run;
 use crate::services::activities::{self, Timeline};
-use crate::services::orgs::{OrgCtx, queries as orgs};
+use crate::services::orgs::OrgCtx;
 use crate::services::pagination::Page;
 use crate::services::records::fields::record_fields;
 use crate::services::records::query::list_query;
@@ -74,12 +74,7 @@ async fn check(
     let tags = v.check("tags", records::normalize_tags(&input.tags.unwrap_or_default()));
     let phone = match opt(&input.phone) {
         None => Some(None),
-        Some(raw) => {
-            let org = orgs::find_organization(c.re(), ctx.org_id)
-                .await?
-                .ok_or_else(AppError::not_found)?;
-            v.check("phone", validate::phone(raw, &org.default_country).map(Some))
-        }
+        Some(raw) => v.check("phone", validate::phone(raw, ctx.default_country.as_str()).map(Some)),
     };
     // The extension: the one written in the number, else the field's.
     let typed_extension = phone

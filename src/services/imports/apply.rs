@@ -272,13 +272,9 @@ impl Importable for Deal {
         let email = fields.get("contact_email").map(|e| e.trim().to_lowercase());
         let phone = match fields.get("contact_phone") {
             None => None,
-            Some(raw) => {
-                let org = crate::services::orgs::queries::find_organization(c.re(), ctx.org_id)
-                    .await
-                    .map_err(fail)?;
-                let country = org.map(|o| o.default_country).unwrap_or_else(|| "US".into());
-                crate::services::validate::phone(raw, &country).ok().map(|p| p.e164)
-            }
+            Some(raw) => crate::services::validate::phone(raw, ctx.default_country.as_str())
+                .ok()
+                .map(|p| p.e164),
         };
         let mut contact = None;
         for (column, value) in [("email", &email), ("phone", &phone)] {

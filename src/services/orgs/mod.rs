@@ -132,6 +132,8 @@ pub struct OrgCtx {
     pub visibility: Visibility,
     pub actor: Actor,
     pub ip: Option<IpAddr>,
+    /// The organization's `default_country`, read with the membership.
+    pub default_country: queries::Country,
 }
 
 impl OrgCtx {
@@ -139,13 +141,14 @@ impl OrgCtx {
     /// `not_a_member` when they have none.
     pub async fn of_member(state: &App, org: Uuid, user: Uuid, ip: Option<IpAddr>) -> Result<OrgCtx, AppError> {
         let mut conn = state.db.read().await?;
-        let (role, visibility) = queries::membership(conn.exec(), org, user).await?.ok_or_else(|| {
-            AppError::new(
-                StatusCode::FORBIDDEN,
-                "not_a_member",
-                "you are not a member of this organization",
-            )
-        })?;
+        let (role, visibility, default_country) =
+            queries::membership(conn.exec(), org, user).await?.ok_or_else(|| {
+                AppError::new(
+                    StatusCode::FORBIDDEN,
+                    "not_a_member",
+                    "you are not a member of this organization",
+                )
+            })?;
         Ok(OrgCtx {
             org_id: org,
             user_id: user,
@@ -153,6 +156,7 @@ impl OrgCtx {
             visibility,
             actor: Actor::User(user),
             ip,
+            default_country,
         })
     }
 
@@ -160,15 +164,17 @@ impl OrgCtx {
     /// named `system` in the audit log. 404 when there is no such
     /// organization.
     pub async fn system(state: &App, org: Uuid) -> Result<OrgCtx, AppError> {
-        let ctx = OrgCtx {
+        let mut ctx = OrgCtx {
             org_id: org,
             user_id: Uuid::nil(),
             role: Role::Owner,
             visibility: Visibility::All,
             actor: Actor::System,
             ip: None,
+            default_country: queries::Country::new("US"),
         };
-        organizations::current(state, &ctx).await?;
+        let organization = organizations::current(state, &ctx).await?;
+        ctx.default_country = queries::Country::new(&organization.default_country);
         Ok(ctx)
     }
 

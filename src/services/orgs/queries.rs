@@ -93,23 +93,51 @@ pub async fn first_owner(c: Exec<'_>, org: Uuid) -> Result<Option<Uuid>, sqlx::E
     .await)
 }
 
-pub async fn membership(c: Exec<'_>, org: Uuid, user: Uuid) -> Result<Option<(Role, Visibility)>, sqlx::Error> {
-    let row: Option<(String, String)> = run!(c, conn => sqlx::query_as(
-        "SELECT m.role, o.member_visibility FROM memberships m JOIN organizations o ON o.id = m.organization_id \
+/// A member's role in the organization, the organization's visibility
+/// rule and its default country (read with them: phones without a country
+/// code need it, and every import row would otherwise ask again).
+/// An ISO 3166 alpha-2 country code, kept by value (`OrgCtx` is `Copy`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Country([u8; 2]);
+
+impl Country {
+    /// `code` when it is two ASCII letters, else the United States (the
+    /// organizations' default).
+    pub fn new(code: &str) -> Self {
+        match code.as_bytes() {
+            [a, b] if a.is_ascii_alphabetic() && b.is_ascii_alphabetic() => {
+                Country([a.to_ascii_uppercase(), b.to_ascii_uppercase()])
+            }
+            _ => Country(*b"US"),
+        }
+    }
+
+    pub fn as_str(&self) -> &str {
+        std::str::from_utf8(&self.0).unwrap_or("US")
+    }
+}
+
+pub async fn membership(
+    c: Exec<'_>,
+    org: Uuid,
+    user: Uuid,
+) -> Result<Option<(Role, Visibility, Country)>, sqlx::Error> {
+    let row: Option<(String, String, String)> = run!(c, conn => sqlx::query_as(
+        "SELECT m.role, o.member_visibility, o.default_country FROM memberships m JOIN organizations o ON o.id = m.organization_id \
          WHERE m.organization_id = $1 AND m.user_id = $2",
     )
     .bind(org)
     .bind(user)
     .fetch_optional(conn)
     .await)?;
-    Ok(row.and_then(|(role, visibility)| {
+    Ok(row.and_then(|(role, visibility, country)| {
         let role = role.parse().ok()?;
         let visibility = if visibility == "own" {
             Visibility::Own
         } else {
             Visibility::All
         };
-        Some((role, visibility))
+        Some((role, visibility, Country::new(&country)))
     }))
 }
 
