@@ -9,6 +9,7 @@ pub mod auth;
 pub mod companies;
 pub mod contacts;
 pub mod deals;
+pub mod duplicates;
 pub mod export;
 pub mod imports;
 pub mod invitations;
@@ -35,6 +36,7 @@ pub fn router() -> OpenApiRouter<App> {
         .merge(jobs::router())
         .merge(export::router())
         .merge(imports::router())
+        .merge(duplicates::router())
         .merge(contacts::router())
         .merge(companies::router())
         .merge(tags::router())

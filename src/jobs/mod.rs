@@ -31,10 +31,13 @@ pub const CONCURRENCY: usize = 2;
 const POLL: Duration = Duration::from_secs(1);
 
 /// The kinds this worker runs.
-pub const KINDS: &[&str] = &[RETENTION, IMPORT];
+pub const KINDS: &[&str] = &[RETENTION, IMPORT, DUPLICATES];
 
 /// Applies an uploaded CSV file (`services::imports::run`).
 pub const IMPORT: &str = crate::services::imports::JOB_KIND;
+
+/// Finds an organization's likely duplicates (`services::duplicates::run`).
+pub const DUPLICATES: &str = crate::services::duplicates::JOB_KIND;
 
 /// Deletes expired idempotency keys, refresh tokens, web sessions and old
 /// finished jobs; scheduled every minute.
@@ -98,6 +101,7 @@ async fn run_one(state: &App, worker: &str, job: Claimed) {
         match job.kind.as_str() {
             RETENTION => retention(state).await,
             IMPORT => crate::services::imports::run(state, &job).await,
+            DUPLICATES => crate::services::duplicates::run(state, &job).await,
             other => Err(anyhow::anyhow!("no handler for jobs of kind {other}")),
         }
     };

@@ -18,6 +18,7 @@ pub mod auth;
 pub mod companies;
 pub mod contacts;
 pub mod deals;
+pub mod duplicates;
 pub mod export;
 pub mod idempotency;
 pub mod imports;

@@ -209,3 +209,68 @@ async fn render(
         Err(e) => view::error_page(&e),
     }
 }
+
+/// A group as the duplicates page shows it.
+pub struct GroupRow {
+    pub reason: String,
+    pub score: String,
+    /// (id, name, email or phone).
+    pub contacts: Vec<(String, String, String)>,
+    pub merge_href: String,
+}
+
+#[derive(Template)]
+#[template(path = "duplicates.html")]
+struct DuplicatesPage {
+    shell: Shell,
+    groups: Vec<GroupRow>,
+    scanned_at: Option<String>,
+    next: Option<String>,
+    previous: Option<String>,
+}
+
+/// `GET /contacts/duplicates`: the likely duplicates, each with a link to
+/// the merge screen of its first contact with the others chosen.
+pub async fn duplicates(
+    State(state): State<App>,
+    web: Web,
+    ListQuery(mut query, pairs): ListQuery<crate::services::duplicates::DuplicateQuery>,
+) -> Response {
+    query.limit = Some(super::records::PAGE_SIZE.into());
+    let page = match crate::services::duplicates::list::<Contact>(&state, &web.ctx, &query).await {
+        Ok(page) => page,
+        Err(e) => return view::error_page(&e),
+    };
+    let urls = view::ListUrls::new("/contacts/duplicates", &pairs, "");
+    let groups = page
+        .data
+        .iter()
+        .map(|g| {
+            let (first, others) = g.records.split_first().map_or((None, &[][..]), |(f, o)| (Some(f), o));
+            let with: Vec<String> = others.iter().map(|c| format!("with={}", c.id)).collect();
+            GroupRow {
+                reason: g.reason.clone(),
+                score: format!("{:.2}", g.score),
+                contacts: g
+                    .records
+                    .iter()
+                    .map(|c| {
+                        let reach = c.email.clone().or_else(|| c.phone.clone()).unwrap_or_default();
+                        (c.id.to_string(), c.name.clone(), reach)
+                    })
+                    .collect(),
+                merge_href: first.map_or_else(String::new, |f| format!("/contacts/{}/merge?{}", f.id, with.join("&"))),
+            }
+        })
+        .collect();
+    view::render(
+        StatusCode::OK,
+        &DuplicatesPage {
+            shell: Shell::new(&web, "contacts", "Likely duplicates"),
+            groups,
+            scanned_at: page.scanned_at.as_ref().map(view::time),
+            next: urls.next(&page.next_cursor),
+            previous: urls.previous(),
+        },
+    )
+}

@@ -76,6 +76,7 @@ pub fn router(state: App) -> Router<App> {
         .route("/contacts/{id}/comments", post(records::comment::<Contact>))
         .route("/contacts/{id}/tasks", post(tasks::add_to_contact))
         .route("/contacts/{id}/merge", get(merge::page).post(merge::merge))
+        .route("/contacts/duplicates", get(merge::duplicates))
         .route(
             "/companies",
             get(records::list::<Company>).post(records::create::<Company>),

@@ -719,6 +719,33 @@ both! {
         assert!(b.source().await.contains("Send the quote"), "the task shows on the survivor's page");
     }
 
+    async fn the_duplicates_page_leads_to_the_merge_screen(app) {
+        let _one = ONE_AT_A_TIME.lock().await;
+        let owner = app.register("owner@example.com").await;
+        let first = app.post(&owner, "/api/v1/contacts", json!({"name": "John Doe", "email": "john.doe@gmail.com", "title": "CEO"})).await;
+        let first_id = first.body["id"].as_str().unwrap().to_string();
+        let second = app.post(&owner, "/api/v1/contacts", json!({"name": "Johnny Doe", "email": "johndoe@gmail.com", "phone": "+1 415 555 0134"})).await;
+        let second_id = second.body["id"].as_str().unwrap().to_string();
+        let Some(b) = browser(&app).await else { return };
+        b.sign_in("owner@example.com").await;
+        b.goto("/contacts").await;
+        b.click("#duplicates-link").await;
+        b.wait_for_path(|p| p == "/contacts/duplicates").await;
+        let table = b.text("#duplicates-table").await;
+        assert!(table.contains("same email") && table.contains("John Doe") && table.contains("Johnny Doe"), "{table}");
+        b.click("#duplicates-table a.button").await;
+        b.wait_for_path(|p| p == format!("/contacts/{first_id}/merge")).await;
+        b.find("#merge-now").await;
+        // The phone only the second has is taken from it; merge.
+        assert!(b.find(&format!("input[name=take_phone][value='{second_id}']")).await.prop("checked").await.unwrap().is_some_and(|v| v == "true"));
+        b.click("#merge-now").await;
+        b.wait_for_path(|p| p == format!("/contacts/{first_id}")).await;
+        let kept = app.get(&owner, &format!("/api/v1/contacts/{first_id}")).await;
+        assert_eq!((kept.body["title"].as_str(), kept.body["phone"].as_str()), (Some("CEO"), Some("+14155550134")));
+        b.goto("/contacts/duplicates").await;
+        assert!(b.text("#duplicates-table").await.contains("No likely duplicates"));
+    }
+
     async fn an_upload_is_checked_imported_and_its_conflicts_resolved(app) {
         let _one = ONE_AT_A_TIME.lock().await;
         let owner = app.register("owner@example.com").await;
@@ -945,6 +972,7 @@ both! {
             "/settings/jobs".into(),
             "/imports".into(),
             "/imports/conflicts".into(),
+            "/contacts/duplicates".into(),
             "/no-such-page".into(),
         ];
         for path in &pages {

@@ -16,6 +16,7 @@ mod connections;
 mod contacts;
 mod conventions;
 mod deals;
+mod duplicates;
 mod export;
 mod import_crash;
 mod imports;

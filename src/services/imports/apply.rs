@@ -577,7 +577,11 @@ where
                             q.push_bind(value.clone());
                         }
                     }
-                    q.push(") ORDER BY created_at, id");
+                    // Oldest first where several records share a key. Not
+                    // for a unique key: with an ORDER BY, PostgreSQL walked
+                    // the organization's creation-time index instead of the
+                    // unique one (over a second a batch at 60,000 contacts).
+                    q.push(if fold { ") ORDER BY created_at, id" } else { ")" });
                     q.push(lock);
                     q.build_query_as().fetch_all(conn).await
                 })
