@@ -124,14 +124,10 @@ async fn render(
 
 fn checked_view(dry: DryRun) -> Checked {
     let mapping: Vec<(String, String)> = dry
-        .mapping
-        .as_object()
-        .map(|m| {
-            m.iter()
-                .map(|(h, f)| (h.clone(), f.as_str().unwrap_or("").to_string()))
-                .collect()
-        })
-        .unwrap_or_default();
+        .headers
+        .iter()
+        .map(|h| (h.clone(), dry.mapping[h].as_str().unwrap_or("").to_string()))
+        .collect();
     // The preview's columns: the fields the mapping fills, in its order.
     let mut columns: Vec<String> = Vec::new();
     for (_, field) in &mapping {

@@ -775,6 +775,7 @@ both! {
         let errors = b.text("#row-errors").await;
         assert!(errors.contains('5') && errors.contains("not a valid email address"), "{errors}");
         b.assert_accessible("the dry run").await;
+        b.screenshots("import-check").await;
         assert_eq!(app.get(&owner, "/api/v1/imports").await.body["data"], json!([]), "a check imports nothing");
 
         // Imported: the page follows the progress to the end.
@@ -794,6 +795,7 @@ both! {
         let table = b.text("#conflicts-table").await;
         assert!(table.contains("CTO") && table.contains("CEO") && table.contains("Buyer") && table.contains("Head of buying"), "{table}");
         b.assert_accessible("the review queue").await;
+        b.screenshots("import-review").await;
         let queue = app.get(&owner, "/api/v1/import-conflicts?status=open").await;
         let conflict_of = |record: &str| {
             queue.body["data"].as_array().unwrap().iter().find(|c| c["record_id"] == record).unwrap()["id"].as_str().unwrap().to_string()

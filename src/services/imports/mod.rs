@@ -152,9 +152,12 @@ pub struct Upload {
 /// stored, and the row errors of the whole file.
 #[derive(Debug, Serialize, ToSchema)]
 pub struct DryRun {
-    /// `{header: field | null}`, in the file's order.
+    /// `{header: field | null}`.
     #[schema(value_type = Object)]
     pub mapping: Value,
+    /// The headers in the file's order (the web page lists them so).
+    #[serde(skip)]
+    pub headers: Vec<String>,
     /// Headers no field matched (their columns are not imported).
     pub unmapped: Vec<String>,
     /// The first 20 valid rows as the records they would create.
@@ -252,6 +255,7 @@ async fn store(state: &App, ctx: &OrgCtx, upload: Upload, queue: bool) -> AppRes
     let mapping = mapping::resolve(object, &headers, &overrides).map_err(|m| AppError::field("mapping", m))?;
     let mut dry = DryRun {
         mapping: mapping.as_json(&headers),
+        headers: headers.clone(),
         unmapped: mapping.unmapped.iter().filter(|h| !h.is_empty()).cloned().collect(),
         preview: Vec::new(),
         errors: Vec::new(),
