@@ -2,18 +2,21 @@
 """Imports N generated contacts through POST /api/v1/imports into a fresh
 organization of a release server and prints the rate (issue 15, item 10).
 
-    bench/import_speed.py <label> <DATABASE_URL> <rows> [port]
+    bench/import_speed.py <label> <DATABASE_URL> <rows> [port] [same]
 
 Starts target/release/crm on 127.0.0.1:<port> (default 8098; data dir
 /tmp/importbench-<label>), registers an owner, uploads a CSV of <rows>
 contacts (name, email, phone, title, company out of 500, two tags; every
 tenth row repeats an earlier email, so the merge checks find matches), and
-polls the import until it ends. Prints one JSON line: rows, seconds from
+polls the import until it ends. With `same`, every row is the same contact
+(the "a million rows of one duplicate" case: one created, the rest
+unchanged). Prints one JSON line: rows, seconds from
 upload to completed, rows/s, the import's counts and the server's peak RSS."""
 import io, json, os, random, shutil, subprocess, sys, threading, time, urllib.request, uuid
 
 label, url, rows = sys.argv[1], sys.argv[2], int(sys.argv[3])
 port = int(sys.argv[4]) if len(sys.argv) > 4 else 8098
+same = len(sys.argv) > 5 and sys.argv[5] == "same"
 base = f"http://127.0.0.1:{port}"
 data = f"/tmp/importbench-{label}"
 shutil.rmtree(data, ignore_errors=True)
@@ -47,7 +50,7 @@ try:
     out = io.StringIO()
     out.write("First Name,Last Name,Email,Phone Number,Job Title,Company,Labels\r\n")
     for i in range(rows):
-        j = random.randrange(i) if i > 10 and i % 10 == 0 else i
+        j = 0 if same else random.randrange(i) if i > 10 and i % 10 == 0 else i
         out.write(f"Person{j},Family{j % 977},person{j}@example{j % 97}.com,+1 212 {200 + j // 10000:03d} {j % 10000:04d},"
                   f"Title {j % 50},Company {j % 500},tag{j % 7};batch\r\n")
     csv = out.getvalue().encode()

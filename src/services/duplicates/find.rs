@@ -38,14 +38,45 @@ pub struct Group {
     pub ids: Vec<Uuid>,
 }
 
-/// What a contact is compared by.
+/// What a contact is compared by, kept small (a scan holds one per
+/// contact: about 100 bytes, 100 MB for a million): its normalized email
+/// and phone and its work domain as 64-bit hashes (0: none), its company,
+/// and its name folded only when it has a company or work domain (the only
+/// blocks names are compared in).
 #[derive(Debug, Clone)]
 pub struct ContactKeys {
     pub id: Uuid,
-    pub name: String,
-    pub email: Option<String>,
-    pub phone: Option<String>,
-    pub company_id: Option<Uuid>,
+    pub name: Box<str>,
+    pub email: u64,
+    pub phone: u64,
+    pub domain: u64,
+    pub company: u128,
+}
+
+impl ContactKeys {
+    /// The keys of a contact as stored.
+    pub fn new(id: Uuid, name: &str, email: Option<&str>, phone: Option<&str>, company_id: Option<Uuid>) -> Self {
+        let domain = email.and_then(work_domain).map_or(0, |d| hash(&d));
+        let company = company_id.map_or(0, |c| c.as_u128());
+        let blocked = domain != 0 || company != 0;
+        ContactKeys {
+            id,
+            name: if blocked { name_key(name).into() } else { "".into() },
+            email: email.map_or(0, |e| hash(&email_key(e))),
+            phone: phone.and_then(phone_key).map_or(0, |p| hash(&p)),
+            domain,
+            company,
+        }
+    }
+}
+
+/// A key's 64-bit hash (never 0, which means none). Two different keys
+/// sharing one is a chance of about one in 10^19 per pair.
+fn hash(key: &str) -> u64 {
+    use std::hash::{Hash, Hasher};
+    let mut h = std::collections::hash_map::DefaultHasher::new();
+    key.hash(&mut h);
+    h.finish().max(1)
 }
 
 /// What a company is compared by.
@@ -163,58 +194,62 @@ fn work_domain(email: &str) -> Option<String> {
 /// Groups of contacts: the same email (normalized) or phone (last nine
 /// digits), or names at least [`NAME_THRESHOLD`] alike with the same
 /// company or work email domain. A contact is in one group at most: the
-/// first reason that groups it (email, then phone, then name).
+/// first reason that groups it (email, then phone, then name). Keys are
+/// sorted rather than hashed into maps: a million contacts take a few
+/// arrays of 16-byte entries.
 pub fn contacts(records: &[ContactKeys]) -> Vec<Group> {
-    let mut placed: HashMap<Uuid, ()> = HashMap::new();
+    let mut placed = vec![false; records.len()];
     let mut groups = Vec::new();
-    let same = |key: &dyn Fn(&ContactKeys) -> Option<String>, reason: Reason, placed: &mut HashMap<Uuid, ()>| {
-        let mut by: HashMap<String, Vec<Uuid>> = HashMap::new();
-        for r in records.iter().filter(|r| !placed.contains_key(&r.id)) {
-            if let Some(k) = key(r) {
-                by.entry(k).or_default().push(r.id);
+    for (reason, key) in [
+        (Reason::Email, (|r: &ContactKeys| r.email) as fn(&ContactKeys) -> u64),
+        (Reason::Phone, |r: &ContactKeys| r.phone),
+    ] {
+        let mut keyed: Vec<(u64, u32)> = records
+            .iter()
+            .enumerate()
+            .filter(|(i, r)| !placed[*i] && key(r) != 0)
+            .map(|(i, r)| (key(r), i as u32))
+            .collect();
+        keyed.sort_unstable();
+        for run in keyed.chunk_by(|a, b| a.0 == b.0).filter(|run| run.len() > 1) {
+            let mut ids: Vec<Uuid> = run.iter().map(|(_, i)| records[*i as usize].id).collect();
+            ids.sort();
+            for (_, i) in run {
+                placed[*i as usize] = true;
             }
-        }
-        let mut found: Vec<Group> = by
-            .into_values()
-            .filter(|ids| ids.len() > 1)
-            .map(|ids| Group {
+            groups.push(Group {
                 reason,
                 score: 1.0,
                 ids,
-            })
-            .collect();
-        for g in &found {
-            for id in &g.ids {
-                placed.insert(*id, ());
-            }
-        }
-        found.sort_by(|a, b| a.ids.cmp(&b.ids));
-        found
-    };
-    groups.extend(same(&|r| r.email.as_deref().map(email_key), Reason::Email, &mut placed));
-    groups.extend(same(
-        &|r| r.phone.as_deref().and_then(phone_key),
-        Reason::Phone,
-        &mut placed,
-    ));
-
-    // Names, within blocks: the same company, or the same work domain.
-    let mut blocks: HashMap<String, Vec<(String, Uuid)>> = HashMap::new();
-    for r in records.iter().filter(|r| !placed.contains_key(&r.id)) {
-        let name = name_key(&r.name);
-        if name.is_empty() {
-            continue;
-        }
-        if let Some(company) = r.company_id {
-            blocks
-                .entry(format!("c:{company}"))
-                .or_default()
-                .push((name.clone(), r.id));
-        }
-        if let Some(domain) = r.email.as_deref().and_then(work_domain) {
-            blocks.entry(format!("d:{domain}")).or_default().push((name, r.id));
+            });
         }
     }
+    groups.sort_by(|a, b| (a.reason, &a.ids).cmp(&(b.reason, &b.ids)));
+
+    // Names, within blocks: the same company, or the same work domain.
+    let mut blocked: Vec<(u128, u32)> = Vec::new();
+    for (i, r) in records
+        .iter()
+        .enumerate()
+        .filter(|(i, r)| !placed[*i] && !r.name.is_empty())
+    {
+        if r.company != 0 {
+            blocked.push((r.company, i as u32));
+        }
+        if r.domain != 0 {
+            // Apart from company ids: the top bit set.
+            blocked.push((u128::from(r.domain) | (1 << 127), i as u32));
+        }
+    }
+    blocked.sort_unstable();
+    let blocks = blocked
+        .chunk_by(|a, b| a.0 == b.0)
+        .filter(|run| run.len() > 1)
+        .map(|run| {
+            run.iter()
+                .map(|(_, i)| (&*records[*i as usize].name, records[*i as usize].id))
+                .collect::<Vec<_>>()
+        });
     groups.extend(similar_names(blocks));
     groups
 }
@@ -248,7 +283,12 @@ pub fn companies(records: &[CompanyKeys]) -> Vec<Group> {
             blocks.entry(prefix).or_default().push((name, r.id));
         }
     }
-    groups.extend(similar_names(blocks));
+    let mut keys: Vec<&String> = blocks.keys().collect();
+    keys.sort();
+    groups.extend(similar_names(
+        keys.into_iter()
+            .map(|k| blocks[k].iter().map(|(n, id)| (n.as_str(), *id)).collect()),
+    ));
     groups
 }
 
@@ -256,7 +296,7 @@ pub fn companies(records: &[CompanyKeys]) -> Vec<Group> {
 /// [`WINDOW`] neighbours; pairs at least [`NAME_THRESHOLD`] alike are
 /// joined (union-find: a record is in one group), scored by their best
 /// pair.
-fn similar_names(blocks: HashMap<String, Vec<(String, Uuid)>>) -> Vec<Group> {
+fn similar_names<'a>(blocks: impl Iterator<Item = Vec<(&'a str, Uuid)>>) -> Vec<Group> {
     fn find(parent: &mut HashMap<Uuid, Uuid>, id: Uuid) -> Uuid {
         let mut root = id;
         while let Some(&up) = parent.get(&root) {
@@ -276,15 +316,12 @@ fn similar_names(blocks: HashMap<String, Vec<(String, Uuid)>>) -> Vec<Group> {
     }
     let mut parent: HashMap<Uuid, Uuid> = HashMap::new();
     let mut best: HashMap<Uuid, f64> = HashMap::new();
-    let mut keys: Vec<&String> = blocks.keys().collect();
-    keys.sort();
-    for key in keys {
-        let mut names = blocks[key].clone();
+    for mut names in blocks {
         names.sort();
         names.dedup_by(|a, b| a.1 == b.1);
         for i in 0..names.len() {
             for j in i + 1..names.len().min(i + 1 + WINDOW) {
-                let score = strsim::jaro_winkler(&names[i].0, &names[j].0);
+                let score = strsim::jaro_winkler(names[i].0, names[j].0);
                 if score < NAME_THRESHOLD {
                     continue;
                 }
@@ -329,13 +366,7 @@ mod tests {
     }
 
     fn contact(n: u128, name: &str, email: Option<&str>, phone: Option<&str>, company: Option<u128>) -> ContactKeys {
-        ContactKeys {
-            id: id(n),
-            name: name.into(),
-            email: email.map(str::to_string),
-            phone: phone.map(str::to_string),
-            company_id: company.map(id),
-        }
+        ContactKeys::new(id(n), name, email, phone, company.map(id))
     }
 
     #[test]

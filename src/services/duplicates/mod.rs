@@ -69,13 +69,13 @@ impl Scanned for Contact {
     const KEY_COLUMNS: &'static str = "name AS a, email AS b, phone AS c, company_id AS d";
     type Keys = find::ContactKeys;
     fn keys(row: KeyRow) -> find::ContactKeys {
-        find::ContactKeys {
-            id: row.id,
-            name: row.a.unwrap_or_default(),
-            email: row.b,
-            phone: row.c,
-            company_id: row.d,
-        }
+        find::ContactKeys::new(
+            row.id,
+            row.a.as_deref().unwrap_or_default(),
+            row.b.as_deref(),
+            row.c.as_deref(),
+            row.d,
+        )
     }
     fn groups(keys: &[find::ContactKeys]) -> Vec<find::Group> {
         find::contacts(keys)
