@@ -34,21 +34,23 @@ pub fn router() -> OpenApiRouter<App> {
         .routes(routes!(resolve_conflicts))
 }
 
-/// The multipart form of an import, as the API documents it.
-#[derive(utoipa::ToSchema)]
+/// The multipart form of an import, as the API documents it. Other fields
+/// are refused (422 naming them).
+#[derive(utoipa::ToSchema, serde::Deserialize)]
+#[serde(deny_unknown_fields)]
 #[allow(dead_code)]
 struct ImportForm {
     /// The CSV file (UTF-8 with or without BOM, or Windows-1252; comma,
     /// semicolon or tab), up to 100 MB and 1,000,000 rows.
     #[schema(format = Binary, content_media_type = "application/octet-stream")]
     file: String,
-    /// `contacts`, `companies` or `deals`.
-    object: String,
+    /// What the rows are.
+    object: crate::services::imports::mapping::Object,
     /// JSON object from a header (as written in the file) to a field name,
     /// or to null to drop the column.
     mapping: Option<String>,
-    /// `queue` (default), `keep` or `overwrite`.
-    on_conflict: Option<String>,
+    /// What to do with a stored value a row would change (default `queue`).
+    on_conflict: Option<crate::services::imports::OnConflict>,
     /// `true`: check every row and answer the mapping, a preview and the
     /// errors; nothing is written.
     dry_run: Option<bool>,
@@ -166,7 +168,7 @@ pub async fn read_upload(state: &App, request: Request, csrf: Option<&str>) -> A
             "mapping" => upload.mapping = Some(text),
             "on_conflict" => upload.on_conflict = Some(text),
             "dry_run" => upload.dry_run = Some(text),
-            _ => {}
+            _ => return Err(AppError::field(name, "is not a field of an import")),
         }
     }
     Ok(upload)
