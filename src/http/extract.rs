@@ -60,9 +60,8 @@ impl<S: Send + Sync, T: DeserializeOwned> FromRequest<S> for ApiJson<T> {
     }
 }
 
-/// Text may not hold the NUL character: PostgreSQL cannot store it, so it is
-/// refused on both backends alike (422 naming the field), never a 500.
-pub const NUL_MESSAGE: &str = "must not contain the NUL character (U+0000)";
+/// Text may not hold the NUL character (`validate::NUL_MESSAGE`).
+pub use crate::services::validate::NUL_MESSAGE;
 
 /// The path of the first string in `value` holding a NUL character.
 fn nul_in(value: &Value, path: &str) -> Option<String> {

@@ -1,6 +1,11 @@
 //! Checks of values that arrive from clients. Each returns the normalized value
 //! or a message for the field error; the caller names the field.
 
+/// Text may not hold the NUL character: PostgreSQL cannot store it, so it is
+/// refused on both backends alike (422 naming the field), never a 500. The
+/// API's bodies and an import's cells say so in these words.
+pub const NUL_MESSAGE: &str = "must not contain the NUL character (U+0000)";
+
 /// A required text: trimmed, `1..=max` characters.
 pub fn required_text(value: &str, max: usize) -> Result<String, String> {
     let v = value.trim();

@@ -350,23 +350,19 @@ async fn store(
     records: i64,
     groups: &[find::Group],
 ) -> Result<(), sqlx::Error> {
-    let now = crate::db::now();
+    // The scan's row first, written and so locked until the commit: two
+    // scans of one organization follow each other.
     run!(c.re(), conn => sqlx::query(
         "INSERT INTO duplicate_scans (organization_id, record_type, records, scanned_at) VALUES ($1, $2, $3, $4) \
-         ON CONFLICT (organization_id, record_type) DO NOTHING",
+         ON CONFLICT (organization_id, record_type) DO UPDATE SET records = excluded.records, scanned_at = excluded.scanned_at",
     )
     .bind(org)
     .bind(record_type)
     .bind(records)
-    .bind(now)
+    .bind(crate::db::now())
     .execute(conn)
     .await
     .map(drop))?;
-    let lock = format!(
-        "SELECT records FROM duplicate_scans WHERE organization_id = $1 AND record_type = $2{}",
-        c.for_update()
-    );
-    run!(c.re(), conn => sqlx::query_scalar::<_, i64>(&lock).bind(org).bind(record_type).fetch_one(conn).await.map(drop))?;
     run!(c.re(), conn => sqlx::query("DELETE FROM duplicate_groups WHERE organization_id = $1 AND record_type = $2")
         .bind(org)
         .bind(record_type)
@@ -389,14 +385,5 @@ async fn store(
             q.build().execute(conn).await.map(drop)
         })?;
     }
-    run!(c, conn => sqlx::query(
-        "UPDATE duplicate_scans SET records = $3, scanned_at = $4 WHERE organization_id = $1 AND record_type = $2",
-    )
-    .bind(org)
-    .bind(record_type)
-    .bind(records)
-    .bind(now)
-    .execute(conn)
-    .await
-    .map(drop))
+    Ok(())
 }

@@ -681,7 +681,7 @@ fn cells(a: &Applying<'_>, row: &Row) -> Result<BTreeMap<&'static str, String>, 
                 line: row.line,
                 field: Some((*field).to_string()),
                 code: "validation_failed".into(),
-                message: crate::http::extract::NUL_MESSAGE.into(),
+                message: crate::services::validate::NUL_MESSAGE.into(),
             });
             continue;
         }
