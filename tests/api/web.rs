@@ -545,6 +545,31 @@ both! {
         assert!(page.body.contains("stages[0].key"));
     }
 
+    async fn an_upload_needs_the_forms_csrf_token_first(app) {
+        app.register("ann@example.com").await;
+        let mut web = Web::new(&app);
+        web.sign_in("ann@example.com").await;
+        web.get("/imports").await;
+        let form = |csrf: &str| {
+            reqwest::multipart::Form::new()
+                .text("_csrf", csrf.to_string())
+                .text("object", "contacts")
+                .part("file", reqwest::multipart::Part::bytes(b"name\nAda\n".to_vec()).file_name("a.csv"))
+        };
+        let wrong = web.send(app.client.post(app.url("/imports")).multipart(form("nope"))).await;
+        assert_eq!(wrong.status, StatusCode::FORBIDDEN, "{}", wrong.body);
+        // The token after the file is not read: it must come first.
+        let late = reqwest::multipart::Form::new()
+            .part("file", reqwest::multipart::Part::bytes(b"name\nAda\n".to_vec()).file_name("a.csv"))
+            .text("_csrf", web.csrf.clone());
+        let late = web.send(app.client.post(app.url("/imports")).multipart(late)).await;
+        assert_eq!(late.status, StatusCode::FORBIDDEN);
+        let csrf = web.csrf.clone();
+        let ok = web.send(app.client.post(app.url("/imports")).multipart(form(&csrf))).await;
+        assert_eq!(ok.status, StatusCode::SEE_OTHER, "{}", ok.body);
+        assert!(ok.location().starts_with("/imports/"));
+    }
+
     async fn the_jobs_page_shows_each_job_with_its_status_and_error(app) {
         let ann = app.register("ann@example.com").await;
         let dir = tempfile::tempdir().unwrap();
