@@ -158,10 +158,7 @@ async fn import(
             .unwrap_or_else(|_| indicatif::ProgressStyle::default_bar())
             .progress_chars("=> "),
     );
-    let done = imports::run_here(state, &ctx, import.id, &mut |now| {
-        bar.set_position(now.processed_rows.max(0) as u64)
-    })
-    .await?;
+    let done = imports::run_here(state, &ctx, import.id, &mut |rows| bar.set_position(rows.max(0) as u64)).await?;
     bar.finish();
     println!(
         "import {}: {}; {} rows: {} created, {} merged, {} unchanged, {} skipped, {} conflicts, {} companies created",

@@ -107,7 +107,7 @@ async fn bounded_request(
     next: axum::middleware::Next,
 ) -> Response {
     use axum::body::{Body, HttpBody};
-    if streams(request.uri().path()) || uploads(&request) {
+    if streams(request.uri().path()) || uploads(request.method(), request.uri().path()) {
         return next.run(request).await;
     }
     let limit = bounds.timeout;
@@ -156,9 +156,10 @@ fn streams(path: &str) -> bool {
 
 /// The requests that upload a file (CSV imports: the API's and the web
 /// app's): their body is streamed to disk by the handler, which bounds each
-/// wait for the next part by the request timeout instead of the whole.
-fn uploads(request: &axum::extract::Request) -> bool {
-    request.method() == axum::http::Method::POST && matches!(request.uri().path(), "/api/v1/imports" | "/imports")
+/// wait for the next part by the request timeout instead of the whole (the
+/// web app's session guard leaves their body unread too).
+pub fn uploads(method: &axum::http::Method, path: &str) -> bool {
+    method == axum::http::Method::POST && matches!(path, "/api/v1/imports" | "/imports")
 }
 
 /// An error answer after which the connection is closed (the body's rest is

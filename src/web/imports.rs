@@ -73,7 +73,7 @@ struct ImportsPage {
 /// `GET /imports`: the upload form and the imports so far.
 pub async fn page(State(state): State<App>, web: Web, ListQuery(mut query, pairs): ListQuery<ImportQuery>) -> Response {
     query.limit = Some(super::records::PAGE_SIZE.into());
-    render(&state, &web, &query, &pairs, Form(UploadForm::default()), None, None).await
+    render(&state, &web, &query, &pairs, UploadForm::default(), None, None).await
 }
 
 #[derive(Debug, Default)]
@@ -87,7 +87,7 @@ async fn render(
     web: &Web,
     query: &ImportQuery,
     pairs: &[(String, String)],
-    Form(form): Form<UploadForm>,
+    form: UploadForm,
     checked: Option<DryRun>,
     error: Option<String>,
 ) -> Response {
@@ -185,9 +185,9 @@ pub async fn upload(State(state): State<App>, web: Web, request: Request) -> Res
     };
     match imports::start(&state, &web.ctx, upload).await {
         Ok(Started::Queued(import)) => see_other(&format!("/imports/{}", import.id)),
-        Ok(Started::DryRun(dry)) => render(&state, &web, &query, &[], Form(form), Some(dry), None).await,
+        Ok(Started::DryRun(dry)) => render(&state, &web, &query, &[], form, Some(dry), None).await,
         Err(e) if e.status == StatusCode::UNPROCESSABLE_ENTITY || e.status == StatusCode::PAYLOAD_TOO_LARGE => {
-            render(&state, &web, &query, &[], Form(form), None, Some(view::error_text(&e))).await
+            render(&state, &web, &query, &[], form, None, Some(view::error_text(&e))).await
         }
         Err(e) => view::error_page(&e),
     }

@@ -149,7 +149,7 @@ async fn guard(State(state): State<App>, request: Request, next: Next) -> Respon
     };
     let body = if parts.method == Method::GET || parts.method == Method::HEAD {
         body
-    } else if parts.method == Method::POST && parts.uri.path() == "/imports" {
+    } else if crate::http::uploads(&parts.method, parts.uri.path()) {
         // A file upload streams to disk; its handler checks the form's
         // `_csrf`, which comes first, before it reads the file
         // (`imports::upload`).

@@ -180,15 +180,8 @@ pub async fn list<R: Scanned>(
 ) -> AppResult<DuplicatePage<DuplicateGroup<R>>> {
     let limit = pagination::limit(query.limit.as_deref())?;
     let after: Option<(i32, Uuid)> = Cursor::decode(query.cursor.as_deref())?;
-    refresh::<R>(state, ctx.org_id).await?;
+    let scanned_at = refresh::<R>(state, ctx.org_id).await?;
     let mut conn = state.db.read().await?;
-    let scanned_at: Option<DateTime<Utc>> = run!(conn.exec(), c => sqlx::query_scalar(
-        "SELECT scanned_at FROM duplicate_scans WHERE organization_id = $1 AND record_type = $2",
-    )
-    .bind(ctx.org_id)
-    .bind(R::TYPE)
-    .fetch_optional(c)
-    .await)?;
     // Served by duplicate_groups_rank_idx.
     let stored: Vec<Stored> = run!(conn.exec(), c => {
         let mut q = sqlx::QueryBuilder::new(
@@ -250,8 +243,8 @@ pub async fn list<R: Scanned>(
 }
 
 /// Scans now (a small organization) or queues a scan (a larger one whose
-/// last scan is stale).
-async fn refresh<R: Scanned>(state: &App, org: Uuid) -> AppResult<()> {
+/// last scan is stale). Answers when the stored groups were found.
+async fn refresh<R: Scanned>(state: &App, org: Uuid) -> AppResult<Option<DateTime<Utc>>> {
     let (count, scanned_at): (i64, Option<DateTime<Utc>>) = {
         let mut conn = state.db.read().await?;
         let sql = format!(
@@ -270,51 +263,43 @@ async fn refresh<R: Scanned>(state: &App, org: Uuid) -> AppResult<()> {
         (count, scanned_at)
     };
     if count <= SCAN_WHEN_ASKED {
-        return scan::<R>(state, org).await.map_err(AppError::internal);
+        return scan::<R>(state, org).await.map(Some).map_err(AppError::internal);
     }
     let now = crate::db::now();
     if scanned_at.is_some_and(|at| now - at < STALE_AFTER) {
-        return Ok(());
+        return Ok(scanned_at);
     }
     // One queued scan per organization, type and stale period.
     let slot = now.timestamp() / STALE_AFTER.num_seconds();
     let mut job = NewJob::new(org, JOB_KIND, json!({ "record_type": R::TYPE }));
-    job.id = derived_id(&format!("{JOB_KIND}:{org}:{}:{slot}", R::TYPE));
+    job.id = crate::db::derived_id(&format!("{JOB_KIND}:{org}:{}:{slot}", R::TYPE));
     job.max_attempts = 3;
     let mut tx = state.db.begin().await?;
     jobs::enqueue(tx.exec(), &job).await?;
     tx.commit().await?;
-    Ok(())
+    Ok(scanned_at)
 }
 
 /// A group's id, from what it is: a scan that finds the same group again
 /// gives it the same id, so a reader's cursor still holds after a rescan.
 fn group_id(record_type: &str, group: &find::Group) -> Uuid {
     let ids: Vec<String> = group.ids.iter().map(Uuid::to_string).collect();
-    derived_id(&format!("{record_type}:{}:{}", group.reason.as_str(), ids.join(",")))
-}
-
-fn derived_id(text: &str) -> Uuid {
-    use sha2::Digest;
-    let digest = sha2::Sha256::digest(text);
-    let mut bytes = [0u8; 16];
-    bytes.copy_from_slice(&digest[..16]);
-    Uuid::from_bytes(bytes)
+    crate::db::derived_id(&format!("{record_type}:{}:{}", group.reason.as_str(), ids.join(",")))
 }
 
 /// The `duplicates` job: scans the type its payload names.
 pub async fn run(state: &App, job: &Claimed) -> anyhow::Result<()> {
     match job.payload.0["record_type"].as_str() {
-        Some("company") => scan::<Company>(state, job.organization_id).await,
-        _ => scan::<Contact>(state, job.organization_id).await,
+        Some("company") => scan::<Company>(state, job.organization_id).await.map(drop),
+        _ => scan::<Contact>(state, job.organization_id).await.map(drop),
     }
 }
 
 /// Reads every record's keys a page at a time, finds the groups (on a
 /// blocking thread: it is CPU work), and replaces the stored ones in one
 /// transaction that first locks the organization's scan row (two scans at
-/// once follow each other).
-pub async fn scan<R: Scanned>(state: &App, org: Uuid) -> anyhow::Result<()> {
+/// once follow each other). Answers when it scanned.
+pub async fn scan<R: Scanned>(state: &App, org: Uuid) -> anyhow::Result<DateTime<Utc>> {
     let mut keys: Vec<R::Keys> = Vec::new();
     let mut after = Uuid::nil();
     let sql = format!(
@@ -337,10 +322,11 @@ pub async fn scan<R: Scanned>(state: &App, org: Uuid) -> anyhow::Result<()> {
     }
     let records = keys.len() as i64;
     let groups = tokio::task::spawn_blocking(move || R::groups(&keys)).await?;
+    let scanned_at = crate::db::now();
     let mut tx = state.db.begin().await?;
-    store(tx.exec(), org, R::TYPE, records, &groups).await?;
+    store(tx.exec(), org, R::TYPE, records, scanned_at, &groups).await?;
     tx.commit().await?;
-    Ok(())
+    Ok(scanned_at)
 }
 
 async fn store(
@@ -348,6 +334,7 @@ async fn store(
     org: Uuid,
     record_type: &str,
     records: i64,
+    scanned_at: DateTime<Utc>,
     groups: &[find::Group],
 ) -> Result<(), sqlx::Error> {
     // The scan's row first, written and so locked until the commit: two
@@ -359,7 +346,7 @@ async fn store(
     .bind(org)
     .bind(record_type)
     .bind(records)
-    .bind(crate::db::now())
+    .bind(scanned_at)
     .execute(conn)
     .await
     .map(drop))?;

@@ -52,18 +52,6 @@ pub struct Counts {
     pub companies_created: i64,
 }
 
-impl Counts {
-    pub fn add(&mut self, other: Counts) {
-        self.processed += other.processed;
-        self.created += other.created;
-        self.merged += other.merged;
-        self.unchanged += other.unchanged;
-        self.skipped += other.skipped;
-        self.conflicts += other.conflicts;
-        self.companies_created += other.companies_created;
-    }
-}
-
 /// A key a row is matched by: the field, its column, the value, and
 /// whether it compares without case (then several records may share it,
 /// and the oldest is taken).

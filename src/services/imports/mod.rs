@@ -234,14 +234,13 @@ async fn store(state: &App, ctx: &OrgCtx, upload: Upload, queue: bool) -> AppRes
     let (Some(object), Some(on_conflict)) = (object, on_conflict) else {
         return Err(AppError::internal(anyhow::anyhow!("validated values missing")));
     };
-    let (shape, file) = tokio::task::spawn_blocking(move || {
+    let (shape, spooled) = tokio::task::spawn_blocking(move || {
         let shape = file::sniff(&mut spooled.file);
         (shape, spooled)
     })
     .await
     .map_err(AppError::internal)?;
     let shape = shape.map_err(|message| AppError::field("file", message))?;
-    let spooled = file;
 
     // The header, its mapping, and (counting them) every row: a dry run
     // checks each; an import only counts them here.
@@ -445,13 +444,13 @@ impl From<anyhow::Error> for Stop {
 }
 
 /// Applies a stored import in this process (`crm import`), calling
-/// `progress` with the import after each committed batch; answers the
-/// import as it ended.
+/// `progress` with the rows applied after each committed batch; answers
+/// the import as it ended.
 pub async fn run_here(
     state: &App,
     ctx: &OrgCtx,
     id: Uuid,
-    progress: &mut (dyn FnMut(&Import) + Send),
+    progress: &mut (dyn FnMut(i64) + Send),
 ) -> anyhow::Result<Import> {
     match run_import(state, ctx.org_id, id, progress).await {
         Ok(()) => {}
@@ -467,7 +466,7 @@ pub async fn run_here(
         .ok_or_else(|| anyhow::anyhow!("the import {id} is gone"))
 }
 
-async fn run_import(state: &App, org: Uuid, id: Uuid, progress: &mut (dyn FnMut(&Import) + Send)) -> Result<(), Stop> {
+async fn run_import(state: &App, org: Uuid, id: Uuid, progress: &mut (dyn FnMut(i64) + Send)) -> Result<(), Stop> {
     let import = {
         let mut conn = state.db.read().await?;
         find(conn.exec(), org, id).await?
@@ -528,45 +527,35 @@ async fn run_import(state: &App, org: Uuid, id: Uuid, progress: &mut (dyn FnMut(
             headers: &headers,
             dry_run: false,
         };
-        match apply_batch(state, object, &a, &mut cache, &rows, done, &mut errors).await {
-            Ok(()) => {}
-            Err(_) => {
-                cache.clear();
-                // One row broke the batch's transaction (a write raced by
-                // another): the rows again, each in its own, so the others
-                // still go in and the one is reported.
-                for row in &rows {
-                    if apply_batch(
-                        state,
-                        object,
-                        &a,
-                        &mut cache,
-                        std::slice::from_ref(row),
-                        done,
-                        &mut errors,
-                    )
+        if apply_batch(state, object, &a, &mut cache, &rows, done, &mut errors)
+            .await
+            .is_ok()
+        {
+            done += rows.len() as i64;
+        } else {
+            cache.clear();
+            // One row broke the batch's transaction (a write raced by
+            // another): the rows again, each in its own, so the others
+            // still go in and the one is reported.
+            for row in &rows {
+                let one = std::slice::from_ref(row);
+                if apply_batch(state, object, &a, &mut cache, one, done, &mut errors)
                     .await
                     .is_err()
-                    {
-                        cache.clear();
-                        let one = RowError {
-                            line: row.line,
-                            field: None,
-                            code: "write_failed".into(),
-                            message: "the row could not be written (a concurrent change); import it again".into(),
-                        };
-                        skip(state, a.import, org, one, done, &mut errors).await?;
-                    }
-                    done += 1;
+                {
+                    cache.clear();
+                    let failed = RowError {
+                        line: row.line,
+                        field: None,
+                        code: "write_failed".into(),
+                        message: "the row could not be written (a concurrent change); import it again".into(),
+                    };
+                    skip(state, a.import, org, failed, done, &mut errors).await?;
                 }
-                continue;
+                done += 1;
             }
         }
-        done += rows.len() as i64;
-        let mut conn = state.db.read().await?;
-        if let Some(now) = find(conn.exec(), org, id).await? {
-            progress(&now);
-        }
+        progress(done);
     }
     finish(state, org, id, None).await?;
     Ok(())

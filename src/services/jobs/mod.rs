@@ -106,12 +106,8 @@ impl NewJob {
     /// `slot`: its id is derived from both, so every instance that schedules
     /// the slot adds the same job, once.
     pub fn periodic(kind: &'static str, slot: DateTime<Utc>) -> Self {
-        use sha2::Digest;
-        let digest = sha2::Sha256::digest(format!("{kind}@{}", slot.timestamp()));
-        let mut bytes = [0u8; 16];
-        bytes.copy_from_slice(&digest[..16]);
         NewJob {
-            id: Uuid::from_bytes(bytes),
+            id: crate::db::derived_id(&format!("{kind}@{}", slot.timestamp())),
             run_at: slot,
             ..NewJob::new(SYSTEM, kind, Value::Object(Default::default()))
         }

@@ -177,24 +177,11 @@ pub async fn index_tags(
         .execute(conn)
         .await
         .map(|r| r.rows_affected()))?;
-    for tag in tags {
-        run!(c.re(), conn => sqlx::query(
-            "INSERT INTO record_tags (organization_id, record_type, tag, record_id, owner_id) VALUES ($1, $2, $3, $4, $5)",
-        )
-        .bind(org)
-        .bind(record_type)
-        .bind(tag)
-        .bind(record)
-        .bind(owner)
-        .execute(conn)
-        .await
-        .map(|r| r.rows_affected()))?;
-    }
-    Ok(())
+    index_new_tags(c, org, record_type, &[(record, owner, tags)]).await
 }
 
-/// Indexes the tags of new records (no entries yet) with one statement per
-/// 1,000 tags.
+/// Indexes the tags of records that have no entries (new ones, or after
+/// [`index_tags`] removed them) with one statement per 1,000 tags.
 pub async fn index_new_tags(
     mut c: Exec<'_>,
     org: Uuid,

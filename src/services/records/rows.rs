@@ -132,30 +132,24 @@ pub fn push_columns<'q, DB: BindsCells<'q>>(q: &mut QueryBuilder<'q, DB>, column
 /// search text where the type is searched by one, its version and times
 /// (the caller's: `touch` set them for a change).
 pub async fn write<R: Record>(c: Exec<'_>, org: Uuid, checked: &Checked<R>, new: bool) -> Result<(), sqlx::Error> {
+    if new {
+        return insert_many(c, org, std::slice::from_ref(checked)).await;
+    }
     let r = &checked.record;
     let columns = new_columns(checked);
     run!(c, conn => {
-        let mut q = QueryBuilder::new("");
-        if new {
-            q.push(format!("INSERT INTO {} (organization_id, id, created_at, updated_at, version", R::TABLE));
-            push_columns(&mut q, &columns, Join::Names);
-            q.push(") VALUES (").push_bind(org).push(", ").push_bind(r.id()).push(", ").push_bind(r.created_at());
-            q.push(", ").push_bind(r.updated_at()).push(", ").push_bind(r.version());
-            push_columns(&mut q, &columns, Join::Values);
-            q.push(")");
-        } else {
-            q.push(format!("UPDATE {} SET updated_at = ", R::TABLE)).push_bind(r.updated_at());
-            q.push(", version = ").push_bind(r.version());
-            push_columns(&mut q, &columns, Join::Set);
-            q.push(" WHERE organization_id = ").push_bind(org).push(" AND id = ").push_bind(r.id());
-        }
+        let mut q = QueryBuilder::new(format!("UPDATE {} SET updated_at = ", R::TABLE));
+        q.push_bind(r.updated_at());
+        q.push(", version = ").push_bind(r.version());
+        push_columns(&mut q, &columns, Join::Set);
+        q.push(" WHERE organization_id = ").push_bind(org).push(" AND id = ").push_bind(r.id());
         q.build().execute(conn).await.map(|r| r.rows_affected())
     })?;
     Ok(())
 }
 
 /// Inserts new records' rows with one statement per [`INSERT_ROWS`] of
-/// them (an import batch's): the same columns as [`write`].
+/// them (one for a create, a few for an import batch).
 pub async fn insert_many<R: Record>(mut c: Exec<'_>, org: Uuid, records: &[Checked<R>]) -> Result<(), sqlx::Error> {
     for part in records.chunks(INSERT_ROWS) {
         let Some(first) = part.first() else { continue };
