@@ -62,12 +62,37 @@ pub async fn run() -> anyhow::Result<()> {
             state.db.close().await;
             result
         }
+        Command::ImportOrg { file } => {
+            let db = connect(&config).await?;
+            db.migrate().await.context("database migration failed")?;
+            let result = import_org(&db, &file).await;
+            db.close().await;
+            result
+        }
         Command::Backup { file } => {
             let db = connect(&config).await?;
             let result = db.backup_to(&file).await;
             db.close().await;
             result?;
             println!("backed up {} to {}", config.database_url.redacted(), file.display());
+            Ok(())
+        }
+        Command::User {
+            command: UserCommand::SetPassword { email, password },
+        } => {
+            let email = validate::email(&email).map_err(|m| anyhow::anyhow!("--email: {m}"))?;
+            validate::password(&password, &email).map_err(|m| anyhow::anyhow!("--password: {m}"))?;
+            let db = connect(&config).await?;
+            db.migrate().await.context("database migration failed")?;
+            let hash = auth::password::hash_blocking(&password)?;
+            let mut tx = db.begin().await?;
+            let Some(user) = auth::queries::find_user_by_email(tx.exec(), &email).await? else {
+                anyhow::bail!("no user has the email {email}");
+            };
+            auth::queries::set_password(tx.exec(), user.id, &hash, None).await?;
+            tx.commit().await?;
+            db.close().await;
+            println!("password set for {} ({})", user.email, user.id);
             Ok(())
         }
         Command::User {
@@ -190,6 +215,26 @@ async fn import(
     if let Some(failure) = &done.failure {
         anyhow::bail!("the import failed: {failure}");
     }
+    Ok(())
+}
+
+/// `crm import-org`: the export restored in one transaction, then what it
+/// holds.
+async fn import_org(db: &Db, file: &std::path::Path) -> anyhow::Result<()> {
+    let opened = tokio::fs::File::open(file)
+        .await
+        .with_context(|| format!("cannot open {}", file.display()))?;
+    let restored = crate::services::restore::organization(db, tokio::io::BufReader::new(opened))
+        .await
+        .map_err(|e| anyhow::anyhow!("{}: {e:#}; nothing was written", file.display()))?;
+    let counts: Vec<String> = restored.counts.iter().map(|(kind, n)| format!("{kind}: {n}")).collect();
+    println!(
+        "restored organization {} ({}): {}",
+        restored.organization.name,
+        restored.organization.id,
+        counts.join(", ")
+    );
+    println!("members sign in once their password is set: crm user set-password --email …");
     Ok(())
 }
 

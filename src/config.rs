@@ -73,6 +73,14 @@ pub enum Command {
         #[arg(long)]
         dry_run: bool,
     },
+    /// Restore an organization from an export (`crm export --org` or
+    /// `GET /api/v1/organization/export`) into this database, with the same
+    /// ids: the way to move from SQLite to PostgreSQL. Members' accounts are
+    /// created without a password (`crm user set-password`).
+    ImportOrg {
+        /// The JSON Lines file of the export.
+        file: PathBuf,
+    },
     /// Copy the SQLite database to FILE, consistently, while the server runs
     /// (on PostgreSQL: use pg_dump).
     Backup {
@@ -98,6 +106,16 @@ pub enum UserCommand {
         /// The name of the new organization the user will own.
         #[arg(long)]
         org_name: String,
+    },
+    /// Set a user's password (a restored account's first one, or a lost
+    /// one); every login of the user ends.
+    SetPassword {
+        /// The user's email address.
+        #[arg(long)]
+        email: String,
+        /// The password: 8..128 characters with at least one letter and one digit.
+        #[arg(long, env = "CRM_USER_PASSWORD", hide_env_values = true)]
+        password: String,
     },
 }
 

@@ -152,20 +152,32 @@ pub fn chunks<R: Exported>(
 }
 
 /// One line of an organization export: `{"type": …, "data": …}` with the
-/// data as the API writes it (its field order kept).
-fn line<T: Serialize>(kind: &str, data: &T) -> AppResult<Vec<u8>> {
+/// data as the API writes it (its field order kept), and, where the
+/// database keeps more than the API shows, `"restore": …` with what a
+/// restore needs of it (`crm import-org`; see services::restore).
+fn line<T: Serialize>(kind: &str, data: &T, restore: Option<Value>) -> AppResult<Vec<u8>> {
     let mut out = format!("{{\"type\":\"{kind}\",\"data\":").into_bytes();
     serde_json::to_writer(&mut out, data).map_err(AppError::internal)?;
+    if let Some(restore) = restore {
+        out.extend_from_slice(b",\"restore\":");
+        serde_json::to_writer(&mut out, &restore).map_err(AppError::internal)?;
+    }
     out.extend_from_slice(b"}\n");
     Ok(out)
 }
 
-fn lines<T: Serialize>(kind: &str, items: &[T]) -> AppResult<Vec<u8>> {
+/// The lines of `items`, each with what `restore` says a restore needs.
+fn lines<T: Serialize>(kind: &str, items: &[T], restore: impl Fn(&T) -> Option<Value>) -> AppResult<Vec<u8>> {
     let mut out = Vec::new();
     for item in items {
-        out.extend(line(kind, item)?);
+        out.extend(line(kind, item, restore(item))?);
     }
     Ok(out)
+}
+
+/// Nothing beyond the API's fields.
+fn nothing<T>(_: &T) -> Option<Value> {
+    None
 }
 
 /// Where an organization export is.
@@ -175,8 +187,9 @@ enum Section {
     Activities(Option<(chrono::DateTime<chrono::Utc>, uuid::Uuid)>),
 }
 
-/// The record types of an organization export, in its order.
-const RECORD_TYPES: [&str; 4] = ["contact", "company", "deal", "task"];
+/// The record types of an organization export, in its order: each after
+/// the types it refers to, so a restore reads the file once.
+pub const RECORD_TYPES: [&str; 4] = ["company", "contact", "deal", "task"];
 
 /// One page of the `n`th record type of the export, as lines, and the
 /// cursor of the next.
@@ -192,15 +205,17 @@ async fn record_lines(
         ctx: &OrgCtx,
         kind: &str,
         cursor: Option<String>,
+        restore: impl Fn(&R) -> Option<Value>,
     ) -> AppResult<(Vec<u8>, Option<String>)> {
         let page = R::page(state, ctx, &R::Query::default(), cursor).await?;
-        Ok((lines(kind, &page.data)?, page.next_cursor))
+        Ok((lines(kind, &page.data, restore)?, page.next_cursor))
     }
+    let funnel = |deal: &deals::Deal| serde_json::to_value(deal.funnel()).ok();
     match n {
-        0 => of::<contacts::Contact>(state, ctx, RECORD_TYPES[0], cursor).await,
-        1 => of::<companies::Company>(state, ctx, RECORD_TYPES[1], cursor).await,
-        2 => of::<deals::Deal>(state, ctx, RECORD_TYPES[2], cursor).await,
-        _ => of::<tasks::Task>(state, ctx, RECORD_TYPES[3], cursor).await,
+        0 => of::<companies::Company>(state, ctx, RECORD_TYPES[0], cursor, nothing).await,
+        1 => of::<contacts::Contact>(state, ctx, RECORD_TYPES[1], cursor, nothing).await,
+        2 => of::<deals::Deal>(state, ctx, RECORD_TYPES[2], cursor, funnel).await,
+        _ => of::<tasks::Task>(state, ctx, RECORD_TYPES[3], cursor, nothing).await,
     }
 }
 
@@ -227,9 +242,12 @@ pub fn organization(
             let chunk = match section? {
                 Section::Start => {
                     async {
-                        let mut out = line("organization", &orgs::organizations::current(&state, &ctx).await?)?;
-                        out.extend(lines("member", &orgs::members::list(&state, &ctx).await?)?);
-                        out.extend(lines("pipeline", &pipelines::list(&state, &ctx).await?)?);
+                        let mut out = line("organization", &orgs::organizations::current(&state, &ctx).await?, None)?;
+                        for member in orgs::members::list(&state, &ctx).await? {
+                            let account = crate::services::restore::Account::of(&state, member.user_id).await?;
+                            out.extend(line("member", &member, serde_json::to_value(account).ok())?);
+                        }
+                        out.extend(lines("pipeline", &pipelines::list(&state, &ctx).await?, nothing)?);
                         Ok((out, Some(Section::Records(0, None))))
                     }
                     .await
@@ -248,7 +266,10 @@ pub fn organization(
                         let next = (page.len() == 500)
                             .then(|| page.last().map(|a| (a.created_at, a.id)))
                             .flatten();
-                        Ok((lines("activity", &page)?, next.map(|k| Section::Activities(Some(k)))))
+                        Ok((
+                            lines("activity", &page, nothing)?,
+                            next.map(|k| Section::Activities(Some(k))),
+                        ))
                     }
                     .await
                 }

@@ -28,6 +28,7 @@ pub mod pagination;
 pub mod pipelines;
 pub mod rate_limit;
 pub mod records;
+pub mod restore;
 pub mod tags;
 pub mod tasks;
 pub mod validate;

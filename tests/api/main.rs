@@ -26,6 +26,7 @@ mod keepalive;
 mod layers;
 mod members;
 mod merge;
+mod moving;
 mod organizations;
 mod pipelines;
 mod robustness;

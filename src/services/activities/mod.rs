@@ -15,7 +15,7 @@ use crate::run;
 use crate::services::pagination::{self, Cursor, Page};
 use crate::services::validate;
 
-#[derive(Debug, Clone, Serialize, ToSchema, sqlx::FromRow)]
+#[derive(Debug, Clone, Serialize, Deserialize, ToSchema, sqlx::FromRow)]
 pub struct Activity {
     pub id: Uuid,
     /// `comment`, `call`, `meeting`, `status_changed`, `stage_changed`, `task_created`, `task_completed` or `system`.
@@ -49,22 +49,32 @@ pub async fn append(
         payload: SqlJson(payload),
         created_at: crate::db::now(),
     };
-    run!(c, conn => sqlx::query(
-        "INSERT INTO activities (organization_id, id, type, deal_id, contact_id, author_id, payload, created_at) \
-         VALUES ($1, $2, $3, $4, $5, $6, $7, $8)",
-    )
-    .bind(org)
-    .bind(activity.id)
-    .bind(&activity.kind)
-    .bind(activity.deal_id)
-    .bind(activity.contact_id)
-    .bind(activity.author_id)
-    .bind(&activity.payload)
-    .bind(activity.created_at)
-    .execute(conn)
-    .await
-    .map(|r| r.rows_affected()))?;
+    insert_many(c, org, std::slice::from_ref(&activity)).await?;
     Ok(activity)
+}
+
+/// Inserts activities as they are (an appended one, or a restored
+/// organization's), a few hundred rows per statement.
+pub async fn insert_many(mut c: Exec<'_>, org: Uuid, activities: &[Activity]) -> Result<(), sqlx::Error> {
+    for part in activities.chunks(500) {
+        run!(c.re(), conn => {
+            let mut q = sqlx::QueryBuilder::new(
+                "INSERT INTO activities (organization_id, id, type, deal_id, contact_id, author_id, payload, created_at) ",
+            );
+            q.push_values(part, |mut row, a| {
+                row.push_bind(org)
+                    .push_bind(a.id)
+                    .push_bind(&a.kind)
+                    .push_bind(a.deal_id)
+                    .push_bind(a.contact_id)
+                    .push_bind(a.author_id)
+                    .push_bind(&a.payload)
+                    .push_bind(a.created_at);
+            });
+            q.build().execute(conn).await.map(|r| r.rows_affected())
+        })?;
+    }
+    Ok(())
 }
 
 /// Which timeline: a deal's, or a contact's (its own and its deals').

@@ -298,7 +298,8 @@ pub struct Summary {
     /// Per currency, as decimal strings.
     #[schema(value_type = Object)]
     pub average_won_amount: Map<String, Value>,
-    /// Fractional days from creation to winning; null when nothing is won.
+    /// Fractional days from creation to winning, to 4 decimals; null when
+    /// nothing is won.
     pub average_days_to_close: Option<f64>,
 }
 
@@ -460,7 +461,10 @@ async fn compute_summary(mut c: Exec<'_>, org: Uuid, scope: &Scope) -> AppResult
         by_status,
         win_rate,
         average_won_amount: won_avg,
-        average_days_to_close: days,
+        // To 4 decimals (about 9 seconds): SQLite's date functions count
+        // milliseconds, PostgreSQL's microseconds, and the same deals must
+        // answer the same on both (an organization moved between them).
+        average_days_to_close: days.map(|d| (d * 10_000.0).round() / 10_000.0),
     };
     serde_json::to_value(summary).map_err(AppError::internal)
 }

@@ -150,8 +150,11 @@ pub async fn verify(hasher: &Hasher, password: String, stored: Option<String>) -
 /// the hash is computed either way (it once was skipped for unknown users,
 /// so an unknown email answered at once and told which emails have accounts).
 fn verify_or_pretend(password: &str, stored: Option<&str>, memory: &mut [Block]) -> bool {
-    let matches = verify_with(password, stored.unwrap_or_else(|| dummy_hash()), memory);
-    matches && stored.is_some()
+    // An account without a usable hash (a restored one whose password is not
+    // set yet) costs a hash like any other failure.
+    let usable = stored.filter(|s| PasswordHash::new(s).is_ok());
+    let matches = verify_with(password, usable.unwrap_or_else(|| dummy_hash()), memory);
+    matches && usable.is_some()
 }
 
 fn verify_with(password: &str, stored: &str, memory: &mut [Block]) -> bool {

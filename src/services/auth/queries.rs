@@ -33,26 +33,32 @@ const USER_COLUMNS: &str = "id, email, name, password_hash, created_at, time_zon
 
 /// Inserts a user; a taken email fails with a unique violation.
 pub async fn insert_user(c: Exec<'_>, email: &str, name: &str, password_hash: &str) -> Result<UserRow, sqlx::Error> {
-    let now = crate::db::now();
     let user = UserRow {
         id: crate::db::new_id(),
         email: email.to_string(),
         name: name.to_string(),
         password_hash: password_hash.to_string(),
-        created_at: now,
+        created_at: crate::db::now(),
         time_zone: None,
     };
+    insert_user_row(c, &user).await?;
+    Ok(user)
+}
+
+/// Inserts `user` as it is (a new account, or a restored one).
+pub async fn insert_user_row(c: Exec<'_>, user: &UserRow) -> Result<(), sqlx::Error> {
     run!(c, conn => sqlx::query(
-        "INSERT INTO users (id, email, name, password_hash, created_at, updated_at) VALUES ($1, $2, $3, $4, $5, $5)",
+        "INSERT INTO users (id, email, name, password_hash, created_at, updated_at, time_zone) VALUES ($1, $2, $3, $4, $5, $5, $6)",
     )
     .bind(user.id)
     .bind(&user.email)
     .bind(&user.name)
     .bind(&user.password_hash)
-    .bind(now)
+    .bind(user.created_at)
+    .bind(&user.time_zone)
     .execute(conn)
     .await.map(|r| r.rows_affected()))?;
-    Ok(user)
+    Ok(())
 }
 
 pub async fn find_user_by_email(c: Exec<'_>, email: &str) -> Result<Option<UserRow>, sqlx::Error> {

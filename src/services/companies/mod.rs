@@ -88,7 +88,7 @@ async fn check(
         return Err(AppError::internal(anyhow::anyhow!("validated values missing")));
     };
     let owner_id = records::owner_for(c, ctx, owner_id, current.map(|c| c.owner_id)).await?;
-    let search_text = records::search_text([Some(name.as_str()), domain.as_deref()]);
+    let search_text = search_text(&name, domain.as_deref());
     let (id, created_at, updated_at, version) = records::stamps(current);
     let company = Company {
         id,
@@ -106,6 +106,11 @@ async fn check(
         record: company,
         search_text,
     })
+}
+
+/// The words `q` finds a company by: its name's and its domain's.
+pub fn search_text(name: &str, domain: Option<&str>) -> String {
+    records::search_text([Some(name), domain])
 }
 
 list_query! {

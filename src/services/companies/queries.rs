@@ -8,7 +8,7 @@ use uuid::Uuid;
 use crate::db::Exec;
 use crate::run;
 
-#[derive(Debug, Clone, PartialEq, serde::Serialize, utoipa::ToSchema, sqlx::FromRow)]
+#[derive(Debug, Clone, PartialEq, serde::Serialize, serde::Deserialize, utoipa::ToSchema, sqlx::FromRow)]
 pub struct Company {
     pub id: Uuid,
     pub owner_id: Uuid,

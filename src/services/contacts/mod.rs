@@ -156,7 +156,7 @@ async fn check(
 
 /// The words `q` finds a contact by: its name, email, phone (also as national
 /// digits) and its company's name.
-fn search_text(name: &str, email: Option<&str>, phone: Option<&str>, company: Option<&str>) -> String {
+pub fn search_text(name: &str, email: Option<&str>, phone: Option<&str>, company: Option<&str>) -> String {
     let national = phone.and_then(|p| validate::phone(p, "US").ok()).map(|p| p.national);
     records::search_text([Some(name), email, phone, national.as_deref(), company])
 }

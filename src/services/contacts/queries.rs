@@ -10,7 +10,7 @@ use crate::run;
 use crate::services::records::rows::{self, Join};
 use crate::services::records::{self, TagFilter};
 
-#[derive(Debug, Clone, PartialEq, serde::Serialize, utoipa::ToSchema, sqlx::FromRow)]
+#[derive(Debug, Clone, PartialEq, serde::Serialize, serde::Deserialize, utoipa::ToSchema, sqlx::FromRow)]
 pub struct Contact {
     pub id: Uuid,
     pub owner_id: Uuid,

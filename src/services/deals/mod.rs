@@ -26,7 +26,7 @@ use crate::services::records::rows::Column;
 use crate::services::records::shape::{Checked, OnTimeline, Record, common_columns};
 use crate::services::records::{self, After, Cell, IfMatch, Listing, opt, parse_uuid};
 use crate::services::validate;
-pub use queries::Deal;
+pub use queries::{Deal, Funnel};
 
 const SORTS: &[&str] = &["created_at", "updated_at", "amount", "expected_close_date"];
 /// The largest amount accepted: 10^13 - 0.01 in any currency.
@@ -582,7 +582,7 @@ pub async fn reopen(state: &App, ctx: &OrgCtx, id: Uuid, if_match: IfMatch) -> A
 }
 
 /// A deal with the words `q` finds it by: its title's.
-fn searched(deal: Deal) -> Checked<Deal> {
+pub fn searched(deal: Deal) -> Checked<Deal> {
     Checked {
         search_text: records::search_text([Some(deal.title.as_str())]),
         record: deal,

@@ -1,11 +1,11 @@
 //! SQL of deals, written once for both backends.
 
 use chrono::{DateTime, NaiveDate, Utc};
-use serde::Serializer;
+use serde::{Deserialize, Deserializer, Serializer};
 use sqlx::types::Json;
 use uuid::Uuid;
 
-#[derive(Debug, Clone, PartialEq, serde::Serialize, utoipa::ToSchema, sqlx::FromRow)]
+#[derive(Debug, Clone, PartialEq, serde::Serialize, serde::Deserialize, utoipa::ToSchema, sqlx::FromRow)]
 pub struct Deal {
     pub id: Uuid,
     pub owner_id: Uuid,
@@ -18,7 +18,7 @@ pub struct Deal {
     /// `new`, `in_progress`, `won` or `lost`.
     pub status: String,
     /// Decimal string with 2 fraction digits.
-    #[serde(rename = "amount", serialize_with = "money")]
+    #[serde(rename = "amount", serialize_with = "money", deserialize_with = "from_money")]
     #[schema(value_type = String, example = "1500.00")]
     pub amount_cents: i64,
     pub currency: String,
@@ -44,6 +44,38 @@ pub struct Deal {
 
 fn money<S: Serializer>(cents: &i64, s: S) -> Result<S::Ok, S::Error> {
     s.serialize_str(&crate::format::cents(*cents))
+}
+
+/// An amount as the API writes it (an organization export being restored).
+fn from_money<'de, D: Deserializer<'de>>(d: D) -> Result<i64, D::Error> {
+    use serde::de::Error;
+    let value = serde_json::Value::deserialize(d)?;
+    super::parse_amount(&value)
+        .map_err(D::Error::custom)?
+        .ok_or_else(|| D::Error::custom("amount is missing"))
+}
+
+/// What the database keeps of a deal beside the API's fields: the funnel's
+/// (an organization export carries them, so a restore counts the funnel as
+/// the source did).
+#[derive(Debug, Clone, Default, PartialEq, serde::Serialize, serde::Deserialize)]
+pub struct Funnel {
+    pub furthest_position: i64,
+    pub closed_from: Option<String>,
+}
+
+impl Deal {
+    pub fn funnel(&self) -> Funnel {
+        Funnel {
+            furthest_position: self.furthest_position,
+            closed_from: self.closed_from.clone(),
+        }
+    }
+
+    pub fn set_funnel(&mut self, funnel: Funnel) {
+        self.furthest_position = funnel.furthest_position;
+        self.closed_from = funnel.closed_from;
+    }
 }
 
 pub const COLUMNS: &str = "id, owner_id, title, contact_id, company_id, pipeline_id, stage, status, amount_cents, currency, \

@@ -209,7 +209,7 @@ pub struct OrganizationEntry {
 }
 
 /// An organization and its settings.
-#[derive(Debug, Clone, Serialize, ToSchema, sqlx::FromRow)]
+#[derive(Debug, Clone, Serialize, serde::Deserialize, ToSchema, sqlx::FromRow)]
 pub struct Organization {
     pub id: Uuid,
     pub name: String,

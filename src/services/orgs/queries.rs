@@ -18,29 +18,62 @@ pub async fn create_organization(
     owner: Uuid,
 ) -> Result<Organization, sqlx::Error> {
     let now = crate::db::now();
-    let sql = format!(
-        "INSERT INTO organizations (id, name, default_currency, default_country, member_visibility, created_at, updated_at, version) \
-         VALUES ($1, $2, $3, 'US', 'all', $4, $4, 1) RETURNING {ORG_COLUMNS}"
-    );
-    let org: Organization = run!(c.re(), conn => sqlx::query_as(&sql)
-        .bind(crate::db::new_id())
-        .bind(name)
-        .bind(currency)
-        .bind(now)
-        .fetch_one(conn)
-        .await)?;
+    let org = Organization {
+        id: crate::db::new_id(),
+        name: name.to_string(),
+        default_currency: currency.to_string(),
+        default_country: "US".into(),
+        member_visibility: "all".into(),
+        lost_reasons: sqlx::types::Json(Vec::new()),
+        created_at: now,
+        updated_at: now,
+        version: 1,
+    };
+    insert_organization(c.re(), &org).await?;
     add_member(c.re(), org.id, owner, Role::Owner).await?;
     crate::services::pipelines::create_default(c.re(), org.id).await?;
     Ok(org)
 }
 
+/// Inserts `org` as it is (a new organization, or a restored one).
+pub async fn insert_organization(c: Exec<'_>, org: &Organization) -> Result<(), sqlx::Error> {
+    run!(c, conn => sqlx::query(
+        "INSERT INTO organizations (id, name, default_currency, default_country, member_visibility, lost_reasons, \
+         created_at, updated_at, version) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)",
+    )
+    .bind(org.id)
+    .bind(&org.name)
+    .bind(&org.default_currency)
+    .bind(&org.default_country)
+    .bind(&org.member_visibility)
+    .bind(&org.lost_reasons)
+    .bind(org.created_at)
+    .bind(org.updated_at)
+    .bind(org.version)
+    .execute(conn)
+    .await
+    .map(|r| r.rows_affected()))?;
+    Ok(())
+}
+
 /// Adds a membership; an existing one fails with a unique violation.
 pub async fn add_member(c: Exec<'_>, org: Uuid, user: Uuid, role: Role) -> Result<(), sqlx::Error> {
+    add_member_since(c, org, user, role, crate::db::now()).await
+}
+
+/// Adds a membership that began at `joined_at` (a restored one).
+pub async fn add_member_since(
+    c: Exec<'_>,
+    org: Uuid,
+    user: Uuid,
+    role: Role,
+    joined_at: DateTime<Utc>,
+) -> Result<(), sqlx::Error> {
     run!(c, conn => sqlx::query("INSERT INTO memberships (organization_id, user_id, role, joined_at) VALUES ($1, $2, $3, $4)")
         .bind(org)
         .bind(user)
         .bind(role.as_str())
-        .bind(crate::db::now())
+        .bind(joined_at)
         .execute(conn)
         .await.map(|r| r.rows_affected()))?;
     Ok(())
@@ -152,7 +185,7 @@ pub async fn user_organizations(c: Exec<'_>, user: Uuid) -> Result<Vec<Organizat
     .await)
 }
 
-#[derive(Debug, Clone, serde::Serialize, utoipa::ToSchema, sqlx::FromRow)]
+#[derive(Debug, Clone, serde::Serialize, serde::Deserialize, utoipa::ToSchema, sqlx::FromRow)]
 pub struct Member {
     pub user_id: Uuid,
     pub email: String,

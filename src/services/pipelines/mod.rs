@@ -33,7 +33,7 @@ pub struct Stage {
     pub probability: Option<i64>,
 }
 
-#[derive(Debug, Clone, Serialize, ToSchema, sqlx::FromRow)]
+#[derive(Debug, Clone, Serialize, Deserialize, ToSchema, sqlx::FromRow)]
 pub struct Pipeline {
     pub id: Uuid,
     pub name: String,
@@ -96,7 +96,8 @@ pub async fn create_default(c: Exec<'_>, org: Uuid) -> Result<Pipeline, sqlx::Er
     Ok(pipeline)
 }
 
-async fn insert(c: Exec<'_>, org: Uuid, p: &Pipeline) -> Result<(), sqlx::Error> {
+/// Inserts `p` as it is (a new pipeline, or a restored one).
+pub async fn insert(c: Exec<'_>, org: Uuid, p: &Pipeline) -> Result<(), sqlx::Error> {
     run!(c, conn => sqlx::query(
         "INSERT INTO pipelines (organization_id, id, name, is_default, stages, created_at, updated_at, version) \
          VALUES ($1, $2, $3, $4, $5, $6, $7, $8)",

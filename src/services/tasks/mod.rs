@@ -34,7 +34,7 @@ const NO_DUE_DATE: &str = "9999-12-31T00:00:00Z";
 /// the year 9999.
 const DUE_BEFORE: &str = " AND COALESCE(due_date, '9999-12-31T00:00:00+00:00') < ";
 
-#[derive(Debug, Clone, PartialEq, Serialize, ToSchema, sqlx::FromRow)]
+#[derive(Debug, Clone, PartialEq, Serialize, serde::Deserialize, ToSchema, sqlx::FromRow)]
 pub struct Task {
     pub id: Uuid,
     pub owner_id: Uuid,
