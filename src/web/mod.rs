@@ -75,8 +75,11 @@ pub fn router(state: App) -> Router<App> {
         .route("/contacts/{id}/delete", post(records::delete::<Contact>))
         .route("/contacts/{id}/comments", post(records::comment::<Contact>))
         .route("/contacts/{id}/tasks", post(tasks::add_to_contact))
-        .route("/contacts/{id}/merge", get(merge::page).post(merge::merge))
-        .route("/contacts/duplicates", get(merge::duplicates))
+        .route(
+            "/contacts/{id}/merge",
+            get(merge::page::<Contact>).post(merge::merge::<Contact>),
+        )
+        .route("/contacts/duplicates", get(merge::duplicates::<Contact>))
         .route(
             "/companies",
             get(records::list::<Company>).post(records::create::<Company>),
@@ -89,6 +92,11 @@ pub fn router(state: App) -> Router<App> {
             get(records::show::<Company>).post(records::update::<Company>),
         )
         .route("/companies/{id}/delete", post(records::delete::<Company>))
+        .route(
+            "/companies/{id}/merge",
+            get(merge::page::<Company>).post(merge::merge::<Company>),
+        )
+        .route("/companies/duplicates", get(merge::duplicates::<Company>))
         .route("/deals", get(records::list::<Deal>).post(records::create::<Deal>))
         .route("/deals.csv", get(records::export::<Deal>))
         .route("/deals/new", get(records::new_page::<Deal>))

@@ -746,6 +746,45 @@ both! {
         assert!(b.text("#duplicates-table").await.contains("No likely duplicates"));
     }
 
+    async fn company_duplicates_lead_to_a_merge_that_moves_their_contacts(app) {
+        let _one = ONE_AT_A_TIME.lock().await;
+        let owner = app.register("owner@example.com").await;
+        let first = app.post(&owner, "/api/v1/companies", json!({"name": "Initech Inc.", "industry": "Software"})).await;
+        let first_id = first.body["id"].as_str().unwrap().to_string();
+        let second = app.post(&owner, "/api/v1/companies", json!({"name": "Initech", "domain": "initech.example", "employee_count": 120})).await;
+        let second_id = second.body["id"].as_str().unwrap().to_string();
+        let peter = app.post(&owner, "/api/v1/contacts", json!({"name": "Peter Gibbons", "company_id": second_id})).await;
+        let peter_id = peter.body["id"].as_str().unwrap().to_string();
+        let Some(b) = browser(&app).await else { return };
+        b.sign_in("owner@example.com").await;
+        b.goto("/companies").await;
+        b.click("#duplicates-link").await;
+        b.wait_for_path(|p| p == "/companies/duplicates").await;
+        let table = b.text("#duplicates-table").await;
+        assert!(table.contains("same name") && table.contains("Initech Inc.") && table.contains("initech.example"), "{table}");
+        b.click("#duplicates-table a.button").await;
+        b.wait_for_path(|p| p == format!("/companies/{first_id}/merge")).await;
+        b.find("#merge-now").await;
+        // The survivor's industry stays; the domain and size only the other has come from it.
+        assert!(b.find(&format!("input[name=take_industry][value='{first_id}']")).await.prop("checked").await.unwrap().is_some_and(|v| v == "true"));
+        assert!(b.find(&format!("input[name=take_domain][value='{second_id}']")).await.prop("checked").await.unwrap().is_some_and(|v| v == "true"));
+        // Take the shorter name, merge.
+        b.click(&format!("input[name=take_name][value='{second_id}']")).await;
+        b.click("#merge-now").await;
+        b.wait_for_path(|p| p == format!("/companies/{first_id}")).await;
+        let kept = app.get(&owner, &format!("/api/v1/companies/{first_id}")).await;
+        assert_eq!(
+            (kept.body["name"].as_str(), kept.body["domain"].as_str(), kept.body["industry"].as_str(), kept.body["employee_count"].as_i64()),
+            (Some("Initech"), Some("initech.example"), Some("Software"), Some(120))
+        );
+        app.get(&owner, &format!("/api/v1/companies/{second_id}")).await.assert_problem(404, "not_found");
+        assert_eq!(app.get(&owner, &format!("/api/v1/contacts/{peter_id}")).await.body["company_id"], first_id.as_str());
+        // The company page offers the merge screen too.
+        assert!(b.source().await.contains(&format!("/companies/{first_id}/merge")));
+        b.goto("/companies/duplicates").await;
+        assert!(b.text("#duplicates-table").await.contains("No likely duplicates"));
+    }
+
     async fn an_upload_is_checked_imported_and_its_conflicts_resolved(app) {
         let _one = ONE_AT_A_TIME.lock().await;
         let owner = app.register("owner@example.com").await;
@@ -975,6 +1014,8 @@ both! {
             "/imports".into(),
             "/imports/conflicts".into(),
             "/contacts/duplicates".into(),
+            "/companies/duplicates".into(),
+            format!("/companies/{company_id}/merge"),
             "/no-such-page".into(),
         ];
         for path in &pages {
