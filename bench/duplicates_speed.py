@@ -16,7 +16,7 @@ label, url = sys.argv[1], sys.argv[2]
 base = "http://127.0.0.1:8096"
 env = dict(os.environ, CRM_BIND="127.0.0.1:8096", CRM_DATA_DIR="/tmp/dupbench", CRM_LOG="warn", DATABASE_URL=url,
            CRM_AUTH_RATE_PER_MINUTE="1000", CRM_RATE_PER_SECOND="100000")
-p = subprocess.Popen([os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "target", "release", "crm")], env=env,
+p = subprocess.Popen([os.environ.get("CRM_BIN", os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "target", "release", "crm"))], env=env,
                      stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
 try:
     for _ in range(600):

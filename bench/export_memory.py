@@ -12,7 +12,8 @@ backend = sys.argv[1]
 url = sys.argv[2]
 env = dict(os.environ, CRM_BIND="127.0.0.1:8099", CRM_DATA_DIR="/tmp/benchdata", CRM_LOG="warn", DATABASE_URL=url,
            CRM_AUTH_RATE_PER_MINUTE="1000", CRM_RATE_PER_SECOND="100000")
-p = subprocess.Popen(["/work/main/target/release/crm"], env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+binary = os.environ.get("CRM_BIN", os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "target", "release", "crm"))
+p = subprocess.Popen([binary], env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
 for _ in range(600):
     try:
         urllib.request.urlopen("http://127.0.0.1:8099/health", timeout=1); break

@@ -14,6 +14,7 @@ pub mod export;
 pub mod imports;
 pub mod invitations;
 pub mod jobs;
+pub mod leads;
 pub mod members;
 pub mod organizations;
 pub mod pipelines;
@@ -38,6 +39,7 @@ pub fn router() -> OpenApiRouter<App> {
         .merge(imports::router())
         .merge(duplicates::router())
         .merge(contacts::router())
+        .merge(leads::router())
         .merge(companies::router())
         .merge(tags::router())
         .merge(pipelines::router())

@@ -22,8 +22,20 @@ use crate::services::orgs::OrgCtx;
 use crate::services::records::{ExpectedVersion, IfMatch};
 
 /// Fields a client may send back as it read them; they are ignored on input
-/// (api.md §7) rather than rejected as unknown.
-const READ_ONLY_FIELDS: &[&str] = &["id", "version", "created_at", "updated_at", "closed_at", "completed_at"];
+/// (api.md §7, leads.md) rather than rejected as unknown.
+const READ_ONLY_FIELDS: &[&str] = &[
+    "id",
+    "version",
+    "created_at",
+    "updated_at",
+    "closed_at",
+    "completed_at",
+    "score",
+    "score_reasons",
+    "converted_contact_id",
+    "converted_deal_id",
+    "converted_at",
+];
 
 /// A JSON request body: not JSON → 400 `malformed_json`; over the body limit →
 /// 413; wrong types, missing or unknown fields → 422 `validation_failed` naming

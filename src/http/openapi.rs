@@ -32,6 +32,7 @@ use crate::http::error::Problem;
         (name = "jobs", description = "Background jobs"),
         (name = "contacts", description = "Contacts"),
         (name = "companies", description = "Companies"),
+        (name = "leads", description = "Leads: scored, followed up, converted into contacts and deals"),
         (name = "tags", description = "Tags across record types"),
         (name = "pipelines", description = "Pipelines and their stages"),
         (name = "deals", description = "Deals and their timeline"),

@@ -31,7 +31,7 @@ pub const CONCURRENCY: usize = 2;
 const POLL: Duration = Duration::from_secs(1);
 
 /// The kinds this worker runs.
-pub const KINDS: &[&str] = &[RETENTION, IMPORT, DUPLICATES];
+pub const KINDS: &[&str] = &[RETENTION, IMPORT, DUPLICATES, LEAD_SCORES];
 
 /// Applies an uploaded CSV file (`services::imports::run`).
 pub const IMPORT: &str = crate::services::imports::JOB_KIND;
@@ -39,6 +39,8 @@ pub const IMPORT: &str = crate::services::imports::JOB_KIND;
 /// Finds an organization's likely duplicates (`services::duplicates::run`).
 pub const DUPLICATES: &str = crate::services::duplicates::JOB_KIND;
 
+/// Re-scores an organization's open leads (`services::leads::score::run`).
+pub const LEAD_SCORES: &str = crate::services::leads::score::JOB;
 /// Deletes expired idempotency keys, refresh tokens, web sessions and old
 /// finished jobs; scheduled every minute.
 pub const RETENTION: &str = "retention";
@@ -102,6 +104,7 @@ async fn run_one(state: &App, worker: &str, job: Claimed) {
             RETENTION => retention(state).await,
             IMPORT => crate::services::imports::run(state, &job).await,
             DUPLICATES => crate::services::duplicates::run(state, &job).await,
+            LEAD_SCORES => crate::services::leads::score::run(state, &job).await,
             other => Err(anyhow::anyhow!("no handler for jobs of kind {other}")),
         }
     };

@@ -23,6 +23,7 @@ pub mod export;
 pub mod idempotency;
 pub mod imports;
 pub mod jobs;
+pub mod leads;
 pub mod orgs;
 pub mod pagination;
 pub mod pipelines;

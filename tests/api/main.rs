@@ -24,6 +24,7 @@ mod invitations;
 mod jobs;
 mod keepalive;
 mod layers;
+mod leads;
 mod members;
 mod merge;
 mod moving;

@@ -19,6 +19,7 @@ struct Records {
     invitation: String,
     import: String,
     conflict: String,
+    lead: String,
 }
 
 async fn id(r: Resp) -> String {
@@ -77,7 +78,12 @@ async fn seed(app: &TestApp, owner: &Session) -> Records {
         .as_str()
         .unwrap()
         .to_string();
+    let lead = id(app
+        .post(owner, "/api/v1/leads", json!({"name": "L", "email": "l@example.com"}))
+        .await)
+    .await;
     Records {
+        lead,
         contact,
         company,
         pipeline,
@@ -151,6 +157,20 @@ fn endpoints(r: &Records) -> Vec<(Method, String, Option<Value>)> {
         (Method::DELETE, format!("/api/v1/contacts/{}", r.contact), None),
         (Method::DELETE, format!("/api/v1/companies/{}", r.company), None),
         (Method::DELETE, format!("/api/v1/pipelines/{}", r.pipeline), None),
+        (Method::GET, format!("/api/v1/leads/{}", r.lead), None),
+        (Method::PATCH, format!("/api/v1/leads/{}", r.lead), patch.clone()),
+        (Method::GET, format!("/api/v1/leads/{}/activities", r.lead), None),
+        (
+            Method::POST,
+            format!("/api/v1/leads/{}/activities", r.lead),
+            Some(json!({"text": "hi"})),
+        ),
+        (
+            Method::POST,
+            format!("/api/v1/leads/{}/convert", r.lead),
+            Some(json!({"deal": {"title": "Won"}})),
+        ),
+        (Method::DELETE, format!("/api/v1/leads/{}", r.lead), None),
         (Method::GET, format!("/api/v1/imports/{}", r.import), None),
         (
             Method::POST,
@@ -201,7 +221,8 @@ both! {
                 let missing_of = |text: &str| text.replace(&theirs.contact, &random).replace(&theirs.company, &random)
                     .replace(&theirs.pipeline, &random).replace(&theirs.deal, &random).replace(&theirs.task, &random)
                     .replace(&theirs.member, &random).replace(&theirs.invitation, &random)
-                    .replace(&theirs.import, &random).replace(&theirs.conflict, &random);
+                    .replace(&theirs.import, &random).replace(&theirs.conflict, &random)
+                    .replace(&theirs.lead, &random);
                 let missing_body = body.as_ref().map(|b| serde_json::from_str(&missing_of(&b.to_string())).unwrap());
                 let missing = call(&app, caller, &method, &missing_of(&path), &missing_body).await;
                 assert_eq!(

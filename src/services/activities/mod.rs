@@ -24,13 +24,16 @@ pub struct Activity {
     pub kind: String,
     pub deal_id: Option<Uuid>,
     pub contact_id: Option<Uuid>,
+    /// The lead whose timeline holds it (leads.md).
+    #[serde(default)]
+    pub lead_id: Option<Uuid>,
     pub author_id: Option<Uuid>,
     #[schema(value_type = Object)]
     pub payload: SqlJson<Value>,
     pub created_at: DateTime<Utc>,
 }
 
-/// Appends an activity.
+/// Appends an activity of a deal and its contact, or of a contact.
 pub async fn append(
     c: Exec<'_>,
     org: Uuid,
@@ -40,11 +43,37 @@ pub async fn append(
     author: Uuid,
     payload: Value,
 ) -> Result<Activity, sqlx::Error> {
+    let filed = Filed {
+        deal,
+        contact,
+        lead: None,
+    };
+    append_to(c, org, kind, filed, author, payload).await
+}
+
+/// The timelines an activity is filed under.
+#[derive(Debug, Clone, Copy, Default)]
+pub struct Filed {
+    pub deal: Option<Uuid>,
+    pub contact: Option<Uuid>,
+    pub lead: Option<Uuid>,
+}
+
+/// Appends an activity to the timelines `filed` names.
+pub async fn append_to(
+    c: Exec<'_>,
+    org: Uuid,
+    kind: &str,
+    filed: Filed,
+    author: Uuid,
+    payload: Value,
+) -> Result<Activity, sqlx::Error> {
     let activity = Activity {
         id: crate::db::new_id(),
         kind: kind.to_string(),
-        deal_id: deal,
-        contact_id: contact,
+        deal_id: filed.deal,
+        contact_id: filed.contact,
+        lead_id: filed.lead,
         author_id: Some(author),
         payload: SqlJson(payload),
         created_at: crate::db::now(),
@@ -59,7 +88,7 @@ pub async fn insert_many(mut c: Exec<'_>, org: Uuid, activities: &[Activity]) ->
     for part in activities.chunks(500) {
         run!(c.re(), conn => {
             let mut q = sqlx::QueryBuilder::new(
-                "INSERT INTO activities (organization_id, id, type, deal_id, contact_id, author_id, payload, created_at) ",
+                "INSERT INTO activities (organization_id, id, type, deal_id, contact_id, lead_id, author_id, payload, created_at) ",
             );
             q.push_values(part, |mut row, a| {
                 row.push_bind(org)
@@ -67,6 +96,7 @@ pub async fn insert_many(mut c: Exec<'_>, org: Uuid, activities: &[Activity]) ->
                     .push_bind(&a.kind)
                     .push_bind(a.deal_id)
                     .push_bind(a.contact_id)
+                    .push_bind(a.lead_id)
                     .push_bind(a.author_id)
                     .push_bind(&a.payload)
                     .push_bind(a.created_at);
@@ -77,12 +107,28 @@ pub async fn insert_many(mut c: Exec<'_>, org: Uuid, activities: &[Activity]) ->
     Ok(())
 }
 
-/// Which timeline: a deal's, or a contact's (its own and its deals').
+/// Which timeline: a deal's, a contact's (its own and its deals'), or a
+/// lead's.
 #[derive(Debug, Clone, Copy)]
 pub enum Timeline {
     Deal(Uuid),
     Contact(Uuid),
+    Lead(Uuid),
 }
+
+impl Timeline {
+    /// The column that files an activity under this timeline, and the id.
+    fn column(self) -> (&'static str, Uuid) {
+        match self {
+            Timeline::Deal(id) => ("deal_id", id),
+            Timeline::Contact(id) => ("contact_id", id),
+            Timeline::Lead(id) => ("lead_id", id),
+        }
+    }
+}
+
+/// The columns an activity is read with.
+const COLUMNS: &str = "id, type, deal_id, contact_id, lead_id, author_id, payload, created_at";
 
 #[derive(Debug, Default, Deserialize, IntoParams)]
 #[into_params(parameter_in = Query)]
@@ -96,14 +142,9 @@ pub struct TimelineQuery {
 pub async fn list(c: Exec<'_>, org: Uuid, timeline: Timeline, query: &TimelineQuery) -> AppResult<Page<Activity>> {
     let limit = pagination::limit(query.limit.as_deref())?;
     let after: Option<(DateTime<Utc>, Uuid)> = Cursor::decode(query.cursor.as_deref())?;
-    let (column, id) = match timeline {
-        Timeline::Deal(id) => ("deal_id", id),
-        Timeline::Contact(id) => ("contact_id", id),
-    };
+    let (column, id) = timeline.column();
     let rows: Vec<Activity> = run!(c, conn => {
-        let mut q = sqlx::QueryBuilder::new(
-            "SELECT id, type, deal_id, contact_id, author_id, payload, created_at FROM activities WHERE organization_id = ",
-        );
+        let mut q = sqlx::QueryBuilder::new(format!("SELECT {COLUMNS} FROM activities WHERE organization_id = "));
         q.push_bind(org).push(format!(" AND {column} = ")).push_bind(id);
         if let Some((at, last)) = after {
             q.push(" AND (created_at, id) < (").push_bind(at).push(", ").push_bind(last).push(")");
@@ -124,9 +165,7 @@ pub async fn recent(
     limit: i64,
 ) -> Result<Vec<Activity>, sqlx::Error> {
     run!(c, conn => {
-        let mut q = sqlx::QueryBuilder::new(
-            "SELECT id, type, deal_id, contact_id, author_id, payload, created_at FROM activities WHERE organization_id = ",
-        );
+        let mut q = sqlx::QueryBuilder::new(format!("SELECT {COLUMNS} FROM activities WHERE organization_id = "));
         q.push_bind(org);
         if let Some(user) = only_owner {
             q.push(" AND (deal_id IN (SELECT id FROM deals WHERE organization_id = ").push_bind(org)
@@ -139,14 +178,11 @@ pub async fn recent(
     })
 }
 
-/// Deletes the activities of a deal or of a contact (with the record).
+/// Deletes the activities of a deal, a contact or a lead (with the record).
 pub async fn delete_all(c: Exec<'_>, org: Uuid, timeline: Timeline) -> Result<(), sqlx::Error> {
-    let sql = match timeline {
-        Timeline::Deal(_) => "DELETE FROM activities WHERE organization_id = $1 AND deal_id = $2",
-        Timeline::Contact(_) => "DELETE FROM activities WHERE organization_id = $1 AND contact_id = $2",
-    };
-    let (Timeline::Deal(id) | Timeline::Contact(id)) = timeline;
-    run!(c, conn => sqlx::query(sql).bind(org).bind(id).execute(conn).await.map(|r| r.rows_affected()))?;
+    let (column, id) = timeline.column();
+    let sql = format!("DELETE FROM activities WHERE organization_id = $1 AND {column} = $2");
+    run!(c, conn => sqlx::query(&sql).bind(org).bind(id).execute(conn).await.map(|r| r.rows_affected()))?;
     Ok(())
 }
 
@@ -211,9 +247,7 @@ pub async fn all(
 ) -> Result<Vec<Activity>, sqlx::Error> {
     let mut conn = state.db.read().await?;
     run!(conn.exec(), c => {
-        let mut q = sqlx::QueryBuilder::new(
-            "SELECT id, type, deal_id, contact_id, author_id, payload, created_at FROM activities WHERE organization_id = ",
-        );
+        let mut q = sqlx::QueryBuilder::new(format!("SELECT {COLUMNS} FROM activities WHERE organization_id = "));
         q.push_bind(org);
         if let Some((at, id)) = after {
             q.push(" AND (created_at, id) > (").push_bind(at).push(", ").push_bind(id).push(")");

@@ -363,7 +363,10 @@ impl OnTimeline for Contact {
     fn timeline(id: Uuid) -> Timeline {
         Timeline::Contact(id)
     }
-    fn filed_under(&self) -> (Option<Uuid>, Option<Uuid>) {
-        (None, Some(self.id))
+    fn filed_under(&self) -> activities::Filed {
+        activities::Filed {
+            contact: Some(self.id),
+            ..Default::default()
+        }
     }
 }

@@ -693,8 +693,12 @@ impl OnTimeline for Deal {
     fn timeline(id: Uuid) -> Timeline {
         Timeline::Deal(id)
     }
-    fn filed_under(&self) -> (Option<Uuid>, Option<Uuid>) {
-        (Some(self.id), Some(self.contact_id))
+    fn filed_under(&self) -> activities::Filed {
+        activities::Filed {
+            deal: Some(self.id),
+            contact: Some(self.contact_id),
+            lead: None,
+        }
     }
 }
 

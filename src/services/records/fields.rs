@@ -20,6 +20,8 @@
 //! - `whole name`: an optional whole number (a JSON integer or a float with
 //!   no fraction, `records::whole_number`).
 //! - `tags name`: a list of tags (`"a, b"` as text).
+//! - `object name: Type`: an optional JSON object of a declared shape (its
+//!   unknown keys refused); JSON as text.
 //!
 //! Attributes written before a field (doc comments, `#[schema(…)]`) go on the
 //! field of both bodies.
@@ -98,6 +100,19 @@ macro_rules! record_fields {
                 #[serde(default, deserialize_with = "crate::services::records::double_option")]
                 pub $name: Option<Option<Vec<String>>>,]
             [$($a)* $name: (tags, $name, $now),]
+            [$($f)* $name: (optional, $name),]
+            $($rest)*
+        );
+    };
+    (@munch $header:tt [$($i:tt)*] [$($p:tt)*] [$($a:tt)*] [$($f:tt)*]
+        $(#[$m:meta])* object $name:ident : $ty:ty = $now:expr, $($rest:tt)*
+    ) => {
+        $crate::services::records::fields::record_fields!(@munch $header
+            [$($i)* $(#[$m])* pub $name: Option<$ty>,]
+            [$($p)* $(#[$m])*
+                #[serde(default, deserialize_with = "crate::services::records::double_option")]
+                pub $name: Option<Option<$ty>>,]
+            [$($a)* $name: (object, $name, $now),]
             [$($f)* $name: (optional, $name),]
             $($rest)*
         );
@@ -196,14 +211,19 @@ macro_rules! record_fields {
     (@apply whole, $value:expr, $now:expr) => { $value.unwrap_or_else(|| $now) };
     (@apply tags, $value:expr, $now:expr) => { $value.unwrap_or_else(|| Some($now)) };
     (@apply kept, $value:expr, $now:expr) => { Some($value.unwrap_or_else(|| $now)) };
+    (@apply object, $value:expr, $now:expr) => { $value.unwrap_or_else(|| $now) };
     (@text required, $now:expr) => { $now };
     (@text optional, $now:expr) => { $now.unwrap_or_default() };
     (@text whole, $now:expr) => { $now.map(|n| n.to_string()).unwrap_or_default() };
     (@text tags, $now:expr) => { $now.join(", ") };
     (@text kept, $now:expr) => { $now };
+    (@text object, $now:expr) => { $now.map(|v| serde_json::to_string(&v).unwrap_or_default()).unwrap_or_default() };
     (@read required, $value:expr, $field:ident) => { $value.clone() };
     (@read optional, $value:expr, $field:ident) => { $crate::services::records::fields::filled(&$value) };
     (@read kept, $value:expr, $field:ident) => { $crate::services::records::fields::filled(&$value) };
+    (@read object, $value:expr, $field:ident) => {
+        $crate::services::records::fields::object(stringify!($field), &$value)?
+    };
     (@read tags, $value:expr, $field:ident) => { Some($crate::services::records::fields::tag_list(&$value)) };
     (@read whole, $value:expr, $field:ident) => {
         $crate::services::records::fields::whole(stringify!($field), &$value)?
@@ -240,6 +260,16 @@ pub fn tag_list(value: &str) -> Vec<String> {
         .filter(|t| !t.is_empty())
         .map(str::to_string)
         .collect()
+}
+
+/// A JSON object written as text, or the field error the API would give.
+pub fn object<T: serde::de::DeserializeOwned>(field: &str, value: &str) -> crate::error::AppResult<Option<T>> {
+    match filled(value) {
+        None => Ok(None),
+        Some(text) => serde_json::from_str(&text).map(Some).map_err(|e| {
+            crate::error::AppError::field(field, format!("must be a JSON object of the documented keys: {e}"))
+        }),
+    }
 }
 
 /// A whole number written as text, or the field error the API would give.

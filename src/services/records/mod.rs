@@ -383,6 +383,7 @@ impl Sort {
             "amount" => vec!["currency", "amount_cents"],
             "expected_close_date" => vec!["COALESCE(expected_close_date, '9999-12-31')"],
             "due_date" => vec!["COALESCE(due_date, '9999-12-31T00:00:00+00:00')"],
+            "next_follow_up_at" => vec!["COALESCE(next_follow_up_at, '9999-12-31T00:00:00+00:00')"],
             field => vec![field],
         }
     }
@@ -460,6 +461,8 @@ pub enum After {
     Date(chrono::NaiveDate, Uuid),
     /// An amount within its currency: `(currency, cents, id)`.
     Money(String, i64, Uuid),
+    /// A whole number (a lead's score).
+    Int(i64, Uuid),
 }
 
 impl After {
@@ -474,6 +477,7 @@ impl After {
             "expected_close_date" => {
                 Cursor::decode::<(chrono::NaiveDate, Uuid)>(cursor)?.map(|(d, id)| After::Date(d, id))
             }
+            "score" => Cursor::decode::<(i64, Uuid)>(cursor)?.map(|(n, id)| After::Int(n, id)),
             _ => Cursor::decode::<(DateTime<Utc>, Uuid)>(cursor)?.map(|(t, id)| After::Time(t, id)),
         })
     }
@@ -485,6 +489,7 @@ impl After {
             After::Text(t, id) => Cursor::encode(&(t, id)),
             After::Date(d, id) => Cursor::encode(&(d, id)),
             After::Money(currency, n, id) => Cursor::encode(&(currency, n, id)),
+            After::Int(n, id) => Cursor::encode(&(n, id)),
         }
     }
 }
@@ -669,6 +674,9 @@ where
         }
         Some(After::Date(d, id)) => {
             q.push(keyset).push_bind(d).push(", ").push_bind(id).push(")");
+        }
+        Some(After::Int(n, id)) => {
+            q.push(keyset).push_bind(n).push(", ").push_bind(id).push(")");
         }
         Some(After::Money(currency, n, id)) => {
             q.push(keyset)

@@ -25,6 +25,8 @@ pub enum Cell<'a> {
     Date(Option<NaiveDate>),
     Time(Option<DateTime<Utc>>),
     Tags(&'a [String]),
+    /// A JSON document (an object or a list).
+    Json(Option<&'a serde_json::Value>),
     /// One of these values (a filter's `IN (…)`); empty leaves it out.
     AnyOf(&'a [String]),
 }
@@ -40,6 +42,7 @@ impl Cell<'_> {
             Cell::Date(v) => v.is_none(),
             Cell::Time(v) => v.is_none(),
             Cell::Tags(_) => false,
+            Cell::Json(v) => v.is_none(),
             Cell::AnyOf(v) => v.is_empty(),
         }
     }
@@ -69,6 +72,7 @@ where
     Option<NaiveDate>: Encode<'q, DB> + Type<DB>,
     Option<DateTime<Utc>>: Encode<'q, DB> + Type<DB>,
     Json<&'q [String]>: Encode<'q, DB> + Type<DB>,
+    Option<Json<&'q serde_json::Value>>: Encode<'q, DB> + Type<DB>,
     &'q str: Encode<'q, DB> + Type<DB>,
 {
     fn push_value(q: &mut QueryBuilder<'q, Self>, value: Cell<'q>) {
@@ -80,6 +84,7 @@ where
             Cell::Date(v) => q.push_bind(v),
             Cell::Time(v) => q.push_bind(v),
             Cell::Tags(v) => q.push_bind(Json(v)),
+            Cell::Json(v) => q.push_bind(v.map(Json)),
             Cell::AnyOf(values) => {
                 q.push("(");
                 let mut list = q.separated(", ");

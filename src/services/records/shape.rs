@@ -283,8 +283,14 @@ pub trait Replace: Record {
 /// A record type with a timeline (comments, changes, task events).
 pub trait OnTimeline: Record {
     fn timeline(id: Uuid) -> Timeline;
-    /// The deal and the contact an entry about this record is filed under.
-    fn filed_under(&self) -> (Option<Uuid>, Option<Uuid>);
+    /// The timelines an entry about this record is filed under.
+    fn filed_under(&self) -> activities::Filed;
+    /// What else a comment on the record writes in its transaction (a
+    /// lead's score counts its recent activity).
+    fn after_comment(c: Exec<'_>, ctx: &OrgCtx, record: &Self) -> impl Future<Output = AppResult<()>> + Send {
+        let _ = (c, ctx, record);
+        async { Ok(()) }
+    }
 }
 
 /// A record of type `R` the caller may read, or 404 (missing, another
@@ -359,6 +365,17 @@ pub async fn create<R: Record>(
 pub enum Unwritten<R> {
     Database(sqlx::Error, R),
     Refused(AppError),
+}
+
+/// A write that failed inside a larger operation (a lead's conversion):
+/// its refusal, or the database's error.
+impl<R> From<Unwritten<R>> for AppError {
+    fn from(e: Unwritten<R>) -> Self {
+        match e {
+            Unwritten::Database(e, _) => e.into(),
+            Unwritten::Refused(e) => e,
+        }
+    }
 }
 
 /// Writes a checked new record on `c` (a request's transaction, or an
@@ -585,8 +602,9 @@ pub async fn comment<R: OnTimeline>(state: &App, ctx: &OrgCtx, id: Uuid, input: 
     let (kind, payload) = input.checked()?;
     let mut tx = state.db.begin().await?;
     let record: R = readable(tx.exec(), ctx, id).await?;
-    let (deal, contact) = record.filed_under();
-    let activity = activities::append(tx.exec(), ctx.org_id, kind, deal, contact, ctx.user_id, payload).await?;
+    let activity =
+        activities::append_to(tx.exec(), ctx.org_id, kind, record.filed_under(), ctx.user_id, payload).await?;
+    R::after_comment(tx.exec(), ctx, &record).await?;
     tx.commit().await?;
     Ok(activity)
 }
