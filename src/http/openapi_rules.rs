@@ -400,6 +400,18 @@ fn query_rules() -> Vec<(&'static str, &'static str, Value)> {
             sort(&["created_at", "updated_at", "amount", "expected_close_date"]),
         ),
         ("/api/v1/tasks", "sort", sort(&["due_date", "created_at"])),
+        (
+            "/api/v1/leads",
+            "sort",
+            sort(&["created_at", "updated_at", "score", "next_follow_up_at"]),
+        ),
+        ("/api/v1/leads", "q", json!({ "maxLength": MAX_QUERY_CHARS })),
+        (
+            "/api/v1/leads",
+            "status",
+            json!({ "items": { "type": "string", "enum": crate::services::leads::STATUSES } }),
+        ),
+        ("/api/v1/leads", "score_min", json!({ "minimum": 0, "maximum": 100 })),
         ("/api/v1/contacts", "q", json!({ "maxLength": MAX_QUERY_CHARS })),
         ("/api/v1/companies", "q", json!({ "maxLength": MAX_QUERY_CHARS })),
         ("/api/v1/deals", "q", json!({ "maxLength": MAX_QUERY_CHARS })),
@@ -487,6 +499,58 @@ fn field_rules() -> Vec<(&'static str, &'static str, Value)> {
         &["DealPatch"],
         "status",
         json!({ "enum": ["new", "in_progress", "won", "lost", null] }),
+    );
+    // leads::check
+    const LEAD: &[&str] = &["LeadInput", "LeadPatch"];
+    add(&["LeadPatch"], "name", json!({ "type": "string" }));
+    add(LEAD, "name", required_text(200));
+    add(
+        LEAD,
+        "email",
+        json!({ "anyOf": [{ "type": "string", "format": "email", "maxLength": 254 }, { "type": "string", "pattern": format!(r"^{WS}*$") }, { "type": "null" }] }),
+    );
+    add(LEAD, "company_name", optional_text(200));
+    add(LEAD, "source", optional_text(100));
+    add(LEAD, "owner_id", optional_uuid());
+    add(LEAD, "tags", tags());
+    add(
+        LEAD,
+        "status",
+        json!({ "enum": ["new", "contacted", "qualified", "unqualified", "", null] }),
+    );
+    for field in ["source", "medium", "campaign", "term", "content"] {
+        add(&["Utm"], field, optional_text(200));
+    }
+    add(&["Preferences"], "budget_min", amount());
+    add(&["Preferences"], "budget_max", amount());
+    add(&["Preferences"], "currency", code("CurrencyCode"));
+    add(
+        &["Preferences"],
+        "property_type",
+        json!({ "enum": ["apartment", "house", "villa", "plot", "commercial", "other", "", null] }),
+    );
+    add(
+        &["Preferences"],
+        "bedrooms_min",
+        json!({ "minimum": 0, "maximum": 100 }),
+    );
+    add(
+        &["Preferences"],
+        "locations",
+        json!({ "maxItems": 20, "items": optional_text(200) }),
+    );
+    add(&["ConvertDeal"], "title", optional_text(200));
+    add(&["ConvertDeal"], "amount", amount());
+    add(&["ConvertDeal"], "currency", code("CurrencyCode"));
+    add(&["ConvertDeal"], "pipeline_id", optional_uuid());
+    add(
+        &["ScoringPatch"],
+        "source_weights",
+        json!({
+            "maxProperties": 100,
+            "propertyNames": { "minLength": 1, "maxLength": 100, "pattern": format!(r"^{WS}*{TEXT}") },
+            "additionalProperties": { "type": "integer", "minimum": 0, "maximum": 50 },
+        }),
     );
     // tasks::check
     add(TASK, "title", required_text(200));

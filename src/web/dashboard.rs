@@ -288,6 +288,7 @@ pub fn activity_line(a: &Activity, names: &Names) -> ActivityLine {
         "task_created" => format!("Task created: {}", s("title")),
         "task_completed" => format!("Task completed: {}", s("title")),
         _ if s("event") == "deal_created" => "Deal created".to_string(),
+        _ if s("event") == "lead_converted" => "Converted from a lead".to_string(),
         other => other.replace('_', " "),
     };
     let href = match (a.deal_id, a.contact_id) {

@@ -20,6 +20,7 @@ mod contacts;
 mod dashboard;
 mod deals;
 mod imports;
+mod leads;
 mod merge;
 mod pickers;
 mod records;
@@ -42,6 +43,7 @@ use crate::http::BODY_LIMIT;
 use crate::services::companies::Company;
 use crate::services::contacts::Contact;
 use crate::services::deals::Deal;
+use crate::services::leads::Lead;
 pub use session::WebSession;
 
 /// The Content-Security-Policy of every page: scripts and styles only from
@@ -80,6 +82,14 @@ pub fn router(state: App) -> Router<App> {
             get(merge::page::<Contact>).post(merge::merge::<Contact>),
         )
         .route("/contacts/duplicates", get(merge::duplicates::<Contact>))
+        .route("/leads", get(records::list::<Lead>).post(records::create::<Lead>))
+        .route("/leads.csv", get(records::export::<Lead>))
+        .route("/leads/new", get(records::new_page::<Lead>))
+        .route("/leads/today", get(leads::today))
+        .route("/leads/{id}", get(records::show::<Lead>).post(records::update::<Lead>))
+        .route("/leads/{id}/delete", post(records::delete::<Lead>))
+        .route("/leads/{id}/comments", post(records::comment::<Lead>))
+        .route("/leads/{id}/convert", post(leads::convert))
         .route(
             "/companies",
             get(records::list::<Company>).post(records::create::<Company>),

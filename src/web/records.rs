@@ -56,7 +56,7 @@ macro_rules! list_params {
     )*};
 }
 
-list_params!(ContactQuery, CompanyQuery, DealQuery);
+list_params!(ContactQuery, CompanyQuery, DealQuery, crate::services::leads::LeadQuery);
 
 /// A filter of a list page besides the search, owner and tag ones: a text
 /// field, or a select of `options`.

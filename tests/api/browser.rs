@@ -746,6 +746,57 @@ both! {
         assert!(b.text("#duplicates-table").await.contains("No likely duplicates"));
     }
 
+    async fn a_lead_is_entered_scored_followed_up_and_converted_with_a_deal(app) {
+        let _one = ONE_AT_A_TIME.lock().await;
+        let owner = app.register("owner@example.com").await;
+        let Some(b) = browser(&app).await else { return };
+        b.sign_in("owner@example.com").await;
+        b.goto("/leads").await;
+        b.click("a[href='/leads/new']").await;
+        b.wait_for_path(|p| p == "/leads/new").await;
+        b.fill("#name", "Rosa Buyer").await;
+        b.fill("#email", "rosa@example.com").await;
+        b.fill("#company_name", "Rosa Homes").await;
+        b.fill("#source", "referral").await;
+        b.fill("#budget_max", "450000").await;
+        b.fill("#locations", "Lisbon, Porto").await;
+        b.click("form[action='/leads'] button[type=submit]").await;
+        b.wait_for_path(|p| p.starts_with("/leads/") && p != "/leads/new").await;
+        let lead_id = current_id(&b).await;
+        // 15 email + 10 company + 25 referral, each reason on the page.
+        assert_eq!(b.text("#lead-score").await, "50");
+        let reasons = b.text("#score-reasons").await;
+        assert!(reasons.contains("Reachable email") && reasons.contains("Source") && reasons.contains("+25"), "{reasons}");
+        let lead = app.get(&owner, &format!("/api/v1/leads/{lead_id}")).await;
+        assert_eq!(lead.body["preferences"]["budget_max"], "450000.00");
+        assert_eq!(lead.body["preferences"]["locations"], json!(["Lisbon", "Porto"]));
+
+        // A follow-up due today puts it in "Follow up today".
+        let soon = (chrono::Utc::now() + chrono::Duration::minutes(30)).to_rfc3339();
+        app.patch(&owner, &format!("/api/v1/leads/{lead_id}"), json!({"next_follow_up_at": soon})).await.assert(200);
+        app.post(&owner, "/api/v1/leads", json!({"name": "Later Larry"})).await.assert(201);
+        b.goto("/leads").await;
+        b.click("a[href='/leads/today']").await;
+        b.wait_for_path(|p| p == "/leads").await;
+        let table = b.text("#leads-table").await;
+        assert!(table.contains("Rosa Buyer") && !table.contains("Later Larry"), "{table}");
+
+        // Convert with a deal: the deal's page opens; the lead is kept as it was.
+        b.goto(&format!("/leads/{lead_id}")).await;
+        b.click("#with-deal").await;
+        b.fill("#deal_amount", "12000").await;
+        b.click("#convert-now").await;
+        b.wait_for_path(|p| p.starts_with("/deals/")).await;
+        assert_eq!(b.text("h1").await, "Rosa Buyer");
+        let lead = app.get(&owner, &format!("/api/v1/leads/{lead_id}")).await;
+        assert_eq!(lead.body["status"], "converted");
+        let deal = app.get(&owner, &format!("/api/v1/deals/{}", lead.body["converted_deal_id"].as_str().unwrap())).await;
+        assert_eq!((deal.body["amount"].as_str(), deal.body["contact_id"].clone()), (Some("12000.00"), lead.body["converted_contact_id"].clone()));
+        b.goto(&format!("/leads/{lead_id}")).await;
+        assert!(b.text("#converted-note").await.contains("Converted"));
+        assert!(!b.source().await.contains("id=\"convert-now\""), "no second conversion offered");
+    }
+
     async fn company_duplicates_lead_to_a_merge_that_moves_their_contacts(app) {
         let _one = ONE_AT_A_TIME.lock().await;
         let owner = app.register("owner@example.com").await;
@@ -981,6 +1032,11 @@ both! {
         app.post(&owner, &format!("/api/v1/contacts/{contact_id}/activities"), json!({"text": "Met at the fair"})).await.assert(201);
         let twin = app.post(&owner, "/api/v1/contacts", json!({"name": "Lin Twin", "title": "Buyer"})).await;
         let twin_id = twin.body["id"].as_str().unwrap().to_string();
+        let lead = app
+            .post(&owner, "/api/v1/leads", json!({"name": "Rosa", "email": "rosa@example.com", "source": "referral", "utm": {"source": "news"}, "preferences": {"budget_max": "300000", "locations": ["Lisbon"]}}))
+            .await;
+        let lead_id = lead.body["id"].as_str().unwrap().to_string();
+        app.post(&owner, &format!("/api/v1/leads/{lead_id}/activities"), json!({"text": "Called"})).await.assert(201);
         let Some(b) = browser(&app).await else { return };
 
         for path in ["/login", "/register", "/forgot-password"] {
@@ -1015,6 +1071,9 @@ both! {
             "/imports/conflicts".into(),
             "/contacts/duplicates".into(),
             "/companies/duplicates".into(),
+            "/leads".into(),
+            "/leads/new".into(),
+            format!("/leads/{lead_id}"),
             format!("/companies/{company_id}/merge"),
             "/no-such-page".into(),
         ];

@@ -1,6 +1,6 @@
 """Registers a user on a fresh server and creates the records the schemathesis
-configuration names (a contact, a company, a deal), then prints them as shell
-`export` lines: TOKEN ORG USER_ID PIPE CONTACT COMPANY DEAL.
+configuration names (a contact, a company, a deal, a lead), then prints them
+as shell `export` lines: TOKEN ORG USER_ID PIPE CONTACT COMPANY DEAL LEAD.
 
 usage: seed.py http://127.0.0.1:PORT
 """
@@ -37,6 +37,7 @@ pipe = next(p["id"] for p in pipelines if p["is_default"])
 company = call("POST", "/companies", {"name": "Seed Co"}, token, org)["id"]
 contact = call("POST", "/contacts", {"name": "Seed Contact", "company_id": company}, token, org)["id"]
 deal = call("POST", "/deals", {"title": "Seed deal", "contact_id": contact}, token, org)["id"]
+lead = call("POST", "/leads", {"name": "Seed lead", "source": "website"}, token, org)["id"]
 for name, value in [("TOKEN", token), ("ORG", org), ("USER_ID", user), ("PIPE", pipe),
-                    ("CONTACT", contact), ("COMPANY", company), ("DEAL", deal)]:
+                    ("CONTACT", contact), ("COMPANY", company), ("DEAL", deal), ("LEAD", lead)]:
     print(f"export {name}={value}")

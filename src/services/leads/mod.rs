@@ -92,7 +92,8 @@ record_fields! {
     /// `new` (default), `contacted`, `qualified` or `unqualified`; `converted` only by converting.
     kept status: String = current.status.clone(),
     object preferences: Preferences = current.preferences.as_ref().and_then(|p| serde_json::from_value::<Preferences>(p.0.clone()).ok()),
-    /// RFC 3339.
+    /// RFC 3339 date-time.
+    #[schema(value_type = Option<DateTime<Utc>>)]
     optional next_follow_up_at: String = current.next_follow_up_at.map(|t| t.to_rfc3339()),
     /// Defaults to the caller on create; left out of a `PATCH`, it stays.
     kept owner_id: String = current.owner_id.to_string(),
@@ -686,11 +687,14 @@ pub async fn update_scoring(state: &App, ctx: &OrgCtx, patch: ScoringPatch) -> A
     for (source, weight) in patch.source_weights.unwrap_or_default() {
         let key = source.trim().to_lowercase();
         let field = format!("source_weights.{source}");
-        if key.is_empty() || key.chars().count() > 100 {
+        if key.is_empty() || source.chars().count() > 100 {
             v.add(field, "a source is 1..100 characters");
             continue;
         }
-        match weight.as_i64().filter(|w| (0..=50).contains(w)) {
+        let whole = weight
+            .as_i64()
+            .or_else(|| weight.as_f64().filter(|f| f.fract() == 0.0).map(|f| f as i64));
+        match whole.filter(|w| (0..=50).contains(w)) {
             Some(w) => {
                 given.insert(key, Value::from(w));
             }
