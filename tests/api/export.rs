@@ -184,3 +184,73 @@ both! {
         assert!(out.stdout.is_empty());
     }
 }
+
+/// The server's resident memory, in KiB.
+fn rss_kib(pid: u32) -> u64 {
+    std::fs::read_to_string(format!("/proc/{pid}/status"))
+        .unwrap_or_default()
+        .lines()
+        .find_map(|l| l.strip_prefix("VmRSS:"))
+        .and_then(|v| v.trim().trim_end_matches("kB").trim().parse().ok())
+        .unwrap_or(0)
+}
+
+/// Exports `ROWS` contacts from a server process of its own and samples its
+/// memory as the file streams: what it holds must not grow with the rows
+/// read (data.md "Export": constant memory). The benchmark measures 1M rows
+/// on a release build (bench/export_memory.py); a debug build here reads
+/// 300,000, some 40 MB of CSV, which a server that buffered would add to
+/// its memory.
+async fn export_memory_stays_flat(app: &TestApp) {
+    const ROWS: i64 = 300_000;
+    let ann = app.register("ann@example.com").await;
+    insert_contacts(app, &ann, ROWS, "''").await;
+    let dir = tempfile::tempdir().unwrap();
+    let server = crate::import_crash::Server::start(&app.database_url, dir.path()).await;
+    let pid = server.child.id();
+    let client = reqwest::Client::new();
+    let login = client
+        .post(format!("{}/api/v1/auth/login", server.base))
+        .json(&json!({"email": "ann@example.com", "password": PASSWORD}))
+        .send()
+        .await
+        .unwrap();
+    let token = login.json::<serde_json::Value>().await.unwrap()["access_token"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    let mut response = client
+        .get(format!("{}/api/v1/contacts/export", server.base))
+        .bearer_auth(&token)
+        .header("X-Organization-Id", &ann.org_id)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(response.status(), 200);
+    let (mut bytes, mut lines) = (0usize, 0usize);
+    let (mut baseline, mut peak) = (None, 0u64);
+    while let Some(chunk) = response.chunk().await.unwrap() {
+        bytes += chunk.len();
+        lines += chunk.iter().filter(|b| **b == b'\n').count();
+        let rss = rss_kib(pid);
+        // The first 4 MB warm the connection pools and caches up.
+        if bytes > 4 << 20 {
+            baseline.get_or_insert(rss);
+            peak = peak.max(rss);
+        }
+    }
+    assert_eq!(lines as i64, ROWS + 1, "every contact and the header");
+    assert!(bytes > 30 << 20, "{bytes} bytes: too few to tell");
+    let baseline = baseline.unwrap();
+    eprintln!("export of {ROWS} contacts: {bytes} bytes; server memory {baseline} KiB after 4 MB, at most {peak} KiB");
+    assert!(
+        peak < baseline + 24 * 1024,
+        "the server grew from {baseline} KiB to {peak} KiB while streaming {bytes} bytes"
+    );
+}
+
+both! {
+    async fn exporting_300_000_contacts_keeps_the_servers_memory_flat(app) {
+        export_memory_stays_flat(&app).await;
+    }
+}

@@ -12,13 +12,14 @@ use sqlx::{Connection, Executor};
 
 const ROWS: usize = 100_000;
 
-struct Server {
-    child: Child,
-    base: String,
+/// The real server binary in a process of its own (killed when dropped).
+pub(crate) struct Server {
+    pub(crate) child: Child,
+    pub(crate) base: String,
 }
 
 impl Server {
-    async fn start(database_url: &str, dir: &std::path::Path) -> Server {
+    pub(crate) async fn start(database_url: &str, dir: &std::path::Path) -> Server {
         let port = std::net::TcpListener::bind("127.0.0.1:0")
             .unwrap()
             .local_addr()
