@@ -1,4 +1,4 @@
-//! `GET /{contacts|companies|deals|tasks}/export`: a list as CSV, and
+//! `GET /{contacts|companies|deals|tasks|leads}/export`: a list as CSV, and
 //! `GET /organization/export`: the whole organization as JSON Lines, both
 //! streamed (`crate::services::export`).
 
@@ -17,6 +17,7 @@ use crate::services::companies::{Company, CompanyQuery};
 use crate::services::contacts::{Contact, ContactQuery};
 use crate::services::deals::{Deal, DealQuery};
 use crate::services::export::{self, Exported};
+use crate::services::leads::{Lead, LeadQuery};
 use crate::services::orgs::OrgCtx;
 use crate::services::tasks::{Task, TaskQuery};
 
@@ -26,6 +27,7 @@ pub fn router() -> OpenApiRouter<App> {
         .routes(routes!(export_companies))
         .routes(routes!(export_deals))
         .routes(routes!(export_tasks))
+        .routes(routes!(export_leads))
         .routes(routes!(export_organization))
 }
 
@@ -33,7 +35,7 @@ pub fn router() -> OpenApiRouter<App> {
 ///
 /// One object per line, `{"type": …, "data": …}`, streamed: the
 /// `organization`, its `member`s (without password hashes), `pipeline`s,
-/// then every `contact`, `company`, `deal` and `task`, then every
+/// then every `company`, `contact`, `deal`, `task` and `lead`, then every
 /// `activity`, each `data` as the API returns it. Logged as
 /// `organization.exported`.
 #[utoipa::path(
@@ -115,4 +117,5 @@ export_endpoints! {
     export_companies: Company, CompanyQuery, "companies", "/companies/export", "Export companies as CSV.";
     export_deals: Deal, DealQuery, "deals", "/deals/export", "Export deals as CSV.";
     export_tasks: Task, TaskQuery, "tasks", "/tasks/export", "Export tasks as CSV.";
+    export_leads: Lead, LeadQuery, "leads", "/leads/export", "Export leads as CSV.";
 }

@@ -64,6 +64,7 @@ exported! {
     crate::services::companies::Company, crate::services::companies::CompanyQuery, "companies", crate::services::companies::list;
     crate::services::deals::Deal, crate::services::deals::DealQuery, "deals", crate::services::deals::list;
     crate::services::tasks::Task, crate::services::tasks::TaskQuery, "tasks", crate::services::tasks::list;
+    crate::services::leads::Lead, crate::services::leads::LeadQuery, "leads", crate::services::leads::list;
 }
 
 /// The header row: the API's field names, in the order of its JSON (the
@@ -189,7 +190,7 @@ enum Section {
 
 /// The record types of an organization export, in its order: each after
 /// the types it refers to, so a restore reads the file once.
-pub const RECORD_TYPES: [&str; 4] = ["company", "contact", "deal", "task"];
+pub const RECORD_TYPES: [&str; 5] = ["company", "contact", "deal", "task", "lead"];
 
 /// One page of the `n`th record type of the export, as lines, and the
 /// cursor of the next.
@@ -199,7 +200,7 @@ async fn record_lines(
     n: usize,
     cursor: Option<String>,
 ) -> AppResult<(Vec<u8>, Option<String>)> {
-    use crate::services::{companies, contacts, deals, tasks};
+    use crate::services::{companies, contacts, deals, leads, tasks};
     async fn of<R: Exported>(
         state: &App,
         ctx: &OrgCtx,
@@ -215,7 +216,8 @@ async fn record_lines(
         0 => of::<companies::Company>(state, ctx, RECORD_TYPES[0], cursor, nothing).await,
         1 => of::<contacts::Contact>(state, ctx, RECORD_TYPES[1], cursor, nothing).await,
         2 => of::<deals::Deal>(state, ctx, RECORD_TYPES[2], cursor, funnel).await,
-        _ => of::<tasks::Task>(state, ctx, RECORD_TYPES[3], cursor, nothing).await,
+        3 => of::<tasks::Task>(state, ctx, RECORD_TYPES[3], cursor, nothing).await,
+        _ => of::<leads::Lead>(state, ctx, RECORD_TYPES[4], cursor, nothing).await,
     }
 }
 
@@ -242,7 +244,9 @@ pub fn organization(
             let chunk = match section? {
                 Section::Start => {
                     async {
-                        let mut out = line("organization", &orgs::organizations::current(&state, &ctx).await?, None)?;
+                        let settings = crate::services::restore::Settings::of(&state, ctx.org_id).await?;
+                        let organization = orgs::organizations::current(&state, &ctx).await?;
+                        let mut out = line("organization", &organization, serde_json::to_value(settings).ok())?;
                         for member in orgs::members::list(&state, &ctx).await? {
                             let account = crate::services::restore::Account::of(&state, member.user_id).await?;
                             out.extend(line("member", &member, serde_json::to_value(account).ok())?);

@@ -38,6 +38,7 @@ use crate::services::companies::{self, Company};
 use crate::services::contacts::{self, Contact};
 use crate::services::deals::{self, Deal, Funnel};
 use crate::services::export::RECORD_TYPES;
+use crate::services::leads::{self, Lead};
 use crate::services::orgs::queries::{self as orgs, Member};
 use crate::services::orgs::{Actor, Organization, Role};
 use crate::services::pipelines::{self, Pipeline};
@@ -66,8 +67,27 @@ impl Account {
     }
 }
 
+/// What the database keeps of an organization beyond its JSON: the
+/// export's `restore` of the organization line.
+#[derive(Debug, Clone, Default, Serialize, Deserialize)]
+pub struct Settings {
+    /// The lead score's own source weights (`PATCH /lead-scoring`).
+    #[serde(default)]
+    pub lead_source_weights: Value,
+}
+
+impl Settings {
+    pub async fn of(state: &App, org: Uuid) -> AppResult<Settings> {
+        let mut conn = state.db.read().await?;
+        let weights = crate::services::leads::queries::source_weights(conn.exec(), org).await?;
+        Ok(Settings {
+            lead_source_weights: weights.0,
+        })
+    }
+}
+
 /// The line types, in the export's order.
-const ORDER: [&str; 8] = [
+const ORDER: [&str; 9] = [
     "organization",
     "member",
     "pipeline",
@@ -75,11 +95,12 @@ const ORDER: [&str; 8] = [
     RECORD_TYPES[1],
     RECORD_TYPES[2],
     RECORD_TYPES[3],
+    RECORD_TYPES[4],
     "activity",
 ];
 
 /// The plurals of [`ORDER`], for counts.
-const PLURALS: [&str; 8] = [
+const PLURALS: [&str; 9] = [
     "organizations",
     "members",
     "pipelines",
@@ -87,6 +108,7 @@ const PLURALS: [&str; 8] = [
     "contacts",
     "deals",
     "tasks",
+    "leads",
     "activities",
 ];
 
@@ -193,7 +215,11 @@ impl State {
             self.rank = rank;
         }
         if rank == 0 {
-            self.begin(c.re(), parse("organization", line.data)?).await?;
+            let settings: Settings = match line.restore {
+                Some(value) => parse("organization's restore", value)?,
+                None => Settings::default(),
+            };
+            self.begin(c.re(), parse("organization", line.data)?, settings).await?;
         } else if self.organization.is_none() {
             bail!("an export begins with its organization");
         } else {
@@ -244,6 +270,11 @@ impl State {
                     self.check_refs(task.contact_id, None, task.deal_id)?;
                     self.pending.tasks.push(Checked::new(task));
                 }
+                "lead" => {
+                    let lead: Lead = parse("lead", line.data)?;
+                    self.check_refs(lead.converted_contact_id, None, lead.converted_deal_id)?;
+                    self.pending.leads.push(leads::searched(lead));
+                }
                 _ => self.pending.activities.push(parse::<Activity>("activity", line.data)?),
             }
         }
@@ -254,7 +285,7 @@ impl State {
         Ok(())
     }
 
-    async fn begin(&mut self, mut c: Exec<'_>, organization: Organization) -> anyhow::Result<()> {
+    async fn begin(&mut self, mut c: Exec<'_>, organization: Organization, settings: Settings) -> anyhow::Result<()> {
         if self.organization.is_some() {
             bail!("a second organization (an export holds one)");
         }
@@ -265,7 +296,11 @@ impl State {
                 organization.name
             );
         }
-        orgs::insert_organization(c, &organization).await?;
+        orgs::insert_organization(c.re(), &organization).await?;
+        if settings.lead_source_weights.is_object() {
+            crate::services::leads::queries::set_source_weights(c, organization.id, &settings.lead_source_weights)
+                .await?;
+        }
         self.org = organization.id;
         self.organization = Some(organization);
         Ok(())
@@ -343,12 +378,18 @@ struct Pending {
     contacts: Vec<Checked<Contact>>,
     deals: Vec<Checked<Deal>>,
     tasks: Vec<Checked<Task>>,
+    leads: Vec<Checked<Lead>>,
     activities: Vec<Activity>,
 }
 
 impl Pending {
     fn len(&self) -> usize {
-        self.companies.len() + self.contacts.len() + self.deals.len() + self.tasks.len() + self.activities.len()
+        self.companies.len()
+            + self.contacts.len()
+            + self.deals.len()
+            + self.tasks.len()
+            + self.leads.len()
+            + self.activities.len()
     }
 
     async fn flush(&mut self, mut c: Exec<'_>, org: Uuid) -> Result<(), sqlx::Error> {
@@ -356,6 +397,7 @@ impl Pending {
         write(c.re(), org, &mut self.contacts).await?;
         write(c.re(), org, &mut self.deals).await?;
         write(c.re(), org, &mut self.tasks).await?;
+        write(c.re(), org, &mut self.leads).await?;
         if !self.activities.is_empty() {
             activities::insert_many(c, org, &self.activities).await?;
             self.activities.clear();

@@ -167,6 +167,45 @@ async fn fill(app: &TestApp) -> (Session, Vec<Session>) {
     )
     .await
     .assert(201);
+    // Leads: the organization's own source weights, one open lead with a
+    // comment, one converted with a deal.
+    app.patch(
+        &ann,
+        "/api/v1/lead-scoring",
+        json!({"source_weights": {"referral": 35, "fair": 12}}),
+    )
+    .await
+    .assert(200);
+    let open = app
+        .post(
+            &mel,
+            "/api/v1/leads",
+            json!({"name": "Open Lead", "email": "open@lead.example", "source": "referral",
+        "utm": {"source": "news"}, "preferences": {"budget_max": "300000", "locations": ["Lisbon"]}}),
+        )
+        .await;
+    open.assert(201);
+    app.post(
+        &mel,
+        &format!("/api/v1/leads/{}/activities", open.body["id"].as_str().unwrap()),
+        json!({"text": "Called"}),
+    )
+    .await
+    .assert(201);
+    let gone = app
+        .post(
+            &ann,
+            "/api/v1/leads",
+            json!({"name": "Won Lead", "company_name": "Acme GmbH", "phone": "+14155550177"}),
+        )
+        .await;
+    app.post(
+        &ann,
+        &format!("/api/v1/leads/{}/convert", gone.body["id"].as_str().unwrap()),
+        json!({"deal": {"amount": "99"}}),
+    )
+    .await
+    .assert(200);
     (ann, vec![max, mel])
 }
 
@@ -195,6 +234,9 @@ async fn reads(app: &TestApp, s: &Session) -> Vec<(String, Value)> {
         "/api/v1/deals?q=renewal",
         "/api/v1/tasks",
         "/api/v1/tasks?is_done=true",
+        "/api/v1/leads",
+        "/api/v1/leads?sort=-score",
+        "/api/v1/lead-scoring",
         "/api/v1/analytics/deals/funnel",
         "/api/v1/analytics/deals/summary",
         "/api/v1/contacts/duplicates",
@@ -207,6 +249,7 @@ async fn reads(app: &TestApp, s: &Session) -> Vec<(String, Value)> {
         ("/api/v1/companies", None),
         ("/api/v1/deals", Some("activities")),
         ("/api/v1/tasks", None),
+        ("/api/v1/leads", Some("activities")),
         ("/api/v1/pipelines", None),
     ] {
         for record in app.get(s, list).await.body["data"].as_array().unwrap() {
@@ -217,7 +260,7 @@ async fn reads(app: &TestApp, s: &Session) -> Vec<(String, Value)> {
             }
         }
     }
-    for export in ["contacts", "companies", "deals", "tasks"] {
+    for export in ["contacts", "companies", "deals", "tasks", "leads"] {
         paths.push(format!("/api/v1/{export}/export"));
     }
     paths.push("/api/v1/organization/export".into());
@@ -254,7 +297,7 @@ async fn an_organization_moves_from_sqlite_to_postgres_and_reads_the_same() {
         &[],
     ));
     assert!(
-        out.contains(&format!("({})", ann.org_id)) && out.contains("contacts: 4"),
+        out.contains(&format!("({})", ann.org_id)) && out.contains("contacts: 5") && out.contains("leads: 2"),
         "{out}"
     );
 

@@ -273,7 +273,7 @@ async fn check(mut c: Exec<'_>, ctx: &OrgCtx, input: LeadInput, current: Option<
 
 /// A lead with the words `q` finds it by: its name, email, phone (also as
 /// national digits) and company name.
-fn searched(lead: Lead) -> Checked<Lead> {
+pub fn searched(lead: Lead) -> Checked<Lead> {
     Checked {
         search_text: crate::services::contacts::search_text(
             &lead.name,
