@@ -42,6 +42,9 @@ CREATE INDEX leads_score_idx ON leads (organization_id, score, id);
 CREATE INDEX leads_follow_up_idx ON leads (organization_id, COALESCE(next_follow_up_at, '9999-12-31T00:00:00+00:00'::timestamptz), id);
 CREATE INDEX leads_status_idx ON leads (organization_id, status, created_at, id);
 CREATE INDEX leads_source_idx ON leads (organization_id, source, created_at, id);
+-- GET /analytics/leads/sources counts leads by source and status from this
+-- index alone.
+CREATE INDEX leads_source_status_idx ON leads (organization_id, source, status);
 CREATE INDEX leads_owner_idx ON leads (organization_id, owner_id, created_at, id);
 CREATE INDEX leads_search_idx ON leads USING GIN (search_vector);
 

@@ -35,6 +35,7 @@ CREATE INDEX leads_score_idx ON leads (organization_id, score, id);
 CREATE INDEX leads_follow_up_idx ON leads (organization_id, COALESCE(next_follow_up_at, '9999-12-31T00:00:00+00:00'), id);
 CREATE INDEX leads_status_idx ON leads (organization_id, status, created_at, id);
 CREATE INDEX leads_source_idx ON leads (organization_id, source, created_at, id);
+CREATE INDEX leads_source_status_idx ON leads (organization_id, source, status);
 CREATE INDEX leads_owner_idx ON leads (organization_id, owner_id, created_at, id);
 
 CREATE VIRTUAL TABLE leads_fts USING fts5 (

@@ -14,7 +14,10 @@ use utoipa_axum::router::OpenApiRouter;
 use utoipa_axum::routes;
 
 pub fn router() -> OpenApiRouter<App> {
-    OpenApiRouter::new().routes(routes!(summary)).routes(routes!(funnel))
+    OpenApiRouter::new()
+        .routes(routes!(summary))
+        .routes(routes!(funnel))
+        .routes(routes!(leads_by_source))
 }
 
 /// Deal counts and amounts by status, win rate, average won amount and time to close.
@@ -45,4 +48,21 @@ async fn funnel(
     ApiQuery(query): ApiQuery<AnalyticsQuery>,
 ) -> AppResult<Json<Value>> {
     deal_funnel(&state, &ctx, &query).await.map(Json)
+}
+
+/// Lead to revenue per source: leads, conversions, conversion rate, and the
+/// won deals made by converting the source's leads with their amounts per
+/// currency; most leads first.
+#[utoipa::path(
+    get, path = "/analytics/leads/sources", tag = "analytics",
+    params(OrgHeader, LeadSourcesQuery),
+    security(("bearer" = [])),
+    responses((status = 200, body = LeadSources), (status = 422, body = Problem, description = "`validation_failed`"))
+)]
+async fn leads_by_source(
+    ctx: OrgCtx,
+    State(state): State<App>,
+    ApiQuery(query): ApiQuery<LeadSourcesQuery>,
+) -> AppResult<Json<Value>> {
+    lead_sources(&state, &ctx, &query).await.map(Json)
 }

@@ -11,6 +11,7 @@ pub mod contacts;
 pub mod deals;
 pub mod duplicates;
 pub mod export;
+pub mod forms;
 pub mod imports;
 pub mod invitations;
 pub mod jobs;
@@ -40,6 +41,7 @@ pub fn router() -> OpenApiRouter<App> {
         .merge(duplicates::router())
         .merge(contacts::router())
         .merge(leads::router())
+        .merge(forms::router())
         .merge(companies::router())
         .merge(tags::router())
         .merge(pipelines::router())

@@ -27,6 +27,7 @@ pub fn router(state: App) -> Router {
     let api = crate::api::router();
     let (api, spec) = OpenApiRouter::with_openapi(openapi::base())
         .nest("/api/v1", api)
+        .merge(crate::api::forms::public_router())
         .split_for_parts();
     let spec = openapi::finish(spec);
 

@@ -552,6 +552,32 @@ fn field_rules() -> Vec<(&'static str, &'static str, Value)> {
             "additionalProperties": { "type": "integer", "minimum": 0, "maximum": 50 },
         }),
     );
+    // forms::check
+    add(&["FormInput"], "name", required_text(200));
+    add(&["FormInput"], "fields", json!({ "minItems": 1, "maxItems": 20 }));
+    add(&["FormInput"], "default_owner_id", optional_uuid());
+    add(&["FormInput"], "default_tags", tags());
+    add(&["FormInput"], "source", optional_text(100));
+    add(
+        &["FormInput"],
+        "thank_you_url",
+        json!({ "anyOf": [
+            { "type": "string", "maxLength": 2000, "pattern": format!(r"^{WS}*https?://[^\s/?#]+[^\s]*{WS}*$") },
+            { "type": "string", "pattern": format!(r"^{WS}*$") },
+            { "type": "null" }
+        ] }),
+    );
+    add(
+        &["FormField"],
+        "key",
+        json!({ "enum": crate::services::forms::LEAD_FIELDS }),
+    );
+    add(&["FormField"], "label", required_text(100));
+    add(
+        &["FormField"],
+        "type",
+        json!({ "enum": ["text", "email", "tel", "textarea", "url", "", null] }),
+    );
     // tasks::check
     add(TASK, "title", required_text(200));
     add(TASK, "description", optional_text(10_000));

@@ -20,6 +20,7 @@ pub mod contacts;
 pub mod deals;
 pub mod duplicates;
 pub mod export;
+pub mod forms;
 pub mod idempotency;
 pub mod imports;
 pub mod jobs;

@@ -37,11 +37,16 @@ pub enum AuthAction {
 /// the next housekeeping round.
 pub const PRUNE_ABOVE: usize = 100_000;
 
+/// Submissions of one public form from one address, per minute (leads.md).
+pub const FORM_SUBMISSIONS_PER_MINUTE: u32 = 10;
+
 pub struct RateLimits {
     /// (action, IP, keyed hash of the normalized email).
     auth: DefaultKeyedRateLimiter<(AuthAction, IpAddr, u64)>,
     auth_ip: DefaultKeyedRateLimiter<IpAddr>,
     api: DefaultKeyedRateLimiter<Uuid>,
+    /// Public form submissions per (form, client IP): 10 a minute.
+    forms: DefaultKeyedRateLimiter<(Uuid, IpAddr)>,
     clock: DefaultClock,
     /// Hashes emails with a key of this process's own (no chosen collisions).
     email_hasher: std::collections::hash_map::RandomState,
@@ -60,6 +65,7 @@ impl RateLimits {
             auth: DefaultKeyedRateLimiter::keyed(auth_quota),
             auth_ip: DefaultKeyedRateLimiter::keyed(auth_ip_quota),
             api: DefaultKeyedRateLimiter::keyed(api_quota),
+            forms: DefaultKeyedRateLimiter::keyed(Quota::per_minute(nonzero(FORM_SUBMISSIONS_PER_MINUTE))),
             clock: DefaultClock::default(),
             email_hasher: Default::default(),
             started: std::time::Instant::now(),
@@ -86,6 +92,15 @@ impl RateLimits {
             .map_err(|not_until| self.limited(not_until.wait_time_from(self.clock.now())))
     }
 
+    /// Counts one submission of a public form from `ip`.
+    pub fn check_form(&self, form: Uuid, ip: Option<IpAddr>) -> Result<(), AppError> {
+        let ip = ip.unwrap_or(IpAddr::V4(Ipv4Addr::UNSPECIFIED));
+        self.prune_if_large();
+        self.forms
+            .check_key(&(form, ip))
+            .map_err(|not_until| self.limited(not_until.wait_time_from(self.clock.now())))
+    }
+
     fn limited(&self, wait: std::time::Duration) -> AppError {
         AppError::rate_limited(wait.as_secs_f64().ceil() as u64)
     }
@@ -95,17 +110,18 @@ impl RateLimits {
         self.auth.retain_recent();
         self.auth_ip.retain_recent();
         self.api.retain_recent();
+        self.forms.retain_recent();
     }
 
     /// Keys held now, in all three maps.
     pub fn keys(&self) -> usize {
-        self.auth.len() + self.auth_ip.len() + self.api.len()
+        self.auth.len() + self.auth_ip.len() + self.api.len() + self.forms.len()
     }
 
     /// Prunes at once when a flood of new keys outgrows [`PRUNE_ABOVE`],
     /// at most once a second (pruning walks every key).
     fn prune_if_large(&self) {
-        if self.auth.len() + self.auth_ip.len() <= PRUNE_ABOVE {
+        if self.auth.len() + self.auth_ip.len() + self.forms.len() <= PRUNE_ABOVE {
             return;
         }
         let now = self.started.elapsed().as_secs() + 1;

@@ -234,6 +234,44 @@ both! {
         app.post(&mel, LEADS, json!({"name": "Given", "owner_id": ann.user_id})).await.assert_problem(403, "forbidden");
     }
 
+    async fn lead_sources_go_from_leads_to_revenue_per_currency(app) {
+        let ann = app.register("ann@example.com").await;
+        let mut converted = Vec::new();
+        for (name, source) in [("A", Some("referral")), ("B", Some("referral")), ("C", Some("referral")), ("D", Some("website")), ("E", None)] {
+            let body = match source {
+                Some(s) => json!({"name": name, "source": s}),
+                None => json!({"name": name}),
+            };
+            let id = app.post(&ann, LEADS, body).await.body["id"].as_str().unwrap().to_string();
+            converted.push(id);
+        }
+        // A and B converted with deals (one won in EUR, one won in USD), C not converted, D converted without a deal.
+        let mut deals = Vec::new();
+        for (id, currency) in [(&converted[0], "EUR"), (&converted[1], "USD")] {
+            let r = app.post(&ann, &format!("{LEADS}/{id}/convert"), json!({"deal": {"amount": "100.50", "currency": currency}})).await;
+            r.assert(200);
+            deals.push(r.body["deal"]["id"].as_str().unwrap().to_string());
+        }
+        app.post(&ann, &format!("{LEADS}/{}/convert", converted[3]), json!({})).await.assert(200);
+        let before = app.get(&ann, "/api/v1/analytics/leads/sources").await;
+        before.assert(200);
+        assert_eq!(before.body["data"][0]["won_deals"], 0, "nothing won yet");
+        for deal in &deals {
+            let path = format!("/api/v1/deals/{deal}");
+            app.patch(&ann, &path, json!({"status": "in_progress"})).await.assert(200);
+            app.patch(&ann, &path, json!({"status": "won"})).await.assert(200);
+        }
+        let r = app.get(&ann, "/api/v1/analytics/leads/sources").await;
+        assert_eq!(r.body, json!({"data": [
+            {"source": "referral", "leads": 3, "converted": 2, "conversion_rate": 2.0 / 3.0, "won_deals": 2, "won_amount": {"EUR": "100.50", "USD": "100.50"}},
+            {"source": "website", "leads": 1, "converted": 1, "conversion_rate": 1.0, "won_deals": 0, "won_amount": {}},
+            {"source": null, "leads": 1, "converted": 0, "conversion_rate": 0.0, "won_deals": 0, "won_amount": {}},
+        ]}));
+        app.get(&ann, "/api/v1/analytics/leads/sources?created_after=yesterday").await.assert_problem(422, "validation_failed");
+        let later = app.get(&ann, "/api/v1/analytics/leads/sources?created_after=2999-01-01T00:00:00Z").await;
+        assert_eq!(later.body, json!({"data": []}));
+    }
+
     async fn source_weights_are_settings_and_open_leads_are_scored_again(app) {
         let ann = app.register("ann@example.com").await;
         let max = app.add_member(&ann, "max@example.com", "manager").await;

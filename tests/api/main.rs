@@ -18,6 +18,7 @@ mod conventions;
 mod deals;
 mod duplicates;
 mod export;
+mod forms;
 mod import_crash;
 mod imports;
 mod invitations;

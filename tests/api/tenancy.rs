@@ -20,6 +20,7 @@ struct Records {
     import: String,
     conflict: String,
     lead: String,
+    form: String,
 }
 
 async fn id(r: Resp) -> String {
@@ -82,7 +83,16 @@ async fn seed(app: &TestApp, owner: &Session) -> Records {
         .post(owner, "/api/v1/leads", json!({"name": "L", "email": "l@example.com"}))
         .await)
     .await;
+    let form = id(app
+        .post(
+            owner,
+            "/api/v1/forms",
+            json!({"name": "F", "fields": [{"key": "name", "label": "Name"}]}),
+        )
+        .await)
+    .await;
     Records {
+        form,
         lead,
         contact,
         company,
@@ -100,6 +110,12 @@ async fn seed(app: &TestApp, owner: &Session) -> Records {
 /// looked at.
 fn managers_only(path: &str) -> bool {
     path.starts_with("/api/v1/import")
+}
+
+/// Endpoints for admins and owners: a manager's or member's 403 comes
+/// first.
+fn admins_only(path: &str) -> bool {
+    path.starts_with("/api/v1/forms")
 }
 
 /// (method, path, body) of every endpoint that takes an id.
@@ -171,6 +187,13 @@ fn endpoints(r: &Records) -> Vec<(Method, String, Option<Value>)> {
             Some(json!({"deal": {"title": "Won"}})),
         ),
         (Method::DELETE, format!("/api/v1/leads/{}", r.lead), None),
+        (Method::GET, format!("/api/v1/forms/{}", r.form), None),
+        (
+            Method::PUT,
+            format!("/api/v1/forms/{}", r.form),
+            Some(json!({"name": "G", "fields": [{"key": "name", "label": "Name"}]})),
+        ),
+        (Method::DELETE, format!("/api/v1/forms/{}", r.form), None),
         (Method::GET, format!("/api/v1/imports/{}", r.import), None),
         (
             Method::POST,
@@ -222,7 +245,7 @@ both! {
                     .replace(&theirs.pipeline, &random).replace(&theirs.deal, &random).replace(&theirs.task, &random)
                     .replace(&theirs.member, &random).replace(&theirs.invitation, &random)
                     .replace(&theirs.import, &random).replace(&theirs.conflict, &random)
-                    .replace(&theirs.lead, &random);
+                    .replace(&theirs.lead, &random).replace(&theirs.form, &random);
                 let missing_body = body.as_ref().map(|b| serde_json::from_str(&missing_of(&b.to_string())).unwrap());
                 let missing = call(&app, caller, &method, &missing_of(&path), &missing_body).await;
                 assert_eq!(
@@ -230,7 +253,9 @@ both! {
                     "{role} {method} {path}: another organization's id must answer like a missing one"
                 );
                 assert!(foreign.status == 404 || foreign.status == 403, "{role} {method} {path}: {}", foreign.status);
-                if (method == Method::GET && !(managers_only(&path) && *role == "member")) || *role == "owner" || *role == "admin" {
+                let refused_first = (managers_only(&path) && *role == "member")
+                    || (admins_only(&path) && (*role == "member" || *role == "manager"));
+                if (method == Method::GET && !refused_first) || *role == "owner" || *role == "admin" {
                     foreign.assert_problem(404, "not_found");
                 }
             }

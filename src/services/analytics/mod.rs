@@ -579,3 +579,112 @@ async fn compute_funnel(mut c: Exec<'_>, org: Uuid, mut scope: Scope) -> AppResu
     };
     serde_json::to_value(funnel).map_err(AppError::internal)
 }
+
+/// The filters of `GET /analytics/leads/sources`.
+#[derive(Debug, Default, Deserialize, IntoParams)]
+#[into_params(parameter_in = Query)]
+pub struct LeadSourcesQuery {
+    #[param(value_type = Option<Uuid>)]
+    pub owner_id: Option<String>,
+    /// Leads created at or after (RFC 3339).
+    #[param(value_type = Option<DateTime<Utc>>)]
+    pub created_after: Option<String>,
+    /// Leads created before (RFC 3339).
+    #[param(value_type = Option<DateTime<Utc>>)]
+    pub created_before: Option<String>,
+}
+
+/// One source's way from lead to revenue.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct LeadSource {
+    /// Null for leads without a source.
+    pub source: Option<String>,
+    pub leads: i64,
+    pub converted: i64,
+    /// converted / leads.
+    pub conversion_rate: f64,
+    /// Won deals made by converting the source's leads.
+    pub won_deals: i64,
+    /// Their amounts per currency, as decimal strings.
+    #[schema(value_type = Object)]
+    pub won_amount: Map<String, Value>,
+}
+
+/// `{data: [LeadSource]}`, most leads first.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct LeadSources {
+    pub data: Vec<LeadSource>,
+}
+
+/// Lead to revenue per source (leads.md): the leads, how many converted,
+/// and the won deals their conversions made, per currency. Cached like the
+/// deal analytics and dropped by every lead or deal write.
+pub async fn lead_sources(state: &App, ctx: &OrgCtx, query: &LeadSourcesQuery) -> AppResult<Value> {
+    let scope = Scope::parse(
+        ctx,
+        &AnalyticsQuery {
+            pipeline_id: None,
+            owner_id: query.owner_id.clone(),
+            created_after: query.created_after.clone(),
+            created_before: query.created_before.clone(),
+        },
+    )?;
+    let key = state.analytics.key(ctx.org_id, &scope.cache_key("lead_sources"));
+    cached(state, key, async {
+        let mut conn = state.db.read().await?;
+        let mut c = conn.exec();
+        let counts: Vec<(Option<String>, i64, i64)> = run!(c.re(), conn => {
+            let mut q = sqlx::QueryBuilder::new(
+                "SELECT source, COUNT(*), CAST(SUM(CASE WHEN status = 'converted' THEN 1 ELSE 0 END) AS BIGINT) \
+                 FROM leads WHERE organization_id = ",
+            );
+            q.push_bind(ctx.org_id);
+            scope.push(&mut q);
+            q.push(" GROUP BY source");
+            q.build_query_as().fetch_all(conn).await
+        })?;
+        let won: Vec<(Option<String>, String, i64, i64)> = run!(c.re(), conn => {
+            let mut q = sqlx::QueryBuilder::new(
+                "SELECT l.source, d.currency, COUNT(*), CAST(SUM(d.amount_cents) AS BIGINT) FROM deals AS d \
+                 JOIN (SELECT source, converted_deal_id FROM leads WHERE organization_id = ",
+            );
+            q.push_bind(ctx.org_id);
+            scope.push(&mut q);
+            q.push(" AND converted_deal_id IS NOT NULL) AS l ON d.id = l.converted_deal_id WHERE d.organization_id = ")
+                .push_bind(ctx.org_id)
+                .push(" AND d.status = 'won' GROUP BY l.source, d.currency");
+            q.build_query_as().fetch_all(conn).await
+        })?;
+        let mut data: Vec<LeadSource> = counts
+            .into_iter()
+            .map(|(source, leads, converted)| LeadSource {
+                conversion_rate: if leads > 0 {
+                    converted as f64 / leads as f64
+                } else {
+                    0.0
+                },
+                source,
+                leads,
+                converted,
+                won_deals: 0,
+                won_amount: Map::new(),
+            })
+            .collect();
+        for (source, currency, deals, cents) in won {
+            if let Some(row) = data.iter_mut().find(|r| r.source == source) {
+                row.won_deals += deals;
+                row.won_amount
+                    .insert(currency, Value::String(crate::format::cents(cents)));
+            }
+        }
+        // Most leads first; then by name, the leads without a source last.
+        data.sort_by(|a, b| {
+            b.leads
+                .cmp(&a.leads)
+                .then_with(|| a.source.is_none().cmp(&b.source.is_none()))
+                .then_with(|| a.source.cmp(&b.source))
+        });
+        serde_json::to_value(LeadSources { data }).map_err(crate::error::AppError::internal)
+    })
+    .await
+}

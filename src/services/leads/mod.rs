@@ -351,6 +351,8 @@ impl Record for Lead {
     const KIND: &'static str = "lead";
     const TABLE: &'static str = "leads";
     const COLUMNS: &'static str = queries::COLUMNS;
+    /// The lead sources' analytics read leads.
+    const IN_ANALYTICS: bool = true;
     type Input = LeadInput;
     type Patch = LeadPatch;
 
@@ -632,11 +634,7 @@ pub async fn convert(state: &App, ctx: &OrgCtx, id: Uuid, input: ConvertInput) -
             "deal_id": next.converted_deal_id,
         }));
     audit::record(tx.exec(), ctx.org_id, &event).await?;
-    if deal.is_some() {
-        crate::services::analytics::commit(state, tx, ctx.org_id).await?;
-    } else {
-        tx.commit().await?;
-    }
+    crate::services::analytics::commit(state, tx, ctx.org_id).await?;
     Ok(Converted {
         lead: next,
         contact,
