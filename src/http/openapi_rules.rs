@@ -554,7 +554,11 @@ fn field_rules() -> Vec<(&'static str, &'static str, Value)> {
     );
     // forms::check
     add(&["FormInput"], "name", required_text(200));
-    add(&["FormInput"], "fields", json!({ "minItems": 1, "maxItems": 20 }));
+    add(
+        &["FormInput"],
+        "fields",
+        json!({ "minItems": 1, "maxItems": 20, "contains": { "type": "object", "properties": { "key": { "const": "name" } } } }),
+    );
     add(&["FormInput"], "default_owner_id", optional_uuid());
     add(&["FormInput"], "default_tags", tags());
     add(&["FormInput"], "source", optional_text(100));

@@ -139,6 +139,8 @@ pub fn router(state: App) -> Router<App> {
         )
         .route("/settings/pipelines/{id}", post(settings::update_pipeline))
         .route("/settings/audit", get(settings::audit_log))
+        .route("/settings/forms", get(settings::forms_list).post(settings::create_form))
+        .route("/settings/forms/{id}/delete", post(settings::delete_form))
         .route("/settings/jobs", get(settings::jobs))
         .route(
             "/imports",

@@ -678,3 +678,165 @@ fn detail_words(details: &serde_json::Value) -> String {
 fn short(id: Uuid) -> String {
     id.to_string().chars().take(8).collect()
 }
+
+// ----- Web forms ----------------------------------------------------------
+
+/// A form as the settings page lists it, with its snippet.
+pub struct FormRow {
+    pub id: String,
+    pub name: String,
+    pub fields: String,
+    pub address: String,
+    /// The HTML to paste into a website (shown as text).
+    pub snippet: String,
+}
+
+#[derive(Template)]
+#[template(path = "settings_forms.html")]
+struct FormsPage {
+    shell: Shell,
+    forms: Vec<FormRow>,
+    members: Vec<view::Choice>,
+    errors: FormErrors,
+}
+
+/// The new-form form: the name always asked; the other fields checked.
+#[derive(Debug, Default, Clone, Deserialize)]
+#[serde(default)]
+pub struct NewForm {
+    name: String,
+    ask_email: String,
+    ask_phone: String,
+    ask_company_name: String,
+    ask_message: String,
+    email_required: String,
+    thank_you_url: String,
+    source: String,
+    default_owner_id: String,
+    default_tags: String,
+}
+
+async fn forms_page(state: &App, web: &Web, errors: FormErrors) -> AppResult<FormsPage> {
+    admin_only(web)?;
+    let public = state.config.public_url.trim_end_matches('/').to_string();
+    let forms = crate::services::forms::list(state, &web.ctx).await?;
+    Ok(FormsPage {
+        shell: shell(web, "forms"),
+        forms: forms
+            .iter()
+            .map(|f| {
+                let address = format!("{public}/f/{}", f.public_key);
+                FormRow {
+                    id: f.id.to_string(),
+                    name: f.name.clone(),
+                    fields: f
+                        .fields
+                        .0
+                        .iter()
+                        .map(|x| x.label.clone())
+                        .collect::<Vec<_>>()
+                        .join(", "),
+                    snippet: snippet(&address, &f.fields.0),
+                    address,
+                }
+            })
+            .collect(),
+        members: view::members(state, web.ctx.org_id).await?,
+        errors,
+    })
+}
+
+/// The HTML a website embeds: the fields, a hidden `page_url` its script
+/// may fill (for the page's UTM parameters), the honeypot hidden from
+/// people, and the submit button.
+fn snippet(address: &str, fields: &[crate::services::forms::FormField]) -> String {
+    let mut html = format!("<form action=\"{address}\" method=\"post\">\n");
+    for f in fields {
+        let required = if f.required { " required" } else { "" };
+        let label = f
+            .label
+            .replace('&', "&amp;")
+            .replace('<', "&lt;")
+            .replace('"', "&quot;");
+        match f.kind.as_deref() {
+            Some("textarea") => html.push_str(&format!(
+                "  <label>{label}<br><textarea name=\"{}\"{required}></textarea></label><br>\n",
+                f.key
+            )),
+            kind => html.push_str(&format!(
+                "  <label>{label}<br><input name=\"{}\" type=\"{}\"{required}></label><br>\n",
+                f.key,
+                kind.unwrap_or("text")
+            )),
+        }
+    }
+    html.push_str("  <input type=\"hidden\" name=\"page_url\" value=\"\">\n");
+    html.push_str(&format!(
+        "  <div style=\"position:absolute;left:-10000px\" aria-hidden=\"true\"><input name=\"{}\" tabindex=\"-1\" autocomplete=\"off\"></div>\n",
+        crate::services::forms::HONEYPOT
+    ));
+    html.push_str("  <button type=\"submit\">Send</button>\n</form>\n");
+    html.push_str("<script>document.currentScript.previousElementSibling.page_url.value = location.href;</script>\n");
+    html
+}
+
+pub async fn forms_list(State(state): State<App>, web: Web) -> Response {
+    page(forms_page(&state, &web, FormErrors::default()).await)
+}
+
+pub async fn create_form(State(state): State<App>, web: Web, Form(form): Form<NewForm>) -> Response {
+    use crate::services::forms::{FormField, FormInput};
+    let on = |v: &str| !v.is_empty();
+    let mut fields = vec![FormField {
+        key: "name".into(),
+        label: "Name".into(),
+        kind: Some("text".into()),
+        required: true,
+    }];
+    for (asked, key, label, kind) in [
+        (&form.ask_email, "email", "Email", "email"),
+        (&form.ask_phone, "phone", "Phone", "tel"),
+        (&form.ask_company_name, "company_name", "Company", "text"),
+        (&form.ask_message, "message", "Message", "textarea"),
+    ] {
+        if on(asked) {
+            fields.push(FormField {
+                key: key.into(),
+                label: label.into(),
+                kind: Some(kind.into()),
+                required: key == "email" && on(&form.email_required),
+            });
+        }
+    }
+    let input = FormInput {
+        name: form.name.clone(),
+        fields,
+        default_owner_id: view::filled(&form.default_owner_id),
+        default_tags: Some(crate::services::records::fields::tag_list(&form.default_tags)),
+        source: view::filled(&form.source),
+        thank_you_url: view::filled(&form.thank_you_url),
+    };
+    match crate::services::forms::create(&state, &web.ctx, input).await {
+        Ok(_) => see_other("/settings/forms"),
+        Err(e) if e.status.is_client_error() && e.status != StatusCode::FORBIDDEN => {
+            let status = e.status;
+            let errors = FormErrors::from_api(&e)
+                .keep("name", &form.name)
+                .keep("thank_you_url", &form.thank_you_url)
+                .keep("source", &form.source)
+                .keep("default_tags", &form.default_tags);
+            match forms_page(&state, &web, errors).await {
+                Ok(page) => view::render(status, &page),
+                Err(e) => view::error_page(&e),
+            }
+        }
+        Err(e) => view::error_page(&e),
+    }
+}
+
+pub async fn delete_form(State(state): State<App>, web: Web, IdPath(id): IdPath) -> Response {
+    match crate::services::forms::delete(&state, &web.ctx, id).await {
+        Ok(()) => see_other("/settings/forms"),
+        Err(e) => view::error_page(&e),
+    }
+}

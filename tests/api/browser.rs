@@ -746,6 +746,46 @@ both! {
         assert!(b.text("#duplicates-table").await.contains("No likely duplicates"));
     }
 
+    async fn a_website_form_made_in_settings_turns_a_visit_into_a_lead(app) {
+        let _one = ONE_AT_A_TIME.lock().await;
+        let owner = app.register("owner@example.com").await;
+        let Some(b) = browser(&app).await else { return };
+        b.sign_in("owner@example.com").await;
+        b.goto("/settings/forms").await;
+        b.fill("#name", "Pricing page").await;
+        b.click("input[name=ask_phone]").await;
+        b.fill("#thank_you_url", &app.url("/forgot-password?thanks=1")).await;
+        b.click("#create-form").await;
+        b.wait_for_path(|p| p == "/settings/forms").await;
+        let snippet = b.find("textarea.snippet").await.prop("value").await.unwrap().unwrap();
+        assert!(snippet.contains("name=\"website_url\"") && snippet.contains("name=\"phone\""), "{snippet}");
+        // The snippet posts to the server's public URL (CRM_PUBLIC_URL), which
+        // the test server only pretends to have.
+        assert!(snippet.contains("action=\"http://crm.test/f/"), "{snippet}");
+        let snippet = snippet.replace("http://crm.test", &app.url(""));
+        // The snippet on a page of its own, as a website would have it; the
+        // visitor came from a campaign.
+        let dir = tempfile::tempdir().unwrap();
+        let page = dir.path().join("pricing.html");
+        std::fs::write(&page, format!("<!doctype html><html lang=\"en\"><title>Pricing</title><body>{snippet}</body></html>")).unwrap();
+        b.client.goto(&format!("file://{}?utm_source=newsletter&utm_campaign=spring", page.display())).await.unwrap();
+        b.find("input[name=name]").await.send_keys("Vera Visitor").await.unwrap();
+        b.find("input[name=email]").await.send_keys("vera@example.org").await.unwrap();
+        b.find("input[name=phone]").await.send_keys("+44 20 7946 0958").await.unwrap();
+        b.find("textarea[name=message]").await.send_keys("Do you do group rates?").await.unwrap();
+        b.click("button[type=submit]").await;
+        // The form's thank-you page.
+        b.wait_for_path(|p| p == "/forgot-password").await;
+        let leads = app.get(&owner, "/api/v1/leads").await;
+        let lead = &leads.body["data"][0];
+        assert_eq!((lead["name"].as_str(), lead["phone"].as_str(), lead["source"].as_str()), (Some("Vera Visitor"), Some("+442079460958"), Some("website")));
+        assert_eq!((lead["utm"]["source"].as_str(), lead["utm"]["campaign"].as_str()), (Some("newsletter"), Some("spring")));
+        assert_eq!(lead["score"], 55, "email, phone, website and the message as recent activity");
+        // The team sees it in the app with its message.
+        b.goto(&format!("/leads/{}", lead["id"].as_str().unwrap())).await;
+        assert!(b.text("#timeline").await.contains("Do you do group rates?"));
+    }
+
     async fn a_lead_is_entered_scored_followed_up_and_converted_with_a_deal(app) {
         let _one = ONE_AT_A_TIME.lock().await;
         let owner = app.register("owner@example.com").await;
@@ -1037,6 +1077,7 @@ both! {
             .await;
         let lead_id = lead.body["id"].as_str().unwrap().to_string();
         app.post(&owner, &format!("/api/v1/leads/{lead_id}/activities"), json!({"text": "Called"})).await.assert(201);
+        app.post(&owner, "/api/v1/forms", json!({"name": "Contact", "fields": [{"key": "name", "label": "Name"}, {"key": "message", "label": "Message", "type": "textarea"}]})).await.assert(201);
         let Some(b) = browser(&app).await else { return };
 
         for path in ["/login", "/register", "/forgot-password"] {
@@ -1073,6 +1114,7 @@ both! {
             "/companies/duplicates".into(),
             "/leads".into(),
             "/leads/new".into(),
+            "/settings/forms".into(),
             format!("/leads/{lead_id}"),
             format!("/companies/{company_id}/merge"),
             "/no-such-page".into(),
