@@ -19,6 +19,7 @@ pub mod leads;
 pub mod members;
 pub mod organizations;
 pub mod pipelines;
+pub mod properties;
 pub mod records;
 pub mod tags;
 pub mod tasks;
@@ -42,6 +43,7 @@ pub fn router() -> OpenApiRouter<App> {
         .merge(contacts::router())
         .merge(leads::router())
         .merge(forms::router())
+        .merge(properties::router())
         .merge(companies::router())
         .merge(tags::router())
         .merge(pipelines::router())

@@ -33,6 +33,7 @@ use crate::http::error::Problem;
         (name = "contacts", description = "Contacts"),
         (name = "companies", description = "Companies"),
         (name = "leads", description = "Leads: scored, followed up, converted into contacts and deals"),
+        (name = "properties", description = "Real-estate listings"),
         (name = "tags", description = "Tags across record types"),
         (name = "pipelines", description = "Pipelines and their stages"),
         (name = "deals", description = "Deals and their timeline"),

@@ -412,6 +412,42 @@ fn query_rules() -> Vec<(&'static str, &'static str, Value)> {
             json!({ "items": { "type": "string", "enum": crate::services::leads::STATUSES } }),
         ),
         ("/api/v1/leads", "score_min", json!({ "minimum": 0, "maximum": 100 })),
+        (
+            "/api/v1/properties",
+            "sort",
+            sort(&["created_at", "updated_at", "price"]),
+        ),
+        ("/api/v1/properties", "q", json!({ "maxLength": MAX_QUERY_CHARS })),
+        (
+            "/api/v1/properties",
+            "status",
+            json!({ "items": { "type": "string", "enum": crate::services::properties::STATUSES } }),
+        ),
+        (
+            "/api/v1/properties",
+            "property_type",
+            json!({ "items": { "type": "string", "enum": crate::services::leads::PROPERTY_TYPES } }),
+        ),
+        (
+            "/api/v1/properties",
+            "listing_type",
+            json!({ "enum": ["sale", "rent", ""] }),
+        ),
+        (
+            "/api/v1/properties",
+            "price_min",
+            json!({ "pattern": format!(r"^{WS}*[0-9]{{1,13}}(\.[0-9]{{1,2}})?{WS}*$") }),
+        ),
+        (
+            "/api/v1/properties",
+            "price_max",
+            json!({ "pattern": format!(r"^{WS}*[0-9]{{1,13}}(\.[0-9]{{1,2}})?{WS}*$") }),
+        ),
+        (
+            "/api/v1/properties",
+            "bedrooms_min",
+            json!({ "minimum": 0, "maximum": 1000 }),
+        ),
         ("/api/v1/contacts", "q", json!({ "maxLength": MAX_QUERY_CHARS })),
         ("/api/v1/companies", "q", json!({ "maxLength": MAX_QUERY_CHARS })),
         ("/api/v1/deals", "q", json!({ "maxLength": MAX_QUERY_CHARS })),
@@ -552,6 +588,43 @@ fn field_rules() -> Vec<(&'static str, &'static str, Value)> {
             "additionalProperties": { "type": "integer", "minimum": 0, "maximum": 50 },
         }),
     );
+    // properties::check
+    const PROPERTY: &[&str] = &["PropertyInput", "PropertyPatch"];
+    add(&["PropertyPatch"], "title", json!({ "type": "string" }));
+    add(PROPERTY, "title", required_text(200));
+    add(
+        PROPERTY,
+        "property_type",
+        json!({ "enum": ["apartment", "house", "villa", "plot", "commercial", "other", "", null] }),
+    );
+    add(PROPERTY, "listing_type", json!({ "enum": ["sale", "rent", "", null] }));
+    add(
+        PROPERTY,
+        "status",
+        json!({ "enum": ["available", "under_offer", "sold", "rented", "off_market", "", null] }),
+    );
+    add(
+        PROPERTY,
+        "price",
+        json!({ "anyOf": [
+            { "type": "string", "pattern": format!(r"^{WS}*([0-9]{{1,13}}(\.[0-9]{{1,2}})?)?{WS}*$") },
+            { "type": "null" }
+        ] }),
+    );
+    add(PROPERTY, "currency", code("CurrencyCode"));
+    add(PROPERTY, "bedrooms", json!({ "minimum": 0, "maximum": 1000 }));
+    add(PROPERTY, "bathrooms", json!({ "minimum": 0, "maximum": 1000 }));
+    add(PROPERTY, "area_sqft", json!({ "minimum": 0, "maximum": 100_000_000 }));
+    add(PROPERTY, "latitude", json!({ "minimum": -90, "maximum": 90 }));
+    add(PROPERTY, "longitude", json!({ "minimum": -180, "maximum": 180 }));
+    add(PROPERTY, "description", optional_text(10_000));
+    add(PROPERTY, "seller_contact_id", optional_uuid());
+    add(PROPERTY, "owner_id", optional_uuid());
+    add(PROPERTY, "tags", tags());
+    for field in ["line1", "locality", "city", "region", "postal_code"] {
+        add(&["Address"], field, optional_text(200));
+    }
+    add(&["Address"], "country", code("CountryCode"));
     // forms::check
     add(&["FormInput"], "name", required_text(200));
     add(

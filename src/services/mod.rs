@@ -28,6 +28,7 @@ pub mod leads;
 pub mod orgs;
 pub mod pagination;
 pub mod pipelines;
+pub mod properties;
 pub mod rate_limit;
 pub mod records;
 pub mod restore;

@@ -31,6 +31,7 @@ mod merge;
 mod moving;
 mod organizations;
 mod pipelines;
+mod properties;
 mod robustness;
 mod services;
 mod tasks;

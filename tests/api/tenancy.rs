@@ -21,6 +21,7 @@ struct Records {
     conflict: String,
     lead: String,
     form: String,
+    property: String,
 }
 
 async fn id(r: Resp) -> String {
@@ -91,7 +92,9 @@ async fn seed(app: &TestApp, owner: &Session) -> Records {
         )
         .await)
     .await;
+    let property = id(app.post(owner, "/api/v1/properties", json!({"title": "P"})).await).await;
     Records {
+        property,
         form,
         lead,
         contact,
@@ -187,6 +190,18 @@ fn endpoints(r: &Records) -> Vec<(Method, String, Option<Value>)> {
             Some(json!({"deal": {"title": "Won"}})),
         ),
         (Method::DELETE, format!("/api/v1/leads/{}", r.lead), None),
+        (Method::GET, format!("/api/v1/properties/{}", r.property), None),
+        (
+            Method::PATCH,
+            format!("/api/v1/properties/{}", r.property),
+            Some(json!({"title": "Q"})),
+        ),
+        (Method::DELETE, format!("/api/v1/properties/{}", r.property), None),
+        (
+            Method::GET,
+            format!("/api/v1/leads/{}/matching-properties", r.lead),
+            None,
+        ),
         (Method::GET, format!("/api/v1/forms/{}", r.form), None),
         (
             Method::PUT,
@@ -245,7 +260,8 @@ both! {
                     .replace(&theirs.pipeline, &random).replace(&theirs.deal, &random).replace(&theirs.task, &random)
                     .replace(&theirs.member, &random).replace(&theirs.invitation, &random)
                     .replace(&theirs.import, &random).replace(&theirs.conflict, &random)
-                    .replace(&theirs.lead, &random).replace(&theirs.form, &random);
+                    .replace(&theirs.lead, &random).replace(&theirs.form, &random)
+                    .replace(&theirs.property, &random);
                 let missing_body = body.as_ref().map(|b| serde_json::from_str(&missing_of(&b.to_string())).unwrap());
                 let missing = call(&app, caller, &method, &missing_of(&path), &missing_body).await;
                 assert_eq!(

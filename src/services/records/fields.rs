@@ -20,6 +20,7 @@
 //! - `whole name`: an optional whole number (a JSON integer or a float with
 //!   no fraction, `records::whole_number`).
 //! - `tags name`: a list of tags (`"a, b"` as text).
+//! - `decimal name`: an optional number (a coordinate); as text, a decimal.
 //! - `object name: Type`: an optional JSON object of a declared shape (its
 //!   unknown keys refused); JSON as text.
 //!
@@ -100,6 +101,19 @@ macro_rules! record_fields {
                 #[serde(default, deserialize_with = "crate::services::records::double_option")]
                 pub $name: Option<Option<Vec<String>>>,]
             [$($a)* $name: (tags, $name, $now),]
+            [$($f)* $name: (optional, $name),]
+            $($rest)*
+        );
+    };
+    (@munch $header:tt [$($i:tt)*] [$($p:tt)*] [$($a:tt)*] [$($f:tt)*]
+        $(#[$m:meta])* decimal $name:ident = $now:expr, $($rest:tt)*
+    ) => {
+        $crate::services::records::fields::record_fields!(@munch $header
+            [$($i)* $(#[$m])* pub $name: Option<f64>,]
+            [$($p)* $(#[$m])*
+                #[serde(default, deserialize_with = "crate::services::records::double_option")]
+                pub $name: Option<Option<f64>>,]
+            [$($a)* $name: (decimal, $name, $now),]
             [$($f)* $name: (optional, $name),]
             $($rest)*
         );
@@ -212,15 +226,20 @@ macro_rules! record_fields {
     (@apply tags, $value:expr, $now:expr) => { $value.unwrap_or_else(|| Some($now)) };
     (@apply kept, $value:expr, $now:expr) => { Some($value.unwrap_or_else(|| $now)) };
     (@apply object, $value:expr, $now:expr) => { $value.unwrap_or_else(|| $now) };
+    (@apply decimal, $value:expr, $now:expr) => { $value.unwrap_or_else(|| $now) };
     (@text required, $now:expr) => { $now };
     (@text optional, $now:expr) => { $now.unwrap_or_default() };
     (@text whole, $now:expr) => { $now.map(|n| n.to_string()).unwrap_or_default() };
     (@text tags, $now:expr) => { $now.join(", ") };
     (@text kept, $now:expr) => { $now };
+    (@text decimal, $now:expr) => { $now.map(|n: f64| n.to_string()).unwrap_or_default() };
     (@text object, $now:expr) => { $now.map(|v| serde_json::to_string(&v).unwrap_or_default()).unwrap_or_default() };
     (@read required, $value:expr, $field:ident) => { $value.clone() };
     (@read optional, $value:expr, $field:ident) => { $crate::services::records::fields::filled(&$value) };
     (@read kept, $value:expr, $field:ident) => { $crate::services::records::fields::filled(&$value) };
+    (@read decimal, $value:expr, $field:ident) => {
+        $crate::services::records::fields::decimal(stringify!($field), &$value)?
+    };
     (@read object, $value:expr, $field:ident) => {
         $crate::services::records::fields::object(stringify!($field), &$value)?
     };
@@ -260,6 +279,19 @@ pub fn tag_list(value: &str) -> Vec<String> {
         .filter(|t| !t.is_empty())
         .map(str::to_string)
         .collect()
+}
+
+/// A decimal number written as text, or the field error the API would give.
+pub fn decimal(field: &str, value: &str) -> crate::error::AppResult<Option<f64>> {
+    match filled(value) {
+        None => Ok(None),
+        Some(n) => n
+            .parse::<f64>()
+            .ok()
+            .filter(|n| n.is_finite())
+            .map(Some)
+            .ok_or_else(|| crate::error::AppError::field(field, "must be a number")),
+    }
 }
 
 /// A JSON object written as text, or the field error the API would give.

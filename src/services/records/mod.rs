@@ -381,6 +381,7 @@ impl Sort {
     pub fn columns(&self) -> Vec<&'static str> {
         match self.field {
             "amount" => vec!["currency", "amount_cents"],
+            "price" => vec!["currency", "price_cents"],
             "expected_close_date" => vec!["COALESCE(expected_close_date, '9999-12-31')"],
             "due_date" => vec!["COALESCE(due_date, '9999-12-31T00:00:00+00:00')"],
             "next_follow_up_at" => vec!["COALESCE(next_follow_up_at, '9999-12-31T00:00:00+00:00')"],
@@ -471,7 +472,7 @@ impl After {
     pub fn decode(sort: Sort, cursor: Option<&str>) -> AppResult<Option<After>> {
         Ok(match sort.field {
             "name" => Cursor::decode::<(String, Uuid)>(cursor)?.map(|(t, id)| After::Text(t, id)),
-            "amount" => {
+            "amount" | "price" => {
                 Cursor::decode::<(String, i64, Uuid)>(cursor)?.map(|(currency, n, id)| After::Money(currency, n, id))
             }
             "expected_close_date" => {
