@@ -65,7 +65,7 @@ for backend in "${backends[@]}"; do
   done
   curl -sf "$base/ready" >/dev/null
   eval "$(python3 tests/schemathesis/seed.py "$base")"
-  export TOKEN ORG USER_ID PIPE CONTACT COMPANY DEAL LEAD FORM_KEY
+  export TOKEN ORG USER_ID PIPE CONTACT COMPANY DEAL LEAD FORM_KEY PROPERTY
   # The served document is the one the server answers by. One worker: with
   # two, CPython 3.11's `ast` module (hypothesis parses strategy sources to
   # describe them) is not thread-safe and schemathesis crashed now and then

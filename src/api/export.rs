@@ -19,6 +19,7 @@ use crate::services::deals::{Deal, DealQuery};
 use crate::services::export::{self, Exported};
 use crate::services::leads::{Lead, LeadQuery};
 use crate::services::orgs::OrgCtx;
+use crate::services::properties::{Property, PropertyQuery};
 use crate::services::tasks::{Task, TaskQuery};
 
 pub fn router() -> OpenApiRouter<App> {
@@ -28,6 +29,7 @@ pub fn router() -> OpenApiRouter<App> {
         .routes(routes!(export_deals))
         .routes(routes!(export_tasks))
         .routes(routes!(export_leads))
+        .routes(routes!(export_properties))
         .routes(routes!(export_organization))
 }
 
@@ -35,7 +37,7 @@ pub fn router() -> OpenApiRouter<App> {
 ///
 /// One object per line, `{"type": …, "data": …}`, streamed: the
 /// `organization`, its `member`s (without password hashes), `pipeline`s,
-/// then every `company`, `contact`, `deal`, `task` and `lead`, then every
+/// then every `company`, `contact`, `property`, `deal`, `task` and `lead`, then every
 /// `activity`, each `data` as the API returns it. Logged as
 /// `organization.exported`.
 #[utoipa::path(
@@ -118,4 +120,5 @@ export_endpoints! {
     export_deals: Deal, DealQuery, "deals", "/deals/export", "Export deals as CSV.";
     export_tasks: Task, TaskQuery, "tasks", "/tasks/export", "Export tasks as CSV.";
     export_leads: Lead, LeadQuery, "leads", "/leads/export", "Export leads as CSV.";
+    export_properties: Property, PropertyQuery, "properties", "/properties/export", "Export properties as CSV.";
 }

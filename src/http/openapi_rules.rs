@@ -526,6 +526,7 @@ fn field_rules() -> Vec<(&'static str, &'static str, Value)> {
     add(DEAL, "expected_close_date", optional_date());
     add(DEAL, "lost_reason", optional_text(1000));
     add(DEAL, "tags", tags());
+    add(DEAL, "property_id", optional_uuid());
     add(
         &["DealInput"],
         "status",

@@ -65,6 +65,7 @@ exported! {
     crate::services::deals::Deal, crate::services::deals::DealQuery, "deals", crate::services::deals::list;
     crate::services::tasks::Task, crate::services::tasks::TaskQuery, "tasks", crate::services::tasks::list;
     crate::services::leads::Lead, crate::services::leads::LeadQuery, "leads", crate::services::leads::list;
+    crate::services::properties::Property, crate::services::properties::PropertyQuery, "properties", crate::services::properties::list;
 }
 
 /// The header row: the API's field names, in the order of its JSON (the
@@ -190,7 +191,7 @@ enum Section {
 
 /// The record types of an organization export, in its order: each after
 /// the types it refers to, so a restore reads the file once.
-pub const RECORD_TYPES: [&str; 5] = ["company", "contact", "deal", "task", "lead"];
+pub const RECORD_TYPES: [&str; 6] = ["company", "contact", "property", "deal", "task", "lead"];
 
 /// One page of the `n`th record type of the export, as lines, and the
 /// cursor of the next.
@@ -200,7 +201,7 @@ async fn record_lines(
     n: usize,
     cursor: Option<String>,
 ) -> AppResult<(Vec<u8>, Option<String>)> {
-    use crate::services::{companies, contacts, deals, leads, tasks};
+    use crate::services::{companies, contacts, deals, leads, properties, tasks};
     async fn of<R: Exported>(
         state: &App,
         ctx: &OrgCtx,
@@ -215,9 +216,10 @@ async fn record_lines(
     match n {
         0 => of::<companies::Company>(state, ctx, RECORD_TYPES[0], cursor, nothing).await,
         1 => of::<contacts::Contact>(state, ctx, RECORD_TYPES[1], cursor, nothing).await,
-        2 => of::<deals::Deal>(state, ctx, RECORD_TYPES[2], cursor, funnel).await,
-        3 => of::<tasks::Task>(state, ctx, RECORD_TYPES[3], cursor, nothing).await,
-        _ => of::<leads::Lead>(state, ctx, RECORD_TYPES[4], cursor, nothing).await,
+        2 => of::<properties::Property>(state, ctx, RECORD_TYPES[2], cursor, nothing).await,
+        3 => of::<deals::Deal>(state, ctx, RECORD_TYPES[3], cursor, funnel).await,
+        4 => of::<tasks::Task>(state, ctx, RECORD_TYPES[4], cursor, nothing).await,
+        _ => of::<leads::Lead>(state, ctx, RECORD_TYPES[5], cursor, nothing).await,
     }
 }
 

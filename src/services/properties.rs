@@ -306,6 +306,16 @@ async fn check(
     Ok(searched(property))
 }
 
+/// A property read back from an export: its city key derived again.
+pub fn restored(mut property: Property) -> Checked<Property> {
+    property.city_key = property
+        .address
+        .as_ref()
+        .and_then(|a| a.0["city"].as_str())
+        .map(str::to_lowercase);
+    searched(property)
+}
+
 /// A property with the words `q` finds it by: its title, locality and city.
 pub fn searched(property: Property) -> Checked<Property> {
     let place = |k: &str| {

@@ -42,6 +42,7 @@ use crate::services::leads::{self, Lead};
 use crate::services::orgs::queries::{self as orgs, Member};
 use crate::services::orgs::{Actor, Organization, Role};
 use crate::services::pipelines::{self, Pipeline};
+use crate::services::properties::{self, Property};
 use crate::services::records::rows;
 use crate::services::records::{self, Checked, Record};
 use crate::services::tasks::Task;
@@ -87,7 +88,7 @@ impl Settings {
 }
 
 /// The line types, in the export's order.
-const ORDER: [&str; 9] = [
+const ORDER: [&str; 10] = [
     "organization",
     "member",
     "pipeline",
@@ -96,16 +97,18 @@ const ORDER: [&str; 9] = [
     RECORD_TYPES[2],
     RECORD_TYPES[3],
     RECORD_TYPES[4],
+    RECORD_TYPES[5],
     "activity",
 ];
 
 /// The plurals of [`ORDER`], for counts.
-const PLURALS: [&str; 9] = [
+const PLURALS: [&str; 10] = [
     "organizations",
     "members",
     "pipelines",
     "companies",
     "contacts",
+    "properties",
     "deals",
     "tasks",
     "leads",
@@ -187,6 +190,7 @@ struct State {
     /// Company names, for their contacts' search words.
     company_names: HashMap<Uuid, String>,
     contacts: HashSet<Uuid>,
+    properties: HashSet<Uuid>,
     deals: HashSet<Uuid>,
     pending: Pending,
 }
@@ -253,8 +257,17 @@ impl State {
                         search_text,
                     });
                 }
+                "property" => {
+                    let property: Property = parse("property", line.data)?;
+                    self.check_refs(property.seller_contact_id, None, None)?;
+                    self.properties.insert(property.id);
+                    self.pending.properties.push(properties::restored(property));
+                }
                 "deal" => {
                     let mut deal: Deal = parse("deal", line.data)?;
+                    if let Some(id) = deal.property_id.filter(|id| !self.properties.contains(id)) {
+                        return Err(unknown("property", id));
+                    }
                     let funnel: Funnel = parse(
                         "deal's restore",
                         line.restore
@@ -376,6 +389,7 @@ fn unknown(kind: &str, id: Uuid) -> anyhow::Error {
 struct Pending {
     companies: Vec<Checked<Company>>,
     contacts: Vec<Checked<Contact>>,
+    properties: Vec<Checked<Property>>,
     deals: Vec<Checked<Deal>>,
     tasks: Vec<Checked<Task>>,
     leads: Vec<Checked<Lead>>,
@@ -386,6 +400,7 @@ impl Pending {
     fn len(&self) -> usize {
         self.companies.len()
             + self.contacts.len()
+            + self.properties.len()
             + self.deals.len()
             + self.tasks.len()
             + self.leads.len()
@@ -395,6 +410,7 @@ impl Pending {
     async fn flush(&mut self, mut c: Exec<'_>, org: Uuid) -> Result<(), sqlx::Error> {
         write(c.re(), org, &mut self.companies).await?;
         write(c.re(), org, &mut self.contacts).await?;
+        write(c.re(), org, &mut self.properties).await?;
         write(c.re(), org, &mut self.deals).await?;
         write(c.re(), org, &mut self.tasks).await?;
         write(c.re(), org, &mut self.leads).await?;

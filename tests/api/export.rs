@@ -148,7 +148,7 @@ both! {
         assert_eq!(status, 200, "{text}");
         assert_eq!(kind, "application/x-ndjson");
         let lines: Vec<serde_json::Value> = text.lines().map(|l| serde_json::from_str(l).unwrap()).collect();
-        let order = ["organization", "member", "pipeline", "company", "contact", "deal", "task", "lead", "activity"];
+        let order = ["organization", "member", "pipeline", "company", "contact", "property", "deal", "task", "lead", "activity"];
         let ranks: Vec<usize> = lines.iter().map(|l| order.iter().position(|t| *t == l["type"]).expect("a known type")).collect();
         assert!(ranks.windows(2).all(|w| w[0] <= w[1]), "types in data.md's order: {ranks:?}");
         assert_eq!(lines[0]["data"]["id"], ann.org_id.as_str());

@@ -167,6 +167,34 @@ async fn fill(app: &TestApp) -> (Session, Vec<Session>) {
     )
     .await
     .assert(201);
+    // A listing sold through a won deal, and one still available.
+    let villa = app
+        .post(
+            &ann,
+            "/api/v1/properties",
+            json!({"title": "Villa Sol", "property_type": "villa", "price": "450000", "bedrooms": 4,
+            "address": {"city": "Lisbon", "country": "PT"}, "latitude": 38.7, "seller_contact_id": contacts[0]}),
+        )
+        .await;
+    villa.assert(201);
+    app.post(
+        &ann,
+        "/api/v1/properties",
+        json!({"title": "Flat Mar", "listing_type": "rent", "price": "1500", "address": {"city": "Porto"}}),
+    )
+    .await
+    .assert(201);
+    let sale = deal(
+        &ann,
+        json!({"title": "Villa sale", "contact_id": contacts[1], "amount": "450000", "property_id": villa.body["id"]}),
+    )
+    .await;
+    app.patch(&ann, &format!("/api/v1/deals/{sale}"), json!({"status": "in_progress"}))
+        .await
+        .assert(200);
+    app.patch(&ann, &format!("/api/v1/deals/{sale}"), json!({"status": "won"}))
+        .await
+        .assert(200);
     // Leads: the organization's own source weights, one open lead with a
     // comment, one converted with a deal.
     app.patch(
@@ -237,6 +265,8 @@ async fn reads(app: &TestApp, s: &Session) -> Vec<(String, Value)> {
         "/api/v1/leads",
         "/api/v1/leads?sort=-score",
         "/api/v1/lead-scoring",
+        "/api/v1/properties",
+        "/api/v1/properties?city=LISBON&sort=-price",
         "/api/v1/analytics/deals/funnel",
         "/api/v1/analytics/deals/summary",
         "/api/v1/contacts/duplicates",
@@ -250,6 +280,8 @@ async fn reads(app: &TestApp, s: &Session) -> Vec<(String, Value)> {
         ("/api/v1/deals", Some("activities")),
         ("/api/v1/tasks", None),
         ("/api/v1/leads", Some("activities")),
+        ("/api/v1/leads", Some("matching-properties")),
+        ("/api/v1/properties", None),
         ("/api/v1/pipelines", None),
     ] {
         for record in app.get(s, list).await.body["data"].as_array().unwrap() {
@@ -260,7 +292,7 @@ async fn reads(app: &TestApp, s: &Session) -> Vec<(String, Value)> {
             }
         }
     }
-    for export in ["contacts", "companies", "deals", "tasks", "leads"] {
+    for export in ["contacts", "companies", "deals", "tasks", "leads", "properties"] {
         paths.push(format!("/api/v1/{export}/export"));
     }
     paths.push("/api/v1/organization/export".into());

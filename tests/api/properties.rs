@@ -85,6 +85,49 @@ both! {
         }
     }
 
+    async fn a_deal_won_on_a_property_sells_or_rents_it_in_the_same_transaction(app) {
+        let ann = app.register("ann@example.com").await;
+        let contact = app.post(&ann, "/api/v1/contacts", json!({"name": "Buyer"})).await;
+        let contact_id = contact.body["id"].as_str().unwrap().to_string();
+        let house = app.post(&ann, PROPERTIES, json!({"title": "House", "price": "300000"})).await;
+        let flat = app.post(&ann, PROPERTIES, json!({"title": "Flat", "listing_type": "rent", "status": "under_offer"})).await;
+        let (house_id, flat_id) = (house.body["id"].as_str().unwrap().to_string(), flat.body["id"].as_str().unwrap().to_string());
+        let win = |deal: &str| {
+            let path = format!("/api/v1/deals/{deal}");
+            let app = &app;
+            let ann = ann.clone();
+            async move {
+                app.patch(&ann, &path, json!({"status": "in_progress"})).await.assert(200);
+                app.patch(&ann, &path, json!({"status": "won"})).await
+            }
+        };
+        let deal = app.post(&ann, "/api/v1/deals", json!({"title": "Sale", "contact_id": contact_id, "amount": "300000", "property_id": house_id})).await;
+        deal.assert(201);
+        assert_eq!(deal.body["property_id"], house_id.as_str());
+        win(deal.body["id"].as_str().unwrap()).await.assert(200);
+        let sold = app.get(&ann, &format!("{PROPERTIES}/{house_id}")).await;
+        assert_eq!((sold.body["status"].as_str(), sold.body["version"].as_i64()), (Some("sold"), Some(2)));
+        // A rental is rented.
+        let lease = app.post(&ann, "/api/v1/deals", json!({"title": "Lease", "contact_id": contact_id, "amount": "1200"})).await;
+        let lease_id = lease.body["id"].as_str().unwrap().to_string();
+        app.patch(&ann, &format!("/api/v1/deals/{lease_id}"), json!({"property_id": flat_id})).await.assert(200);
+        win(&lease_id).await.assert(200);
+        assert_eq!(app.get(&ann, &format!("{PROPERTIES}/{flat_id}")).await.body["status"], "rented");
+        // A sold property cannot be won again: the whole change is refused.
+        let again = app.post(&ann, "/api/v1/deals", json!({"title": "Too late", "contact_id": contact_id, "amount": "310000", "property_id": house_id})).await;
+        let again_id = again.body["id"].as_str().unwrap().to_string();
+        let r = win(&again_id).await;
+        r.assert_problem(409, "property_unavailable");
+        assert_eq!(r.body["property_id"], house_id.as_str());
+        assert_eq!(app.get(&ann, &format!("/api/v1/deals/{again_id}")).await.body["status"], "in_progress");
+        assert_eq!(app.get(&ann, &format!("{PROPERTIES}/{house_id}")).await.body["version"], 2);
+        // Unknown properties are refused; clearing the link works.
+        let unknown = uuid::Uuid::now_v7().to_string();
+        app.post(&ann, "/api/v1/deals", json!({"title": "X", "contact_id": contact_id, "property_id": unknown})).await.assert_problem(422, "property_not_found");
+        let cleared = app.patch(&ann, &format!("/api/v1/deals/{again_id}"), json!({"property_id": null})).await;
+        assert_eq!(cleared.body["property_id"], Value::Null);
+    }
+
     async fn a_lead_sees_the_properties_that_fit_ranked_with_reasons(app) {
         let ann = app.register("ann@example.com").await;
         for (title, city, region, price, beds, kind, status) in [

@@ -1,7 +1,7 @@
 """Registers a user on a fresh server and creates the records the schemathesis
 configuration names (a contact, a company, a deal, a lead), then prints them
 as shell `export` lines: TOKEN ORG USER_ID PIPE CONTACT COMPANY DEAL LEAD
-FORM_KEY.
+FORM_KEY PROPERTY.
 
 usage: seed.py http://127.0.0.1:PORT
 """
@@ -39,10 +39,11 @@ company = call("POST", "/companies", {"name": "Seed Co"}, token, org)["id"]
 contact = call("POST", "/contacts", {"name": "Seed Contact", "company_id": company}, token, org)["id"]
 deal = call("POST", "/deals", {"title": "Seed deal", "contact_id": contact}, token, org)["id"]
 lead = call("POST", "/leads", {"name": "Seed lead", "source": "website"}, token, org)["id"]
+prop = call("POST", "/properties", {"title": "Seed property", "price": "100000"}, token, org)["id"]
 form_key = call("POST", "/forms", {"name": "Seed form", "fields": [{"key": "name", "label": "Name"},
                                                                    {"key": "email", "label": "Email"}]},
                 token, org)["public_key"]
 for name, value in [("TOKEN", token), ("ORG", org), ("USER_ID", user), ("PIPE", pipe),
                     ("CONTACT", contact), ("COMPANY", company), ("DEAL", deal), ("LEAD", lead),
-                    ("FORM_KEY", form_key)]:
+                    ("FORM_KEY", form_key), ("PROPERTY", prop)]:
     print(f"export {name}={value}")

@@ -74,6 +74,9 @@ pub struct DealInput {
     pub contact_id: Option<String>,
     #[schema(value_type = Option<Uuid>)]
     pub company_id: Option<String>,
+    /// The property the deal is about: winning the deal marks it sold or rented.
+    #[schema(value_type = Option<Uuid>)]
+    pub property_id: Option<String>,
     /// Default: the organization's default pipeline.
     #[schema(value_type = Option<Uuid>)]
     pub pipeline_id: Option<String>,
@@ -107,6 +110,9 @@ pub struct DealPatch {
     #[serde(default, deserialize_with = "double_option")]
     #[schema(value_type = Option<Uuid>)]
     pub company_id: Option<Option<String>>,
+    #[serde(default, deserialize_with = "double_option")]
+    #[schema(value_type = Option<Uuid>)]
+    pub property_id: Option<Option<String>>,
     #[schema(value_type = Option<Uuid>)]
     pub pipeline_id: Option<String>,
     pub stage: Option<String>,
@@ -175,6 +181,58 @@ async fn existing_company(c: Exec<'_>, ctx: &OrgCtx, id: Uuid) -> AppResult<Uuid
             "company_id is not a company of this organization",
         )),
     }
+}
+
+async fn existing_property(c: Exec<'_>, ctx: &OrgCtx, id: Uuid) -> AppResult<()> {
+    match <crate::services::properties::Property as Record>::find(c, ctx.org_id, id).await? {
+        Some(_) => Ok(()),
+        None => Err(AppError::rule(
+            "property_not_found",
+            "property_id is not a property of this organization",
+        )),
+    }
+}
+
+/// A deal won on a property marks it sold (a sale) or rented (a rental) in
+/// the deal's transaction; a property no longer `available` or
+/// `under_offer` cannot be won again (409 `property_unavailable`).
+async fn settle_property(mut c: Exec<'_>, ctx: &OrgCtx, deal: &Deal) -> AppResult<()> {
+    use crate::services::properties::Property;
+    let Some(id) = deal.property_id else { return Ok(()) };
+    let Some(property) = <Property as Record>::find(c.re(), ctx.org_id, id).await? else {
+        return Err(AppError::rule(
+            "property_not_found",
+            "property_id is not a property of this organization",
+        ));
+    };
+    if !["available", "under_offer"].contains(&property.status.as_str()) {
+        return Err(AppError::conflict(
+            "property_unavailable",
+            format!("the property is {} already", property.status.replace('_', " ")),
+        )
+        .with("property_id", id.to_string()));
+    }
+    let status = if property.listing_type == "rent" {
+        "rented"
+    } else {
+        "sold"
+    };
+    crate::run!(c.re(), conn => sqlx::query(
+        "UPDATE properties SET status = $3, version = version + 1, updated_at = $4 WHERE organization_id = $1 AND id = $2",
+    )
+    .bind(ctx.org_id)
+    .bind(id)
+    .bind(status)
+    .bind(crate::db::now())
+    .execute(conn)
+    .await
+    .map(|r| r.rows_affected()))?;
+    let event = crate::services::audit::Event::new(format!("property.{status}"))
+        .by(ctx)
+        .target("property", id)
+        .details(json!({"deal_id": deal.id}));
+    crate::services::audit::record(c, ctx.org_id, &event).await?;
+    Ok(())
 }
 
 async fn pipeline_of(c: Exec<'_>, ctx: &OrgCtx, id: Option<Uuid>) -> AppResult<Pipeline> {
@@ -277,6 +335,7 @@ async fn check_new(mut c: Exec<'_>, ctx: &OrgCtx, input: DealInput) -> AppResult
         Some(raw) => v.check("contact_id", parse_uuid(raw)),
     };
     let company_id = v.check("company_id", opt(&input.company_id).map(parse_uuid).transpose());
+    let property_id = v.check("property_id", opt(&input.property_id).map(parse_uuid).transpose());
     let pipeline_id = v.check("pipeline_id", opt(&input.pipeline_id).map(parse_uuid).transpose());
     let owner_id = v.check("owner_id", opt(&input.owner_id).map(parse_uuid).transpose());
     let amount = v.check("amount", input.amount.as_ref().map_or(Ok(None), parse_amount));
@@ -309,6 +368,7 @@ async fn check_new(mut c: Exec<'_>, ctx: &OrgCtx, input: DealInput) -> AppResult
         Some(close_date),
         Some(lost_reason),
         Some(tags),
+        Some(property_id),
     ) = (
         title,
         contact_id,
@@ -320,12 +380,16 @@ async fn check_new(mut c: Exec<'_>, ctx: &OrgCtx, input: DealInput) -> AppResult
         close_date,
         lost_reason,
         tags,
+        property_id,
     )
     else {
         return Err(AppError::internal(anyhow::anyhow!("validated values missing")));
     };
 
     let contact_id = visible_contact(c.re(), ctx, contact_id).await?;
+    if let Some(property) = property_id {
+        existing_property(c.re(), ctx, property).await?;
+    }
     let company_id = match company_id {
         Some(id) => Some(existing_company(c.re(), ctx, id).await?),
         None => None,
@@ -351,6 +415,7 @@ async fn check_new(mut c: Exec<'_>, ctx: &OrgCtx, input: DealInput) -> AppResult
         title,
         contact_id,
         company_id,
+        property_id,
         pipeline_id: pipeline.id,
         stage,
         status,
@@ -388,6 +453,10 @@ async fn check_patch(mut c: Exec<'_>, ctx: &OrgCtx, current: &Deal, patch: DealP
         .company_id
         .as_ref()
         .map(|c| v.check("company_id", opt(c).map(parse_uuid).transpose()));
+    let property_id = patch
+        .property_id
+        .as_ref()
+        .map(|p| v.check("property_id", opt(p).map(parse_uuid).transpose()));
     let pipeline_id = patch
         .pipeline_id
         .as_ref()
@@ -530,6 +599,14 @@ async fn check_patch(mut c: Exec<'_>, ctx: &OrgCtx, current: &Deal, patch: DealP
             None => None,
         };
     }
+    if let Some(Some(property)) = property_id
+        && property != current.property_id
+    {
+        if let Some(id) = property {
+            existing_property(c.re(), ctx, id).await?;
+        }
+        next.property_id = property;
+    }
     if let Some(Some(owner)) = owner_id
         && owner != current.owner_id
     {
@@ -616,6 +693,7 @@ impl Record for Deal {
             ("title", Cell::Text(Some(&self.title))),
             ("contact_id", Cell::Id(Some(self.contact_id))),
             ("company_id", Cell::Id(self.company_id)),
+            ("property_id", Cell::Id(self.property_id)),
             ("pipeline_id", Cell::Id(Some(self.pipeline_id))),
             ("stage", Cell::Text(Some(&self.stage))),
             ("status", Cell::Text(Some(&self.status))),
@@ -653,6 +731,9 @@ impl Record for Deal {
     }
     /// Status and stage changes go on the deal's timeline.
     async fn after_change(mut c: Exec<'_>, ctx: &OrgCtx, current: &Self, next: &Self) -> AppResult<()> {
+        if next.status == "won" && current.status != "won" {
+            settle_property(c.re(), ctx, next).await?;
+        }
         if next.status != current.status {
             let payload = json!({"from": current.status, "to": next.status});
             activities::append(

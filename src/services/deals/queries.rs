@@ -12,6 +12,9 @@ pub struct Deal {
     pub title: String,
     pub contact_id: Uuid,
     pub company_id: Option<Uuid>,
+    /// The property the deal is about (a sale or a rental).
+    #[serde(default)]
+    pub property_id: Option<Uuid>,
     pub pipeline_id: Uuid,
     /// A stage key of the pipeline.
     pub stage: String,
@@ -78,5 +81,5 @@ impl Deal {
     }
 }
 
-pub const COLUMNS: &str = "id, owner_id, title, contact_id, company_id, pipeline_id, stage, status, amount_cents, currency, \
+pub const COLUMNS: &str = "id, owner_id, title, contact_id, company_id, property_id, pipeline_id, stage, status, amount_cents, currency, \
                        expected_close_date, lost_reason, closed_at, stage_changed_at, tags, created_at, updated_at, version, furthest_position, closed_from";
