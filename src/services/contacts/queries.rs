@@ -43,13 +43,34 @@ pub async fn find_duplicate(
     phone: Option<&str>,
     except: Option<Uuid>,
 ) -> Result<Option<(Uuid, String, &'static str)>, sqlx::Error> {
+    find_same_person(c, "contacts", "", org, email, phone, except).await
+}
+
+/// A row of `table` (contacts, leads) of `org` with this email or phone,
+/// other than `except`, where `condition` (SQL after `AND`, or empty) holds:
+/// its id, its name, and which field collided (`email` first).
+pub async fn find_same_person(
+    c: Exec<'_>,
+    table: &str,
+    condition: &str,
+    org: Uuid,
+    email: Option<&str>,
+    phone: Option<&str>,
+    except: Option<Uuid>,
+) -> Result<Option<(Uuid, String, &'static str)>, sqlx::Error> {
     if email.is_none() && phone.is_none() {
         return Ok(None);
     }
-    let row: Option<(Uuid, String, Option<String>)> = run!(c, conn => sqlx::query_as(
-        "SELECT id, name, email FROM contacts WHERE organization_id = $1 AND (email = $2 OR phone = $3) \
-         AND ($4 IS NULL OR id <> $4) LIMIT 1",
-    )
+    let condition = if condition.is_empty() {
+        String::new()
+    } else {
+        format!(" AND {condition}")
+    };
+    let sql = format!(
+        "SELECT id, name, email FROM {table} WHERE organization_id = $1 AND (email = $2 OR phone = $3) \
+         AND ($4 IS NULL OR id <> $4){condition} LIMIT 1"
+    );
+    let row: Option<(Uuid, String, Option<String>)> = run!(c, conn => sqlx::query_as(&sql)
     .bind(org)
     .bind(email)
     .bind(phone)

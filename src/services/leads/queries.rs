@@ -61,27 +61,8 @@ pub async fn find_open_duplicate(
     phone: Option<&str>,
     except: Uuid,
 ) -> Result<Option<(Uuid, String, &'static str)>, sqlx::Error> {
-    if email.is_none() && phone.is_none() {
-        return Ok(None);
-    }
-    let row: Option<(Uuid, String, Option<String>)> = run!(c, conn => sqlx::query_as(
-        "SELECT id, name, email FROM leads WHERE organization_id = $1 AND (email = $2 OR phone = $3) \
-         AND status IN ('new', 'contacted', 'qualified') AND id <> $4 LIMIT 1",
-    )
-    .bind(org)
-    .bind(email)
-    .bind(phone)
-    .bind(except)
-    .fetch_optional(conn)
-    .await)?;
-    Ok(row.map(|(id, name, found_email)| {
-        let field = if email.is_some() && found_email.as_deref() == email {
-            "email"
-        } else {
-            "phone"
-        };
-        (id, name, field)
-    }))
+    let open = "status IN ('new', 'contacted', 'qualified')";
+    crate::services::contacts::queries::find_same_person(c, "leads", open, org, email, phone, Some(except)).await
 }
 
 /// Whether the lead's timeline has an activity (other than the server's
