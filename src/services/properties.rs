@@ -451,6 +451,110 @@ pub struct Matches {
     pub data: Vec<Match>,
 }
 
+/// What a buyer looks for, read from a lead's `preferences`.
+#[derive(Debug, Default, Clone)]
+pub struct Wants {
+    budget_min: Option<i64>,
+    budget_max: Option<i64>,
+    currency: Option<String>,
+    kind: Option<String>,
+    bedrooms: Option<i64>,
+    places: Vec<String>,
+}
+
+impl Wants {
+    pub fn of(lead: &Lead) -> Wants {
+        let p = lead.preferences.as_ref().map(|p| p.0.clone()).unwrap_or(Value::Null);
+        let cents = |k: &str| {
+            p[k].as_str().and_then(|s| {
+                crate::services::deals::parse_amount(&Value::String(s.into()))
+                    .ok()
+                    .flatten()
+            })
+        };
+        Wants {
+            budget_min: cents("budget_min"),
+            budget_max: cents("budget_max"),
+            currency: p["currency"].as_str().map(str::to_string),
+            kind: p["property_type"].as_str().map(str::to_string),
+            bedrooms: p["bedrooms_min"].as_i64(),
+            places: p["locations"]
+                .as_array()
+                .map(|l| l.iter().filter_map(Value::as_str).map(str::to_lowercase).collect())
+                .unwrap_or_default(),
+        }
+    }
+
+    fn has_budget(&self) -> bool {
+        self.budget_min.is_some() || self.budget_max.is_some()
+    }
+
+    /// How well `property` fits (0..1) and why, or `None` when it does not:
+    /// not available, another type, another currency than the budget's,
+    /// more than 10 % out of budget, too few bedrooms, or in none of the
+    /// places.
+    pub fn fit(&self, property: &Property) -> Option<(f64, Vec<String>)> {
+        if property.status != "available" {
+            return None;
+        }
+        let place = |k: &str| {
+            property
+                .address
+                .as_ref()
+                .and_then(|a| a.0[k].as_str())
+                .map(str::to_lowercase)
+        };
+        let here = [place("locality"), place("city"), place("region")];
+        let mut reasons = Vec::new();
+        let (mut met, mut asked) = (0.0_f64, 0.0_f64);
+        if let Some(kind) = &self.kind {
+            if *kind != property.property_type {
+                return None;
+            }
+            asked += 1.0;
+            met += 1.0;
+            reasons.push(format!("a {kind}"));
+        }
+        if let Some(n) = self.bedrooms {
+            if property.bedrooms.is_none_or(|b| b < n) {
+                return None;
+            }
+            asked += 1.0;
+            met += 1.0;
+            reasons.push(format!("{} bedrooms (at least {n})", property.bedrooms.unwrap_or(n)));
+        }
+        if self.has_budget() {
+            if self.currency.as_ref().is_some_and(|c| *c != property.currency) {
+                return None;
+            }
+            let price = property.price_cents;
+            if self.budget_max.is_some_and(|m| price > m + m / 10)
+                || self.budget_min.is_some_and(|m| price < m - m / 10)
+            {
+                return None;
+            }
+            asked += 1.0;
+            let inside = self.budget_min.is_none_or(|m| price >= m) && self.budget_max.is_none_or(|m| price <= m);
+            let shown = format!("{} {}", crate::format::cents(price), property.currency);
+            if inside {
+                met += 1.0;
+                reasons.push(format!("{shown} is in budget"));
+            } else {
+                met += 0.5;
+                reasons.push(format!("{shown} is within 10 % of the budget"));
+            }
+        }
+        if !self.places.is_empty() {
+            let at = here.iter().flatten().find(|h| self.places.contains(h))?;
+            asked += 1.0;
+            met += 1.0;
+            reasons.push(format!("in {at}"));
+        }
+        let score = if asked == 0.0 { 1.0 } else { met / asked };
+        Some(((score * 1000.0).round() / 1000.0, reasons))
+    }
+}
+
 /// The available properties that fit a lead's preferences (leads.md):
 /// of its type, in budget (within 10 %), with enough bedrooms, in one of
 /// its places (locality, city or region, case-insensitively); ranked by
@@ -458,118 +562,33 @@ pub struct Matches {
 /// ahead of those up to 10 % over it. At most 50.
 pub async fn matching(state: &App, ctx: &OrgCtx, lead_id: Uuid) -> AppResult<Matches> {
     let lead: Lead = records::read(state, ctx, lead_id).await?;
-    let p = lead.preferences.as_ref().map(|p| p.0.clone()).unwrap_or(Value::Null);
-    let cents = |k: &str| {
-        p[k].as_str().and_then(|s| {
-            crate::services::deals::parse_amount(&Value::String(s.into()))
-                .ok()
-                .flatten()
-        })
-    };
-    let (budget_min, budget_max) = (cents("budget_min"), cents("budget_max"));
-    let currency = p["currency"].as_str().map(str::to_string);
-    let kind = p["property_type"].as_str().map(str::to_string);
-    let bedrooms = p["bedrooms_min"].as_i64();
-    let places: Vec<String> = p["locations"]
-        .as_array()
-        .map(|l| l.iter().filter_map(Value::as_str).map(str::to_lowercase).collect())
-        .unwrap_or_default();
-    // Candidates: available, of the type, in the currency, within 10 % of
-    // the budget and with the bedrooms; the places are matched below (an
-    // address is a document).
+    let wants = Wants::of(&lead);
+    // Candidates narrowed by what the indexes serve; `fit` decides.
     let only_owner = ctx.sees_only_own().then_some(ctx.user_id);
     let rows: Vec<Property> = {
         let mut conn = state.db.read().await?;
         run!(conn.exec(), c => {
             let mut q = sqlx::QueryBuilder::new(format!("SELECT {COLUMNS} FROM properties WHERE organization_id = "));
             q.push_bind(ctx.org_id).push(" AND status = 'available'");
-            if let Some(kind) = &kind {
+            if let Some(kind) = &wants.kind {
                 q.push(" AND property_type = ").push_bind(kind.clone());
             }
-            if let Some(currency) = &currency
-                && (budget_min.is_some() || budget_max.is_some())
-            {
-                q.push(" AND currency = ").push_bind(currency.clone());
-            }
-            if let Some(max) = budget_max {
+            if let Some(max) = wants.budget_max {
                 q.push(" AND price_cents <= ").push_bind(max + max / 10);
-            }
-            if let Some(min) = budget_min {
-                q.push(" AND price_cents >= ").push_bind(min - min / 10);
-            }
-            if let Some(n) = bedrooms {
-                q.push(" AND bedrooms >= ").push_bind(n);
             }
             if let Some(owner) = only_owner {
                 q.push(" AND owner_id = ").push_bind(owner);
             }
-            q.push(" ORDER BY created_at DESC, id DESC LIMIT 1000");
+            q.push(" ORDER BY created_at DESC, id DESC LIMIT 2000");
             q.build_query_as().fetch_all(c).await
         })?
     };
     let mut found: Vec<Match> = rows
         .into_iter()
         .filter_map(|property| {
-            let place = |k: &str| {
-                property
-                    .address
-                    .as_ref()
-                    .and_then(|a| a.0[k].as_str())
-                    .map(str::to_lowercase)
-            };
-            let here = [place("locality"), place("city"), place("region")];
-            let in_place = places.is_empty() || here.iter().flatten().any(|h| places.contains(h));
-            if !in_place {
-                return None;
-            }
-            let mut reasons = Vec::new();
-            let mut met: f64 = 0.0;
-            let mut asked: f64 = 0.0;
-            if let Some(kind) = &kind {
-                asked += 1.0;
-                met += 1.0;
-                reasons.push(format!("a {kind}"));
-            }
-            if let Some(n) = bedrooms {
-                asked += 1.0;
-                met += 1.0;
-                reasons.push(format!("{} bedrooms (at least {n})", property.bedrooms.unwrap_or(n)));
-            }
-            if budget_min.is_some() || budget_max.is_some() {
-                asked += 1.0;
-                let price = property.price_cents;
-                let inside = budget_min.is_none_or(|m| price >= m) && budget_max.is_none_or(|m| price <= m);
-                if inside {
-                    met += 1.0;
-                    reasons.push(format!(
-                        "{} {} is in budget",
-                        crate::format::cents(price),
-                        property.currency
-                    ));
-                } else {
-                    met += 0.5;
-                    reasons.push(format!(
-                        "{} {} is within 10 % of the budget",
-                        crate::format::cents(price),
-                        property.currency
-                    ));
-                }
-            }
-            if !places.is_empty() {
-                asked += 1.0;
-                met += 1.0;
-                let at = here
-                    .iter()
-                    .flatten()
-                    .find(|h| places.contains(h))
-                    .cloned()
-                    .unwrap_or_default();
-                reasons.push(format!("in {at}"));
-            }
-            let score = if asked == 0.0 { 1.0 } else { met / asked };
-            Some(Match {
+            wants.fit(&property).map(|(score, reasons)| Match {
                 property,
-                score: (score * 1000.0).round() / 1000.0,
+                score,
                 reasons,
             })
         })
@@ -577,4 +596,42 @@ pub async fn matching(state: &App, ctx: &OrgCtx, lead_id: Uuid) -> AppResult<Mat
     found.sort_by(|a, b| b.score.total_cmp(&a.score));
     found.truncate(50);
     Ok(Matches { data: found })
+}
+
+/// The open leads whose preferences a property fits, best first (the
+/// property's page): the newest 2,000 open leads with preferences are
+/// looked at, at most 20 shown.
+pub async fn matching_leads(
+    state: &App,
+    ctx: &OrgCtx,
+    property: &Property,
+) -> AppResult<Vec<(Lead, f64, Vec<String>)>> {
+    let only_owner = ctx.sees_only_own().then_some(ctx.user_id);
+    let leads: Vec<Lead> = {
+        let mut conn = state.db.read().await?;
+        run!(conn.exec(), c => {
+            let mut q = sqlx::QueryBuilder::new(format!(
+                "SELECT {} FROM leads WHERE organization_id = ",
+                crate::services::leads::queries::COLUMNS
+            ));
+            q.push_bind(ctx.org_id)
+                .push(" AND status IN ('new', 'contacted', 'qualified') AND preferences IS NOT NULL");
+            if let Some(owner) = only_owner {
+                q.push(" AND owner_id = ").push_bind(owner);
+            }
+            q.push(" ORDER BY created_at DESC, id DESC LIMIT 2000");
+            q.build_query_as().fetch_all(c).await
+        })?
+    };
+    let mut found: Vec<(Lead, f64, Vec<String>)> = leads
+        .into_iter()
+        .filter_map(|lead| {
+            Wants::of(&lead)
+                .fit(property)
+                .map(|(score, reasons)| (lead, score, reasons))
+        })
+        .collect();
+    found.sort_by(|a, b| b.1.total_cmp(&a.1));
+    found.truncate(20);
+    Ok(found)
 }

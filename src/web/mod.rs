@@ -23,6 +23,7 @@ mod imports;
 mod leads;
 mod merge;
 mod pickers;
+mod properties;
 mod records;
 mod related;
 mod session;
@@ -44,6 +45,7 @@ use crate::services::companies::Company;
 use crate::services::contacts::Contact;
 use crate::services::deals::Deal;
 use crate::services::leads::Lead;
+use crate::services::properties::Property;
 pub use session::WebSession;
 
 /// The Content-Security-Policy of every page: scripts and styles only from
@@ -82,6 +84,18 @@ pub fn router(state: App) -> Router<App> {
             get(merge::page::<Contact>).post(merge::merge::<Contact>),
         )
         .route("/contacts/duplicates", get(merge::duplicates::<Contact>))
+        .route(
+            "/properties",
+            get(records::list::<Property>).post(records::create::<Property>),
+        )
+        .route("/properties.csv", get(records::export::<Property>))
+        .route("/properties/new", get(records::new_page::<Property>))
+        .route("/properties/cards", get(properties::cards))
+        .route(
+            "/properties/{id}",
+            get(records::show::<Property>).post(records::update::<Property>),
+        )
+        .route("/properties/{id}/delete", post(records::delete::<Property>))
         .route("/leads", get(records::list::<Lead>).post(records::create::<Lead>))
         .route("/leads.csv", get(records::export::<Lead>))
         .route("/leads/new", get(records::new_page::<Lead>))

@@ -56,7 +56,13 @@ macro_rules! list_params {
     )*};
 }
 
-list_params!(ContactQuery, CompanyQuery, DealQuery, crate::services::leads::LeadQuery);
+list_params!(
+    ContactQuery,
+    CompanyQuery,
+    DealQuery,
+    crate::services::leads::LeadQuery,
+    crate::services::properties::PropertyQuery
+);
 
 /// A filter of a list page besides the search, owner and tag ones: a text
 /// field, or a select of `options`.

@@ -746,6 +746,44 @@ both! {
         assert!(b.text("#duplicates-table").await.contains("No likely duplicates"));
     }
 
+    async fn a_listing_shows_the_leads_it_fits_and_turns_sold_when_its_deal_is_won(app) {
+        let _one = ONE_AT_A_TIME.lock().await;
+        let owner = app.register("owner@example.com").await;
+        let buyer = app
+            .post(&owner, "/api/v1/leads", json!({"name": "Bea Buyer", "email": "bea@example.org",
+                "preferences": {"budget_max": "500000", "property_type": "house", "bedrooms_min": 3, "locations": ["Cascais"]}}))
+            .await;
+        let buyer_id = buyer.body["id"].as_str().unwrap().to_string();
+        let Some(b) = browser(&app).await else { return };
+        b.sign_in("owner@example.com").await;
+        b.goto("/properties").await;
+        b.click("a[href='/properties/new']").await;
+        b.wait_for_path(|p| p == "/properties/new").await;
+        b.fill("#title", "Casa do Mar").await;
+        b.find("#property_type").await.send_keys("house").await.unwrap();
+        b.fill("#price", "480000").await;
+        b.fill("#bedrooms", "4").await;
+        b.fill("#city", "Cascais").await;
+        b.fill("#country", "pt").await;
+        b.click("form[action='/properties'] button[type=submit]").await;
+        b.wait_for_path(|p| p.starts_with("/properties/") && p != "/properties/new").await;
+        let property_id = current_id(&b).await;
+        let fits = b.text("#matching-leads").await;
+        assert!(fits.contains("Bea Buyer") && fits.contains("100 %") && fits.contains("in cascais"), "{fits}");
+        // The cards show the main facts.
+        b.goto("/properties/cards?city=cascais").await;
+        let cards = b.text("#property-cards").await;
+        assert!(cards.contains("Casa do Mar") && cards.contains("4 bedrooms") && cards.contains("480,000.00"), "{cards}");
+        // Converted with a deal on the listing, and won: the listing is sold.
+        let converted = app.post(&owner, &format!("/api/v1/leads/{buyer_id}/convert"), json!({"deal": {"amount": "480000"}})).await;
+        let deal = converted.body["deal"]["id"].as_str().unwrap().to_string();
+        app.patch(&owner, &format!("/api/v1/deals/{deal}"), json!({"property_id": property_id, "status": "in_progress"})).await.assert(200);
+        app.patch(&owner, &format!("/api/v1/deals/{deal}"), json!({"status": "won"})).await.assert(200);
+        b.goto(&format!("/properties/{property_id}")).await;
+        assert_eq!(b.text("#property-status").await, "sold");
+        assert!(b.text("#matching-leads").await.is_empty(), "a sold listing fits no one");
+    }
+
     async fn a_website_form_made_in_settings_turns_a_visit_into_a_lead(app) {
         let _one = ONE_AT_A_TIME.lock().await;
         let owner = app.register("owner@example.com").await;
@@ -1077,6 +1115,10 @@ both! {
             .await;
         let lead_id = lead.body["id"].as_str().unwrap().to_string();
         app.post(&owner, &format!("/api/v1/leads/{lead_id}/activities"), json!({"text": "Called"})).await.assert(201);
+        let property = app
+            .post(&owner, "/api/v1/properties", json!({"title": "Flat", "price": "250000", "bedrooms": 2, "address": {"city": "Lisbon"}}))
+            .await;
+        let property_id = property.body["id"].as_str().unwrap().to_string();
         app.post(&owner, "/api/v1/forms", json!({"name": "Contact", "fields": [{"key": "name", "label": "Name"}, {"key": "message", "label": "Message", "type": "textarea"}]})).await.assert(201);
         let Some(b) = browser(&app).await else { return };
 
@@ -1115,6 +1157,10 @@ both! {
             "/leads".into(),
             "/leads/new".into(),
             "/settings/forms".into(),
+            "/properties".into(),
+            "/properties/new".into(),
+            "/properties/cards".into(),
+            format!("/properties/{property_id}"),
             format!("/leads/{lead_id}"),
             format!("/companies/{company_id}/merge"),
             "/no-such-page".into(),
