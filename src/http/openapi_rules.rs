@@ -296,6 +296,22 @@ fn optional_text(max: usize) -> Value {
     json!({ "pattern": format!(r"^{WS}*({TEXT}([^\x00]{{0,{}}}{TEXT})?{WS}*)?$", max - 2) })
 }
 
+/// An optional email (`validate::email` after `records::opt`): an
+/// address, or empty for "not given".
+fn optional_email() -> Value {
+    json!({ "anyOf": [
+        { "type": "string", "format": "email", "maxLength": 254 },
+        { "type": "string", "pattern": format!(r"^{WS}*$") },
+        { "type": "null" }
+    ] })
+}
+
+/// An amount in a list filter (`deals::parse_amount` of the text): at most
+/// 13 digits and 2 decimals.
+fn money_filter() -> Value {
+    json!({ "pattern": format!(r"^{WS}*[0-9]{{1,13}}(\.[0-9]{{1,2}})?{WS}*$") })
+}
+
 /// An optional id named in a body (`records::parse_uuid` after
 /// `records::opt`): a UUID, or empty for "not given".
 fn optional_uuid() -> Value {
@@ -433,16 +449,8 @@ fn query_rules() -> Vec<(&'static str, &'static str, Value)> {
             "listing_type",
             json!({ "enum": ["sale", "rent", ""] }),
         ),
-        (
-            "/api/v1/properties",
-            "price_min",
-            json!({ "pattern": format!(r"^{WS}*[0-9]{{1,13}}(\.[0-9]{{1,2}})?{WS}*$") }),
-        ),
-        (
-            "/api/v1/properties",
-            "price_max",
-            json!({ "pattern": format!(r"^{WS}*[0-9]{{1,13}}(\.[0-9]{{1,2}})?{WS}*$") }),
-        ),
+        ("/api/v1/properties", "price_min", money_filter()),
+        ("/api/v1/properties", "price_max", money_filter()),
         (
             "/api/v1/properties",
             "bedrooms_min",
@@ -456,16 +464,8 @@ fn query_rules() -> Vec<(&'static str, &'static str, Value)> {
             "status",
             json!({ "items": { "type": "string", "enum": ["new", "in_progress", "won", "lost"] } }),
         ),
-        (
-            "/api/v1/deals",
-            "amount_min",
-            json!({ "pattern": format!(r"^{WS}*[0-9]{{1,13}}(\.[0-9]{{1,2}})?{WS}*$") }),
-        ),
-        (
-            "/api/v1/deals",
-            "amount_max",
-            json!({ "pattern": format!(r"^{WS}*[0-9]{{1,13}}(\.[0-9]{{1,2}})?{WS}*$") }),
-        ),
+        ("/api/v1/deals", "amount_min", money_filter()),
+        ("/api/v1/deals", "amount_max", money_filter()),
         (
             "/api/v1/deals",
             "expected_close_before",
@@ -501,11 +501,7 @@ fn field_rules() -> Vec<(&'static str, &'static str, Value)> {
     }
     // contacts::check
     add(CONTACT, "name", required_text(200));
-    add(
-        CONTACT,
-        "email",
-        json!({ "anyOf": [{ "type": "string", "format": "email", "maxLength": 254 }, { "type": "string", "pattern": format!(r"^{WS}*$") }, { "type": "null" }] }),
-    );
+    add(CONTACT, "email", optional_email());
     add(CONTACT, "title", optional_text(200));
     add(CONTACT, "lead_source", optional_text(100));
     add(CONTACT, "company_id", optional_uuid());
@@ -541,11 +537,7 @@ fn field_rules() -> Vec<(&'static str, &'static str, Value)> {
     const LEAD: &[&str] = &["LeadInput", "LeadPatch"];
     add(&["LeadPatch"], "name", json!({ "type": "string" }));
     add(LEAD, "name", required_text(200));
-    add(
-        LEAD,
-        "email",
-        json!({ "anyOf": [{ "type": "string", "format": "email", "maxLength": 254 }, { "type": "string", "pattern": format!(r"^{WS}*$") }, { "type": "null" }] }),
-    );
+    add(LEAD, "email", optional_email());
     add(LEAD, "company_name", optional_text(200));
     add(LEAD, "source", optional_text(100));
     add(LEAD, "owner_id", optional_uuid());

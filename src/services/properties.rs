@@ -52,7 +52,11 @@ pub struct Property {
     /// `available`, `under_offer`, `sold`, `rented` or `off_market`.
     pub status: String,
     /// Decimal string with 2 fraction digits.
-    #[serde(rename = "price", serialize_with = "money", deserialize_with = "from_money")]
+    #[serde(
+        rename = "price",
+        serialize_with = "crate::services::deals::queries::money",
+        deserialize_with = "crate::services::deals::queries::from_money"
+    )]
     #[schema(value_type = String, example = "350000.00")]
     pub price_cents: i64,
     pub currency: String,
@@ -73,18 +77,6 @@ pub struct Property {
     /// The lower-cased city the `city` filter compares with.
     #[serde(skip)]
     pub city_key: Option<String>,
-}
-
-fn money<S: serde::Serializer>(cents: &i64, s: S) -> Result<S::Ok, S::Error> {
-    s.serialize_str(&crate::format::cents(*cents))
-}
-
-fn from_money<'de, D: serde::Deserializer<'de>>(d: D) -> Result<i64, D::Error> {
-    use serde::de::Error;
-    let value = Value::deserialize(d)?;
-    Ok(crate::services::deals::parse_amount(&value)
-        .map_err(D::Error::custom)?
-        .unwrap_or(0))
 }
 
 pub const COLUMNS: &str = "id, owner_id, title, property_type, listing_type, status, price_cents, currency, bedrooms, \
@@ -279,9 +271,8 @@ async fn check(
             .unwrap_or_else(|| "USD".into()),
     };
     let (id, created_at, updated_at, version) = records::stamps(current);
-    let city_key = address.as_ref().and_then(|a| a.city.as_ref()).map(|c| c.to_lowercase());
     let property = Property {
-        city_key,
+        city_key: None,
         id,
         owner_id,
         title,
@@ -306,28 +297,26 @@ async fn check(
     Ok(searched(property))
 }
 
-/// A property read back from an export: its city key derived again.
-pub fn restored(mut property: Property) -> Checked<Property> {
-    property.city_key = property
-        .address
-        .as_ref()
-        .and_then(|a| a.0["city"].as_str())
-        .map(str::to_lowercase);
-    searched(property)
+/// A property as written (a checked one, or one read back from an export)
+/// with what is derived from it: its city key, from the address, and the
+/// words `q` finds it by: its title, locality and city.
+pub fn searched(mut property: Property) -> Checked<Property> {
+    property.city_key = property.place("city").map(str::to_lowercase);
+    let search_text = records::search_text([
+        Some(property.title.as_str()),
+        property.place("locality"),
+        property.place("city"),
+    ]);
+    Checked {
+        search_text,
+        record: property,
+    }
 }
 
-/// A property with the words `q` finds it by: its title, locality and city.
-pub fn searched(property: Property) -> Checked<Property> {
-    let place = |k: &str| {
-        property
-            .address
-            .as_ref()
-            .and_then(|a| a.0[k].as_str().map(str::to_string))
-    };
-    let (locality, city) = (place("locality"), place("city"));
-    Checked {
-        search_text: records::search_text([Some(property.title.as_str()), locality.as_deref(), city.as_deref()]),
-        record: property,
+impl Property {
+    /// A part of the address (`city`, `locality`…), when set.
+    pub fn place(&self, part: &str) -> Option<&str> {
+        self.address.as_ref().and_then(|a| a.0[part].as_str())
     }
 }
 
@@ -497,13 +486,7 @@ impl Wants {
         if property.status != "available" {
             return None;
         }
-        let place = |k: &str| {
-            property
-                .address
-                .as_ref()
-                .and_then(|a| a.0[k].as_str())
-                .map(str::to_lowercase)
-        };
+        let place = |part: &str| property.place(part).map(str::to_lowercase);
         let here = [place("locality"), place("city"), place("region")];
         let mut reasons = Vec::new();
         let (mut met, mut asked) = (0.0_f64, 0.0_f64);

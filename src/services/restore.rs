@@ -261,7 +261,7 @@ impl State {
                     let property: Property = parse("property", line.data)?;
                     self.check_refs(property.seller_contact_id, None, None)?;
                     self.properties.insert(property.id);
-                    self.pending.properties.push(properties::restored(property));
+                    self.pending.properties.push(properties::searched(property));
                 }
                 "deal" => {
                     let mut deal: Deal = parse("deal", line.data)?;

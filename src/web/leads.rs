@@ -104,9 +104,8 @@ pub async fn today(_signed_in: Web) -> Response {
         .earliest()
         .map(|t| t.with_timezone(&chrono::Utc))
         .unwrap_or_else(chrono::Utc::now);
-    let before = end
-        .to_rfc3339_opts(chrono::SecondsFormat::Secs, true)
-        .replace('+', "%2B");
+    // In UTC with a `Z`: nothing in it needs escaping in a query string.
+    let before = end.to_rfc3339_opts(chrono::SecondsFormat::Secs, true);
     see_other(&format!(
         "/leads?status=new&status=contacted&status=qualified&follow_up_before={before}&sort=next_follow_up_at"
     ))

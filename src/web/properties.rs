@@ -30,11 +30,7 @@ fn price(p: &Property) -> String {
 }
 
 fn city(p: &Property) -> String {
-    p.address
-        .as_ref()
-        .and_then(|a| a.0["city"].as_str())
-        .unwrap_or_default()
-        .to_string()
+    p.place("city").unwrap_or_default().to_string()
 }
 
 impl Listed for Property {
@@ -156,17 +152,11 @@ pub async fn cards(
             if let Some(n) = p.area_sqft {
                 facts.push(format!("{n} sq ft"));
             }
-            let place = p
-                .address
-                .as_ref()
-                .map(|a| {
-                    ["locality", "city"]
-                        .iter()
-                        .filter_map(|k| a.0[*k].as_str())
-                        .collect::<Vec<_>>()
-                        .join(", ")
-                })
-                .unwrap_or_default();
+            let place = ["locality", "city"]
+                .iter()
+                .filter_map(|part| p.place(part))
+                .collect::<Vec<_>>()
+                .join(", ");
             Card {
                 id: p.id.to_string(),
                 title: p.title.clone(),
@@ -217,13 +207,7 @@ pub struct PropertyForm {
 
 impl PropertyForm {
     pub fn of(p: &Property) -> Self {
-        let at = |k: &str| {
-            p.address
-                .as_ref()
-                .and_then(|a| a.0[k].as_str())
-                .unwrap_or_default()
-                .to_string()
-        };
+        let at = |part: &str| p.place(part).unwrap_or_default().to_string();
         let number = |n: Option<i64>| n.map(|n| n.to_string()).unwrap_or_default();
         PropertyForm {
             title: p.title.clone(),

@@ -26,6 +26,18 @@ pub struct Company {
 
 pub const COLUMNS: &str = "id, owner_id, name, domain, industry, employee_count, tags, created_at, updated_at, version";
 
+/// The oldest company of `org` named `name` (case-insensitively): the one
+/// an import row's or a converted lead's company name stands for.
+pub async fn find_by_name(c: Exec<'_>, org: Uuid, name: &str) -> Result<Option<Uuid>, sqlx::Error> {
+    run!(c, conn => sqlx::query_scalar(
+        "SELECT id FROM companies WHERE organization_id = $1 AND lower(name) = lower($2) ORDER BY created_at, id LIMIT 1",
+    )
+    .bind(org)
+    .bind(name)
+    .fetch_optional(conn)
+    .await)
+}
+
 /// The id of another company of `org` with this domain.
 pub async fn find_by_domain(
     c: Exec<'_>,

@@ -45,12 +45,15 @@ pub struct Deal {
     pub closed_from: Option<String>,
 }
 
-fn money<S: Serializer>(cents: &i64, s: S) -> Result<S::Ok, S::Error> {
+/// Cents as the API writes money: a decimal string (deals' amounts,
+/// properties' prices).
+pub fn money<S: Serializer>(cents: &i64, s: S) -> Result<S::Ok, S::Error> {
     s.serialize_str(&crate::format::cents(*cents))
 }
 
-/// An amount as the API writes it (an organization export being restored).
-fn from_money<'de, D: Deserializer<'de>>(d: D) -> Result<i64, D::Error> {
+/// Money as the API writes it, back in cents (an organization export being
+/// restored).
+pub fn from_money<'de, D: Deserializer<'de>>(d: D) -> Result<i64, D::Error> {
     use serde::de::Error;
     let value = serde_json::Value::deserialize(d)?;
     super::parse_amount(&value)

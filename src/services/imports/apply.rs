@@ -856,14 +856,9 @@ async fn company_of(
         return Ok(Some(*id));
     }
     let fail = |e: sqlx::Error| BatchFailed(e.into());
-    let mut found: Option<Uuid> = run!(c.re(), conn => sqlx::query_scalar(
-        "SELECT id FROM companies WHERE organization_id = $1 AND lower(name) = lower($2) ORDER BY created_at, id LIMIT 1",
-    )
-    .bind(a.ctx.org_id)
-    .bind(cell)
-    .fetch_optional(conn)
-    .await)
-    .map_err(fail)?;
+    let mut found = crate::services::companies::queries::find_by_name(c.re(), a.ctx.org_id, cell)
+        .await
+        .map_err(fail)?;
     if found.is_none()
         && cell.contains('.')
         && !cell.contains(' ')

@@ -23,8 +23,8 @@ use crate::services::pagination::Page;
 use crate::services::records::fields::record_fields;
 use crate::services::records::query::list_query;
 use crate::services::records::rows::Column;
-use crate::services::records::shape::{self, Checked, OnTimeline, Record, common_columns};
-use crate::services::records::{self, After, Cell, IfMatch, Listing, opt, parse_time, parse_uuid};
+use crate::services::records::shape::{self, Checked, OnTimeline, Record, checked_by, common_columns};
+use crate::services::records::{self, After, Cell, Listing, opt, parse_time, parse_uuid};
 use crate::services::validate;
 pub use queries::Lead;
 
@@ -120,11 +120,11 @@ fn checked_utm(v: &mut Validator, utm: Option<Utm>) -> Option<Value> {
 fn checked_preferences(v: &mut Validator, preferences: Option<Preferences>) -> Option<Value> {
     let p = preferences?;
     let mut budget = |field: &str, value: &Option<Value>| {
-        let cents = v.check(
+        v.check(
             field,
             crate::services::deals::parse_amount(value.as_ref().unwrap_or(&Value::Null)),
-        );
-        cents.flatten().map(|c| Value::String(crate::format::cents(c)))
+        )
+        .flatten()
     };
     let budget_min = budget("preferences.budget_min", &p.budget_min);
     let budget_max = budget("preferences.budget_max", &p.budget_max);
@@ -158,14 +158,15 @@ fn checked_preferences(v: &mut Validator, preferences: Option<Preferences>) -> O
     if locations.len() > 20 {
         v.add("preferences.locations", "at most 20 places");
     }
-    if let (Some(Value::String(min)), Some(Value::String(max))) = (&budget_min, &budget_max)
-        && min.parse::<f64>().unwrap_or(0.0) > max.parse::<f64>().unwrap_or(0.0)
+    if let (Some(min), Some(max)) = (budget_min, budget_max)
+        && min > max
     {
         v.add("preferences.budget_max", "must not be below budget_min");
     }
+    let money = |cents: Option<i64>| cents.map(crate::format::cents);
     Some(json!({
-        "budget_min": budget_min,
-        "budget_max": budget_max,
+        "budget_min": money(budget_min),
+        "budget_max": money(budget_max),
         "currency": currency,
         "property_type": property_type,
         "bedrooms_min": p.bedrooms_min,
@@ -388,15 +389,8 @@ impl Record for Lead {
             ("converted_at", Cell::Time(self.converted_at)),
         ]
     }
-    async fn check_new(c: Exec<'_>, ctx: &OrgCtx, input: LeadInput) -> AppResult<Checked<Self>> {
-        check(c, ctx, input, None).await
-    }
-    async fn check_patch(c: Exec<'_>, ctx: &OrgCtx, current: &Self, patch: LeadPatch) -> AppResult<Checked<Self>> {
-        if current.status == "converted" {
-            return Err(converted());
-        }
-        check(c, ctx, patch.apply_to(current), Some(current)).await
-    }
+    // `check` refuses any change of a converted lead first.
+    checked_by!(check);
 
     /// 409 `duplicate_lead` when another open lead has this email or phone
     /// (a closed lead collides with nothing).
@@ -522,7 +516,7 @@ pub async fn convert(state: &App, ctx: &OrgCtx, id: Uuid, input: ConvertInput) -
 
     let company = match lead.company_name.as_deref() {
         None => None,
-        Some(name) => match queries::company_named(tx.exec(), ctx.org_id, name).await? {
+        Some(name) => match crate::services::companies::queries::find_by_name(tx.exec(), ctx.org_id, name).await? {
             // Matching is organization-wide, whoever may see the company.
             Some(found) => Company::find(tx.exec(), ctx.org_id, found).await?,
             None => {
@@ -721,14 +715,4 @@ pub async fn update_scoring(state: &App, ctx: &OrgCtx, patch: ScoringPatch) -> A
     Ok(Scoring {
         source_weights: score::weights(&own),
     })
-}
-
-/// Reads one lead (for handlers that answer it after a change).
-pub async fn read(state: &App, ctx: &OrgCtx, id: Uuid) -> AppResult<Lead> {
-    records::read::<Lead>(state, ctx, id).await
-}
-
-/// Deletes a lead (403, 412, 422 `lead_converted`): the shared delete.
-pub async fn delete(state: &App, ctx: &OrgCtx, id: Uuid, if_match: IfMatch) -> AppResult<()> {
-    shape::delete::<Lead>(state, ctx, id, if_match).await
 }

@@ -114,17 +114,6 @@ pub async fn open_ids(c: Exec<'_>, org: Uuid, after: Option<Uuid>, limit: i64) -
     .await)
 }
 
-/// The oldest company of `org` named `name` (case-insensitively).
-pub async fn company_named(c: Exec<'_>, org: Uuid, name: &str) -> Result<Option<Uuid>, sqlx::Error> {
-    run!(c, conn => sqlx::query_scalar(
-        "SELECT id FROM companies WHERE organization_id = $1 AND lower(name) = lower($2) ORDER BY created_at, id LIMIT 1",
-    )
-    .bind(org)
-    .bind(name)
-    .fetch_optional(conn)
-    .await)
-}
-
 /// A contact of `org` with this email, else one with this phone.
 pub async fn contact_matching(
     c: Exec<'_>,
