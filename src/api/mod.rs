@@ -8,6 +8,7 @@ pub mod audit;
 pub mod auth;
 pub mod companies;
 pub mod contacts;
+pub mod custom_fields;
 pub mod deals;
 pub mod duplicates;
 pub mod export;
@@ -43,6 +44,7 @@ pub fn router() -> OpenApiRouter<App> {
         .merge(contacts::router())
         .merge(leads::router())
         .merge(forms::router())
+        .merge(custom_fields::router())
         .merge(properties::router())
         .merge(companies::router())
         .merge(tags::router())

@@ -142,8 +142,10 @@ macro_rules! record_endpoints {
         async fn $list(
             ctx: $crate::services::orgs::OrgCtx,
             axum::extract::State(state): axum::extract::State<$crate::app::App>,
-            $crate::http::extract::ApiQuery(query): $crate::http::extract::ApiQuery<$query>,
+            $crate::http::extract::ApiQuery(mut query): $crate::http::extract::ApiQuery<$query>,
+            axum::extract::RawQuery(raw): axum::extract::RawQuery,
         ) -> $crate::error::AppResult<axum::Json<Page<$record>>> {
+            query.custom = $crate::services::custom_fields::values::params_of(raw.as_deref());
             Ok(axum::Json($list_fn(&state, &ctx, &query).await?))
         }
 

@@ -617,6 +617,58 @@ fn field_rules() -> Vec<(&'static str, &'static str, Value)> {
     for field in ["line1", "locality", "city", "region", "postal_code"] {
         add(&["Address"], field, optional_text(200));
     }
+    // custom_fields: the values' keys are the organization's definitions
+    // (`GET /custom-fields`); the document can only say what a key looks like.
+    for schema in [
+        "ContactInput",
+        "ContactPatch",
+        "CompanyInput",
+        "CompanyPatch",
+        "DealInput",
+        "DealPatch",
+        "LeadInput",
+        "LeadPatch",
+        "PropertyInput",
+        "PropertyPatch",
+    ] {
+        add(
+            &[schema],
+            "custom",
+            json!({
+                "type": ["object", "null"],
+                "maxProperties": 100,
+                "propertyNames": { "pattern": "^[a-z][a-z0-9_]{0,39}$" },
+            }),
+        );
+    }
+    const OBJECTS: [&str; 5] = ["contacts", "companies", "deals", "leads", "properties"];
+    const TYPES: [&str; 8] = [
+        "text",
+        "number",
+        "date",
+        "boolean",
+        "select",
+        "multi_select",
+        "url",
+        "email",
+    ];
+    add(&["CustomFieldInput"], "object", json!({ "enum": OBJECTS }));
+    add(
+        &["CustomFieldInput"],
+        "key",
+        json!({ "pattern": "^[a-z][a-z0-9_]{0,39}$" }),
+    );
+    add(&["CustomFieldInput", "CustomFieldPatch"], "label", required_text(100));
+    add(
+        &["CustomFieldInput", "CustomFieldPatch"],
+        "type",
+        json!({ "enum": TYPES }),
+    );
+    add(
+        &["CustomFieldInput", "CustomFieldPatch"],
+        "options",
+        json!({ "minItems": 1, "maxItems": 100, "uniqueItems": true, "items": required_text(100) }),
+    );
     add(&["Address"], "country", code("CountryCode"));
     // forms::check
     add(&["FormInput"], "name", required_text(200));

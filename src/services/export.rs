@@ -254,6 +254,8 @@ pub fn organization(
                             out.extend(line("member", &member, serde_json::to_value(account).ok())?);
                         }
                         out.extend(lines("pipeline", &pipelines::list(&state, &ctx).await?, nothing)?);
+                        let fields = crate::services::custom_fields::list(&state, &ctx, &Default::default()).await?;
+                        out.extend(lines("custom_field", &fields, nothing)?);
                         Ok((out, Some(Section::Records(0, None))))
                     }
                     .await

@@ -26,6 +26,7 @@ use crate::error::{AppError, AppResult, Validator};
 use crate::run;
 use crate::services::activities::{self, Filed};
 use crate::services::audit::{self, Event};
+use crate::services::custom_fields::{self, CustomInput, Given};
 use crate::services::leads::{self, Lead, LeadInput, Utm};
 use crate::services::orgs::{OrgCtx, Role};
 use crate::services::records::{self, IfMatch, opt, parse_uuid};
@@ -44,8 +45,8 @@ const UTM: [&str; 5] = ["source", "medium", "campaign", "term", "content"];
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct FormField {
-    /// `name`, `email`, `phone`, `company_name` or `message` (a comment on
-    /// the lead's timeline).
+    /// `name`, `email`, `phone`, `company_name`, `message` (a comment on
+    /// the lead's timeline) or `custom.<key>` of a lead custom field.
     pub key: String,
     /// 1..100 characters.
     pub label: String,
@@ -123,6 +124,7 @@ fn org_of(key: &str) -> Option<Uuid> {
 
 /// Checks a form's definition: every field error at once.
 async fn check(mut c: Exec<'_>, ctx: &OrgCtx, input: FormInput) -> AppResult<CheckedForm> {
+    let lead_fields = custom_fields::definitions(c.re(), ctx.org_id, "leads").await?;
     let mut v = Validator::new();
     let name = v.check("name", validate::required_text(&input.name, 200));
     if input.fields.is_empty() || input.fields.len() > 20 {
@@ -132,8 +134,17 @@ async fn check(mut c: Exec<'_>, ctx: &OrgCtx, input: FormInput) -> AppResult<Che
     for (i, f) in input.fields.iter().enumerate() {
         let at = |what: &str| format!("fields[{i}].{what}");
         let key = f.key.trim().to_string();
-        if !LEAD_FIELDS.contains(&key.as_str()) {
-            v.add(at("key"), format!("must be one of {}", LEAD_FIELDS.join(", ")));
+        let custom = key
+            .strip_prefix(custom_fields::values::PREFIX)
+            .is_some_and(|k| lead_fields.iter().any(|d| d.key == k));
+        if !LEAD_FIELDS.contains(&key.as_str()) && !custom {
+            v.add(
+                at("key"),
+                format!(
+                    "must be one of {} or custom.<key> of a lead custom field",
+                    LEAD_FIELDS.join(", ")
+                ),
+            );
         } else if fields.iter().any(|g: &FormField| g.key == key) {
             v.add(at("key"), "appears twice");
         }
@@ -170,7 +181,7 @@ async fn check(mut c: Exec<'_>, ctx: &OrgCtx, input: FormInput) -> AppResult<Che
     let source = v.check("source", validate::optional_text(input.source.as_deref(), 100));
     let thank_you_url = match opt(&input.thank_you_url) {
         None => Some(None),
-        Some(url) => v.check("thank_you_url", web_url(url).map(Some)),
+        Some(url) => v.check("thank_you_url", validate::web_url(url).map(Some)),
     };
     v.finish()?;
     let (Some(name), Some(owner), Some(tags), Some(source), Some(thank_you_url)) =
@@ -205,23 +216,6 @@ struct CheckedForm {
     default_tags: Vec<String>,
     source: Option<String>,
     thank_you_url: Option<String>,
-}
-
-/// An absolute `http` or `https` URL of at most 2,000 characters.
-fn web_url(raw: &str) -> Result<String, String> {
-    let url = raw.trim();
-    let ok = url.chars().count() <= 2000
-        && (url.starts_with("https://") || url.starts_with("http://"))
-        && url.split_once("://").is_some_and(|(_, rest)| {
-            let host = rest.split(['/', '?', '#']).next().unwrap_or_default();
-            !host.is_empty() && !host.contains(char::is_whitespace)
-        })
-        && !url.contains(char::is_whitespace);
-    if ok {
-        Ok(url.to_string())
-    } else {
-        Err("must be an http or https URL".into())
-    }
 }
 
 pub async fn create(state: &App, ctx: &OrgCtx, input: FormInput) -> AppResult<LeadForm> {
@@ -421,6 +415,17 @@ pub async fn submit(
         next_follow_up_at: None,
         owner_id: Some(ctx.user_id.to_string()),
         tags: Some(form.default_tags.0.clone()),
+        // The form's custom fields, read as text by their types.
+        custom: Some(CustomInput(
+            form.fields
+                .0
+                .iter()
+                .filter_map(|f| {
+                    let key = f.key.strip_prefix(custom_fields::values::PREFIX)?;
+                    Some((key.to_string(), Given::Text(text(&f.key).unwrap_or_default())))
+                })
+                .collect(),
+        )),
     };
     let message = message.flatten();
     let idempotency = crate::services::idempotency::Idempotency::none();

@@ -17,6 +17,7 @@ pub mod audit;
 pub mod auth;
 pub mod companies;
 pub mod contacts;
+pub mod custom_fields;
 pub mod deals;
 pub mod duplicates;
 pub mod export;

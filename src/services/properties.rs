@@ -71,6 +71,9 @@ pub struct Property {
     pub seller_contact_id: Option<Uuid>,
     #[schema(value_type = Vec<String>)]
     pub tags: SqlJson<Vec<String>>,
+    /// Custom field values: only set keys.
+    #[schema(value_type = Object)]
+    pub custom: SqlJson<crate::services::custom_fields::CustomValues>,
     pub created_at: DateTime<Utc>,
     pub updated_at: DateTime<Utc>,
     pub version: i64,
@@ -80,7 +83,7 @@ pub struct Property {
 }
 
 pub const COLUMNS: &str = "id, owner_id, title, property_type, listing_type, status, price_cents, currency, bedrooms, \
-                           bathrooms, area_sqft, address, latitude, longitude, description, seller_contact_id, tags, \
+                           bathrooms, area_sqft, address, latitude, longitude, description, seller_contact_id, tags, custom, \
                            created_at, updated_at, version, city_key";
 
 record_fields! {
@@ -113,6 +116,9 @@ record_fields! {
     optional seller_contact_id: String = current.seller_contact_id.map(|id| id.to_string()),
     kept owner_id: String = current.owner_id.to_string(),
     tags tags = current.tags.0.clone(),
+    /// Custom field values by key (`GET /custom-fields`): a change merges
+    /// its keys into the current values, `null` clears one.
+    custom custom = &current.custom.0,
 }
 
 fn one_of(v: &mut Validator, field: &str, value: Option<&str>, allowed: &[&str], default: &str) -> Option<String> {
@@ -213,6 +219,7 @@ async fn check(
     );
     let owner_id = v.check("owner_id", opt(&input.owner_id).map(parse_uuid).transpose());
     let tags = v.check("tags", records::normalize_tags(&input.tags.unwrap_or_default()));
+    let custom = crate::services::custom_fields::check(c.re(), ctx.org_id, "properties", &mut v, input.custom).await?;
     v.finish()?;
     let (
         Some(title),
@@ -290,6 +297,7 @@ async fn check(
         description,
         seller_contact_id: seller,
         tags: SqlJson(tags),
+        custom: SqlJson(custom),
         created_at,
         updated_at,
         version,
@@ -373,15 +381,17 @@ pub async fn list(state: &App, ctx: &OrgCtx, query: &PropertyQuery) -> AppResult
     }
     v.finish()?;
     let city = opt(&query.city).map(str::to_lowercase);
-    let listing = Listing::new(limit, sort, &query.q, &query.tag)?.filter([
-        ("status IN", Cell::AnyOf(&query.status)),
-        ("property_type IN", Cell::AnyOf(&query.property_type)),
-        ("listing_type =", Cell::Text(opt(&query.listing_type))),
-        ("owner_id =", Cell::Id(owner_id)),
-        ("price_cents >=", Cell::Int(price_min)),
-        ("price_cents <=", Cell::Int(price_max)),
-        ("bedrooms >=", Cell::Int(bedrooms_min)),
-    ]);
+    let listing = Listing::new(limit, sort, &query.q, &query.tag)?
+        .custom(&query.custom)
+        .filter([
+            ("status IN", Cell::AnyOf(&query.status)),
+            ("property_type IN", Cell::AnyOf(&query.property_type)),
+            ("listing_type =", Cell::Text(opt(&query.listing_type))),
+            ("owner_id =", Cell::Id(owner_id)),
+            ("price_cents >=", Cell::Int(price_min)),
+            ("price_cents <=", Cell::Int(price_max)),
+            ("bedrooms >=", Cell::Int(bedrooms_min)),
+        ]);
     let listing = match &city {
         Some(city) => listing.filter([("city_key =", Cell::Text(Some(city.as_str())))]),
         None => listing,
@@ -397,6 +407,7 @@ impl Record for Property {
     type Patch = PropertyPatch;
 
     common_columns!();
+    crate::services::custom_fields::custom_record!("properties");
     fn own_sort_value(&self, field: &str) -> Option<After> {
         (field == "price").then(|| After::Money(self.currency.clone(), self.price_cents, self.id))
     }
@@ -405,6 +416,7 @@ impl Record for Property {
     }
     fn columns(&self) -> Vec<Column<'_>> {
         vec![
+            ("custom", Cell::Map(&self.custom.0)),
             ("title", Cell::Text(Some(&self.title))),
             ("property_type", Cell::Text(Some(&self.property_type))),
             ("listing_type", Cell::Text(Some(&self.listing_type))),

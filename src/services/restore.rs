@@ -36,6 +36,7 @@ use crate::services::audit::{self, Event};
 use crate::services::auth::queries::{self as accounts, UserRow};
 use crate::services::companies::{self, Company};
 use crate::services::contacts::{self, Contact};
+use crate::services::custom_fields::{self, CustomValues};
 use crate::services::deals::{self, Deal, Funnel};
 use crate::services::export::RECORD_TYPES;
 use crate::services::leads::{self, Lead};
@@ -88,10 +89,11 @@ impl Settings {
 }
 
 /// The line types, in the export's order.
-const ORDER: [&str; 10] = [
+const ORDER: [&str; 11] = [
     "organization",
     "member",
     "pipeline",
+    "custom_field",
     RECORD_TYPES[0],
     RECORD_TYPES[1],
     RECORD_TYPES[2],
@@ -102,10 +104,11 @@ const ORDER: [&str; 10] = [
 ];
 
 /// The plurals of [`ORDER`], for counts.
-const PLURALS: [&str; 10] = [
+const PLURALS: [&str; 11] = [
     "organizations",
     "members",
     "pipelines",
+    "custom_fields",
     "companies",
     "contacts",
     "properties",
@@ -230,6 +233,9 @@ impl State {
             match ORDER[rank] {
                 "member" => self.member(c.re(), parse("member", line.data)?, line.restore).await?,
                 "pipeline" => pipelines::insert(c.re(), self.org, &parse::<Pipeline>("pipeline", line.data)?).await?,
+                "custom_field" => {
+                    custom_fields::insert(c.re(), self.org, &parse("custom_field", line.data)?).await?;
+                }
                 "company" => {
                     let company: Company = parse("company", line.data)?;
                     self.company_names.insert(company.id, company.name.clone());
@@ -432,7 +438,15 @@ async fn write<R: Record>(mut c: Exec<'_>, org: Uuid, batch: &mut Vec<Checked<R>
         .iter()
         .map(|r| (r.record.id(), r.record.owner_id(), r.record.tags()))
         .collect();
-    records::index_new_tags(c, org, R::KIND, &tags).await?;
+    records::index_new_tags(c.re(), org, R::KIND, &tags).await?;
+    if let Some(object) = R::CUSTOM {
+        let values: Vec<(Uuid, &CustomValues)> = batch
+            .iter()
+            .filter_map(|r| r.record.custom().map(|v| (r.record.id(), v)))
+            .filter(|(_, v)| !v.is_empty())
+            .collect();
+        custom_fields::values::index(c, org, object, &values, true).await?;
+    }
     batch.clear();
     Ok(())
 }

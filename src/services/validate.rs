@@ -58,6 +58,23 @@ pub fn email(value: &str) -> Result<String, String> {
     if local_ok && domain_ok { Ok(v) } else { invalid() }
 }
 
+/// An absolute `http` or `https` URL of at most 2,000 characters.
+pub fn web_url(raw: &str) -> Result<String, String> {
+    let url = raw.trim();
+    let ok = url.chars().count() <= 2000
+        && (url.starts_with("https://") || url.starts_with("http://"))
+        && url.split_once("://").is_some_and(|(_, rest)| {
+            let host = rest.split(['/', '?', '#']).next().unwrap_or_default();
+            !host.is_empty() && !host.contains(char::is_whitespace)
+        })
+        && !url.contains(char::is_whitespace);
+    if ok {
+        Ok(url.to_string())
+    } else {
+        Err("must be an http or https URL".into())
+    }
+}
+
 /// Password rules of api.md §3: 8..128 characters, at least one letter and one
 /// digit, not the email address.
 pub fn password(password: &str, email: &str) -> Result<(), String> {

@@ -49,6 +49,8 @@ impl Listed for Company {
 #[derive(Template)]
 #[template(path = "company_new.html")]
 pub struct NewPage {
+    /// The organization's custom fields of the type, as form inputs.
+    custom: Vec<view::CustomInputView>,
     shell: Shell,
     noun: &'static str,
     path: &'static str,
@@ -64,6 +66,7 @@ impl Edited for Company {
 
     async fn new_page(state: &App, web: &Web, form: CompanyText, errors: FormErrors) -> AppResult<NewPage> {
         Ok(NewPage {
+            custom: view::custom_inputs(state, web.ctx.org_id, "companies", &form.custom).await?,
             noun: Self::NOUN,
             path: Self::PATH,
             shell: Shell::new(web, "companies", "New company"),
@@ -81,9 +84,11 @@ impl Edited for Company {
     ) -> AppResult<RecordPage> {
         let company = records::read::<Company>(state, &web.ctx, id).await?;
         let members = view::members(state, web.ctx.org_id).await?;
+        let form = form.unwrap_or_else(|| CompanyText::of(&company));
         Ok(RecordPage {
+            custom: view::custom_inputs(state, web.ctx.org_id, "companies", &form.custom).await?,
             shell: Shell::new(web, "companies", company.name.clone()),
-            form: form.unwrap_or_else(|| CompanyText::of(&company)),
+            form,
             head: Head::of(&company, &company.name, &members, &web.ctx),
             members,
             errors,
@@ -96,6 +101,8 @@ impl Edited for Company {
 #[derive(Template)]
 #[template(path = "company.html")]
 pub struct RecordPage {
+    /// The organization's custom fields of the type, as form inputs.
+    custom: Vec<view::CustomInputView>,
     shell: Shell,
     head: Head,
     form: CompanyText,

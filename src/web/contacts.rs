@@ -86,6 +86,8 @@ fn reach(c: &Contact) -> Vec<(String, String)> {
 #[derive(Template)]
 #[template(path = "contact_new.html")]
 pub struct NewPage {
+    /// The organization's custom fields of the type, as form inputs.
+    custom: Vec<view::CustomInputView>,
     shell: Shell,
     noun: &'static str,
     path: &'static str,
@@ -102,6 +104,7 @@ impl Edited for Contact {
 
     async fn new_page(state: &App, web: &Web, form: ContactText, errors: FormErrors) -> AppResult<NewPage> {
         Ok(NewPage {
+            custom: view::custom_inputs(state, web.ctx.org_id, "contacts", &form.custom).await?,
             noun: Self::NOUN,
             path: Self::PATH,
             shell: Shell::new(web, "contacts", "New contact"),
@@ -123,6 +126,7 @@ impl Edited for Contact {
         let form = form.unwrap_or_else(|| ContactText::of(&contact));
         let timeline = related::timeline(state, web, Timeline::Contact(id), &members).await?;
         Ok(RecordPage {
+            custom: view::custom_inputs(state, web.ctx.org_id, "contacts", &form.custom).await?,
             shell: Shell::new(web, "contacts", contact.name.clone()),
             companies: related::company_choices(state, web, &form.company_id).await?,
             form,
@@ -140,6 +144,8 @@ impl Edited for Contact {
 #[derive(Template)]
 #[template(path = "contact.html")]
 pub struct RecordPage {
+    /// The organization's custom fields of the type, as form inputs.
+    custom: Vec<view::CustomInputView>,
     shell: Shell,
     head: Head,
     /// Mail and call links.

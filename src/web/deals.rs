@@ -20,6 +20,7 @@ use crate::error::AppResult;
 use crate::http::extract::IdPath;
 use crate::services::activities::Timeline;
 use crate::services::contacts;
+use crate::services::custom_fields::{CustomInput, CustomText};
 use crate::services::deals::queries::Deal;
 use crate::services::deals::{self, DealInput, DealPatch, DealQuery};
 use crate::services::orgs::{OrgCtx, Role};
@@ -99,6 +100,9 @@ pub struct DealForm {
     company_id: String,
     pipeline_id: String,
     stage: String,
+    /// The `custom.<key>` fields.
+    #[serde(flatten)]
+    custom: CustomText,
 }
 
 impl DealForm {
@@ -114,6 +118,7 @@ impl DealForm {
             company_id: d.company_id.map(|id| id.to_string()).unwrap_or_default(),
             pipeline_id: d.pipeline_id.to_string(),
             stage: d.stage.clone(),
+            custom: CustomText::of(&d.custom.0),
         }
     }
 }
@@ -121,6 +126,8 @@ impl DealForm {
 #[derive(Template)]
 #[template(path = "deal_new.html")]
 pub struct NewPage {
+    /// The organization's custom fields of the type, as form inputs.
+    custom: Vec<view::CustomInputView>,
     shell: Shell,
     noun: &'static str,
     path: &'static str,
@@ -148,6 +155,7 @@ async fn new_deal_page(state: &App, web: &Web, mut form: DealForm, errors: FormE
         form.pipeline_id = pipelines.first().map(|p| p.id.clone()).unwrap_or_default();
     }
     Ok(NewPage {
+        custom: view::custom_inputs(state, web.ctx.org_id, "deals", &form.custom).await?,
         pipelines,
         noun: Deal::NOUN,
         path: Deal::PATH,
@@ -178,6 +186,7 @@ impl Text for DealForm {
             // Absent for a closed deal (its page shows them, not as fields).
             pipeline_id: view::filled(&self.pipeline_id),
             stage: view::filled(&self.stage),
+            custom: Some(CustomInput::from_text(&self.custom)),
             ..Default::default()
         })
     }
@@ -193,6 +202,7 @@ impl Text for DealForm {
             tags: Some(tag_list(&self.tags)),
             pipeline_id: view::filled(&self.pipeline_id),
             stage: view::filled(&self.stage),
+            custom: Some(CustomInput::from_text(&self.custom)),
             ..Default::default()
         })
     }
@@ -226,6 +236,8 @@ impl Edited for Deal {
 #[derive(Template)]
 #[template(path = "deal.html")]
 pub struct RecordPage {
+    /// The organization's custom fields of the type, as form inputs.
+    custom: Vec<view::CustomInputView>,
     shell: Shell,
     /// The organization's reasons, offered by the Lost dialog.
     lost_reasons: Vec<String>,
@@ -280,6 +292,7 @@ async fn record_page(
     let timeline = related::timeline(state, web, Timeline::Deal(id), &members).await?;
     let form = form.unwrap_or_else(|| DealForm::of(&deal));
     Ok(RecordPage {
+        custom: view::custom_inputs(state, web.ctx.org_id, "deals", &form.custom).await?,
         companies: related::company_choices(state, web, &form.company_id).await?,
         shell: Shell::new(web, "deals", deal.title.clone()),
         is_open,

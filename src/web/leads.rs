@@ -17,6 +17,7 @@ use crate::app::App;
 use crate::error::AppResult;
 use crate::http::extract::IdPath;
 use crate::services::activities::Timeline;
+use crate::services::custom_fields::{CustomInput, CustomText};
 use crate::services::leads::{
     self, ConvertDeal, ConvertInput, Lead, LeadInput, LeadPatch, LeadQuery, Preferences, Utm,
 };
@@ -133,6 +134,9 @@ pub struct LeadForm {
     pub locations: String,
     /// Kept as they are (not on the form).
     pub utm: String,
+    /// The `custom.<key>` fields.
+    #[serde(flatten)]
+    pub custom: CustomText,
 }
 
 impl LeadForm {
@@ -171,6 +175,7 @@ impl LeadForm {
             bedrooms_min: pref("bedrooms_min"),
             locations,
             utm: lead.utm.as_ref().map(|u| u.0.to_string()).unwrap_or_default(),
+            custom: CustomText::of(&lead.custom.0),
         }
     }
 
@@ -216,6 +221,7 @@ impl Text for LeadForm {
             next_follow_up_at: view::from_local_input(&self.next_follow_up_at),
             owner_id: filled(&self.owner_id),
             tags: Some(fields::tag_list(&self.tags)),
+            custom: Some(CustomInput::from_text(&self.custom)),
         })
     }
     fn patch(&self) -> AppResult<LeadPatch> {
@@ -226,6 +232,8 @@ impl Text for LeadForm {
 #[derive(Template)]
 #[template(path = "lead_new.html")]
 pub struct NewPage {
+    /// The organization's custom fields of the type, as form inputs.
+    custom: Vec<view::CustomInputView>,
     shell: Shell,
     noun: &'static str,
     path: &'static str,
@@ -247,6 +255,7 @@ impl Edited for Lead {
 
     async fn new_page(state: &App, web: &Web, form: LeadForm, errors: FormErrors) -> AppResult<NewPage> {
         Ok(NewPage {
+            custom: view::custom_inputs(state, web.ctx.org_id, "leads", &form.custom).await?,
             noun: Self::NOUN,
             path: Self::PATH,
             shell: Shell::new(web, "leads", "New lead"),
@@ -277,9 +286,11 @@ impl Edited for Lead {
                 )
             })
             .collect();
+        let form = form.unwrap_or_else(|| LeadForm::of(&lead));
         Ok(RecordPage {
+            custom: view::custom_inputs(state, web.ctx.org_id, "leads", &form.custom).await?,
             shell: Shell::new(web, "leads", lead.name.clone()),
-            form: form.unwrap_or_else(|| LeadForm::of(&lead)),
+            form,
             head: Head::of(&lead, &lead.name, &members, &web.ctx),
             converted: lead.status == "converted",
             may_convert: lead.ensure_may_change(&web.ctx).is_ok(),
@@ -329,6 +340,8 @@ fn utm_in_words(lead: &Lead) -> String {
 #[derive(Template)]
 #[template(path = "lead.html")]
 pub struct RecordPage {
+    /// The organization's custom fields of the type, as form inputs.
+    custom: Vec<view::CustomInputView>,
     shell: Shell,
     head: Head,
     form: LeadForm,

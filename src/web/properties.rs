@@ -13,6 +13,7 @@ use super::session::Web;
 use super::view::{self, Choice, FormErrors, Shell, filled, text};
 use crate::app::App;
 use crate::error::AppResult;
+use crate::services::custom_fields::{CustomInput, CustomText};
 use crate::services::leads::PROPERTY_TYPES;
 use crate::services::orgs::OrgCtx;
 use crate::services::pagination::Page;
@@ -203,6 +204,9 @@ pub struct PropertyForm {
     pub seller_contact_id: String,
     pub owner_id: String,
     pub tags: String,
+    /// The `custom.<key>` fields.
+    #[serde(flatten)]
+    pub custom: CustomText,
 }
 
 impl PropertyForm {
@@ -231,6 +235,7 @@ impl PropertyForm {
             seller_contact_id: p.seller_contact_id.map(|i| i.to_string()).unwrap_or_default(),
             owner_id: p.owner_id.to_string(),
             tags: p.tags.join(", "),
+            custom: CustomText::of(&p.custom.0),
         }
     }
 }
@@ -264,6 +269,7 @@ impl Text for PropertyForm {
             seller_contact_id: filled(&self.seller_contact_id),
             owner_id: filled(&self.owner_id),
             tags: Some(fields::tag_list(&self.tags)),
+            custom: Some(CustomInput::from_text(&self.custom)),
         })
     }
     fn patch(&self) -> AppResult<PropertyPatch> {
@@ -274,6 +280,8 @@ impl Text for PropertyForm {
 #[derive(Template)]
 #[template(path = "property_new.html")]
 pub struct NewPage {
+    /// The organization's custom fields of the type, as form inputs.
+    custom: Vec<view::CustomInputView>,
     shell: Shell,
     noun: &'static str,
     path: &'static str,
@@ -301,6 +309,7 @@ impl Edited for Property {
 
     async fn new_page(state: &App, web: &Web, form: PropertyForm, errors: FormErrors) -> AppResult<NewPage> {
         Ok(NewPage {
+            custom: view::custom_inputs(state, web.ctx.org_id, "properties", &form.custom).await?,
             noun: Self::NOUN,
             path: Self::PATH,
             shell: Shell::new(web, "properties", "New property"),
@@ -334,6 +343,7 @@ impl Edited for Property {
             })
             .collect();
         Ok(RecordPage {
+            custom: view::custom_inputs(state, web.ctx.org_id, "properties", &form.custom).await?,
             shell: Shell::new(web, "properties", property.title.clone()),
             contacts: related::contact_choices(state, web, &form.seller_contact_id).await?,
             form,
@@ -353,6 +363,8 @@ impl Edited for Property {
 #[derive(Template)]
 #[template(path = "property.html")]
 pub struct RecordPage {
+    /// The organization's custom fields of the type, as form inputs.
+    custom: Vec<view::CustomInputView>,
     shell: Shell,
     head: Head,
     form: PropertyForm,

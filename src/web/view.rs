@@ -596,6 +596,71 @@ where
     csv_response(filename, rows, bom)
 }
 
+/// One custom field as a form input (`templates/custom_fields.html`).
+pub struct CustomInputView {
+    /// `custom.<key>`: the field's name in the form and in errors.
+    pub name: String,
+    pub label: String,
+    /// The input's type; a select when `options` is not empty.
+    pub kind: &'static str,
+    /// `(value, label)` of a select's choices.
+    pub options: Vec<(String, String)>,
+    pub value: String,
+    /// What a multi-select typed as text takes.
+    pub hint: String,
+}
+
+/// The organization's custom fields of `object` as inputs holding `text`'s values.
+pub async fn custom_inputs(
+    state: &crate::app::App,
+    org: uuid::Uuid,
+    object: &str,
+    text: &crate::services::custom_fields::CustomText,
+) -> crate::error::AppResult<Vec<CustomInputView>> {
+    let defs = crate::services::custom_fields::of(state, org, object).await?;
+    Ok(defs
+        .into_iter()
+        .map(|d| {
+            let choices = |options: &[String]| options.iter().map(|o| (o.clone(), o.clone())).collect();
+            let (kind, options) = match d.kind.as_str() {
+                "number" | "date" | "url" | "email" => (custom_input_type(&d.kind), Vec::new()),
+                "boolean" => (
+                    "select",
+                    vec![("true".into(), "Yes".into()), ("false".into(), "No".into())],
+                ),
+                "select" => ("select", choices(&d.options.0)),
+                _ => ("text", Vec::new()),
+            };
+            CustomInputView {
+                value: text.get(&d.key).to_string(),
+                name: format!("custom.{}", d.key),
+                hint: match d.kind.as_str() {
+                    "multi_select" => format!("Comma separated: {}", d.options.0.join(", ")),
+                    _ => String::new(),
+                },
+                label: if d.required {
+                    format!("{} (required)", d.label)
+                } else {
+                    d.label
+                },
+                kind,
+                options,
+            }
+        })
+        .collect())
+}
+
+/// The HTML input type of a custom field type that has one of its own.
+fn custom_input_type(kind: &str) -> &'static str {
+    match kind {
+        "number" => "number",
+        "date" => "date",
+        "url" => "url",
+        "email" => "email",
+        _ => "text",
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -15,6 +15,7 @@ mod companies;
 mod connections;
 mod contacts;
 mod conventions;
+mod custom_fields;
 mod deals;
 mod duplicates;
 mod export;

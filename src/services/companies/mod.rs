@@ -35,6 +35,9 @@ record_fields! {
     whole employee_count = current.employee_count,
     kept owner_id: String = current.owner_id.to_string(),
     tags tags = current.tags.0.clone(),
+    /// Custom field values by key (`GET /custom-fields`): a change merges
+    /// its keys into the current values, `null` clears one.
+    custom custom = &current.custom.0,
 }
 
 /// The lower-cased host of a domain given as a host or a URL.
@@ -63,7 +66,7 @@ pub fn domain(value: &str) -> Result<String, String> {
 
 /// Validates `input` into the company it describes (`current` for changes).
 async fn check(
-    c: Exec<'_>,
+    mut c: Exec<'_>,
     ctx: &OrgCtx,
     input: CompanyInput,
     current: Option<&Company>,
@@ -81,6 +84,7 @@ async fn check(
     );
     let owner_id = v.check("owner_id", opt(&input.owner_id).map(parse_uuid).transpose());
     let tags = v.check("tags", records::normalize_tags(&input.tags.unwrap_or_default()));
+    let custom = crate::services::custom_fields::check(c.re(), ctx.org_id, "companies", &mut v, input.custom).await?;
     v.finish()?;
     let (Some(name), Some(domain), Some(industry), Some(employee_count), Some(owner_id), Some(tags)) =
         (name, domain, industry, employee_count, owner_id, tags)
@@ -98,6 +102,7 @@ async fn check(
         industry,
         employee_count,
         tags: SqlJson(tags),
+        custom: SqlJson(custom),
         created_at,
         updated_at,
         version,
@@ -127,7 +132,9 @@ pub async fn list(state: &App, ctx: &OrgCtx, query: &CompanyQuery) -> AppResult<
     let mut v = Validator::new();
     let owner_id = v.parsed("owner_id", &query.owner_id, parse_uuid);
     v.finish()?;
-    let listing = Listing::new(limit, sort, &query.q, &query.tag)?.filter([("owner_id =", Cell::Id(owner_id))]);
+    let listing = Listing::new(limit, sort, &query.q, &query.tag)?
+        .custom(&query.custom)
+        .filter([("owner_id =", Cell::Id(owner_id))]);
     records::list_page(state, ctx, listing, &query.cursor).await
 }
 
@@ -139,6 +146,7 @@ impl Record for Company {
     type Patch = CompanyPatch;
 
     common_columns!();
+    crate::services::custom_fields::custom_record!("companies");
     fn own_sort_value(&self, field: &str) -> Option<After> {
         (field == "name").then(|| After::Text(self.name.clone(), self.id))
     }
@@ -148,6 +156,7 @@ impl Record for Company {
 
     fn columns(&self) -> Vec<Column<'_>> {
         vec![
+            ("custom", Cell::Map(&self.custom.0)),
             ("name", Cell::Text(Some(&self.name))),
             ("domain", Cell::Text(self.domain.as_deref())),
             ("industry", Cell::Text(self.industry.as_deref())),

@@ -19,12 +19,16 @@ pub struct Company {
     pub employee_count: Option<i64>,
     #[schema(value_type = Vec<String>)]
     pub tags: Json<Vec<String>>,
+    /// Custom field values: only set keys.
+    #[schema(value_type = Object)]
+    pub custom: Json<crate::services::custom_fields::CustomValues>,
     pub created_at: DateTime<Utc>,
     pub updated_at: DateTime<Utc>,
     pub version: i64,
 }
 
-pub const COLUMNS: &str = "id, owner_id, name, domain, industry, employee_count, tags, created_at, updated_at, version";
+pub const COLUMNS: &str =
+    "id, owner_id, name, domain, industry, employee_count, tags, custom, created_at, updated_at, version";
 
 /// The oldest company of `org` named `name` (case-insensitively): the one
 /// an import row's or a converted lead's company name stands for.

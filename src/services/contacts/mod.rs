@@ -47,6 +47,9 @@ record_fields! {
     /// Defaults to the caller on create; left out of a `PUT` or `PATCH`, it stays.
     kept owner_id: String = current.owner_id.to_string(),
     tags tags = current.tags.0.clone(),
+    /// Custom field values by key (`GET /custom-fields`): a change merges
+    /// its keys into the current values, `null` clears one.
+    custom custom = &current.custom.0,
 }
 
 /// Validates `input` into the contact it describes (`current` for changes):
@@ -90,6 +93,7 @@ async fn check(
         }
         (None, Some(ext)) => v.check("phone_extension", validate::phone_extension(ext).map(Some)),
     };
+    let custom = crate::services::custom_fields::check(c.re(), ctx.org_id, "contacts", &mut v, input.custom).await?;
     v.finish()?;
     let (
         Some(name),
@@ -144,6 +148,7 @@ async fn check(
         lead_source,
         customer_since,
         tags: SqlJson(tags),
+        custom: SqlJson(custom),
         created_at,
         updated_at,
         version,
@@ -223,13 +228,15 @@ pub async fn list(state: &App, ctx: &OrgCtx, query: &ContactQuery) -> AppResult<
     let created_after = v.parsed("created_after", &query.created_after, parse_time);
     let created_before = v.parsed("created_before", &query.created_before, parse_time);
     v.finish()?;
-    let listing = Listing::new(limit, sort, &query.q, &query.tag)?.filter([
-        ("owner_id =", Cell::Id(owner_id)),
-        ("company_id =", Cell::Id(company_id)),
-        ("lead_source =", Cell::Text(opt(&query.lead_source))),
-        ("created_at >=", Cell::Time(created_after)),
-        ("created_at <", Cell::Time(created_before)),
-    ]);
+    let listing = Listing::new(limit, sort, &query.q, &query.tag)?
+        .custom(&query.custom)
+        .filter([
+            ("owner_id =", Cell::Id(owner_id)),
+            ("company_id =", Cell::Id(company_id)),
+            ("lead_source =", Cell::Text(opt(&query.lead_source))),
+            ("created_at >=", Cell::Time(created_after)),
+            ("created_at <", Cell::Time(created_before)),
+        ]);
     records::list_page(state, ctx, listing, &query.cursor).await
 }
 
@@ -245,6 +252,7 @@ impl Record for Contact {
     type Patch = ContactPatch;
 
     common_columns!();
+    crate::services::custom_fields::custom_record!("contacts");
     fn own_sort_value(&self, field: &str) -> Option<After> {
         (field == "name").then(|| After::Text(self.name.clone(), self.id))
     }
@@ -254,6 +262,7 @@ impl Record for Contact {
 
     fn columns(&self) -> Vec<Column<'_>> {
         vec![
+            ("custom", Cell::Map(&self.custom.0)),
             ("name", Cell::Text(Some(&self.name))),
             ("email", Cell::Text(self.email.as_deref())),
             ("phone", Cell::Text(self.phone.as_deref())),

@@ -26,12 +26,15 @@ pub struct Contact {
     pub customer_since: Option<NaiveDate>,
     #[schema(value_type = Vec<String>)]
     pub tags: Json<Vec<String>>,
+    /// Custom field values: only set keys.
+    #[schema(value_type = Object)]
+    pub custom: Json<crate::services::custom_fields::CustomValues>,
     pub created_at: DateTime<Utc>,
     pub updated_at: DateTime<Utc>,
     pub version: i64,
 }
 
-pub const COLUMNS: &str = "id, owner_id, name, email, phone, phone_extension, title, company_id, lead_source, customer_since, tags, \
+pub const COLUMNS: &str = "id, owner_id, name, email, phone, phone_extension, title, company_id, lead_source, customer_since, tags, custom, \
                            created_at, updated_at, version";
 
 /// A contact of `org` with this email or phone, other than `except`: its id,
@@ -430,7 +433,7 @@ async fn search_window(
 }
 
 /// The list filters other than free text, as ` AND …` conditions.
-fn push_filters<'q, DB>(q: &mut sqlx::QueryBuilder<'q, DB>, org: Uuid, listing: &Listing<'q>, tags: TagFilter)
+fn push_filters<'q, DB>(q: &mut sqlx::QueryBuilder<'q, DB>, org: Uuid, listing: &'q Listing<'q>, tags: TagFilter)
 where
     DB: rows::BindsCells<'q>,
     String: sqlx::Encode<'q, DB> + sqlx::Type<DB>,
@@ -438,4 +441,5 @@ where
 {
     rows::push_columns(q, &listing.conditions, Join::Where);
     records::push_tags(q, org, "contacts", "contact", &listing.tags, tags);
+    crate::services::custom_fields::values::push_filters(q, org, "contacts", &listing.custom);
 }

@@ -17,6 +17,7 @@ use crate::app::App;
 use crate::db::Exec;
 use crate::error::{AppError, AppResult, Validator};
 use crate::services::activities::{self, Timeline};
+use crate::services::custom_fields::{self, CustomInput};
 use crate::services::orgs::{OrgCtx, Role, queries as orgs};
 use crate::services::pagination::Page;
 use crate::services::pipelines::{self, CLOSED, Pipeline};
@@ -95,6 +96,9 @@ pub struct DealInput {
     #[schema(value_type = Option<Uuid>)]
     pub owner_id: Option<String>,
     pub tags: Option<Vec<String>>,
+    /// Custom field values by key (`GET /custom-fields?object=deals`).
+    #[schema(value_type = Option<Object>)]
+    pub custom: Option<CustomInput>,
 }
 
 /// A partial change: fields left out stay; `null` clears. Rules are checked on
@@ -130,6 +134,9 @@ pub struct DealPatch {
     pub owner_id: Option<String>,
     #[serde(default, deserialize_with = "double_option")]
     pub tags: Option<Option<Vec<String>>>,
+    /// Merged into the current values; a key set to `null` clears it.
+    #[schema(value_type = Option<Object>)]
+    pub custom: Option<CustomInput>,
 }
 
 fn invalid_stage(detail: &str) -> AppError {
@@ -307,24 +314,26 @@ pub async fn list(state: &App, ctx: &OrgCtx, query: &DealQuery) -> AppResult<Pag
         }
     }
     v.finish()?;
-    let listing = Listing::new(limit, sort, &query.q, &query.tag)?.filter([
-        ("status IN", Cell::AnyOf(&query.status)),
-        ("stage =", Cell::Text(opt(&query.stage))),
-        ("pipeline_id =", Cell::Id(pipeline_id)),
-        ("owner_id =", Cell::Id(owner_id)),
-        ("contact_id =", Cell::Id(contact_id)),
-        ("company_id =", Cell::Id(company_id)),
-        ("amount_cents >=", Cell::Int(amount_min)),
-        ("amount_cents <=", Cell::Int(amount_max)),
-        ("expected_close_date >=", Cell::Date(close_after)),
-        ("expected_close_date <", Cell::Date(close_before)),
-    ]);
+    let listing = Listing::new(limit, sort, &query.q, &query.tag)?
+        .custom(&query.custom)
+        .filter([
+            ("status IN", Cell::AnyOf(&query.status)),
+            ("stage =", Cell::Text(opt(&query.stage))),
+            ("pipeline_id =", Cell::Id(pipeline_id)),
+            ("owner_id =", Cell::Id(owner_id)),
+            ("contact_id =", Cell::Id(contact_id)),
+            ("company_id =", Cell::Id(company_id)),
+            ("amount_cents >=", Cell::Int(amount_min)),
+            ("amount_cents <=", Cell::Int(amount_max)),
+            ("expected_close_date >=", Cell::Date(close_after)),
+            ("expected_close_date <", Cell::Date(close_before)),
+        ]);
     records::list_page(state, ctx, listing, &query.cursor).await
 }
 
 /// Validates a new deal: every field error at once, then the rules that need
 /// the database.
-async fn check_new(mut c: Exec<'_>, ctx: &OrgCtx, input: DealInput) -> AppResult<Deal> {
+async fn check_new(mut c: Exec<'_>, ctx: &OrgCtx, mut input: DealInput) -> AppResult<Deal> {
     let mut v = Validator::new();
     let title = v.check("title", validate::required_text(&input.title, 200));
     let contact_id = match opt(&input.contact_id) {
@@ -353,6 +362,7 @@ async fn check_new(mut c: Exec<'_>, ctx: &OrgCtx, input: DealInput) -> AppResult
     if !["new", "in_progress", "won", "lost"].contains(&status.as_str()) {
         v.add("status", "must be new or in_progress");
     }
+    let custom = custom_fields::check(c.re(), ctx.org_id, "deals", &mut v, input.custom.take()).await?;
     v.finish()?;
     if is_terminal(&status) {
         return Err(invalid_transition("(new deal)", &status));
@@ -426,6 +436,7 @@ async fn check_new(mut c: Exec<'_>, ctx: &OrgCtx, input: DealInput) -> AppResult
         closed_at: None,
         stage_changed_at: now,
         tags: SqlJson(tags),
+        custom: SqlJson(custom),
         created_at: now,
         updated_at: now,
         version: 1,
@@ -494,9 +505,18 @@ async fn check_patch(mut c: Exec<'_>, ctx: &OrgCtx, current: &Deal, patch: DealP
     if !["new", "in_progress", "won", "lost"].contains(&status.as_str()) {
         v.add("status", "must be new, in_progress, won or lost");
     }
+    let custom = custom_fields::check(
+        c.re(),
+        ctx.org_id,
+        "deals",
+        &mut v,
+        Some(CustomInput::merged(&current.custom.0, patch.custom)),
+    )
+    .await?;
     v.finish()?;
 
     let mut next = current.clone();
+    next.custom = SqlJson(custom);
     next.title = title.unwrap_or_default();
     if let Some(Some(tags)) = tags {
         next.tags = SqlJson(tags);
@@ -675,6 +695,7 @@ impl Record for Deal {
     type Patch = DealPatch;
 
     common_columns!();
+    custom_fields::custom_record!("deals");
     fn own_sort_value(&self, field: &str) -> Option<After> {
         // A deal without a date sorts as the last day (`Sort::column`).
         let far_future = NaiveDate::from_ymd_opt(9999, 12, 31).unwrap_or_default();
@@ -690,6 +711,7 @@ impl Record for Deal {
 
     fn columns(&self) -> Vec<Column<'_>> {
         vec![
+            ("custom", Cell::Map(&self.custom.0)),
             ("title", Cell::Text(Some(&self.title))),
             ("contact_id", Cell::Id(Some(self.contact_id))),
             ("company_id", Cell::Id(self.company_id)),

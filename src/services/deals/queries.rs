@@ -32,6 +32,9 @@ pub struct Deal {
     pub stage_changed_at: DateTime<Utc>,
     #[schema(value_type = Vec<String>)]
     pub tags: Json<Vec<String>>,
+    /// Custom field values: only set keys.
+    #[schema(value_type = Object)]
+    pub custom: Json<crate::services::custom_fields::CustomValues>,
     pub created_at: DateTime<Utc>,
     pub updated_at: DateTime<Utc>,
     pub version: i64,
@@ -85,4 +88,4 @@ impl Deal {
 }
 
 pub const COLUMNS: &str = "id, owner_id, title, contact_id, company_id, property_id, pipeline_id, stage, status, amount_cents, currency, \
-                       expected_close_date, lost_reason, closed_at, stage_changed_at, tags, created_at, updated_at, version, furthest_position, closed_from";
+                       expected_close_date, lost_reason, closed_at, stage_changed_at, tags, custom, created_at, updated_at, version, furthest_position, closed_from";

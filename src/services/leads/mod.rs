@@ -98,6 +98,9 @@ record_fields! {
     /// Defaults to the caller on create; left out of a `PATCH`, it stays.
     kept owner_id: String = current.owner_id.to_string(),
     tags tags = current.tags.0.clone(),
+    /// Custom field values by key (`GET /custom-fields`): a change merges
+    /// its keys into the current values, `null` clears one.
+    custom custom = &current.custom.0,
 }
 
 /// A text field of an object, trimmed and at most `max` characters.
@@ -214,6 +217,7 @@ async fn check(mut c: Exec<'_>, ctx: &OrgCtx, input: LeadInput, current: Option<
     }
     let utm = checked_utm(&mut v, input.utm);
     let mut preferences = checked_preferences(&mut v, input.preferences);
+    let custom = crate::services::custom_fields::check(c.re(), ctx.org_id, "leads", &mut v, input.custom).await?;
     v.finish()?;
     let (
         Some(name),
@@ -264,6 +268,7 @@ async fn check(mut c: Exec<'_>, ctx: &OrgCtx, input: LeadInput, current: Option<
         converted_deal_id: current.and_then(|l| l.converted_deal_id),
         converted_at: current.and_then(|l| l.converted_at),
         tags: SqlJson(tags),
+        custom: SqlJson(custom),
         created_at,
         updated_at,
         version,
@@ -336,15 +341,17 @@ pub async fn list(state: &App, ctx: &OrgCtx, query: &LeadQuery) -> AppResult<Pag
         }
     }
     v.finish()?;
-    let listing = Listing::new(limit, sort, &query.q, &query.tag)?.filter([
-        ("status IN", Cell::AnyOf(&query.status)),
-        ("source IN", Cell::AnyOf(&query.source)),
-        ("owner_id =", Cell::Id(owner_id)),
-        ("score >=", Cell::Int(score_min)),
-        ("next_follow_up_at <", Cell::Time(follow_up_before)),
-        ("created_at >=", Cell::Time(created_after)),
-        ("created_at <", Cell::Time(created_before)),
-    ]);
+    let listing = Listing::new(limit, sort, &query.q, &query.tag)?
+        .custom(&query.custom)
+        .filter([
+            ("status IN", Cell::AnyOf(&query.status)),
+            ("source IN", Cell::AnyOf(&query.source)),
+            ("owner_id =", Cell::Id(owner_id)),
+            ("score >=", Cell::Int(score_min)),
+            ("next_follow_up_at <", Cell::Time(follow_up_before)),
+            ("created_at >=", Cell::Time(created_after)),
+            ("created_at <", Cell::Time(created_before)),
+        ]);
     records::list_page(state, ctx, listing, &query.cursor).await
 }
 
@@ -358,6 +365,7 @@ impl Record for Lead {
     type Patch = LeadPatch;
 
     common_columns!();
+    crate::services::custom_fields::custom_record!("leads");
     fn own_sort_value(&self, field: &str) -> Option<After> {
         match field {
             "score" => Some(After::Int(self.score, self.id)),
@@ -373,6 +381,7 @@ impl Record for Lead {
     }
     fn columns(&self) -> Vec<Column<'_>> {
         vec![
+            ("custom", Cell::Map(&self.custom.0)),
             ("name", Cell::Text(Some(&self.name))),
             ("email", Cell::Text(self.email.as_deref())),
             ("phone", Cell::Text(self.phone.as_deref())),

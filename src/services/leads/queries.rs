@@ -40,13 +40,16 @@ pub struct Lead {
     pub converted_at: Option<DateTime<Utc>>,
     #[schema(value_type = Vec<String>)]
     pub tags: Json<Vec<String>>,
+    /// Custom field values: only set keys.
+    #[schema(value_type = Object)]
+    pub custom: Json<crate::services::custom_fields::CustomValues>,
     pub created_at: DateTime<Utc>,
     pub updated_at: DateTime<Utc>,
     pub version: i64,
 }
 
 pub const COLUMNS: &str = "id, owner_id, name, email, phone, company_name, source, utm, status, score, score_reasons, \
-                           preferences, next_follow_up_at, converted_contact_id, converted_deal_id, converted_at, tags, \
+                           preferences, next_follow_up_at, converted_contact_id, converted_deal_id, converted_at, tags, custom, \
                            created_at, updated_at, version";
 
 /// The statuses of open leads (unique by email and phone among them).

@@ -207,6 +207,7 @@ mod tests {
             converted_deal_id: None,
             converted_at: None,
             tags: SqlJson(Vec::new()),
+            custom: SqlJson(Default::default()),
             created_at: now,
             updated_at: now,
             version: 1,

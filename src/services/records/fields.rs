@@ -44,14 +44,14 @@ macro_rules! record_fields {
                 [$(#[$patch_meta])*] $patch
                 $text $record, $current, patch_value, input_value
             }
-            [] [] [] []
+            [] [] [] [] []
             $($fields)*
         );
     };
 
     // One field of each kind: its `Input` field, its `Patch` field, its line
     // of `apply_to` and of `from`.
-    (@munch $header:tt [$($i:tt)*] [$($p:tt)*] [$($a:tt)*] [$($f:tt)*]
+    (@munch $header:tt [$($i:tt)*] [$($p:tt)*] [$($a:tt)*] [$($f:tt)*] [$($t:tt)*]
         $(#[$m:meta])* required $name:ident : $ty:ty = $now:expr, $($rest:tt)*
     ) => {
         $crate::services::records::fields::record_fields!(@munch $header
@@ -61,10 +61,11 @@ macro_rules! record_fields {
                 pub $name: Option<Option<$ty>>,]
             [$($a)* $name: (required, $name, $now),]
             [$($f)* $name: (required, $name),]
+            [$($t)* pub $name: String,]
             $($rest)*
         );
     };
-    (@munch $header:tt [$($i:tt)*] [$($p:tt)*] [$($a:tt)*] [$($f:tt)*]
+    (@munch $header:tt [$($i:tt)*] [$($p:tt)*] [$($a:tt)*] [$($f:tt)*] [$($t:tt)*]
         $(#[$m:meta])* optional $name:ident : $ty:ty = $now:expr, $($rest:tt)*
     ) => {
         $crate::services::records::fields::record_fields!(@munch $header
@@ -74,10 +75,11 @@ macro_rules! record_fields {
                 pub $name: Option<Option<$ty>>,]
             [$($a)* $name: (optional, $name, $now),]
             [$($f)* $name: (optional, $name),]
+            [$($t)* pub $name: String,]
             $($rest)*
         );
     };
-    (@munch $header:tt [$($i:tt)*] [$($p:tt)*] [$($a:tt)*] [$($f:tt)*]
+    (@munch $header:tt [$($i:tt)*] [$($p:tt)*] [$($a:tt)*] [$($f:tt)*] [$($t:tt)*]
         $(#[$m:meta])* whole $name:ident = $now:expr, $($rest:tt)*
     ) => {
         $crate::services::records::fields::record_fields!(@munch $header
@@ -89,10 +91,11 @@ macro_rules! record_fields {
                 pub $name: Option<Option<i64>>,]
             [$($a)* $name: (whole, $name, $now),]
             [$($f)* $name: (optional, $name),]
+            [$($t)* pub $name: String,]
             $($rest)*
         );
     };
-    (@munch $header:tt [$($i:tt)*] [$($p:tt)*] [$($a:tt)*] [$($f:tt)*]
+    (@munch $header:tt [$($i:tt)*] [$($p:tt)*] [$($a:tt)*] [$($f:tt)*] [$($t:tt)*]
         $(#[$m:meta])* tags $name:ident = $now:expr, $($rest:tt)*
     ) => {
         $crate::services::records::fields::record_fields!(@munch $header
@@ -102,10 +105,11 @@ macro_rules! record_fields {
                 pub $name: Option<Option<Vec<String>>>,]
             [$($a)* $name: (tags, $name, $now),]
             [$($f)* $name: (optional, $name),]
+            [$($t)* pub $name: String,]
             $($rest)*
         );
     };
-    (@munch $header:tt [$($i:tt)*] [$($p:tt)*] [$($a:tt)*] [$($f:tt)*]
+    (@munch $header:tt [$($i:tt)*] [$($p:tt)*] [$($a:tt)*] [$($f:tt)*] [$($t:tt)*]
         $(#[$m:meta])* decimal $name:ident = $now:expr, $($rest:tt)*
     ) => {
         $crate::services::records::fields::record_fields!(@munch $header
@@ -115,10 +119,11 @@ macro_rules! record_fields {
                 pub $name: Option<Option<f64>>,]
             [$($a)* $name: (decimal, $name, $now),]
             [$($f)* $name: (optional, $name),]
+            [$($t)* pub $name: String,]
             $($rest)*
         );
     };
-    (@munch $header:tt [$($i:tt)*] [$($p:tt)*] [$($a:tt)*] [$($f:tt)*]
+    (@munch $header:tt [$($i:tt)*] [$($p:tt)*] [$($a:tt)*] [$($f:tt)*] [$($t:tt)*]
         $(#[$m:meta])* object $name:ident : $ty:ty = $now:expr, $($rest:tt)*
     ) => {
         $crate::services::records::fields::record_fields!(@munch $header
@@ -128,10 +133,28 @@ macro_rules! record_fields {
                 pub $name: Option<Option<$ty>>,]
             [$($a)* $name: (object, $name, $now),]
             [$($f)* $name: (optional, $name),]
+            [$($t)* pub $name: String,]
             $($rest)*
         );
     };
-    (@munch $header:tt [$($i:tt)*] [$($p:tt)*] [$($a:tt)*] [$($f:tt)*]
+    (@munch $header:tt [$($i:tt)*] [$($p:tt)*] [$($a:tt)*] [$($f:tt)*] [$($t:tt)*]
+        $(#[$m:meta])* custom $name:ident = $now:expr, $($rest:tt)*
+    ) => {
+        $crate::services::records::fields::record_fields!(@munch $header
+            [$($i)* $(#[$m])*
+                #[schema(value_type = Option<Object>)]
+                pub $name: Option<$crate::services::custom_fields::CustomInput>,]
+            [$($p)* $(#[$m])*
+                #[schema(value_type = Option<Object>)]
+                #[serde(default)]
+                pub $name: Option<$crate::services::custom_fields::CustomInput>,]
+            [$($a)* $name: (custom, $name, $now),]
+            [$($f)* $name: (custom, $name),]
+            [$($t)* #[serde(flatten)] pub $name: $crate::services::custom_fields::CustomText,]
+            $($rest)*
+        );
+    };
+    (@munch $header:tt [$($i:tt)*] [$($p:tt)*] [$($a:tt)*] [$($f:tt)*] [$($t:tt)*]
         $(#[$m:meta])* kept $name:ident : $ty:ty = $now:expr, $($rest:tt)*
     ) => {
         $crate::services::records::fields::record_fields!(@munch $header
@@ -139,6 +162,7 @@ macro_rules! record_fields {
             [$($p)* $(#[$m])* pub $name: Option<$ty>,]
             [$($a)* $name: (kept, $name, $now),]
             [$($f)* $name: (kept, $name),]
+            [$($t)* pub $name: String,]
             $($rest)*
         );
     };
@@ -153,6 +177,7 @@ macro_rules! record_fields {
         [$($i:tt)*] [$($p:tt)*]
         [$($name:ident: ($kind:ident, $field:ident, $now:expr),)*]
         [$($fname:ident: ($fkind:ident, $ffield:ident),)*]
+        [$($t:tt)*]
     ) => {
         $($input_meta)*
         #[derive(Debug, Default, serde::Deserialize, utoipa::ToSchema)]
@@ -184,7 +209,7 @@ macro_rules! record_fields {
         #[derive(Debug, Default, Clone, serde::Deserialize)]
         #[serde(default)]
         pub struct $text {
-            $(pub $name: String,)*
+            $($t)*
         }
 
         impl $text {
@@ -227,6 +252,14 @@ macro_rules! record_fields {
     (@apply kept, $value:expr, $now:expr) => { Some($value.unwrap_or_else(|| $now)) };
     (@apply object, $value:expr, $now:expr) => { $value.unwrap_or_else(|| $now) };
     (@apply decimal, $value:expr, $now:expr) => { $value.unwrap_or_else(|| $now) };
+    (@apply custom, $value:expr, $now:expr) => {
+        Some($crate::services::custom_fields::CustomInput::merged($now, $value))
+    };
+    (@text custom, $now:expr) => { $crate::services::custom_fields::CustomText::of($now) };
+    (@read custom, $value:expr, $field:ident) => {
+        Some($crate::services::custom_fields::CustomInput::from_text(&$value))
+    };
+    (@from custom, $value:expr) => { $value };
     (@text required, $now:expr) => { $now };
     (@text optional, $now:expr) => { $now.unwrap_or_default() };
     (@text whole, $now:expr) => { $now.map(|n| n.to_string()).unwrap_or_default() };

@@ -135,6 +135,16 @@ where
         )])
     })?;
     patch.insert("tags".into(), json!(tags));
+    // Custom values: the survivor's, then what the merged records fill in.
+    if let Some(custom) = current.custom() {
+        let mut custom = custom.clone();
+        for record in &merged {
+            for (key, value) in record.custom().into_iter().flatten() {
+                custom.entry(key.clone()).or_insert_with(|| value.clone());
+            }
+        }
+        patch.insert("custom".into(), Value::Object(custom));
+    }
     let patch: R::Patch = serde_json::from_value(Value::Object(patch)).map_err(AppError::internal)?;
 
     // What points at them moves to the survivor; they go.
@@ -146,7 +156,7 @@ where
         }
     }
     for record in &merged {
-        records::index_tags(tx.exec(), org, R::KIND, record.id(), record.owner_id(), &[]).await?;
+        shape::unindex(tx.exec(), org, record).await?;
         R::remove(tx.exec(), org, record.id()).await?;
     }
     let next = R::check_patch(tx.exec(), ctx, &current, patch).await?;

@@ -519,10 +519,17 @@ pub async fn list_page<R: Record>(
     listing.after = After::decode(listing.sort, cursor.as_deref())?;
     let only_owner = ctx.sees_only_own().then_some(ctx.user_id);
     listing.conditions.push(("owner_id =", Cell::Id(only_owner)));
+    let mut conn = state.db.read().await?;
+    if !listing.custom_params.is_empty() {
+        let defs = match R::CUSTOM {
+            Some(object) => crate::services::custom_fields::definitions(conn.exec(), ctx.org_id, object).await?,
+            None => Vec::new(),
+        };
+        listing.custom = crate::services::custom_fields::values::filters(&defs, &listing.custom_params)?;
+    }
     if listing.matches_nothing {
         return Ok(page(Vec::new(), listing.limit, listing.sort));
     }
-    let mut conn = state.db.read().await?;
     let rows = R::select(conn.exec(), ctx.org_id, &listing).await?;
     Ok(page(rows, listing.limit, listing.sort))
 }

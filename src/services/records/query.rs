@@ -1,7 +1,9 @@
 //! A record type's list query, declared with [`list_query!`]: the filters
 //! every list has (`q`, `owner_id`, `tag`) and its paging (`sort`, `limit`,
 //! `cursor`) are written here once; a type names what `q` searches, what it
-//! sorts by and its own filters.
+//! sorts by and its own filters. The `custom.<key>` filters of the types
+//! with custom fields are not fields: the query string's are put in
+//! `custom` by the handler.
 
 /// See the [module documentation](self).
 macro_rules! list_query {
@@ -30,6 +32,11 @@ macro_rules! list_query {
             #[param(value_type = Option<u32>)]
             pub limit: Option<String>,
             pub cursor: Option<String>,
+            /// The `custom.<key>` filters, read from the query string
+            /// apart (`custom_fields::values::raw_filters`).
+            #[serde(skip)]
+            #[param(ignore)]
+            pub custom: Vec<(String, String)>,
         }
     };
 }

@@ -13,6 +13,7 @@ use super::{After, Sort, TagFilter};
 use crate::db::Exec;
 use crate::error::{AppError, AppResult, FieldError};
 use crate::run;
+use crate::services::custom_fields::{CustomFilter, values as custom_values};
 
 /// A column's value as it is bound. `None` writes NULL; in a list filter it
 /// leaves the condition out (the filter was not given).
@@ -28,6 +29,8 @@ pub enum Cell<'a> {
     Tags(&'a [String]),
     /// A JSON document (an object or a list).
     Json(Option<&'a serde_json::Value>),
+    /// A JSON object (custom field values).
+    Map(&'a serde_json::Map<String, serde_json::Value>),
     /// One of these values (a filter's `IN (…)`); empty leaves it out.
     AnyOf(&'a [String]),
 }
@@ -45,6 +48,7 @@ impl Cell<'_> {
             Cell::Time(v) => v.is_none(),
             Cell::Tags(_) => false,
             Cell::Json(v) => v.is_none(),
+            Cell::Map(_) => false,
             Cell::AnyOf(v) => v.is_empty(),
         }
     }
@@ -76,6 +80,7 @@ where
     Option<DateTime<Utc>>: Encode<'q, DB> + Type<DB>,
     Json<&'q [String]>: Encode<'q, DB> + Type<DB>,
     Option<Json<&'q serde_json::Value>>: Encode<'q, DB> + Type<DB>,
+    Json<&'q serde_json::Map<String, serde_json::Value>>: Encode<'q, DB> + Type<DB>,
     &'q str: Encode<'q, DB> + Type<DB>,
 {
     fn push_value(q: &mut QueryBuilder<'q, Self>, value: Cell<'q>) {
@@ -89,6 +94,7 @@ where
             Cell::Time(v) => q.push_bind(v),
             Cell::Tags(v) => q.push_bind(Json(v)),
             Cell::Json(v) => q.push_bind(v.map(Json)),
+            Cell::Map(v) => q.push_bind(Json(v)),
             Cell::AnyOf(values) => {
                 q.push("(");
                 let mut list = q.separated(", ");
@@ -217,6 +223,10 @@ pub struct Listing<'a> {
     pub sort: Sort,
     pub after: Option<After>,
     pub limit: i64,
+    /// The query's `custom.<key>` parameters, checked against the type's
+    /// definitions by `records::list_page` into [`Listing::custom`].
+    pub custom_params: Vec<(String, String)>,
+    pub custom: Vec<CustomFilter>,
 }
 
 impl<'a> Listing<'a> {
@@ -251,6 +261,8 @@ impl<'a> Listing<'a> {
             sort,
             after: None,
             limit,
+            custom_params: Vec::new(),
+            custom: Vec::new(),
         })
     }
 
@@ -260,9 +272,21 @@ impl<'a> Listing<'a> {
         self
     }
 
+    /// The same, with the query's `custom.<key>` filters too.
+    pub fn custom(mut self, params: &[(String, String)]) -> Self {
+        self.custom_params = params.to_vec();
+        self
+    }
+
     /// Whether anything besides the words filters the list.
     pub fn has_filters(&self) -> bool {
-        !self.tags.is_empty() || self.conditions.iter().any(|(_, value)| !value.is_absent())
+        !self.tags.is_empty() || !self.custom.is_empty() || self.conditions.iter().any(|(_, value)| !value.is_absent())
+    }
+
+    /// Whether the query's best plan depends on its values
+    /// ([`super::plan_per_values`]; a custom value is as selective as a tag).
+    pub fn plan_per_values(&self) -> bool {
+        super::plan_per_values(&self.words, &self.tags) || !self.custom.is_empty()
     }
 }
 
@@ -287,9 +311,12 @@ pub async fn select_tagged<R: Record>(
         push_columns(&mut q, &listing.conditions, Join::Where);
         super::push_search(&mut q, backend, R::TABLE, &listing.words);
         super::push_tags(&mut q, org, R::TABLE, R::KIND, &listing.tags, tags);
+        if let Some(object) = R::CUSTOM {
+            custom_values::push_filters(&mut q, org, object, &listing.custom);
+        }
         super::push_page(&mut q, listing.sort, listing.after.clone(), listing.limit);
         q.build_query_as()
-            .persistent(!super::plan_per_values(&listing.words, &listing.tags))
+            .persistent(!listing.plan_per_values())
             .fetch_all(conn)
             .await
     })

@@ -26,6 +26,7 @@ use crate::error::{AppError, AppResult};
 use crate::run;
 use crate::services::activities::{self, Activity, CommentInput, Timeline, TimelineQuery};
 use crate::services::audit::{self, Event};
+use crate::services::custom_fields::{CustomValues, values as custom_values};
 use crate::services::idempotency::{Created, Idempotency};
 use crate::services::orgs::OrgCtx;
 use crate::services::pagination::Page;
@@ -76,6 +77,9 @@ pub trait Record:
     /// Whether `TABLE` has a `search_text` column (the words `q` finds a
     /// record by, from [`Checked::search_text`]).
     const SEARCH_TEXT: bool = true;
+    /// The custom fields' `object` of a type that carries custom fields
+    /// (`contacts`…): its values are indexed for the lists' filters.
+    const CUSTOM: Option<&'static str> = None;
 
     /// The body of a create (and of a `PUT`, for [`Replace`] types).
     type Input: Send;
@@ -89,6 +93,10 @@ pub trait Record:
     fn updated_at(&self) -> DateTime<Utc>;
     fn version(&self) -> i64;
     fn tags(&self) -> &[String];
+    /// The record's custom field values (types with [`Record::CUSTOM`]).
+    fn custom(&self) -> Option<&CustomValues> {
+        None
+    }
     /// Sets the version and update time of a record about to be rewritten.
     fn touch(&mut self, version: i64, at: DateTime<Utc>);
     /// What the audit log keeps of a deleted record (`{"name": …}`).
@@ -396,6 +404,9 @@ pub async fn write_new<R: Record>(mut c: Exec<'_>, ctx: &OrgCtx, checked: Checke
     )
     .await;
     indexed.map_err(|e| Unwritten::Refused(e.into()))?;
+    index_custom(c.re(), ctx, &[&record], true)
+        .await
+        .map_err(|e| Unwritten::Refused(e.into()))?;
     R::after_create(c, ctx, &record).await.map_err(Unwritten::Refused)?;
     Ok(record)
 }
@@ -413,6 +424,8 @@ pub async fn write_new_many<R: Record>(mut c: Exec<'_>, ctx: &OrgCtx, checked: &
         .map(|c| (c.record.id(), c.record.owner_id(), c.record.tags()))
         .collect();
     records::index_new_tags(c.re(), ctx.org_id, R::KIND, &tags).await?;
+    let all: Vec<&R> = checked.iter().map(|c| &c.record).collect();
+    index_custom(c.re(), ctx, &all, true).await?;
     for record in checked {
         R::after_create(c.re(), ctx, &record.record).await?;
     }
@@ -528,10 +541,40 @@ pub async fn write_changed<R: Record>(
         .await;
         indexed.map_err(|e| Unwritten::Refused(e.into()))?;
     }
+    if record.custom() != current.custom() {
+        index_custom(c.re(), ctx, &[&record], false)
+            .await
+            .map_err(|e| Unwritten::Refused(e.into()))?;
+    }
     R::after_change(c, ctx, current, &record)
         .await
         .map_err(Unwritten::Refused)?;
     Ok(record)
+}
+
+/// Removes a record's rows of the tag and custom value indexes (before
+/// the row goes: a delete, a merge).
+pub async fn unindex<R: Record>(mut c: Exec<'_>, org: Uuid, record: &R) -> Result<(), sqlx::Error> {
+    records::index_tags(c.re(), org, R::KIND, record.id(), record.owner_id(), &[]).await?;
+    if let Some(object) = R::CUSTOM {
+        custom_values::index(c, org, object, &[(record.id(), &CustomValues::new())], false).await?;
+    }
+    Ok(())
+}
+
+/// Replaces the custom values' index rows of records of a type that has
+/// custom fields (`new`: they have none yet).
+async fn index_custom<R: Record>(c: Exec<'_>, ctx: &OrgCtx, records: &[&R], new: bool) -> Result<(), sqlx::Error> {
+    let Some(object) = R::CUSTOM else { return Ok(()) };
+    let values: Vec<(Uuid, &CustomValues)> = records
+        .iter()
+        .filter_map(|r| r.custom().map(|v| (r.id(), v)))
+        .filter(|(_, v)| !new || !v.is_empty())
+        .collect();
+    if values.is_empty() {
+        return Ok(());
+    }
+    custom_values::index(c, ctx.org_id, object, &values, new).await
 }
 
 /// The end of a merge: other records' rows were moved and removed in `tx`;
@@ -579,7 +622,7 @@ async fn log_with<R: Record>(
 pub async fn delete<R: Record>(state: &App, ctx: &OrgCtx, id: Uuid, if_match: IfMatch) -> AppResult<()> {
     let (mut tx, current) = lock_for_change::<R>(state, ctx, id, if_match).await?;
     R::before_delete(tx.exec(), ctx, &current).await?;
-    records::index_tags(tx.exec(), ctx.org_id, R::KIND, id, current.owner_id(), &[]).await?;
+    unindex(tx.exec(), ctx.org_id, &current).await?;
     R::remove(tx.exec(), ctx.org_id, id).await?;
     log(tx.exec(), ctx, format!("{}.deleted", R::KIND), &current).await?;
     commit::<R>(state, tx, ctx).await

@@ -278,6 +278,10 @@ pub struct TaskQuery {
     #[param(value_type = Option<u32>)]
     pub limit: Option<String>,
     pub cursor: Option<String>,
+    /// Tasks have no custom fields: `custom.<key>` parameters are ignored.
+    #[serde(skip)]
+    #[param(ignore)]
+    pub custom: Vec<(String, String)>,
 }
 
 fn parse_bool(value: &str) -> Result<bool, String> {
