@@ -155,6 +155,15 @@ pub fn router(state: App) -> Router<App> {
         .route("/settings/audit", get(settings::audit_log))
         .route("/settings/forms", get(settings::forms_list).post(settings::create_form))
         .route("/settings/forms/{id}/delete", post(settings::delete_form))
+        .route(
+            "/settings/custom-fields",
+            get(settings::custom_fields_list).post(settings::create_custom_field),
+        )
+        .route("/settings/custom-fields/{id}", post(settings::update_custom_field))
+        .route(
+            "/settings/custom-fields/{id}/delete",
+            post(settings::delete_custom_field),
+        )
         .route("/settings/jobs", get(settings::jobs))
         .route(
             "/imports",

@@ -134,6 +134,7 @@ pub async fn cards(
     ListQuery(mut params, pairs): ListQuery<PropertyQuery>,
 ) -> Response {
     params.limit = Some("60".into());
+    params.custom = crate::services::custom_fields::values::raw_filters(&pairs);
     let page = match properties::list(&state, &web.ctx, &params).await {
         Ok(page) => page,
         Err(e) => return view::error_page(&e),

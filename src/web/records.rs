@@ -40,6 +40,8 @@ pub trait ListParams: Clone + DeserializeOwned + Send + Sync + 'static {
     fn page(&self, limit: &str, cursor: Option<String>) -> Self;
     /// The same filters and cursor, `limit` rows.
     fn limited(&self, limit: &str) -> Self;
+    /// The same, with the `custom.<key>` filters of the address's `pairs`.
+    fn with_custom(self, pairs: &[(String, String)]) -> Self;
 }
 
 /// [`ListParams`] of list queries with `limit` and `cursor` fields.
@@ -51,6 +53,9 @@ macro_rules! list_params {
             }
             fn limited(&self, limit: &str) -> Self {
                 Self { limit: Some(limit.to_string()), ..self.clone() }
+            }
+            fn with_custom(self, pairs: &[(String, String)]) -> Self {
+                Self { custom: crate::services::custom_fields::values::raw_filters(pairs), ..self }
             }
         }
     )*};
@@ -314,6 +319,55 @@ struct ListPage {
     list: ListParts<RowView>,
     /// Managers and above import files (`/imports`).
     can_import: bool,
+    /// The organization's custom fields of the type, as filters.
+    custom_filters: Vec<CustomFilterView>,
+}
+
+/// A filter on a custom field: a text input, or a select of `options`.
+struct CustomFilterView {
+    /// The list's parameter: `custom.<key>`, `custom.<key>_min`, `custom.<key>_max`.
+    name: String,
+    label: String,
+    kind: &'static str,
+    options: Vec<(String, String)>,
+}
+
+/// The filters of custom fields: equality for texts and choices, a range
+/// (from, to) for numbers and dates.
+fn custom_filters(defs: &[crate::services::custom_fields::CustomField]) -> Vec<CustomFilterView> {
+    let mut out = Vec::new();
+    for d in defs {
+        let name = format!("custom.{}", d.key);
+        let one = |kind, options| CustomFilterView {
+            name: name.clone(),
+            label: d.label.clone(),
+            kind,
+            options,
+        };
+        match d.kind.as_str() {
+            "number" | "date" => {
+                let kind = if d.kind == "date" { "date" } else { "number" };
+                for (suffix, words) in [("_min", "from"), ("_max", "to")] {
+                    out.push(CustomFilterView {
+                        name: format!("{name}{suffix}"),
+                        label: format!("{} {words}", d.label),
+                        kind,
+                        options: Vec::new(),
+                    });
+                }
+            }
+            "boolean" => out.push(one(
+                "select",
+                vec![("true".into(), "Yes".into()), ("false".into(), "No".into())],
+            )),
+            "select" | "multi_select" => out.push(one(
+                "select",
+                d.options.0.iter().map(|o| (o.clone(), o.clone())).collect(),
+            )),
+            _ => out.push(one("text", Vec::new())),
+        }
+    }
+    out
 }
 
 /// `GET <PATH>`: one page of the list.
@@ -322,7 +376,14 @@ pub async fn list<R: Listed>(
     web: Web,
     ListQuery(params, pairs): ListQuery<R::Params>,
 ) -> Response {
-    let params = params.limited(PAGE_SIZE);
+    let params = params.limited(PAGE_SIZE).with_custom(&pairs);
+    let custom_filters = match R::CUSTOM {
+        Some(object) => match crate::services::custom_fields::of(&state, web.ctx.org_id, object).await {
+            Ok(defs) => custom_filters(&defs),
+            Err(e) => return view::error_page(&e),
+        },
+        None => Vec::new(),
+    };
     let urls = ListUrls::new(R::PATH, &pairs, R::DEFAULT_SORT);
     let columns: Vec<Column<R>> = R::list_columns().into_iter().filter(|c| !c.header.is_empty()).collect();
     let row = |r: &Named<R>, members: &[Choice]| {
@@ -359,6 +420,7 @@ pub async fn list<R: Listed>(
             actions: R::ACTIONS,
             filters: R::FILTERS,
         },
+        custom_filters,
         headers: columns
             .iter()
             .map(|c| Header {
@@ -378,6 +440,7 @@ pub async fn export<R: Listed>(
     web: Web,
     ListQuery(params, pairs): ListQuery<R::Params>,
 ) -> Response {
+    let params = params.with_custom(&pairs);
     let members = match view::members(&state, web.ctx.org_id).await {
         Ok(m) => m,
         Err(e) => return view::error_page(&e),

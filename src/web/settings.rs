@@ -840,3 +840,142 @@ pub async fn delete_form(State(state): State<App>, web: Web, IdPath(id): IdPath)
         Err(e) => view::error_page(&e),
     }
 }
+
+// ----- Custom fields --------------------------------------------------------
+
+#[derive(Template)]
+#[template(path = "settings_custom_fields.html")]
+struct CustomFieldsPage {
+    shell: Shell,
+    /// Each record type with its fields.
+    objects: Vec<(&'static str, Vec<CustomFieldRow>)>,
+    types: &'static [&'static str],
+    errors: FormErrors,
+}
+
+struct CustomFieldRow {
+    id: String,
+    key: String,
+    label: String,
+    kind: String,
+    options: String,
+    required: bool,
+}
+
+/// The new-field form, and the edit form of one field (label, type,
+/// options, required).
+#[derive(Debug, Default, Clone, Deserialize)]
+#[serde(default)]
+pub struct CustomFieldForm {
+    object: String,
+    key: String,
+    label: String,
+    #[serde(rename = "type")]
+    kind: String,
+    /// Comma separated.
+    options: String,
+    required: String,
+}
+
+impl CustomFieldForm {
+    fn options(&self) -> Option<Vec<String>> {
+        let options = crate::services::records::fields::tag_list(&self.options);
+        (!options.is_empty()).then_some(options)
+    }
+}
+
+async fn custom_fields_page(state: &App, web: &Web, errors: FormErrors) -> AppResult<CustomFieldsPage> {
+    admin_only(web)?;
+    let all = crate::services::custom_fields::list(state, &web.ctx, &Default::default()).await?;
+    let objects = crate::services::custom_fields::OBJECTS
+        .into_iter()
+        .map(|object| {
+            let rows = all
+                .iter()
+                .filter(|f| f.object == object)
+                .map(|f| CustomFieldRow {
+                    id: f.id.to_string(),
+                    key: f.key.clone(),
+                    label: f.label.clone(),
+                    kind: f.kind.clone(),
+                    options: f.options.0.join(", "),
+                    required: f.required,
+                })
+                .collect();
+            (object, rows)
+        })
+        .collect();
+    Ok(CustomFieldsPage {
+        shell: shell(web, "custom-fields"),
+        objects,
+        types: &crate::services::custom_fields::TYPES,
+        errors,
+    })
+}
+
+/// `GET /settings/custom-fields` (admins and owners).
+pub async fn custom_fields_list(State(state): State<App>, web: Web) -> Response {
+    page(custom_fields_page(&state, &web, FormErrors::default()).await)
+}
+
+/// The page again with a refused change's errors, or the error page.
+async fn custom_fields_refused(state: &App, web: &Web, form: &CustomFieldForm, e: AppError) -> Response {
+    if !e.status.is_client_error() || e.status == StatusCode::FORBIDDEN || e.status == StatusCode::NOT_FOUND {
+        return view::error_page(&e);
+    }
+    let status = e.status;
+    let errors = FormErrors::from_api(&e)
+        .keep("object", &form.object)
+        .keep("key", &form.key)
+        .keep("label", &form.label)
+        .keep("type", &form.kind)
+        .keep("options", &form.options);
+    match custom_fields_page(state, web, errors).await {
+        Ok(page) => view::render(status, &page),
+        Err(e) => view::error_page(&e),
+    }
+}
+
+/// `POST /settings/custom-fields`: defines a field.
+pub async fn create_custom_field(State(state): State<App>, web: Web, Form(form): Form<CustomFieldForm>) -> Response {
+    let input = crate::services::custom_fields::CustomFieldInput {
+        object: form.object.clone(),
+        key: form.key.clone(),
+        label: form.label.clone(),
+        kind: form.kind.clone(),
+        options: form.options(),
+        required: !form.required.is_empty(),
+    };
+    match crate::services::custom_fields::create(&state, &web.ctx, input).await {
+        Ok(_) => see_other("/settings/custom-fields"),
+        Err(e) => custom_fields_refused(&state, &web, &form, e).await,
+    }
+}
+
+/// `POST /settings/custom-fields/{id}`: changes a field's label, type,
+/// options and `required`.
+pub async fn update_custom_field(
+    State(state): State<App>,
+    web: Web,
+    IdPath(id): IdPath,
+    Form(form): Form<CustomFieldForm>,
+) -> Response {
+    let patch = crate::services::custom_fields::CustomFieldPatch {
+        label: Some(form.label.clone()),
+        kind: view::filled(&form.kind),
+        options: form.options(),
+        required: Some(!form.required.is_empty()),
+    };
+    match crate::services::custom_fields::update(&state, &web.ctx, id, patch).await {
+        Ok(_) => see_other("/settings/custom-fields"),
+        Err(e) => custom_fields_refused(&state, &web, &form, e).await,
+    }
+}
+
+/// `POST /settings/custom-fields/{id}/delete`: removes a field and its values.
+pub async fn delete_custom_field(State(state): State<App>, web: Web, IdPath(id): IdPath) -> Response {
+    match crate::services::custom_fields::delete(&state, &web.ctx, id).await {
+        Ok(()) => see_other("/settings/custom-fields"),
+        Err(e) => view::error_page(&e),
+    }
+}

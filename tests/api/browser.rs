@@ -824,6 +824,45 @@ both! {
         assert!(b.text("#timeline").await.contains("Do you do group rates?"));
     }
 
+    async fn a_custom_field_is_defined_filled_and_filtered(app) {
+        let _one = ONE_AT_A_TIME.lock().await;
+        let owner = app.register("owner@example.com").await;
+        app.post(&owner, "/api/v1/contacts", json!({"name": "Silvia Silver"})).await.assert(201);
+        let Some(b) = browser(&app).await else { return };
+        b.sign_in("owner@example.com").await;
+        // Defined in the settings …
+        b.goto("/settings/custom-fields").await;
+        set_value(&b, "#object", "contacts").await;
+        b.fill("#label", "Tier").await;
+        b.fill("#key", "tier").await;
+        set_value(&b, "#type", "select").await;
+        b.fill("#options", "gold, silver").await;
+        b.click("#create-custom-field").await;
+        b.wait_for_text("section[aria-labelledby=cf-contacts]", |t| t.contains("custom.tier")).await;
+        let fields = app.get(&owner, "/api/v1/custom-fields?object=contacts").await;
+        assert_eq!(fields.body["data"][0]["options"], json!(["gold", "silver"]));
+        // … filled on a contact's form …
+        b.goto("/contacts/new").await;
+        b.fill("#name", "Gert Gold").await;
+        set_value(&b, "select[name='custom.tier']", "gold").await;
+        b.click("form[action='/contacts'] button[type=submit]").await;
+        b.wait_for_path(|p| p.starts_with("/contacts/") && p != "/contacts/new").await;
+        let id = current_id(&b).await;
+        let contact = app.get(&owner, &format!("/api/v1/contacts/{id}")).await;
+        assert_eq!(contact.body["custom"], json!({"tier": "gold"}));
+        // The record page shows it selected; a bad value would be refused by the field.
+        let shown = b.find("select[name='custom.tier'] option[selected]").await.text().await.unwrap();
+        assert_eq!(shown, "gold");
+        // … and filters the list.
+        b.goto("/contacts").await;
+        set_value(&b, "select[name='custom.tier']", "gold").await;
+        b.click("form.filters button[type=submit]").await;
+        b.wait_for_path(|p| p == "/contacts").await;
+        let table = b.wait_for_text("#contacts-table tbody", |t| !t.contains("Silvia")).await;
+        assert!(table.contains("Gert Gold"), "{table}");
+        assert_eq!(b.find("select[name='custom.tier'] option[selected]").await.text().await.unwrap(), "gold");
+    }
+
     async fn a_lead_is_entered_scored_followed_up_and_converted_with_a_deal(app) {
         let _one = ONE_AT_A_TIME.lock().await;
         let owner = app.register("owner@example.com").await;
@@ -1157,6 +1196,7 @@ both! {
             "/leads".into(),
             "/leads/new".into(),
             "/settings/forms".into(),
+            "/settings/custom-fields".into(),
             "/properties".into(),
             "/properties/new".into(),
             "/properties/cards".into(),
