@@ -77,9 +77,11 @@ fn attachment(body: Body, content_type: &'static str, filename: &str) -> Respons
 
 /// The export's answer: the first page read (a bad filter is refused with
 /// its problem before anything is sent), then the rest streamed.
-async fn csv<R: Exported>(state: App, ctx: OrgCtx, query: R::Query) -> AppResult<Response> {
+async fn csv<R: Exported>(state: App, ctx: OrgCtx, query: R::Query, raw: Option<String>) -> AppResult<Response> {
+    let query = R::with_custom(query, crate::services::custom_fields::values::params_of(raw.as_deref()));
     let first = export::start::<R>(&state, &ctx, &query).await?;
-    let chunks = export::chunks::<R>(state, ctx, query, first).map_err(stopped);
+    let header = export::header::<R>(&state, ctx.org_id).await?;
+    let chunks = export::chunks::<R>(state, ctx, query, header, first).map_err(stopped);
     Ok(attachment(
         Body::from_stream(chunks),
         "text/csv; charset=utf-8",
@@ -94,7 +96,9 @@ macro_rules! export_endpoints {
         /// Every record the caller may list, with the list's filters and
         /// sort (`limit` and `cursor` are ignored): a header row of the API's
         /// field names in the order of its JSON, then one row per record,
-        /// streamed. Timestamps RFC 3339 UTC, tags joined by `;`, `\r\n`
+        /// streamed; custom fields follow, one column each, named by their
+        /// labels (`custom.<key>` filters apply as in the list). Timestamps
+        /// RFC 3339 UTC, tags and multi-select values joined by `;`, `\r\n`
         /// line ends, UTF-8 without BOM. Logged as `data.exported`.
         #[utoipa::path(
             get, path = $path, tag = $tag,
@@ -108,8 +112,9 @@ macro_rules! export_endpoints {
             ctx: OrgCtx,
             State(state): State<App>,
             ApiQuery(query): ApiQuery<$query>,
+            axum::extract::RawQuery(raw): axum::extract::RawQuery,
         ) -> AppResult<Response> {
-            csv::<$record>(state, ctx, query).await
+            csv::<$record>(state, ctx, query, raw).await
         }
     )*};
 }

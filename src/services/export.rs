@@ -30,6 +30,11 @@ pub trait Exported: Serialize + ToSchema + Send + Sync + Sized + 'static {
     type Query: Clone + Default + Send + Sync + 'static;
     /// The plural of the type, as in its path (`contacts`).
     const PLURAL: &'static str;
+    /// Its custom fields' object, when it has custom fields: they are
+    /// columns of their own, named by their labels.
+    const CUSTOM: Option<&'static str>;
+    /// The query with the `custom.<key>` filters of the request.
+    fn with_custom(query: Self::Query, params: Vec<(String, String)>) -> Self::Query;
     /// The `limit` the caller gave (checked like the list's, then not used).
     fn limit(query: &Self::Query) -> Option<&str>;
     /// The page after `cursor` of the list `query` describes.
@@ -42,10 +47,14 @@ pub trait Exported: Serialize + ToSchema + Send + Sync + Sized + 'static {
 }
 
 macro_rules! exported {
-    ($($record:ty, $query:ty, $plural:literal, $list:path;)*) => {$(
+    ($($record:ty, $query:ty, $plural:literal, $custom:expr, $list:path;)*) => {$(
         impl Exported for $record {
             type Query = $query;
             const PLURAL: &'static str = $plural;
+            const CUSTOM: Option<&'static str> = $custom;
+            fn with_custom(query: $query, params: Vec<(String, String)>) -> $query {
+                <$query>::with_custom_params(query, params)
+            }
             fn limit(query: &$query) -> Option<&str> {
                 query.limit.as_deref()
             }
@@ -60,31 +69,69 @@ macro_rules! exported {
 }
 
 exported! {
-    crate::services::contacts::Contact, crate::services::contacts::ContactQuery, "contacts", crate::services::contacts::list;
-    crate::services::companies::Company, crate::services::companies::CompanyQuery, "companies", crate::services::companies::list;
-    crate::services::deals::Deal, crate::services::deals::DealQuery, "deals", crate::services::deals::list;
-    crate::services::tasks::Task, crate::services::tasks::TaskQuery, "tasks", crate::services::tasks::list;
-    crate::services::leads::Lead, crate::services::leads::LeadQuery, "leads", crate::services::leads::list;
-    crate::services::properties::Property, crate::services::properties::PropertyQuery, "properties", crate::services::properties::list;
+    crate::services::contacts::Contact, crate::services::contacts::ContactQuery, "contacts", Some("contacts"), crate::services::contacts::list;
+    crate::services::companies::Company, crate::services::companies::CompanyQuery, "companies", Some("companies"), crate::services::companies::list;
+    crate::services::deals::Deal, crate::services::deals::DealQuery, "deals", Some("deals"), crate::services::deals::list;
+    crate::services::tasks::Task, crate::services::tasks::TaskQuery, "tasks", None, crate::services::tasks::list;
+    crate::services::leads::Lead, crate::services::leads::LeadQuery, "leads", Some("leads"), crate::services::leads::list;
+    crate::services::properties::Property, crate::services::properties::PropertyQuery, "properties", Some("properties"), crate::services::properties::list;
 }
 
-/// The header row: the API's field names, in the order of its JSON (the
-/// schema's properties, which follow the record's declaration).
-pub fn header<R: Exported>() -> Vec<String> {
+/// The columns of an export: the API's field names, in the order of its
+/// JSON (the schema's properties, which follow the record's declaration),
+/// with `custom` replaced by one column per custom field, named by its
+/// label (data.md, leads.md "Custom fields").
+#[derive(Clone)]
+pub struct Header {
+    fields: Vec<String>,
+    /// `(key, label)` of each custom field.
+    custom: Vec<(String, String)>,
+}
+
+impl Header {
+    /// The header row.
+    pub fn names(&self) -> Vec<String> {
+        let labels = self.custom.iter().map(|(_, label)| label.clone());
+        self.fields.iter().cloned().chain(labels).collect()
+    }
+}
+
+/// The columns of an export of `R` for `org`.
+pub async fn header<R: Exported>(state: &App, org: uuid::Uuid) -> AppResult<Header> {
+    let fields = fields::<R>();
+    let custom = match R::CUSTOM {
+        Some(object) => crate::services::custom_fields::of(state, org, object)
+            .await?
+            .into_iter()
+            .map(|d| (d.key, d.label))
+            .collect(),
+        None => Vec::new(),
+    };
+    Ok(Header { fields, custom })
+}
+
+/// The API's fields of `R` but `custom`, in the order of its JSON.
+pub fn fields<R: Exported>() -> Vec<String> {
     use utoipa::openapi::{RefOr, Schema};
     match R::schema() {
-        RefOr::T(Schema::Object(object)) => object.properties.keys().cloned().collect(),
+        RefOr::T(Schema::Object(object)) => object.properties.keys().filter(|k| *k != "custom").cloned().collect(),
         _ => Vec::new(),
     }
 }
 
 /// One record as a CSV row under `header`.
-pub fn row<R: Exported>(header: &[String], record: &R) -> Vec<String> {
+pub fn row<R: Exported>(header: &Header, record: &R) -> Vec<String> {
     let value = serde_json::to_value(record).unwrap_or(Value::Null);
-    header.iter().map(|field| cell(&value[field.as_str()])).collect()
+    let fields = header.fields.iter().map(|field| cell(&value[field.as_str()]));
+    let custom = header
+        .custom
+        .iter()
+        .map(|(key, _)| cell(&value["custom"][key.as_str()]));
+    fields.chain(custom).collect()
 }
 
-fn cell(value: &Value) -> String {
+/// A value as a CSV cell: lists joined by `;`.
+pub fn cell(value: &Value) -> String {
     match value {
         Value::Null => String::new(),
         Value::String(s) => s.clone(),
@@ -129,10 +176,10 @@ pub fn chunks<R: Exported>(
     state: App,
     ctx: OrgCtx,
     query: R::Query,
+    header: Header,
     first: Page<R>,
 ) -> impl futures_util::Stream<Item = Result<Vec<u8>, AppError>> + Send + 'static {
-    let header = header::<R>();
-    let chunk = csv_text(Some(&header), first.data.iter().map(|r| row(&header, r)));
+    let chunk = csv_text(Some(&header.names()), first.data.iter().map(|r| row(&header, r)));
     let start = (Some(chunk), first.next_cursor, header);
     futures_util::stream::unfold(Some(start), move |step| {
         let (state, query) = (state.clone(), query.clone());
@@ -296,10 +343,10 @@ mod tests {
 
     #[test]
     fn the_header_follows_the_apis_json_and_its_renames() {
-        let contact = header::<crate::services::contacts::Contact>();
+        let contact = fields::<crate::services::contacts::Contact>();
         assert_eq!(&contact[..4], ["id", "owner_id", "name", "email"]);
         assert_eq!(contact.last().map(String::as_str), Some("version"));
-        let deal = header::<crate::services::deals::Deal>();
+        let deal = fields::<crate::services::deals::Deal>();
         assert!(deal.contains(&"amount".to_string()) && !deal.contains(&"amount_cents".to_string()));
         assert!(
             !deal.contains(&"furthest_position".to_string()),

@@ -447,7 +447,19 @@ pub async fn export<R: Listed>(
     };
     let filename = format!("{}.csv", &R::PATH[1..]);
     let columns: Vec<Column<R>> = R::list_columns().into_iter().filter(|c| !c.csv.is_empty()).collect();
-    let header: Vec<&str> = columns.iter().map(|c| c.csv).collect();
+    // Custom fields after the type's columns, named by their labels.
+    let custom = match R::CUSTOM {
+        Some(object) => match crate::services::custom_fields::of(&state, web.ctx.org_id, object).await {
+            Ok(defs) => defs,
+            Err(e) => return view::error_page(&e),
+        },
+        None => Vec::new(),
+    };
+    let header: Vec<&str> = columns
+        .iter()
+        .map(|c| c.csv)
+        .chain(custom.iter().map(|d| d.label.as_str()))
+        .collect();
     let (state, ctx, base) = (&state, &web.ctx, &params);
     let limit = MAX_LIMIT.to_string();
     // `?bom=1`: for Excel, which reads a file without it as Windows-1252.
@@ -461,9 +473,15 @@ pub async fn export<R: Listed>(
             async move { named_page::<R>(state, ctx, &params).await }
         },
         |r: &Named<R>| {
+            let values = r.record.custom();
+            let custom = custom.iter().map(|d| {
+                let value = values.and_then(|v| v.get(&d.key)).unwrap_or(&serde_json::Value::Null);
+                crate::services::export::cell(value)
+            });
             columns
                 .iter()
                 .map(|c| (c.export)(&r.record, &r.cells(&members)))
+                .chain(custom)
                 .collect()
         },
     )

@@ -283,4 +283,38 @@ both! {
         let r = app.get(&ann, "/api/v1/contacts?custom.tier=gold").await;
         assert_eq!(names(&r), vec!["Keep"]);
     }
+
+    async fn csv_exports_and_imports_carry_custom_fields_by_label(app) {
+        let ann = app.register("ann@example.com").await;
+        app.post(&ann, FIELDS, json!({"object": "contacts", "key": "shoe", "label": "Shoe size", "type": "number"})).await.assert(201);
+        app.post(&ann, FIELDS, json!({"object": "contacts", "key": "langs", "label": "Languages", "type": "multi_select", "options": ["en", "fr"]})).await.assert(201);
+        app.post(&ann, "/api/v1/contacts", json!({"name": "Ann", "email": "ann@x.io", "custom": {"shoe": 38, "langs": ["en", "fr"]}})).await.assert(201);
+        app.post(&ann, "/api/v1/contacts", json!({"name": "Bob", "email": "bob@x.io"})).await.assert(201);
+        let r = app.as_user(&ann, reqwest::Method::GET, "/api/v1/contacts/export?custom.shoe_min=30").send().await.unwrap();
+        assert_eq!(r.status().as_u16(), 200);
+        let text = r.text().await.unwrap();
+        let mut lines = text.lines();
+        let header = lines.next().unwrap();
+        assert!(header.ends_with(",Shoe size,Languages"), "{header}");
+        assert!(!header.split(',').any(|h| h == "custom"), "{header}");
+        let rows: Vec<&str> = lines.collect();
+        assert_eq!(rows.len(), 1, "the list's custom filter applies: {text}");
+        assert!(rows[0].ends_with(",38,en;fr"), "{}", rows[0]);
+
+        // The same columns import back, read by their types; a cell the
+        // type cannot read is the row's error on custom.<key>.
+        let csv = "Name,Email,Shoe size,Languages\r\nCy,cy@x.io,41.5,fr\r\nDee,dee@x.io,big,en\r\nAnn,ann@x.io,39,en\r\n";
+        let r = crate::imports::upload(&app, &ann, "c.csv", csv.as_bytes().to_vec(), &[("object", "contacts"), ("dry_run", "true")]).await;
+        r.assert(200);
+        assert_eq!(r.body["mapping"]["Shoe size"], "custom.shoe", "{}", r.body);
+        let r = crate::imports::upload(&app, &ann, "c.csv", csv.as_bytes().to_vec(), &[("object", "contacts"), ("on_conflict", "keep")]).await;
+        r.assert(202);
+        let done = crate::imports::finished(&app, &ann, r.body["id"].as_str().unwrap()).await;
+        assert_eq!(done["errors"][0]["field"], "custom.shoe", "{done}");
+        let r = app.get(&ann, "/api/v1/contacts?q=cy").await;
+        assert_eq!(r.body["data"][0]["custom"], json!({"shoe": 41.5, "langs": ["fr"]}));
+        // A matched contact keeps its differing value (on_conflict keep).
+        let r = app.get(&ann, "/api/v1/contacts?custom.shoe=38").await;
+        assert_eq!(names(&r), vec!["Ann"]);
+    }
 }

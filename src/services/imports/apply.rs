@@ -461,6 +461,13 @@ where
     if let Some(tags) = fields.get("tags") {
         input.insert("tags".into(), json!(split_tags(tags)));
     }
+    match custom_cells(a, row) {
+        Ok(custom) if custom.is_empty() => {}
+        Ok(custom) => {
+            input.insert("custom".into(), Value::Object(custom));
+        }
+        Err(errors) => return Ok(Err(errors)),
+    }
     if let Err(errors) = R::prepare(c.re(), a.ctx, row.line, &fields, &mut input).await? {
         return Ok(Err(errors));
     }
@@ -678,6 +685,36 @@ fn cells(a: &Applying<'_>, row: &Row) -> Result<BTreeMap<&'static str, String>, 
     if errors.is_empty() { Ok(fields) } else { Err(errors) }
 }
 
+/// The row's custom field values, read by their fields' types (a number,
+/// a date, `true`/`false`, options separated by `;` or `,`); a cell the
+/// type cannot read is the row's error on `custom.<key>`.
+fn custom_cells(a: &Applying<'_>, row: &Row) -> Result<Map<String, Value>, Vec<RowError>> {
+    use crate::services::custom_fields::{Given, values};
+    let mut custom = Map::new();
+    let mut errors = Vec::new();
+    for (cell, def) in row.cells.iter().zip(&a.mapping.custom) {
+        let Some(def) = def else { continue };
+        let text = if def.kind == "multi_select" {
+            cell.replace(';', ",")
+        } else {
+            cell.clone()
+        };
+        match values::convert(def, &Given::Text(text)) {
+            Ok(Some(value)) => {
+                custom.insert(def.key.clone(), value);
+            }
+            Ok(None) => {}
+            Err(message) => errors.push(RowError {
+                line: row.line,
+                field: Some(format!("{}{}", values::PREFIX, def.key)),
+                code: "validation_failed".into(),
+                message,
+            }),
+        }
+    }
+    if errors.is_empty() { Ok(custom) } else { Err(errors) }
+}
+
 /// Tags written in one cell, separated by `;` or `,`.
 fn split_tags(cell: &str) -> Vec<String> {
     cell.split([';', ','])
@@ -801,6 +838,26 @@ where
                 .await
                 .map_err(|e| BatchFailed(e.into()))?;
             }
+        }
+    }
+    // Custom values fill the stored record's empty ones; a differing one is
+    // kept or overwritten as the import says (a queued conflict names one
+    // of the type's own fields, so custom ones are kept then).
+    if let Some(incoming) = new["custom"].as_object() {
+        let mut custom = Map::new();
+        for (key, value) in incoming {
+            let current = &stored["custom"][key.as_str()];
+            if current == value {
+                continue;
+            }
+            if current.is_null() || a.on_conflict == OnConflict::Overwrite {
+                custom.insert(key.clone(), value.clone());
+            } else {
+                conflicts += 1;
+            }
+        }
+        if !custom.is_empty() {
+            patch.insert("custom".into(), Value::Object(custom));
         }
     }
     let mut tags = existing.tags().to_vec();

@@ -10,6 +10,9 @@ use std::collections::BTreeMap;
 
 use serde_json::Value;
 
+use crate::services::custom_fields::CustomField;
+use crate::services::custom_fields::values::PREFIX;
+
 /// What an import creates or merges.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize, serde::Deserialize, utoipa::ToSchema)]
 #[serde(rename_all = "lowercase")]
@@ -163,6 +166,9 @@ pub fn normalize(header: &str) -> String {
 #[derive(Debug, Clone, PartialEq)]
 pub struct Mapping {
     pub columns: Vec<Option<&'static str>>,
+    /// The custom field each column fills (for a column no field of ours
+    /// took): matched by its label or `custom.<key>`.
+    pub custom: Vec<Option<CustomField>>,
     pub unmapped: Vec<String>,
 }
 
@@ -170,8 +176,13 @@ impl Mapping {
     /// `{header: field | null}` as the dry run answers it, in the file's order.
     pub fn as_json(&self, headers: &[String]) -> Value {
         let mut map = serde_json::Map::new();
-        for (header, field) in headers.iter().zip(&self.columns) {
-            map.insert(header.clone(), field.map_or(Value::Null, |f| Value::String(f.into())));
+        for ((header, field), custom) in headers.iter().zip(&self.columns).zip(&self.custom) {
+            let target = match (field, custom) {
+                (Some(f), _) => Value::String((*f).into()),
+                (None, Some(def)) => Value::String(format!("{PREFIX}{}", def.key)),
+                (None, None) => Value::Null,
+            };
+            map.insert(header.clone(), target);
         }
         Value::Object(map)
     }
@@ -187,10 +198,18 @@ pub fn resolve(
     object: Object,
     headers: &[String],
     overrides: &BTreeMap<String, Option<String>>,
+    defs: &[CustomField],
 ) -> Result<Mapping, String> {
+    let custom_named = |field: &str| {
+        field
+            .strip_prefix(PREFIX)
+            .and_then(|key| defs.iter().find(|d| d.key == key))
+            .cloned()
+    };
     for (header, field) in overrides {
         if let Some(field) = field
             && object.field(field).is_none()
+            && custom_named(field).is_none()
         {
             return Err(format!(
                 "{header:?} maps to {field:?}, which is not a field of this import"
@@ -207,15 +226,24 @@ pub fn resolve(
         return Err(format!("two columns map to {twice:?}"));
     }
     let mut columns = Vec::with_capacity(headers.len());
+    let mut custom = Vec::with_capacity(headers.len());
+    let mut taken_custom: Vec<String> = overrides
+        .values()
+        .flatten()
+        .filter_map(|f| custom_named(f))
+        .map(|d| d.key)
+        .collect();
     let mut unmapped = Vec::new();
     for header in headers {
         let field = match overrides.get(header) {
             Some(Some(field)) => {
                 columns.push(object.field(field));
+                custom.push(custom_named(field));
                 continue;
             }
             Some(None) => {
                 columns.push(None);
+                custom.push(None);
                 continue;
             }
             None => automatic(object, header),
@@ -224,14 +252,34 @@ pub fn resolve(
             Some(field) if !taken.contains(&field) => {
                 taken.push(field);
                 columns.push(Some(field));
+                custom.push(None);
             }
             _ => {
                 columns.push(None);
-                unmapped.push(header.clone());
+                // A custom field's label (or `custom.<key>`), the first column only.
+                let wanted = normalize(header);
+                let def = defs.iter().find(|d| {
+                    !taken_custom.contains(&d.key)
+                        && (normalize(&d.label) == wanted || normalize(&format!("{PREFIX}{}", d.key)) == wanted)
+                });
+                match def {
+                    Some(def) if !wanted.is_empty() => {
+                        taken_custom.push(def.key.clone());
+                        custom.push(Some(def.clone()));
+                    }
+                    _ => {
+                        custom.push(None);
+                        unmapped.push(header.clone());
+                    }
+                }
             }
         }
     }
-    Ok(Mapping { columns, unmapped })
+    Ok(Mapping {
+        columns,
+        custom,
+        unmapped,
+    })
 }
 
 fn automatic(object: Object, header: &str) -> Option<&'static str> {
@@ -323,6 +371,7 @@ mod tests {
             Object::Contacts,
             &headers("Record ID,First Name,Last Name,Email,Phone Number,Job Title,Company Name,Original Source,Favorite Color"),
             &BTreeMap::new(),
+            &[],
         )
         .unwrap();
         assert_eq!(
@@ -348,13 +397,13 @@ mod tests {
             ("Mobile".to_string(), Some("phone".to_string())),
             ("Notes".to_string(), None),
         ]);
-        let m = resolve(Object::Contacts, &headers("Name,Phone,Mobile,Notes"), &overrides).unwrap();
+        let m = resolve(Object::Contacts, &headers("Name,Phone,Mobile,Notes"), &overrides, &[]).unwrap();
         // "Mobile" claimed phone first by the caller's word; "Phone" is left over.
         assert_eq!(m.columns, vec![Some("name"), None, Some("phone"), None]);
         assert_eq!(m.unmapped, vec!["Phone"]);
         let bad = BTreeMap::from([("Notes".to_string(), Some("notes".to_string()))]);
         assert!(
-            resolve(Object::Contacts, &headers("Name,Notes"), &bad)
+            resolve(Object::Contacts, &headers("Name,Notes"), &bad, &[])
                 .unwrap_err()
                 .contains("notes")
         );
@@ -363,7 +412,7 @@ mod tests {
             ("B".to_string(), Some("phone".to_string())),
         ]);
         assert!(
-            resolve(Object::Contacts, &headers("A,B"), &twice)
+            resolve(Object::Contacts, &headers("A,B"), &twice, &[])
                 .unwrap_err()
                 .contains("two columns")
         );
@@ -400,7 +449,7 @@ mod tests {
         ];
         for (vendor, bytes) in files {
             let headers = sample(bytes);
-            let m = resolve(Object::Contacts, &headers, &BTreeMap::new()).unwrap();
+            let m = resolve(Object::Contacts, &headers, &BTreeMap::new(), &[]).unwrap();
             let mapped: Vec<&str> = m.columns.iter().flatten().copied().collect();
             for field in ["email", "phone", "title", "company", "lead_source"] {
                 assert!(mapped.contains(&field), "{vendor}: {field} not mapped from {headers:?}");

@@ -251,7 +251,8 @@ async fn store(state: &App, ctx: &OrgCtx, upload: Upload, queue: bool) -> AppRes
         Some(Parsed::Failed(e)) => return Err(AppError::field("file", format!("is not valid CSV: {e}"))),
         _ => return Err(AppError::field("file", "is empty")),
     };
-    let mapping = mapping::resolve(object, &headers, &overrides).map_err(|m| AppError::field("mapping", m))?;
+    let defs = crate::services::custom_fields::of(state, ctx.org_id, object.as_str()).await?;
+    let mapping = mapping::resolve(object, &headers, &overrides, &defs).map_err(|m| AppError::field("mapping", m))?;
     let mut dry = DryRun {
         mapping: mapping.as_json(&headers),
         headers: headers.clone(),
@@ -510,7 +511,10 @@ async fn run_import(state: &App, org: Uuid, id: Uuid, progress: &mut (dyn FnMut(
         Some(Parsed::Failed(e)) => return Err(Stop::Retry(anyhow::anyhow!("reading the file: {e}"))),
         _ => return Err(Stop::Fail("the file is empty".into())),
     };
-    let mapping = mapping::resolve(object, &headers, &import.mapping).map_err(Stop::Fail)?;
+    let defs = crate::services::custom_fields::of(state, org, object.as_str())
+        .await
+        .map_err(|e| Stop::Retry(anyhow::anyhow!("reading the custom fields: {}", e.detail)))?;
+    let mapping = mapping::resolve(object, &headers, &import.mapping, &defs).map_err(Stop::Fail)?;
     let mut errors = import.errors.0;
     let mut cache = Cache::default();
     while let Some(next) = parsed.recv().await {

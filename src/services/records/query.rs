@@ -38,6 +38,13 @@ macro_rules! list_query {
             #[param(ignore)]
             pub custom: Vec<(String, String)>,
         }
+
+        impl $name {
+            /// The query with these `custom.<key>` parameters.
+            pub fn with_custom_params(self, custom: Vec<(String, String)>) -> Self {
+                Self { custom, ..self }
+            }
+        }
     };
 }
 pub(crate) use list_query;

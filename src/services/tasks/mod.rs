@@ -284,6 +284,13 @@ pub struct TaskQuery {
     pub custom: Vec<(String, String)>,
 }
 
+impl TaskQuery {
+    /// Tasks have no custom fields: the parameters are not kept.
+    pub fn with_custom_params(self, _: Vec<(String, String)>) -> Self {
+        self
+    }
+}
+
 fn parse_bool(value: &str) -> Result<bool, String> {
     match value {
         "true" => Ok(true),
