@@ -24,6 +24,7 @@ pub mod properties;
 pub mod records;
 pub mod tags;
 pub mod tasks;
+pub mod views;
 
 use utoipa_axum::router::OpenApiRouter;
 
@@ -45,6 +46,7 @@ pub fn router() -> OpenApiRouter<App> {
         .merge(leads::router())
         .merge(forms::router())
         .merge(custom_fields::router())
+        .merge(views::router())
         .merge(properties::router())
         .merge(companies::router())
         .merge(tags::router())

@@ -34,6 +34,7 @@ use crate::http::error::Problem;
         (name = "companies", description = "Companies"),
         (name = "leads", description = "Leads: scored, followed up, converted into contacts and deals"),
         (name = "properties", description = "Real-estate listings"),
+        (name = "views", description = "Saved views: a list's filters and sort under a name, private or shared"),
         (name = "custom-fields", description = "An organization's own typed fields on contacts, companies, deals, leads and properties"),
         (name = "tags", description = "Tags across record types"),
         (name = "pipelines", description = "Pipelines and their stages"),

@@ -641,6 +641,19 @@ fn field_rules() -> Vec<(&'static str, &'static str, Value)> {
             }),
         );
     }
+    // views::create, views::update
+    add(
+        &["ViewInput"],
+        "object",
+        json!({ "enum": ["contacts", "companies", "deals", "leads", "properties", "tasks"] }),
+    );
+    add(&["ViewInput", "ViewPatch"], "name", required_text(100));
+    add(&["ViewInput", "ViewPatch"], "query", json!({ "maxLength": 2000 }));
+    add(
+        &["ViewInput", "ViewPatch"],
+        "columns",
+        json!({ "maxItems": 50, "items": required_text(100) }),
+    );
     const OBJECTS: [&str; 5] = ["contacts", "companies", "deals", "leads", "properties"];
     const TYPES: [&str; 8] = [
         "text",

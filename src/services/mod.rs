@@ -36,3 +36,4 @@ pub mod restore;
 pub mod tags;
 pub mod tasks;
 pub mod validate;
+pub mod views;

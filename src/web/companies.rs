@@ -20,6 +20,7 @@ use uuid::Uuid;
 impl Listed for Company {
     type Params = CompanyQuery;
     const PATH: &'static str = "/companies";
+    const VIEWS: &'static str = "companies";
     const TITLE: &'static str = "Companies";
     const NOUN: &'static str = "company";
     const SEARCH_HINT: &'static str = "Name or domain";

@@ -23,6 +23,7 @@ use uuid::Uuid;
 impl Listed for Contact {
     type Params = ContactQuery;
     const PATH: &'static str = "/contacts";
+    const VIEWS: &'static str = "contacts";
     const TITLE: &'static str = "Contacts";
     const NOUN: &'static str = "contact";
     const SEARCH_HINT: &'static str = "Name, email, phone, company";

@@ -33,6 +33,7 @@ use uuid::Uuid;
 impl Listed for Deal {
     type Params = DealQuery;
     const PATH: &'static str = "/deals";
+    const VIEWS: &'static str = "deals";
     const TITLE: &'static str = "Deals";
     const NOUN: &'static str = "deal";
     const SEARCH_HINT: &'static str = "Title";

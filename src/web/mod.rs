@@ -30,6 +30,7 @@ mod session;
 mod settings;
 mod tasks;
 mod view;
+mod views;
 
 use axum::Router;
 use axum::body::{Body, to_bytes};
@@ -160,6 +161,8 @@ pub fn router(state: App) -> Router<App> {
             get(settings::custom_fields_list).post(settings::create_custom_field),
         )
         .route("/settings/custom-fields/{id}", post(settings::update_custom_field))
+        .route("/views", post(views::save))
+        .route("/views/{id}/delete", post(views::delete))
         .route(
             "/settings/custom-fields/{id}/delete",
             post(settings::delete_custom_field),

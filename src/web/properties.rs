@@ -37,6 +37,7 @@ fn city(p: &Property) -> String {
 impl Listed for Property {
     type Params = PropertyQuery;
     const PATH: &'static str = "/properties";
+    const VIEWS: &'static str = "properties";
     const TITLE: &'static str = "Properties";
     const NOUN: &'static str = "property";
     const SEARCH_HINT: &'static str = "Title, locality, city";

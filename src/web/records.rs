@@ -260,6 +260,8 @@ pub trait Listed: Record {
     /// Links of the page head besides export and create.
     const ACTIONS: &'static [(&'static str, &'static str)] = &[];
     const FILTERS: &'static [Filter] = &[];
+    /// The saved views' `object` of the list.
+    const VIEWS: &'static str;
 
     /// The service's list (the API's list too).
     fn list(state: &App, ctx: &OrgCtx, params: &Self::Params) -> impl Future<Output = AppResult<Page<Self>>> + Send;
@@ -321,6 +323,8 @@ struct ListPage {
     can_import: bool,
     /// The organization's custom fields of the type, as filters.
     custom_filters: Vec<CustomFilterView>,
+    /// Saved views as tabs above the list.
+    views: super::views::Tabs,
 }
 
 /// A filter on a custom field: a text input, or a select of `options`.
@@ -384,6 +388,11 @@ pub async fn list<R: Listed>(
         },
         None => Vec::new(),
     };
+    let plural = &R::PATH[1..];
+    let views = match super::views::tabs(&state, &web, R::VIEWS, R::PATH, &pairs).await {
+        Ok(views) => views,
+        Err(e) => return view::error_page(&e),
+    };
     let urls = ListUrls::new(R::PATH, &pairs, R::DEFAULT_SORT);
     let columns: Vec<Column<R>> = R::list_columns().into_iter().filter(|c| !c.header.is_empty()).collect();
     let row = |r: &Named<R>, members: &[Choice]| {
@@ -407,8 +416,8 @@ pub async fn list<R: Listed>(
         Ok(list) => list,
         Err(page) => return page,
     };
-    let plural = &R::PATH[1..];
     let page = ListPage {
+        views,
         can_import: web.ctx.role >= crate::services::orgs::Role::Manager,
         shell: Shell::new(&web, plural, R::TITLE),
         kind: Kind {

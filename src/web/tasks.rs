@@ -83,6 +83,8 @@ struct ListPage {
     here: String,
     /// The time zone due dates are typed in.
     zone: &'static str,
+    /// Saved views as tabs above the list.
+    views: super::views::Tabs,
 }
 
 async fn list_page(
@@ -94,6 +96,10 @@ async fn list_page(
     errors: FormErrors,
 ) -> Response {
     query.limit = Some(PAGE_SIZE.into());
+    let views = match super::views::tabs(state, web, "tasks", "/tasks", pairs).await {
+        Ok(views) => views,
+        Err(e) => return view::error_page(&e),
+    };
     let urls = ListUrls::new("/tasks", pairs, "due_date");
     let now = chrono::Utc::now();
     // The page, then the names its Related column shows.
@@ -128,6 +134,7 @@ async fn list_page(
             errors,
             here: web.here.clone(),
             zone: view::reader_zone().name(),
+            views,
         },
     )
 }

@@ -863,6 +863,38 @@ both! {
         assert_eq!(b.find("select[name='custom.tier'] option[selected]").await.text().await.unwrap(), "gold");
     }
 
+    async fn a_shared_view_appears_for_a_colleague(app) {
+        let _one = ONE_AT_A_TIME.lock().await;
+        let owner = app.register("owner@example.com").await;
+        app.add_member(&owner, "colleague@example.com", "member").await;
+        for (name, tags) in [("Vic Vip", json!(["vip"])), ("Nora Normal", json!([]))] {
+            app.post(&owner, "/api/v1/contacts", json!({"name": name, "tags": tags})).await.assert(201);
+        }
+        let Some(b) = browser(&app).await else { return };
+        b.sign_in("owner@example.com").await;
+        b.goto("/contacts?tag=vip&sort=name").await;
+        b.click(".save-view summary").await;
+        b.fill("#view-name", "VIP customers").await;
+        b.click("#view-shared").await;
+        b.click("#save-view").await;
+        // The new tab is the page being shown.
+        let tab = b.wait_for_text(".view-tabs a[aria-current=page]", |t| t.contains("VIP customers")).await;
+        assert!(tab.contains("shared"), "{tab}");
+        b.click("form[action='/logout'] button").await;
+        b.wait_for_path(|p| p == "/login").await;
+        // The colleague sees it above the same list, and it filters.
+        b.sign_in("colleague@example.com").await;
+        b.goto("/contacts").await;
+        b.click(".view-tabs a.view-tab").await;
+        let table = b.wait_for_text("#contacts-table tbody", |t| !t.contains("Nora")).await;
+        assert!(table.contains("Vic Vip"), "{table}");
+        assert!(b.text(".view-tabs a[aria-current=page]").await.contains("VIP customers"));
+        // A member cannot delete another's shared view: no button.
+        assert!(b.client.find(fantoccini::Locator::Css("#delete-view")).await.is_err());
+        let views = app.get(&owner, "/api/v1/views?object=contacts").await;
+        assert_eq!(views.body["data"][0]["query"], "sort=name&tag=vip");
+    }
+
     async fn a_lead_is_entered_scored_followed_up_and_converted_with_a_deal(app) {
         let _one = ONE_AT_A_TIME.lock().await;
         let owner = app.register("owner@example.com").await;
@@ -1197,6 +1229,8 @@ both! {
             "/leads/new".into(),
             "/settings/forms".into(),
             "/settings/custom-fields".into(),
+            // A filtered list: the "Save view" form above it.
+            "/contacts?tag=vip".into(),
             "/properties".into(),
             "/properties/new".into(),
             "/properties/cards".into(),

@@ -37,4 +37,5 @@ mod robustness;
 mod services;
 mod tasks;
 mod tenancy;
+mod views;
 mod web;
