@@ -24,6 +24,24 @@ document.addEventListener("change", (event) => {
 });
 document.documentElement.classList.add("js");
 
+// A list's "select every row" box checks the rows' boxes of the bulk form;
+// a bulk delete asks first.
+document.addEventListener("change", (event) => {
+  const el = event.target;
+  if (el instanceof HTMLInputElement && el.hasAttribute("data-select-all")) {
+    const table = el.closest("table");
+    if (!table) return;
+    for (const box of table.querySelectorAll('input[name="ids"]')) box.checked = el.checked;
+  }
+});
+document.addEventListener("submit", (event) => {
+  const form = event.target;
+  if (!(form instanceof HTMLFormElement) || !form.hasAttribute("data-bulk")) return;
+  if (form.elements.action.value === "delete" && !window.confirm("Delete the selected records? This cannot be undone.")) {
+    event.preventDefault();
+  }
+});
+
 // The browser's time zone, for the pages of a user who has not chosen one
 // (times shown and due dates read in it).
 try {

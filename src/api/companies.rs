@@ -18,6 +18,7 @@ use crate::services::records::merge::MergeInput;
 pub fn router() -> OpenApiRouter<App> {
     OpenApiRouter::new()
         .routes(routes!(list_companies, create_company))
+        .routes(routes!(bulk_companies))
         .routes(routes!(get_company, update_company, delete_company))
         .routes(routes!(merge_companies))
 }
@@ -67,3 +68,5 @@ record_endpoints! {
     ),
     delete: delete_company ["Delete a company; its contacts and deals stay, without a company."] (),
 }
+
+crate::api::records::bulk_endpoint!(bulk_companies: Company, tag: "companies", path: "/companies/bulk");

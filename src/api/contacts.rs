@@ -21,6 +21,7 @@ use crate::services::records::merge::MergeInput;
 pub fn router() -> OpenApiRouter<App> {
     OpenApiRouter::new()
         .routes(routes!(list_contacts, create_contact))
+        .routes(routes!(bulk_contacts))
         .routes(routes!(merge_contacts))
         .routes(routes!(get_contact, replace_contact, update_contact, delete_contact))
         .routes(routes!(contact_timeline, comment_on_contact))
@@ -105,3 +106,5 @@ async fn merge_contacts(
 ) -> AppResult<Response> {
     records::merge::<Contact>(&state, &ctx, id, input).await
 }
+
+crate::api::records::bulk_endpoint!(bulk_contacts: Contact, tag: "contacts", path: "/contacts/bulk");

@@ -24,6 +24,7 @@ use crate::services::records::IfMatch;
 pub fn router() -> OpenApiRouter<App> {
     OpenApiRouter::new()
         .routes(routes!(list_deals, create_deal))
+        .routes(routes!(bulk_deals))
         .routes(routes!(get_deal, update_deal, delete_deal))
         .routes(routes!(deal_timeline, comment_on_deal))
         .routes(routes!(reopen_deal))
@@ -79,3 +80,5 @@ timeline_endpoints! {
     timeline: deal_timeline ["The deal's timeline, newest first."],
     comment: comment_on_deal ["Comment on a deal (anyone who may read it)."],
 }
+
+crate::api::records::bulk_endpoint!(bulk_deals: Deal, tag: "deals", path: "/deals/bulk");

@@ -21,6 +21,7 @@ use crate::services::pagination::Page;
 pub fn router() -> OpenApiRouter<App> {
     OpenApiRouter::new()
         .routes(routes!(list_leads, create_lead))
+        .routes(routes!(bulk_leads))
         .routes(routes!(get_lead, update_lead, delete_lead))
         .routes(routes!(lead_timeline, comment_on_lead))
         .routes(routes!(convert_lead))
@@ -115,3 +116,5 @@ async fn update_lead_scoring(
 ) -> AppResult<Json<Scoring>> {
     Ok(Json(leads::update_scoring(&state, &ctx, patch).await?))
 }
+
+crate::api::records::bulk_endpoint!(bulk_leads: Lead, tag: "leads", path: "/leads/bulk");

@@ -272,3 +272,39 @@ macro_rules! timeline_endpoints {
     };
 }
 pub(crate) use timeline_endpoints;
+
+/// `POST <collection>/bulk`: a bulk action on the type's records
+/// (`crate::services::records::bulk`).
+macro_rules! bulk_endpoint {
+    ($name:ident: $record:ty, tag: $tag:literal, path: $path:literal) => {
+        /// A bulk action on up to 10,000 records named by `ids` or by a list
+        /// `query`: `add_tags` / `remove_tags` (`tags`), `assign_owner`
+        /// (`owner_id`) or `delete`, in one transaction. Each record is
+        /// checked as its single change would be: one the caller may not
+        /// change, or whose change a rule refuses, is counted in `forbidden`
+        /// (the first 100 listed with their reason) and the others proceed.
+        /// One audit entry `<type>.bulk_<action>`.
+        #[utoipa::path(
+            post, path = $path, tag = $tag,
+            params(OrgHeader),
+            request_body = $crate::services::records::bulk::BulkInput,
+            security(("bearer" = [])),
+            responses(
+                (status = 200, body = $crate::services::records::bulk::BulkResult),
+                (status = 422, body = Problem, description = "`validation_failed`, `too_many_records`, `owner_not_member`"),
+            )
+        )]
+        async fn $name(
+            ctx: $crate::services::orgs::OrgCtx,
+            axum::extract::State(state): axum::extract::State<$crate::app::App>,
+            $crate::http::extract::ApiJson { data: input, .. }: $crate::http::extract::ApiJson<
+                $crate::services::records::bulk::BulkInput,
+            >,
+        ) -> $crate::error::AppResult<axum::Json<$crate::services::records::bulk::BulkResult>> {
+            Ok(axum::Json(
+                $crate::services::records::bulk::run::<$record>(&state, &ctx, input).await?,
+            ))
+        }
+    };
+}
+pub(crate) use bulk_endpoint;

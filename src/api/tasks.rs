@@ -13,6 +13,7 @@ use crate::services::tasks::{self, Task, TaskInput, TaskPatch, TaskQuery};
 pub fn router() -> OpenApiRouter<App> {
     OpenApiRouter::new()
         .routes(routes!(list_tasks, create_task))
+        .routes(routes!(bulk_tasks))
         .routes(routes!(get_task, update_task, delete_task))
 }
 
@@ -32,3 +33,5 @@ record_endpoints! {
     ),
     delete: delete_task ["Delete a task."] (),
 }
+
+crate::api::records::bulk_endpoint!(bulk_tasks: Task, tag: "tasks", path: "/tasks/bulk");

@@ -21,6 +21,7 @@ impl Listed for Company {
     type Params = CompanyQuery;
     const PATH: &'static str = "/companies";
     const VIEWS: &'static str = "companies";
+    const BULK: bool = true;
     const TITLE: &'static str = "Companies";
     const NOUN: &'static str = "company";
     const SEARCH_HINT: &'static str = "Name or domain";

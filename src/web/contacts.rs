@@ -24,6 +24,7 @@ impl Listed for Contact {
     type Params = ContactQuery;
     const PATH: &'static str = "/contacts";
     const VIEWS: &'static str = "contacts";
+    const BULK: bool = true;
     const TITLE: &'static str = "Contacts";
     const NOUN: &'static str = "contact";
     const SEARCH_HINT: &'static str = "Name, email, phone, company";

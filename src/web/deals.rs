@@ -34,6 +34,7 @@ impl Listed for Deal {
     type Params = DealQuery;
     const PATH: &'static str = "/deals";
     const VIEWS: &'static str = "deals";
+    const BULK: bool = true;
     const TITLE: &'static str = "Deals";
     const NOUN: &'static str = "deal";
     const SEARCH_HINT: &'static str = "Title";

@@ -43,6 +43,7 @@ impl Listed for Lead {
     type Params = LeadQuery;
     const PATH: &'static str = "/leads";
     const VIEWS: &'static str = "leads";
+    const BULK: bool = true;
     const TITLE: &'static str = "Leads";
     const NOUN: &'static str = "lead";
     const SEARCH_HINT: &'static str = "Name, email, phone, company";

@@ -71,6 +71,7 @@ pub fn router(state: App) -> Router<App> {
             get(records::list::<Contact>).post(records::create::<Contact>),
         )
         .route("/contacts.csv", get(records::export::<Contact>))
+        .route("/contacts/bulk", post(records::bulk::<Contact>))
         .route("/contacts/new", get(records::new_page::<Contact>))
         .route("/contacts/choices", get(pickers::contacts))
         .route(
@@ -99,6 +100,7 @@ pub fn router(state: App) -> Router<App> {
         .route("/properties/{id}/delete", post(records::delete::<Property>))
         .route("/leads", get(records::list::<Lead>).post(records::create::<Lead>))
         .route("/leads.csv", get(records::export::<Lead>))
+        .route("/leads/bulk", post(records::bulk::<Lead>))
         .route("/leads/new", get(records::new_page::<Lead>))
         .route("/leads/today", get(leads::today))
         .route("/leads/{id}", get(records::show::<Lead>).post(records::update::<Lead>))
@@ -110,6 +112,7 @@ pub fn router(state: App) -> Router<App> {
             get(records::list::<Company>).post(records::create::<Company>),
         )
         .route("/companies.csv", get(records::export::<Company>))
+        .route("/companies/bulk", post(records::bulk::<Company>))
         .route("/companies/new", get(records::new_page::<Company>))
         .route("/companies/choices", get(pickers::companies))
         .route(
@@ -124,6 +127,7 @@ pub fn router(state: App) -> Router<App> {
         .route("/companies/duplicates", get(merge::duplicates::<Company>))
         .route("/deals", get(records::list::<Deal>).post(records::create::<Deal>))
         .route("/deals.csv", get(records::export::<Deal>))
+        .route("/deals/bulk", post(records::bulk::<Deal>))
         .route("/deals/new", get(records::new_page::<Deal>))
         .route("/deals/{id}", get(records::show::<Deal>).post(records::update::<Deal>))
         .route("/deals/{id}/delete", post(records::delete::<Deal>))

@@ -262,6 +262,8 @@ pub trait Listed: Record {
     const FILTERS: &'static [Filter] = &[];
     /// The saved views' `object` of the list.
     const VIEWS: &'static str;
+    /// Rows have checkboxes for bulk actions (`<PATH>/bulk`).
+    const BULK: bool = false;
 
     /// The service's list (the API's list too).
     fn list(state: &App, ctx: &OrgCtx, params: &Self::Params) -> impl Future<Output = AppResult<Page<Self>>> + Send;
@@ -284,6 +286,8 @@ pub trait Listed: Record {
 
 /// What a list page knows of its type.
 struct Kind {
+    /// Rows have checkboxes and the bulk actions form.
+    bulk: bool,
     title: &'static str,
     path: &'static str,
     plural: &'static str,
@@ -325,6 +329,9 @@ struct ListPage {
     custom_filters: Vec<CustomFilterView>,
     /// Saved views as tabs above the list.
     views: super::views::Tabs,
+    /// What the last bulk action did (`?done=`), in words.
+    done: Option<String>,
+    members: Vec<Choice>,
 }
 
 /// A filter on a custom field: a text input, or a select of `options`.
@@ -416,11 +423,19 @@ pub async fn list<R: Listed>(
         Ok(list) => list,
         Err(page) => return page,
     };
+    let members = match view::members(&state, web.ctx.org_id).await {
+        Ok(members) => members,
+        Err(e) => return view::error_page(&e),
+    };
+    let done = pairs.iter().find(|(k, _)| k == "done").map(|(_, v)| bulk_words(v));
     let page = ListPage {
         views,
+        done,
+        members,
         can_import: web.ctx.role >= crate::services::orgs::Role::Manager,
         shell: Shell::new(&web, plural, R::TITLE),
         kind: Kind {
+            bulk: R::BULK,
             title: R::TITLE,
             path: R::PATH,
             plural,
@@ -441,6 +456,74 @@ pub async fn list<R: Listed>(
         list,
     };
     view::render(StatusCode::OK, &page)
+}
+
+/// The bulk form of a list page: the checked rows (or, `scope=all`, every
+/// record the list's `query` lists) and the action.
+#[derive(Debug, Default, Deserialize)]
+#[serde(default)]
+pub struct BulkForm {
+    ids: Vec<String>,
+    scope: String,
+    query: String,
+    action: String,
+    tags: String,
+    owner_id: String,
+}
+
+/// `POST <PATH>/bulk`: runs the action and goes back to the list with
+/// what it did (`done=<changed>.<matched>.<forbidden>`).
+pub async fn bulk<R>(State(state): State<App>, web: Web, Form(form): Form<BulkForm>) -> Response
+where
+    R: Listed + crate::services::records::bulk::Bulk,
+    R::Patch: DeserializeOwned,
+{
+    use crate::services::records::bulk::{self, BulkInput};
+    let all = form.scope == "all";
+    let input = BulkInput {
+        ids: (!all).then(|| form.ids.clone()),
+        query: all.then(|| form.query.clone()),
+        action: form.action.clone(),
+        tags: Some(crate::services::records::fields::tag_list(&form.tags)),
+        owner_id: view::filled(&form.owner_id),
+    };
+    let back = |extra: &str| {
+        let query = form.query.trim_start_matches('?');
+        let sep = if query.is_empty() { "" } else { "&" };
+        format!("{}?{query}{sep}{extra}", R::PATH)
+    };
+    match bulk::run::<R>(&state, &web.ctx, input).await {
+        Ok(r) => see_other(&back(&format!("done={}.{}.{}", r.changed, r.matched, r.forbidden))),
+        Err(e) if e.status.is_client_error() && e.status != StatusCode::NOT_FOUND => {
+            let reason = e
+                .errors
+                .first()
+                .map_or_else(|| e.detail.to_string(), |f| f.message.clone());
+            let field = e.errors.first().map(|f| f.field.clone()).unwrap_or_default();
+            see_other(&back(
+                &serde_html_form::to_string([("done", format!("error.{field} {reason}"))]).unwrap_or_default(),
+            ))
+        }
+        Err(e) => view::error_page(&e),
+    }
+}
+
+/// A bulk action's outcome (`done=`) in words.
+fn bulk_words(done: &str) -> String {
+    if let Some(error) = done.strip_prefix("error.") {
+        return format!("Nothing was changed: {}", error.trim());
+    }
+    let n: Vec<usize> = done.split('.').filter_map(|n| n.parse().ok()).collect();
+    match n.as_slice() {
+        [changed, matched, forbidden] => {
+            let mut words = format!("{changed} of {matched} changed");
+            if *forbidden > 0 {
+                words.push_str(&format!("; {forbidden} not allowed"));
+            }
+            words
+        }
+        _ => String::new(),
+    }
 }
 
 /// `GET <PATH>.csv`: every row of the current filter.

@@ -309,7 +309,7 @@ impl ListUrls {
             base,
             filters: pairs
                 .iter()
-                .filter(|(k, v)| k != "cursor" && k != "trail" && k != "_csrf" && !v.is_empty())
+                .filter(|(k, v)| k != "cursor" && k != "trail" && k != "_csrf" && k != "done" && !v.is_empty())
                 .cloned()
                 .collect(),
             sort: get("sort")

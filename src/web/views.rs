@@ -48,7 +48,7 @@ impl Tabs {
 fn normalized(pairs: &[(String, String)]) -> Vec<(String, String)> {
     let mut kept: Vec<(String, String)> = pairs
         .iter()
-        .filter(|(k, v)| !v.is_empty() && !matches!(k.as_str(), "cursor" | "trail" | "limit" | "_csrf"))
+        .filter(|(k, v)| !v.is_empty() && !matches!(k.as_str(), "cursor" | "trail" | "limit" | "_csrf" | "done"))
         .cloned()
         .collect();
     kept.sort();

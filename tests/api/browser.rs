@@ -895,6 +895,45 @@ both! {
         assert_eq!(views.body["data"][0]["query"], "sort=name&tag=vip");
     }
 
+    async fn rows_are_tagged_assigned_and_deleted_in_bulk(app) {
+        let _one = ONE_AT_A_TIME.lock().await;
+        let owner = app.register("owner@example.com").await;
+        let colleague = app.add_member(&owner, "colleague@example.com", "member").await;
+        let mut ids = Vec::new();
+        for name in ["Ada", "Ben", "Cid"] {
+            let r = app.post(&owner, "/api/v1/contacts", json!({"name": name})).await;
+            ids.push(r.body["id"].as_str().unwrap().to_string());
+        }
+        let Some(b) = browser(&app).await else { return };
+        b.sign_in("owner@example.com").await;
+        b.goto("/contacts?sort=name").await;
+        // Two rows checked, a tag added.
+        b.click(&format!("input[name=ids][value='{}']", ids[0])).await;
+        b.click(&format!("input[name=ids][value='{}']", ids[1])).await;
+        b.fill("#bulk-tags", "Gala").await;
+        b.click("#bulk-apply").await;
+        let done = b.wait_for_text("#bulk-done", |t| !t.is_empty()).await;
+        assert_eq!(done, "2 of 2 changed");
+        let r = app.get(&owner, "/api/v1/contacts?tag=gala").await;
+        assert_eq!(r.body["data"].as_array().map(Vec::len), Some(2));
+        // Every row the filter matches, to a colleague.
+        b.goto("/contacts?tag=gala").await;
+        set_value(&b, "#bulk-action", "assign_owner").await;
+        set_value(&b, "#bulk-owner", &colleague.user_id).await;
+        b.click("#bulk-all").await;
+        b.click("#bulk-apply").await;
+        b.wait_for_text("#bulk-done", |t| t == "2 of 2 changed").await;
+        assert_eq!(app.get(&owner, &format!("/api/v1/contacts/{}", ids[1])).await.body["owner_id"], colleague.user_id.as_str());
+        // The page's box selects every row; a delete asks first.
+        b.goto("/contacts?sort=name").await;
+        b.click("input[data-select-all]").await;
+        set_value(&b, "#bulk-action", "delete").await;
+        b.click("#bulk-apply").await;
+        b.client.accept_alert().await.unwrap();
+        b.wait_for_text("#bulk-done", |t| t == "3 of 3 changed").await;
+        assert_eq!(app.get(&owner, "/api/v1/contacts").await.body["data"].as_array().map(Vec::len), Some(0));
+    }
+
     async fn a_lead_is_entered_scored_followed_up_and_converted_with_a_deal(app) {
         let _one = ONE_AT_A_TIME.lock().await;
         let owner = app.register("owner@example.com").await;

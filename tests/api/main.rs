@@ -11,6 +11,7 @@ mod hostile;
 mod analytics;
 mod auth;
 mod browser;
+mod bulk;
 mod companies;
 mod connections;
 mod contacts;

@@ -1,6 +1,7 @@
 //! What every record type shares (api.md §5): owners and who may change what,
 //! tags, free-text search words, list sorting.
 
+pub mod bulk;
 pub mod fields;
 pub mod merge;
 pub mod query;

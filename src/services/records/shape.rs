@@ -317,7 +317,7 @@ pub async fn read<R: Record>(state: &App, ctx: &OrgCtx, id: Uuid) -> AppResult<R
 }
 
 /// Commits a write of `R`, clearing the analytics cache when they read `R`.
-async fn commit<R: Record>(state: &App, tx: Tx, ctx: &OrgCtx) -> AppResult<()> {
+pub async fn commit<R: Record>(state: &App, tx: Tx, ctx: &OrgCtx) -> AppResult<()> {
     if R::IN_ANALYTICS {
         crate::services::analytics::commit(state, tx, ctx.org_id).await?;
     } else {
@@ -621,11 +621,18 @@ async fn log_with<R: Record>(
 /// Deletes a record (the API's DELETE, the web app's delete button).
 pub async fn delete<R: Record>(state: &App, ctx: &OrgCtx, id: Uuid, if_match: IfMatch) -> AppResult<()> {
     let (mut tx, current) = lock_for_change::<R>(state, ctx, id, if_match).await?;
-    R::before_delete(tx.exec(), ctx, &current).await?;
-    unindex(tx.exec(), ctx.org_id, &current).await?;
-    R::remove(tx.exec(), ctx.org_id, id).await?;
+    remove_locked(tx.exec(), ctx, &current).await?;
     log(tx.exec(), ctx, format!("{}.deleted", R::KIND), &current).await?;
     commit::<R>(state, tx, ctx).await
+}
+
+/// The steps of a delete on a record locked in the caller's transaction:
+/// the type's refusals and clean-up, the index rows, the row.
+pub async fn remove_locked<R: Record>(mut c: Exec<'_>, ctx: &OrgCtx, record: &R) -> AppResult<()> {
+    R::before_delete(c.re(), ctx, record).await?;
+    unindex(c.re(), ctx.org_id, record).await?;
+    R::remove(c, ctx.org_id, record.id()).await?;
+    Ok(())
 }
 
 /// One page of a record's timeline, newest first (anyone who may read it).
