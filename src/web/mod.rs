@@ -128,6 +128,7 @@ pub fn router(state: App) -> Router<App> {
         .route("/deals", get(records::list::<Deal>).post(records::create::<Deal>))
         .route("/deals.csv", get(records::export::<Deal>))
         .route("/deals/bulk", post(records::bulk::<Deal>))
+        .route("/tasks/bulk", post(records::bulk::<crate::services::tasks::Task>))
         .route("/deals/new", get(records::new_page::<Deal>))
         .route("/deals/{id}", get(records::show::<Deal>).post(records::update::<Deal>))
         .route("/deals/{id}/delete", post(records::delete::<Deal>))

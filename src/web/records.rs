@@ -286,8 +286,6 @@ pub trait Listed: Record {
 
 /// What a list page knows of its type.
 struct Kind {
-    /// Rows have checkboxes and the bulk actions form.
-    bulk: bool,
     title: &'static str,
     path: &'static str,
     plural: &'static str,
@@ -331,7 +329,15 @@ struct ListPage {
     views: super::views::Tabs,
     /// What the last bulk action did (`?done=`), in words.
     done: Option<String>,
-    members: Vec<Choice>,
+    /// The bulk actions form, for a type that has them.
+    bulk: Option<BulkBar>,
+}
+
+/// The bulk actions form above a list (`templates/bulk_form.html`).
+pub struct BulkBar {
+    pub path: &'static str,
+    pub noun: &'static str,
+    pub members: Vec<Choice>,
 }
 
 /// A filter on a custom field: a text input, or a select of `options`.
@@ -423,19 +429,24 @@ pub async fn list<R: Listed>(
         Ok(list) => list,
         Err(page) => return page,
     };
-    let members = match view::members(&state, web.ctx.org_id).await {
-        Ok(members) => members,
-        Err(e) => return view::error_page(&e),
+    let bulk = match R::BULK {
+        true => match view::members(&state, web.ctx.org_id).await {
+            Ok(members) => Some(BulkBar {
+                path: R::PATH,
+                noun: R::NOUN,
+                members,
+            }),
+            Err(e) => return view::error_page(&e),
+        },
+        false => None,
     };
-    let done = pairs.iter().find(|(k, _)| k == "done").map(|(_, v)| bulk_words(v));
     let page = ListPage {
         views,
-        done,
-        members,
+        done: bulk_done(&pairs),
+        bulk,
         can_import: web.ctx.role >= crate::services::orgs::Role::Manager,
         shell: Shell::new(&web, plural, R::TITLE),
         kind: Kind {
-            bulk: R::BULK,
             title: R::TITLE,
             path: R::PATH,
             plural,
@@ -475,9 +486,10 @@ pub struct BulkForm {
 /// what it did (`done=<changed>.<matched>.<forbidden>`).
 pub async fn bulk<R>(State(state): State<App>, web: Web, Form(form): Form<BulkForm>) -> Response
 where
-    R: Listed + crate::services::records::bulk::Bulk,
+    R: crate::services::records::bulk::Bulk,
     R::Patch: DeserializeOwned,
 {
+    let path = super::views::list_of(R::KIND);
     use crate::services::records::bulk::{self, BulkInput};
     let all = form.scope == "all";
     let input = BulkInput {
@@ -490,7 +502,7 @@ where
     let back = |extra: &str| {
         let query = form.query.trim_start_matches('?');
         let sep = if query.is_empty() { "" } else { "&" };
-        format!("{}?{query}{sep}{extra}", R::PATH)
+        format!("{path}?{query}{sep}{extra}")
     };
     match bulk::run::<R>(&state, &web.ctx, input).await {
         Ok(r) => see_other(&back(&format!("done={}.{}.{}", r.changed, r.matched, r.forbidden))),
@@ -506,6 +518,11 @@ where
         }
         Err(e) => view::error_page(&e),
     }
+}
+
+/// What the last bulk action did, from the list's address (`done=`).
+pub fn bulk_done(pairs: &[(String, String)]) -> Option<String> {
+    pairs.iter().find(|(k, _)| k == "done").map(|(_, v)| bulk_words(v))
 }
 
 /// A bulk action's outcome (`done=`) in words.

@@ -85,6 +85,8 @@ struct ListPage {
     zone: &'static str,
     /// Saved views as tabs above the list.
     views: super::views::Tabs,
+    done: Option<String>,
+    bulk: Option<super::records::BulkBar>,
 }
 
 async fn list_page(
@@ -129,12 +131,18 @@ async fn list_page(
         status,
         &ListPage {
             shell: Shell::new(web, "tasks", "Tasks"),
-            list,
             form,
             errors,
             here: web.here.clone(),
             zone: view::reader_zone().name(),
             views,
+            done: super::records::bulk_done(pairs),
+            bulk: Some(super::records::BulkBar {
+                path: "/tasks",
+                noun: "task",
+                members: list.members.clone(),
+            }),
+            list,
         },
     )
 }

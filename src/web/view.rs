@@ -409,6 +409,7 @@ impl ListUrls {
 
 /// A record offered in a select (a member, a contact, a company): its id and
 /// the name shown.
+#[derive(Clone)]
 pub struct Choice {
     pub id: String,
     pub name: String,

@@ -101,6 +101,18 @@ pub struct SaveForm {
     shared: String,
 }
 
+/// Where the list of records of `kind` (`Record::KIND`) is.
+pub fn list_of(kind: &str) -> &'static str {
+    match kind {
+        "contact" => "/contacts",
+        "company" => "/companies",
+        "deal" => "/deals",
+        "lead" => "/leads",
+        "property" => "/properties",
+        _ => "/tasks",
+    }
+}
+
 /// Where a list of `object` is.
 fn list_path(object: &str) -> &'static str {
     match object {

@@ -932,6 +932,14 @@ both! {
         b.client.accept_alert().await.unwrap();
         b.wait_for_text("#bulk-done", |t| t == "3 of 3 changed").await;
         assert_eq!(app.get(&owner, "/api/v1/contacts").await.body["data"].as_array().map(Vec::len), Some(0));
+        // The tasks list has them too.
+        let task = app.post(&owner, "/api/v1/tasks", json!({"title": "Send the menu", "due_date": "2099-01-01T10:00:00Z"})).await;
+        b.goto("/tasks").await;
+        b.click(&format!("input[name=ids][value='{}']", task.body["id"].as_str().unwrap())).await;
+        b.fill("#bulk-tags", "gala").await;
+        b.click("#bulk-apply").await;
+        b.wait_for_text("#bulk-done", |t| t == "1 of 1 changed").await;
+        assert_eq!(b.path().await, "/tasks");
     }
 
     async fn a_lead_is_entered_scored_followed_up_and_converted_with_a_deal(app) {
