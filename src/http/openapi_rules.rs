@@ -641,6 +641,15 @@ fn field_rules() -> Vec<(&'static str, &'static str, Value)> {
             }),
         );
     }
+    // records::bulk
+    add(
+        &["BulkInput"],
+        "action",
+        json!({ "enum": ["add_tags", "remove_tags", "assign_owner", "delete"] }),
+    );
+    add(&["BulkInput"], "ids", json!({ "maxItems": 10_000 }));
+    add(&["BulkInput"], "tags", tags());
+    add(&["BulkInput"], "query", json!({ "maxLength": 2000 }));
     // views::create, views::update
     add(
         &["ViewInput"],

@@ -114,4 +114,25 @@ both! {
         r.assert_problem(422, "too_many_records");
         assert_eq!(app.get(&ann, "/api/v1/contacts?tag=all").await.body["data"].as_array().map(Vec::len), Some(0), "nothing written");
     }
+
+    async fn with_own_visibility_a_member_reaches_only_their_records(app) {
+        let ann = app.register("ann@example.com").await;
+        let mia = app.add_member(&ann, "mia@example.com", "member").await;
+        app.patch(&ann, "/api/v1/organization", json!({"member_visibility": "own"})).await.assert(200);
+        app.post(&ann, "/api/v1/custom-fields", json!({"object": "contacts", "key": "tier", "label": "Tier", "type": "text"})).await.assert(201);
+        let hers = app.post(&mia, "/api/v1/contacts", json!({"name": "Hers", "custom": {"tier": "gold"}})).await.body["id"].as_str().unwrap().to_string();
+        let anns = app.post(&ann, "/api/v1/contacts", json!({"name": "Ann's", "custom": {"tier": "gold"}})).await.body["id"].as_str().unwrap().to_string();
+        // Lists, custom filters and bulk queries see only her own.
+        let r = app.get(&mia, "/api/v1/contacts?custom.tier=gold").await;
+        assert_eq!(r.body["data"].as_array().map(Vec::len), Some(1));
+        let r = app.post(&mia, "/api/v1/contacts/bulk", json!({"query": "custom.tier=gold", "action": "add_tags", "tags": ["x"]})).await;
+        assert_eq!((r.body["matched"].as_u64(), r.body["changed"].as_u64()), (Some(1), Some(1)));
+        // Named by id, a record she cannot read is not matched (not even forbidden).
+        let r = app.post(&mia, "/api/v1/contacts/bulk", json!({"ids": [anns, hers], "action": "delete"})).await;
+        assert_eq!((r.body["matched"].as_u64(), r.body["changed"].as_u64(), r.body["forbidden"].as_u64()), (Some(1), Some(1), Some(0)));
+        app.get(&ann, &format!("/api/v1/contacts/{anns}")).await.assert(200);
+        // Hers is gone; Ann's stays out of her list.
+        let r = app.get(&mia, "/api/v1/contacts?custom.tier=gold").await;
+        assert_eq!(r.body["data"].as_array().map(Vec::len), Some(0));
+    }
 }

@@ -22,6 +22,8 @@ struct Records {
     lead: String,
     form: String,
     property: String,
+    custom_field: String,
+    view: String,
 }
 
 async fn id(r: Resp) -> String {
@@ -93,7 +95,25 @@ async fn seed(app: &TestApp, owner: &Session) -> Records {
         .await)
     .await;
     let property = id(app.post(owner, "/api/v1/properties", json!({"title": "P"})).await).await;
+    let custom_field = id(app
+        .post(
+            owner,
+            "/api/v1/custom-fields",
+            json!({"object": "contacts", "key": "size", "label": "Size", "type": "number"}),
+        )
+        .await)
+    .await;
+    let view = id(app
+        .post(
+            owner,
+            "/api/v1/views",
+            json!({"object": "contacts", "name": "All of them", "shared": true}),
+        )
+        .await)
+    .await;
     Records {
+        custom_field,
+        view,
         property,
         form,
         lead,
@@ -209,6 +229,24 @@ fn endpoints(r: &Records) -> Vec<(Method, String, Option<Value>)> {
             Some(json!({"name": "G", "fields": [{"key": "name", "label": "Name"}]})),
         ),
         (Method::DELETE, format!("/api/v1/forms/{}", r.form), None),
+        (Method::GET, format!("/api/v1/custom-fields/{}", r.custom_field), None),
+        (
+            Method::PATCH,
+            format!("/api/v1/custom-fields/{}", r.custom_field),
+            Some(json!({"label": "Changed"})),
+        ),
+        (
+            Method::DELETE,
+            format!("/api/v1/custom-fields/{}", r.custom_field),
+            None,
+        ),
+        (Method::GET, format!("/api/v1/views/{}", r.view), None),
+        (
+            Method::PATCH,
+            format!("/api/v1/views/{}", r.view),
+            Some(json!({"name": "Changed"})),
+        ),
+        (Method::DELETE, format!("/api/v1/views/{}", r.view), None),
         (Method::GET, format!("/api/v1/imports/{}", r.import), None),
         (
             Method::POST,
@@ -261,7 +299,8 @@ both! {
                     .replace(&theirs.member, &random).replace(&theirs.invitation, &random)
                     .replace(&theirs.import, &random).replace(&theirs.conflict, &random)
                     .replace(&theirs.lead, &random).replace(&theirs.form, &random)
-                    .replace(&theirs.property, &random);
+                    .replace(&theirs.property, &random).replace(&theirs.custom_field, &random)
+                    .replace(&theirs.view, &random);
                 let missing_body = body.as_ref().map(|b| serde_json::from_str(&missing_of(&b.to_string())).unwrap());
                 let missing = call(&app, caller, &method, &missing_of(&path), &missing_body).await;
                 assert_eq!(
@@ -274,6 +313,23 @@ both! {
                 if (method == Method::GET && !refused_first) || *role == "owner" || *role == "admin" {
                     foreign.assert_problem(404, "not_found");
                 }
+            }
+        }
+
+        // Bulk actions naming another organization's ids match nothing.
+        for (path, id) in [
+            ("contacts", &theirs.contact),
+            ("companies", &theirs.company),
+            ("deals", &theirs.deal),
+            ("leads", &theirs.lead),
+            ("tasks", &theirs.task),
+        ] {
+            for action in [json!({"action": "delete"}), json!({"action": "add_tags", "tags": ["x"]})] {
+                let mut body = action;
+                body["ids"] = json!([id]);
+                let r = app.post(&alice, &format!("/api/v1/{path}/bulk"), body).await;
+                r.assert(200);
+                assert_eq!((r.body["matched"].as_u64(), r.body["changed"].as_u64()), (Some(0), Some(0)), "{path}");
             }
         }
 

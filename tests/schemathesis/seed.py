@@ -43,6 +43,10 @@ prop = call("POST", "/properties", {"title": "Seed property", "price": "100000"}
 form_key = call("POST", "/forms", {"name": "Seed form", "fields": [{"key": "name", "label": "Name"},
                                                                    {"key": "email", "label": "Email"}]},
                 token, org)["public_key"]
+# A custom field and a shared view, so their reads and changes have a record.
+call("POST", "/custom-fields", {"object": "contacts", "key": "tier", "label": "Tier", "type": "select",
+                                "options": ["gold", "silver"]}, token, org)
+call("POST", "/views", {"object": "contacts", "name": "Seed view", "query": "sort=name", "shared": True}, token, org)
 for name, value in [("TOKEN", token), ("ORG", org), ("USER_ID", user), ("PIPE", pipe),
                     ("CONTACT", contact), ("COMPANY", company), ("DEAL", deal), ("LEAD", lead),
                     ("FORM_KEY", form_key), ("PROPERTY", prop)]:

@@ -150,6 +150,9 @@ fn checked_action(input: &BulkInput) -> AppResult<Action> {
     if input.ids.is_none() && input.query.is_none() {
         v.add("ids", "give ids or query");
     }
+    if input.query.as_deref().is_some_and(|q| q.chars().count() > 2000) {
+        v.add("query", "at most 2000 characters");
+    }
     let tags = |v: &mut Validator| match &input.tags {
         None => {
             v.add("tags", "is required for this action");
