@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # EXPLAIN (ANALYZE, BUFFERS) of the SQL the server sends for each benchmark
-# request (bench.md R1-R6), on a PostgreSQL database filled by `crm seed`.
+# request (bench.md R1-R6, and issue 16's L1, P1 and custom-field filters),
+# on a PostgreSQL database filled by `crm seed` (and a SQLite one: $BENCH_SQLITE).
 # The statements are copied from the server's debug log (CRM_LOG=sqlx::query=debug)
 # with their parameters filled in; docs/performance.md records the results.
 # (The benchmark's floor does not use these copies: bench/run captures the
@@ -44,3 +45,31 @@ explain "overdue tasks" \
   "SELECT id FROM tasks WHERE organization_id = '$ORG' AND is_done = false AND due_date < now() ORDER BY COALESCE(due_date, '9999-12-31T00:00:00+00:00') ASC, id ASC LIMIT 51"
 explain "deals by expected close date" \
   "SELECT id FROM deals WHERE organization_id = '$ORG' ORDER BY COALESCE(expected_close_date, '9999-12-31') ASC, id ASC LIMIT 51"
+
+# Issue 16: leads above a score (L1), listings of a city in a price range
+# (P1), and the custom-field filters (custom_values, migration 28) on the
+# seeded lead fields `region` (select) and `budget` (number).
+LEAD_COLS="id, owner_id, name, email, phone, company_name, source, utm, status, score, score_reasons, preferences, next_follow_up_at, tags, custom, created_at, updated_at, version"
+PROP_COLS="id, owner_id, title, property_type, listing_type, status, price_cents, currency, bedrooms, city_key, tags, custom, created_at, updated_at, version"
+L1_SQL="SELECT $LEAD_COLS FROM leads WHERE organization_id = '$ORG' AND score >= 50 ORDER BY score DESC, id DESC LIMIT 51"
+P1_SQL="SELECT $PROP_COLS FROM properties WHERE organization_id = '$ORG' AND price_cents >= 20000000 AND price_cents <= 80000000 AND city_key = 'lisbon' ORDER BY created_at DESC, id DESC LIMIT 51"
+CUSTOM_EQ_SQL="SELECT $LEAD_COLS FROM leads WHERE organization_id = '$ORG' AND id IN (SELECT record_id FROM custom_values WHERE organization_id = '$ORG' AND record_type = 'leads' AND key = 'region' AND value_text = 'north') ORDER BY created_at DESC, id DESC LIMIT 51"
+CUSTOM_RANGE_SQL="SELECT $LEAD_COLS FROM leads WHERE organization_id = '$ORG' AND id IN (SELECT record_id FROM custom_values WHERE organization_id = '$ORG' AND record_type = 'leads' AND key = 'budget' AND value_number IS NOT NULL AND value_number >= 990000 AND value_number <= 999000) ORDER BY created_at DESC, id DESC LIMIT 51"
+explain "L1 leads with score >= 50, best first" "$L1_SQL"
+explain "P1 listings in Lisbon priced 200,000 to 800,000" "$P1_SQL"
+explain "custom field filter custom.region=north (a quarter of half the leads)" "$CUSTOM_EQ_SQL"
+explain "custom field range custom.budget_min=990000&custom.budget_max=999000 (a rare range)" "$CUSTOM_RANGE_SQL"
+
+# The same on a SQLite database seeded the same way ($BENCH_SQLITE: its file),
+# with SQLite's EXPLAIN QUERY PLAN (uuids as blobs).
+if [ -n "${BENCH_SQLITE:-}" ]; then
+  LITE_ORG=$(sqlite3 "$BENCH_SQLITE" "SELECT hex(id) FROM organizations WHERE name = 'Acme Bench'")
+  lite() {
+    echo "== SQLite: $1"
+    sqlite3 "$BENCH_SQLITE" "EXPLAIN QUERY PLAN ${2//\'$ORG\'/X\'$LITE_ORG\'}" | sed 's/^/   /'
+  }
+  lite "L1" "$L1_SQL"
+  lite "P1" "$P1_SQL"
+  lite "custom.region=north" "$CUSTOM_EQ_SQL"
+  lite "custom.budget range" "$CUSTOM_RANGE_SQL"
+fi

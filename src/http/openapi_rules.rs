@@ -654,7 +654,7 @@ fn field_rules() -> Vec<(&'static str, &'static str, Value)> {
     add(
         &["ViewInput"],
         "object",
-        json!({ "enum": ["contacts", "companies", "deals", "leads", "properties", "tasks"] }),
+        json!({ "enum": crate::services::views::OBJECTS }),
     );
     add(&["ViewInput", "ViewPatch"], "name", required_text(100));
     add(&["ViewInput", "ViewPatch"], "query", json!({ "maxLength": 2000 }));
@@ -663,17 +663,7 @@ fn field_rules() -> Vec<(&'static str, &'static str, Value)> {
         "columns",
         json!({ "maxItems": 50, "items": required_text(100) }),
     );
-    const OBJECTS: [&str; 5] = ["contacts", "companies", "deals", "leads", "properties"];
-    const TYPES: [&str; 8] = [
-        "text",
-        "number",
-        "date",
-        "boolean",
-        "select",
-        "multi_select",
-        "url",
-        "email",
-    ];
+    use crate::services::custom_fields::{OBJECTS, TYPES};
     add(&["CustomFieldInput"], "object", json!({ "enum": OBJECTS }));
     add(
         &["CustomFieldInput"],

@@ -31,7 +31,7 @@ pub const CONCURRENCY: usize = 2;
 const POLL: Duration = Duration::from_secs(1);
 
 /// The kinds this worker runs.
-pub const KINDS: &[&str] = &[RETENTION, IMPORT, DUPLICATES, LEAD_SCORES];
+pub const KINDS: &[&str] = &[RETENTION, IMPORT, DUPLICATES, LEAD_SCORES, LEAD_SCORE_CLOCK];
 
 /// Applies an uploaded CSV file (`services::imports::run`).
 pub const IMPORT: &str = crate::services::imports::JOB_KIND;
@@ -41,6 +41,8 @@ pub const DUPLICATES: &str = crate::services::duplicates::JOB_KIND;
 
 /// Re-scores an organization's open leads (`services::leads::score::run`).
 pub const LEAD_SCORES: &str = crate::services::leads::score::JOB;
+/// Takes back lead score points that time took away; scheduled every hour.
+pub const LEAD_SCORE_CLOCK: &str = crate::services::leads::score::CLOCK_JOB;
 /// Deletes expired idempotency keys, refresh tokens, web sessions and old
 /// finished jobs; scheduled every minute.
 pub const RETENTION: &str = "retention";
@@ -105,6 +107,7 @@ async fn run_one(state: &App, worker: &str, job: Claimed) {
             IMPORT => crate::services::imports::run(state, &job).await,
             DUPLICATES => crate::services::duplicates::run(state, &job).await,
             LEAD_SCORES => crate::services::leads::score::run(state, &job).await,
+            LEAD_SCORE_CLOCK => crate::services::leads::score::clock(state).await,
             other => Err(anyhow::anyhow!("no handler for jobs of kind {other}")),
         }
     };
@@ -175,6 +178,9 @@ async fn every_minute(state: &App) {
     let done = async {
         let mut tx = state.db.begin().await?;
         jobs::enqueue(tx.exec(), &NewJob::periodic(RETENTION, slot)).await?;
+        // Once an hour: the slot of the hour's first minute.
+        let hour = slot.duration_trunc(chrono::Duration::hours(1)).unwrap_or(slot);
+        jobs::enqueue(tx.exec(), &NewJob::periodic(LEAD_SCORE_CLOCK, hour)).await?;
         tx.commit().await
     }
     .await;

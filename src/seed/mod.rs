@@ -11,6 +11,7 @@
 //! The rows look like what the API writes: the same `search_text` words, the
 //! same tag index rows, and deal activities that retrace each deal's history.
 
+mod leads;
 mod sink;
 mod words;
 
@@ -57,6 +58,12 @@ pub struct SeedArgs {
     /// Activities of the large organization: each deal's history, then comments up to this count.
     #[arg(long, default_value_t = 1_500_000)]
     pub activities: u64,
+    /// Leads of the large organization (scored; two lead custom fields filled on about half).
+    #[arg(long, default_value_t = 200_000)]
+    pub leads: u64,
+    /// Real-estate listings of the large organization.
+    #[arg(long, default_value_t = 20_000)]
+    pub properties: u64,
     /// Users (members) of the large organization.
     #[arg(long, default_value_t = 50)]
     pub users: u64,
@@ -88,11 +95,14 @@ struct Sizes {
     deals: usize,
     tasks: usize,
     activities: usize,
+    leads: usize,
+    properties: usize,
 }
 
 impl Sizes {
     fn total(&self) -> u64 {
-        (self.contacts + self.companies + self.deals + self.tasks + self.activities) as u64
+        (self.contacts + self.companies + self.deals + self.tasks + self.activities + self.leads + self.properties)
+            as u64
     }
 }
 
@@ -442,6 +452,8 @@ pub async fn run(db: &Db, args: &SeedArgs) -> anyhow::Result<()> {
         deals: size(args.deals),
         tasks: size(args.tasks),
         activities: size(args.activities),
+        leads: size(args.leads),
+        properties: size(args.properties),
     };
     let small = Sizes {
         contacts: size(args.org_contacts),
@@ -449,6 +461,8 @@ pub async fn run(db: &Db, args: &SeedArgs) -> anyhow::Result<()> {
         deals: size(args.org_deals),
         tasks: size(args.org_deals),
         activities: size(args.org_deals) * 4,
+        leads: size(args.org_contacts) / 10,
+        properties: size(args.org_contacts) / 50,
     };
     anyhow::ensure!(args.users >= 1, "--users must be at least 1");
     anyhow::ensure!(
@@ -497,7 +511,17 @@ pub async fn run(db: &Db, args: &SeedArgs) -> anyhow::Result<()> {
     let orgs = seed_accounts(&mut s, args, &hash, large, small).await?;
     let indexes = sink::prepare_bulk_load(
         &mut s.tx,
-        &[&COMPANIES, &CONTACTS, &DEALS, &ACTIVITIES, &TASKS, &RECORD_TAGS],
+        &[
+            &COMPANIES,
+            &CONTACTS,
+            &DEALS,
+            &ACTIVITIES,
+            &TASKS,
+            &RECORD_TAGS,
+            &leads::LEADS,
+            &leads::PROPERTIES,
+            &leads::CUSTOM_VALUES,
+        ],
     )
     .await?;
     let terms_key = sink::suspend_contact_terms(&mut s.tx).await?;
@@ -686,7 +710,14 @@ async fn seed_org(s: &mut Seeder, org: &Org) -> anyhow::Result<()> {
     s.bar.set_message(format!("{label}: comments"));
     seed_comments(s, org, org.sizes.activities.saturating_sub(history), &deals, &contacts).await?;
     s.bar.set_message(format!("{label}: tasks"));
-    seed_tasks(s, org, &companies, &contacts, &deals).await
+    seed_tasks(s, org, &companies, &contacts, &deals).await?;
+    s.bar.set_message(format!("{label}: leads"));
+    if org.index == 0 {
+        leads::seed_custom_fields(s, org).await?;
+    }
+    leads::seed_leads(s, org, org.index == 0).await?;
+    s.bar.set_message(format!("{label}: properties"));
+    leads::seed_properties(s, org).await
 }
 
 async fn seed_companies(s: &mut Seeder, org: &Org) -> anyhow::Result<Vec<CompanyRef>> {

@@ -16,6 +16,7 @@ pub enum V {
     Text(String),
     Str(&'static str),
     Int(i64),
+    Float(f64),
     Bool(bool),
     Time(DateTime<Utc>),
     Date(NaiveDate),
@@ -80,6 +81,7 @@ pub async fn write(tx: &mut Tx, table: &Table, rows: &[Vec<V>]) -> anyhow::Resul
                             V::Text(v) | V::Json(v) => b.push_bind(v.as_str()),
                             V::Str(v) => b.push_bind(*v),
                             V::Int(v) => b.push_bind(*v),
+                            V::Float(v) => b.push_bind(*v),
                             V::Bool(v) => b.push_bind(*v),
                             V::Time(v) => b.push_bind(*v),
                             V::Date(v) => b.push_bind(*v),
@@ -206,6 +208,9 @@ fn copy_line(buf: &mut String, row: &[V]) {
             V::Text(v) | V::Json(v) => escape(buf, v),
             V::Str(v) => escape(buf, v),
             V::Int(v) => {
+                let _ = write!(buf, "{v}");
+            }
+            V::Float(v) => {
                 let _ = write!(buf, "{v}");
             }
             V::Bool(v) => buf.push(if *v { 't' } else { 'f' }),

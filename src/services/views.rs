@@ -20,7 +20,6 @@ use crate::db::Exec;
 use crate::error::{AppError, AppResult, FieldError, Validator};
 use crate::run;
 use crate::services::audit::{self, Event};
-use crate::services::custom_fields::values::raw_filters;
 use crate::services::orgs::{OrgCtx, Role};
 use crate::services::validate;
 
@@ -119,79 +118,20 @@ async fn check_query(state: &App, ctx: &OrgCtx, object: &str, query: &str) -> Ap
             "a view keeps filters and sort, not a page",
         ));
     }
-    let custom = raw_filters(&pairs);
-    fn parsed<Q: serde::de::DeserializeOwned>(query: &str) -> AppResult<Q> {
-        let deserializer = serde_html_form::Deserializer::from_bytes(query.as_bytes());
-        serde_path_to_error::deserialize(deserializer)
-            .map_err(|e| AppError::field(format!("query.{}", e.path()), e.into_inner().to_string()))
-    }
-    let one = Some("1".to_string());
+    use crate::services::records::bulk::ByQuery;
     let ran = match object {
-        "contacts" => contacts::list(
-            state,
-            ctx,
-            &contacts::ContactQuery {
-                limit: one,
-                custom,
-                ..parsed(&query)?
-            },
-        )
-        .await
-        .map(drop),
-        "companies" => companies::list(
-            state,
-            ctx,
-            &companies::CompanyQuery {
-                limit: one,
-                custom,
-                ..parsed(&query)?
-            },
-        )
-        .await
-        .map(drop),
-        "deals" => deals::list(
-            state,
-            ctx,
-            &deals::DealQuery {
-                limit: one,
-                custom,
-                ..parsed(&query)?
-            },
-        )
-        .await
-        .map(drop),
-        "leads" => leads::list(
-            state,
-            ctx,
-            &leads::LeadQuery {
-                limit: one,
-                custom,
-                ..parsed(&query)?
-            },
-        )
-        .await
-        .map(drop),
-        "properties" => properties::list(
-            state,
-            ctx,
-            &properties::PropertyQuery {
-                limit: one,
-                custom,
-                ..parsed(&query)?
-            },
-        )
-        .await
-        .map(drop),
-        _ => tasks::list(
-            state,
-            ctx,
-            &tasks::TaskQuery {
-                limit: one,
-                ..parsed(&query)?
-            },
-        )
-        .await
-        .map(drop),
+        "contacts" => contacts::Contact::page_of(state, ctx, &query, "1", None)
+            .await
+            .map(drop),
+        "companies" => companies::Company::page_of(state, ctx, &query, "1", None)
+            .await
+            .map(drop),
+        "deals" => deals::Deal::page_of(state, ctx, &query, "1", None).await.map(drop),
+        "leads" => leads::Lead::page_of(state, ctx, &query, "1", None).await.map(drop),
+        "properties" => properties::Property::page_of(state, ctx, &query, "1", None)
+            .await
+            .map(drop),
+        _ => tasks::Task::page_of(state, ctx, &query, "1", None).await.map(drop),
     };
     match ran {
         Ok(()) => Ok(query),

@@ -28,17 +28,6 @@ use crate::services::records::{self, Record};
 use std::future::Future;
 use uuid::Uuid;
 
-/// The sources the form suggests (leads.md); any other text is a source too.
-pub const SOURCES: [&str; 7] = [
-    "website",
-    "referral",
-    "facebook",
-    "instagram",
-    "walk_in",
-    "import",
-    "other",
-];
-
 impl Listed for Lead {
     type Params = LeadQuery;
     const PATH: &'static str = "/leads";
@@ -264,7 +253,7 @@ impl Edited for Lead {
             members: view::members(state, web.ctx.org_id).await?,
             form,
             errors,
-            sources: &SOURCES,
+            sources: &leads::SOURCES,
             statuses: &FORM_STATUSES,
             property_types: &leads::PROPERTY_TYPES,
         })
@@ -305,7 +294,7 @@ impl Edited for Lead {
             timeline: related::timeline(state, web, Timeline::Lead(id), &members).await?,
             members,
             errors,
-            sources: &SOURCES,
+            sources: &leads::SOURCES,
             statuses: &FORM_STATUSES,
             property_types: &leads::PROPERTY_TYPES,
         })

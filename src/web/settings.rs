@@ -698,6 +698,8 @@ struct FormsPage {
     forms: Vec<FormRow>,
     members: Vec<view::Choice>,
     errors: FormErrors,
+    /// The lead custom fields a form may ask for: `(key, label)`.
+    lead_fields: Vec<(String, String)>,
 }
 
 /// The new-form form: the name always asked; the other fields checked.
@@ -714,6 +716,8 @@ pub struct NewForm {
     source: String,
     default_owner_id: String,
     default_tags: String,
+    /// The keys of the lead custom fields to ask for.
+    ask_custom: Vec<String>,
 }
 
 async fn forms_page(state: &App, web: &Web, errors: FormErrors) -> AppResult<FormsPage> {
@@ -743,6 +747,11 @@ async fn forms_page(state: &App, web: &Web, errors: FormErrors) -> AppResult<For
             .collect(),
         members: view::members(state, web.ctx.org_id).await?,
         errors,
+        lead_fields: crate::services::custom_fields::of(state, web.ctx.org_id, "leads")
+            .await?
+            .into_iter()
+            .map(|d| (d.key, d.label))
+            .collect(),
     })
 }
 
@@ -805,6 +814,25 @@ pub async fn create_form(State(state): State<App>, web: Web, Form(form): Form<Ne
                 label: label.into(),
                 kind: Some(kind.into()),
                 required: key == "email" && on(&form.email_required),
+            });
+        }
+    }
+    if !form.ask_custom.is_empty() {
+        let defs = match crate::services::custom_fields::of(&state, web.ctx.org_id, "leads").await {
+            Ok(defs) => defs,
+            Err(e) => return view::error_page(&e),
+        };
+        for def in defs.iter().filter(|d| form.ask_custom.contains(&d.key)) {
+            let kind = match def.kind.as_str() {
+                "email" => "email",
+                "url" => "url",
+                _ => "text",
+            };
+            fields.push(FormField {
+                key: format!("custom.{}", def.key),
+                label: def.label.clone(),
+                kind: Some(kind.into()),
+                required: def.required,
             });
         }
     }

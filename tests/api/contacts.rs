@@ -1289,7 +1289,7 @@ pub(crate) async fn insert_contacts(app: &TestApp, s: &Session, n: i64, search: 
 }
 
 /// Runs `sql` on the app's database directly (as a migration would).
-async fn run_sql(app: &TestApp, sql: &str) {
+pub(crate) async fn run_sql(app: &TestApp, sql: &str) {
     match app.backend {
         Backend::Sqlite => {
             let pool = sqlx::SqlitePool::connect(&app.database_url).await.unwrap();

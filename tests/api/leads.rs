@@ -6,6 +6,7 @@
 use serde_json::{Value, json};
 
 use crate::both;
+use crate::helpers::{Backend, TestApp};
 
 const LEADS: &str = "/api/v1/leads";
 
@@ -310,4 +311,47 @@ both! {
 
 fn urlencode(s: &str) -> String {
     s.replace('+', "%2B").replace(':', "%3A")
+}
+
+/// A uuid as a SQL literal of the app's backend.
+fn uuid_sql(app: &TestApp, id: &str) -> String {
+    match app.backend {
+        Backend::Sqlite => format!("X'{}'", id.replace('-', "")),
+        Backend::Postgres => format!("'{id}'"),
+    }
+}
+
+both! {
+    async fn the_hourly_clock_takes_back_points_that_time_took_away(app) {
+        let ann = app.register("ann@example.com").await;
+        let soon = (chrono::Utc::now() + chrono::Duration::hours(1)).to_rfc3339();
+        let r = app.post(&ann, "/api/v1/leads", json!({"name": "Tomorrow Tom", "next_follow_up_at": soon})).await;
+        r.assert(201);
+        assert_eq!(r.body["score"], 10, "a follow-up ahead: {}", r.body);
+        let id = r.body["id"].as_str().unwrap().to_string();
+        let other = app.post(&ann, "/api/v1/leads", json!({"name": "Steady Sue", "next_follow_up_at": soon})).await;
+        // The follow-up time passes (as the database sees it) …
+        let past = (chrono::Utc::now() - chrono::Duration::minutes(5)).to_rfc3339_opts(chrono::SecondsFormat::Micros, true);
+        crate::contacts::run_sql(&app, &format!("UPDATE leads SET next_follow_up_at = '{past}' WHERE id = {}", uuid_sql(&app, &id))).await;
+        assert_eq!(app.get(&ann, &format!("/api/v1/leads/{id}")).await.body["score"], 10, "stored until re-scored");
+        // … and the clock's hourly run takes the points back.
+        let job = uuid::Uuid::now_v7().to_string();
+        crate::contacts::run_sql(&app, &format!(
+            "INSERT INTO jobs (organization_id, id, kind, payload, status, attempts, max_attempts, run_at, created_at, updated_at) \
+             VALUES ({}, {}, 'lead_score_clock', '{{}}', 'queued', 0, 3, '{past}', '{past}', '{past}')",
+            uuid_sql(&app, "00000000-0000-0000-0000-000000000000"), uuid_sql(&app, &job))).await;
+        let start = std::time::Instant::now();
+        loop {
+            let lead = app.get(&ann, &format!("/api/v1/leads/{id}")).await;
+            if lead.body["score"] == 0 {
+                assert_eq!(lead.body["score_reasons"], json!([]));
+                assert_eq!(lead.body["version"], 1, "re-scoring is not a change of the lead");
+                break;
+            }
+            assert!(start.elapsed() < std::time::Duration::from_secs(30), "never re-scored: {}", lead.body);
+            tokio::time::sleep(std::time::Duration::from_millis(200)).await;
+        }
+        // A lead whose follow-up is still ahead keeps its points.
+        assert_eq!(app.get(&ann, &format!("/api/v1/leads/{}", other.body["id"].as_str().unwrap())).await.body["score"], 10);
+    }
 }

@@ -30,6 +30,18 @@ pub use queries::Lead;
 
 const SORTS: &[&str] = &["created_at", "updated_at", "score", "next_follow_up_at"];
 
+/// The sources the web app suggests and the score weighs by default
+/// (leads.md); any other text is a source too.
+pub const SOURCES: [&str; 7] = [
+    "website",
+    "referral",
+    "facebook",
+    "instagram",
+    "walk_in",
+    "import",
+    "other",
+];
+
 /// Every status, and the open ones first.
 pub const STATUSES: [&str; 5] = ["new", "contacted", "qualified", "unqualified", "converted"];
 

@@ -117,6 +117,40 @@ pub async fn open_ids(c: Exec<'_>, org: Uuid, after: Option<Uuid>, limit: i64) -
     .await)
 }
 
+/// The organizations that have open leads.
+pub async fn orgs_with_open_leads(c: Exec<'_>) -> Result<Vec<Uuid>, sqlx::Error> {
+    run!(c, conn => sqlx::query_scalar(
+        "SELECT DISTINCT organization_id FROM leads WHERE status IN ('new', 'contacted', 'qualified')",
+    )
+    .fetch_all(conn)
+    .await)
+}
+
+/// Open leads of `org` whose score may have dropped with time alone since
+/// it was computed: points for recent activity (that activity may be older
+/// than 14 days now), or for a follow-up that is no longer ahead (at or
+/// before `now`). Up to `limit`, after `after`.
+pub async fn clock_candidates(
+    c: Exec<'_>,
+    org: Uuid,
+    now: DateTime<Utc>,
+    after: Option<Uuid>,
+    limit: i64,
+) -> Result<Vec<Uuid>, sqlx::Error> {
+    run!(c, conn => sqlx::query_scalar(
+        "SELECT id FROM leads WHERE organization_id = $1 AND status IN ('new', 'contacted', 'qualified') \
+         AND (CAST(score_reasons AS TEXT) LIKE '%\"recent_activity\"%' \
+              OR (next_follow_up_at <= $2 AND CAST(score_reasons AS TEXT) LIKE '%\"follow_up\"%')) \
+         AND ($3 IS NULL OR id > $3) ORDER BY id LIMIT $4",
+    )
+    .bind(org)
+    .bind(now)
+    .bind(after)
+    .bind(limit)
+    .fetch_all(conn)
+    .await)
+}
+
 /// A contact of `org` with this email, else one with this phone.
 pub async fn contact_matching(
     c: Exec<'_>,

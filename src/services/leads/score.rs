@@ -4,11 +4,12 @@
 //! score.
 //!
 //! The score is stored (lists filter and sort by it) and computed on every
-//! change of the lead and every comment on it. What changes with time alone
-//! (a comment turning older than 14 days, a follow-up date passing) and the
-//! organization's source weights are caught up by the `lead_scores` job,
-//! queued when the weights change; re-scoring writes only the score, not
-//! the lead's version.
+//! change of the lead and every comment on it. The organization's source
+//! weights are caught up by the `lead_scores` job, queued when the weights
+//! change; what changes with time alone (a comment turning older than 14
+//! days, a follow-up date passing) by the hourly `lead_score_clock` job,
+//! which re-scores only the leads holding such points. Re-scoring writes
+//! only the score, not the lead's version.
 
 use chrono::{DateTime, Duration, Utc};
 use serde_json::{Map, Value};
@@ -24,6 +25,9 @@ use crate::services::jobs::Claimed;
 
 /// The job that re-scores an organization's open leads.
 pub const JOB: &str = "lead_scores";
+
+/// The hourly system job that takes back the points time took away.
+pub const CLOCK_JOB: &str = "lead_score_clock";
 
 /// The default points of each source (leads.md).
 pub const DEFAULT_WEIGHTS: [(&str, i64); 7] = [
@@ -163,10 +167,46 @@ pub async fn rescore(mut c: Exec<'_>, org: Uuid, id: Uuid) -> AppResult<()> {
 /// 200 to a transaction (safe to run twice: re-scoring is idempotent).
 pub async fn run(state: &App, job: &Claimed) -> anyhow::Result<()> {
     let org = job.organization_id;
+    rescore_all(state, org, Which::Open).await
+}
+
+/// The `lead_score_clock` job: in every organization with open leads, the
+/// leads whose recent-activity or follow-up points may have lapsed are
+/// re-scored, 200 to a transaction (idempotent, like [`run`]).
+pub async fn clock(state: &App) -> anyhow::Result<()> {
+    let orgs = {
+        let mut conn = state.db.read().await?;
+        super::queries::orgs_with_open_leads(conn.exec()).await?
+    };
+    let now = crate::db::now();
+    for org in orgs {
+        rescore_all(state, org, Which::Lapsed(now)).await?;
+    }
+    Ok(())
+}
+
+/// Leads re-scored per transaction.
+const BATCH: i64 = 200;
+
+/// Which leads a re-scoring run takes.
+#[derive(Clone, Copy)]
+enum Which {
+    /// Every open lead.
+    Open,
+    /// The open leads whose time-bound points may have lapsed by then.
+    Lapsed(DateTime<Utc>),
+}
+
+/// Re-scores the leads of `org` that `which` names, [`BATCH`] to a
+/// transaction in id order.
+async fn rescore_all(state: &App, org: Uuid, which: Which) -> anyhow::Result<()> {
     let mut after = None;
     loop {
         let mut tx = state.db.begin().await?;
-        let ids = super::queries::open_ids(tx.exec(), org, after, 200).await?;
+        let ids = match which {
+            Which::Open => super::queries::open_ids(tx.exec(), org, after, BATCH).await?,
+            Which::Lapsed(now) => super::queries::clock_candidates(tx.exec(), org, now, after, BATCH).await?,
+        };
         for id in &ids {
             match rescore(tx.exec(), org, *id).await {
                 Ok(()) => {}
@@ -177,7 +217,7 @@ pub async fn run(state: &App, job: &Claimed) -> anyhow::Result<()> {
         }
         tx.commit().await?;
         match ids.last() {
-            Some(last) if ids.len() == 200 => after = Some(*last),
+            Some(last) if ids.len() as i64 == BATCH => after = Some(*last),
             _ => return Ok(()),
         }
     }

@@ -84,18 +84,25 @@ impl Action {
     }
 }
 
-/// A record type with bulk actions: its list, read from a query string.
-pub trait Bulk: Record
-where
-    Self::Patch: serde::de::DeserializeOwned,
-{
-    /// One page (up to 200 records from `cursor`) of the list `query` describes.
-    fn list_page(
+/// A record type whose list can be named by a query string (a bulk
+/// action's `query`, a saved view's): the list's own parameters, its
+/// `custom.<key>` filters, run as the caller.
+pub trait ByQuery: Record {
+    /// One page of `limit` records from `cursor` of the list `query` describes.
+    fn page_of(
         state: &App,
         ctx: &OrgCtx,
         query: &str,
+        limit: &str,
         cursor: Option<String>,
     ) -> impl Future<Output = AppResult<Page<Self>>> + Send;
+}
+
+/// A record type with bulk actions.
+pub trait Bulk: ByQuery
+where
+    Self::Patch: serde::de::DeserializeOwned,
+{
 }
 
 /// Reads a list query string into the list's query type (errors name `query.<parameter>`).
@@ -105,20 +112,26 @@ pub fn parse_query<Q: serde::de::DeserializeOwned>(query: &str) -> AppResult<Q> 
         .map_err(|e| AppError::field(format!("query.{}", e.path()), e.into_inner().to_string()))
 }
 
-/// [`Bulk`] for record types whose list query has `limit`, `cursor` and `custom`.
-macro_rules! bulk_lists {
+/// [`ByQuery`] for record types whose list query has `limit`, `cursor` and
+/// `custom`.
+macro_rules! by_query {
     ($($record:ty, $query:ty, $list:path;)*) => {$(
-        impl Bulk for $record {
-            async fn list_page(state: &App, ctx: &OrgCtx, query: &str, cursor: Option<String>) -> AppResult<Page<Self>> {
+        impl ByQuery for $record {
+            async fn page_of(
+                state: &App,
+                ctx: &OrgCtx,
+                query: &str,
+                limit: &str,
+                cursor: Option<String>,
+            ) -> AppResult<Page<Self>> {
                 let pairs: Vec<(String, String)> = serde_html_form::from_str(query)
                     .map_err(|_| AppError::field("query", "is not a query string"))?;
                 let parsed: $query = parse_query(query)?;
-                let parsed = <$query>::with_custom_params(
+                let mut parsed = <$query>::with_custom_params(
                     parsed,
                     crate::services::custom_fields::values::raw_filters(&pairs),
                 );
-                let mut parsed = parsed;
-                parsed.limit = Some("200".into());
+                parsed.limit = Some(limit.into());
                 parsed.cursor = cursor;
                 $list(state, ctx, &parsed).await
             }
@@ -126,13 +139,20 @@ macro_rules! bulk_lists {
     )*};
 }
 
-bulk_lists! {
+by_query! {
     crate::services::contacts::Contact, crate::services::contacts::ContactQuery, crate::services::contacts::list;
     crate::services::companies::Company, crate::services::companies::CompanyQuery, crate::services::companies::list;
     crate::services::deals::Deal, crate::services::deals::DealQuery, crate::services::deals::list;
     crate::services::leads::Lead, crate::services::leads::LeadQuery, crate::services::leads::list;
     crate::services::tasks::Task, crate::services::tasks::TaskQuery, crate::services::tasks::list;
+    crate::services::properties::Property, crate::services::properties::PropertyQuery, crate::services::properties::list;
 }
+
+impl Bulk for crate::services::contacts::Contact {}
+impl Bulk for crate::services::companies::Company {}
+impl Bulk for crate::services::deals::Deal {}
+impl Bulk for crate::services::leads::Lead {}
+impl Bulk for crate::services::tasks::Task {}
 
 fn too_many() -> AppError {
     AppError::rule(
@@ -220,7 +240,7 @@ where
     let mut out = Vec::new();
     let mut cursor = None;
     loop {
-        let page = R::list_page(state, ctx, query, cursor).await.map_err(|mut e| {
+        let page = R::page_of(state, ctx, query, "200", cursor).await.map_err(|mut e| {
             for f in &mut e.errors {
                 if !f.field.starts_with("query") {
                     f.field = format!("query.{}", f.field);
