@@ -76,6 +76,31 @@ both! {
         app.get(&ann, &path).await.assert_problem(404, "not_found");
     }
 
+    async fn forms_ask_for_lead_custom_fields(app) {
+        let ann = app.register("ann@example.com").await;
+        app.post(&ann, "/api/v1/custom-fields", json!({"object": "leads", "key": "budget", "label": "Budget", "type": "number"})).await.assert(201);
+        app.post(&ann, "/api/v1/custom-fields", json!({"object": "leads", "key": "area", "label": "Area", "type": "select", "options": ["north", "south"]})).await.assert(201);
+        // A form names lead custom fields by custom.<key>; unknown ones are refused.
+        let bad = app.post(&ann, FORMS, json!({"name": "x", "fields": [{"key": "name", "label": "N"}, {"key": "custom.shoe", "label": "S"}]})).await;
+        bad.assert_problem(422, "validation_failed");
+        assert_eq!(bad.body["errors"][0]["field"], "fields[1].key");
+        let form = app.post(&ann, FORMS, json!({"name": "Buyers", "fields": [
+            {"key": "name", "label": "Name"}, {"key": "custom.budget", "label": "Your budget"}, {"key": "custom.area", "label": "Area"}]})).await;
+        form.assert(201);
+        let key = form.body["public_key"].as_str().unwrap().to_string();
+        // Values come as text and are read by the fields' types.
+        let r = post_form(&app, &key, &[("name", "Bea Buyer"), ("custom.budget", "350000"), ("custom.area", "north")]).await;
+        assert_eq!(r.status(), 201);
+        let all = leads(&app, &ann).await;
+        assert_eq!(all[0]["custom"], json!({"budget": 350000, "area": "north"}));
+        // A value the type cannot read is a 422 naming the field.
+        let r = app.client.post(app.url(&format!("/f/{key}"))).json(&json!({"name": "Cy", "custom.budget": "lots"})).send().await.unwrap();
+        assert_eq!(r.status(), 422);
+        let body: Value = r.json().await.unwrap();
+        assert_eq!(body["errors"][0]["field"], "custom.budget");
+        assert_eq!(leads(&app, &ann).await.len(), 1);
+    }
+
     async fn a_submission_becomes_a_scored_lead_with_its_campaign(app) {
         let ann = app.register("ann@example.com").await;
         let form = app.post(&ann, FORMS, contact_form(Some("https://example.com/thanks?sent=1"))).await;
