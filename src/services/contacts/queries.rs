@@ -441,5 +441,5 @@ where
 {
     rows::push_columns(q, &listing.conditions, Join::Where);
     records::push_tags(q, org, "contacts", "contact", &listing.tags, tags);
-    crate::services::custom_fields::values::push_filters(q, org, "contacts", &listing.custom);
+    crate::services::custom_fields::values::push_filters(q, org, "contacts", "contacts", &listing.custom);
 }

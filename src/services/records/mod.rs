@@ -527,6 +527,9 @@ pub async fn list_page<R: Record>(
             None => Vec::new(),
         };
         listing.custom = crate::services::custom_fields::values::filters(&defs, &listing.custom_params)?;
+        if let Some(object) = R::CUSTOM {
+            crate::services::custom_fields::values::plan(conn.exec(), ctx.org_id, object, &mut listing.custom).await?;
+        }
     }
     if listing.matches_nothing {
         return Ok(page(Vec::new(), listing.limit, listing.sort));

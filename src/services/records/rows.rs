@@ -312,7 +312,7 @@ pub async fn select_tagged<R: Record>(
         super::push_search(&mut q, backend, R::TABLE, &listing.words);
         super::push_tags(&mut q, org, R::TABLE, R::KIND, &listing.tags, tags);
         if let Some(object) = R::CUSTOM {
-            custom_values::push_filters(&mut q, org, object, &listing.custom);
+            custom_values::push_filters(&mut q, org, object, R::TABLE, &listing.custom);
         }
         super::push_page(&mut q, listing.sort, listing.after.clone(), listing.limit);
         q.build_query_as()
