@@ -18,6 +18,7 @@ use crate::services::properties::{self, Matches, Property, PropertyInput, Proper
 pub fn router() -> OpenApiRouter<App> {
     OpenApiRouter::new()
         .routes(routes!(list_properties, create_property))
+        .routes(routes!(bulk_properties))
         .routes(routes!(get_property, update_property, delete_property))
         .routes(routes!(matching_properties))
 }
@@ -51,3 +52,5 @@ record_endpoints! {
 async fn matching_properties(ctx: OrgCtx, State(state): State<App>, IdPath(id): IdPath) -> AppResult<Json<Matches>> {
     Ok(Json(properties::matching(&state, &ctx, id).await?))
 }
+
+crate::api::records::bulk_endpoint!(bulk_properties: Property, tag: "properties", path: "/properties/bulk");

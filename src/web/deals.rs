@@ -102,6 +102,7 @@ pub struct DealForm {
     company_id: String,
     pipeline_id: String,
     stage: String,
+    property_id: String,
     /// The `custom.<key>` fields.
     #[serde(flatten)]
     custom: CustomText,
@@ -120,6 +121,7 @@ impl DealForm {
             company_id: d.company_id.map(|id| id.to_string()).unwrap_or_default(),
             pipeline_id: d.pipeline_id.to_string(),
             stage: d.stage.clone(),
+            property_id: d.property_id.map(|id| id.to_string()).unwrap_or_default(),
             custom: CustomText::of(&d.custom.0),
         }
     }
@@ -136,6 +138,8 @@ pub struct NewPage {
     form: DealForm,
     members: Vec<Choice>,
     companies: Vec<Choice>,
+    /// The listings the deal may be about.
+    properties: Vec<Choice>,
     contacts: Vec<Choice>,
     pipelines: Vec<related::PipelineOption>,
     errors: FormErrors,
@@ -163,6 +167,7 @@ async fn new_deal_page(state: &App, web: &Web, mut form: DealForm, errors: FormE
         path: Deal::PATH,
         shell: Shell::new(web, "deals", "New deal"),
         companies: related::company_choices(state, web, &form.company_id).await?,
+        properties: related::property_choices(state, web, &form.property_id).await?,
         form,
         members,
         contacts,
@@ -183,6 +188,7 @@ impl Text for DealForm {
             currency: view::filled(&self.currency).map(Some),
             expected_close_date: Some(view::filled(&self.expected_close_date)),
             company_id: Some(view::filled(&self.company_id)),
+            property_id: Some(view::filled(&self.property_id)),
             owner_id: view::filled(&self.owner_id),
             tags: Some(Some(tag_list(&self.tags))),
             // Absent for a closed deal (its page shows them, not as fields).
@@ -197,6 +203,7 @@ impl Text for DealForm {
             title: self.title.clone(),
             contact_id: view::filled(&self.contact_id),
             company_id: view::filled(&self.company_id),
+            property_id: view::filled(&self.property_id),
             amount: view::filled(&self.amount).map(|a| Value::String(crate::format::ungrouped_amount(&a))),
             currency: view::filled(&self.currency),
             expected_close_date: view::filled(&self.expected_close_date),
@@ -256,6 +263,7 @@ pub struct RecordPage {
     form: DealForm,
     members: Vec<Choice>,
     companies: Vec<Choice>,
+    properties: Vec<Choice>,
     errors: FormErrors,
     tasks: Vec<TaskLine>,
     timeline: Vec<ActivityLine>,
@@ -296,6 +304,7 @@ async fn record_page(
     Ok(RecordPage {
         custom: view::custom_inputs(state, web.ctx.org_id, "deals", &form.custom).await?,
         companies: related::company_choices(state, web, &form.company_id).await?,
+        properties: related::property_choices(state, web, &form.property_id).await?,
         shell: Shell::new(web, "deals", deal.title.clone()),
         is_open,
         lost_reasons: related::lost_reasons(state, web).await?,

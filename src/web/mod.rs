@@ -91,6 +91,7 @@ pub fn router(state: App) -> Router<App> {
             get(records::list::<Property>).post(records::create::<Property>),
         )
         .route("/properties.csv", get(records::export::<Property>))
+        .route("/properties/bulk", post(records::bulk::<Property>))
         .route("/properties/new", get(records::new_page::<Property>))
         .route("/properties/cards", get(properties::cards))
         .route(

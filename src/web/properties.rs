@@ -38,6 +38,7 @@ impl Listed for Property {
     type Params = PropertyQuery;
     const PATH: &'static str = "/properties";
     const VIEWS: &'static str = "properties";
+    const BULK: bool = true;
     const TITLE: &'static str = "Properties";
     const NOUN: &'static str = "property";
     const SEARCH_HINT: &'static str = "Title, locality, city";

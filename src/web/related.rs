@@ -147,6 +147,19 @@ pub async fn company_choices(state: &App, web: &Web, chosen: &str) -> AppResult<
     choices::<Company>(state, web, chosen, newest, |c| c.name).await
 }
 
+/// The listings a deal form offers: the chosen one and the 100 newest
+/// available ones.
+pub async fn property_choices(state: &App, web: &Web, chosen: &str) -> AppResult<Vec<Choice>> {
+    use crate::services::properties::{self, Property, PropertyQuery};
+    let query = PropertyQuery {
+        limit: Some(PAGE_SIZE.into()),
+        status: vec!["available".into(), "under_offer".into()],
+        ..Default::default()
+    };
+    let newest = properties::list(state, &web.ctx, &query).await?;
+    choices::<Property>(state, web, chosen, newest, |p| p.title).await
+}
+
 /// The contacts a deal form offers without its script: the chosen one and
 /// the first A–Z (the script searches them all).
 pub async fn contact_choices(state: &App, web: &Web, chosen: &str) -> AppResult<Vec<Choice>> {

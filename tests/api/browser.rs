@@ -784,6 +784,66 @@ both! {
         assert!(b.text("#matching-leads").await.is_empty(), "a sold listing fits no one");
     }
 
+    async fn a_form_visitor_becomes_a_scored_lead_a_deal_won_on_a_listing_and_the_listing_sold(app) {
+        let _one = ONE_AT_A_TIME.lock().await;
+        let owner = app.register("owner@example.com").await;
+        let listing = app.post(&owner, "/api/v1/properties", json!({"title": "Villa Azul", "property_type": "villa", "price": "650000",
+            "address": {"city": "Faro", "country": "PT"}})).await;
+        let property_id = listing.body["id"].as_str().unwrap().to_string();
+        let Some(b) = browser(&app).await else { return };
+        b.sign_in("owner@example.com").await;
+        // The form, made in the settings, on a website's page.
+        b.goto("/settings/forms").await;
+        b.fill("#name", "Villa enquiries").await;
+        b.click("input[name=ask_phone]").await;
+        b.click("#create-form").await;
+        b.wait_for_path(|p| p == "/settings/forms").await;
+        let snippet = b.find("textarea.snippet").await.prop("value").await.unwrap().unwrap().replace("http://crm.test", &app.url(""));
+        let dir = tempfile::tempdir().unwrap();
+        let page = dir.path().join("villas.html");
+        std::fs::write(&page, format!("<!doctype html><html lang=\"en\"><title>Villas</title><body>{snippet}</body></html>")).unwrap();
+        b.client.goto(&format!("file://{}", page.display())).await.unwrap();
+        b.find("input[name=name]").await.send_keys("Vic Visitor").await.unwrap();
+        b.find("input[name=email]").await.send_keys("vic@example.org").await.unwrap();
+        b.find("input[name=phone]").await.send_keys("+351 21 000 0000").await.unwrap();
+        b.find("textarea[name=message]").await.send_keys("Is the villa still free?").await.unwrap();
+        b.click("button[type=submit]").await;
+        // Scored: email, phone, website, and the message as recent activity.
+        let start = std::time::Instant::now();
+        let lead = loop {
+            let leads = app.get(&owner, "/api/v1/leads").await;
+            if let Some(lead) = leads.body["data"].as_array().and_then(|l| l.first()).cloned() {
+                break lead;
+            }
+            assert!(start.elapsed() < Duration::from_secs(10), "no lead from the form");
+            tokio::time::sleep(Duration::from_millis(100)).await;
+        };
+        assert_eq!(lead["score"], 55, "{lead}");
+        let lead_id = lead["id"].as_str().unwrap().to_string();
+        b.goto(&format!("/leads/{lead_id}")).await;
+        assert_eq!(b.text("#lead-score").await, "55");
+        // Converted with a deal …
+        b.click("#with-deal").await;
+        b.fill("#deal_amount", "640000").await;
+        b.click("#convert-now").await;
+        b.wait_for_path(|p| p.starts_with("/deals/")).await;
+        let deal_id = current_id(&b).await;
+        // … about the listing, started and won.
+        set_value(&b, "#property_id", &property_id).await;
+        b.click(&format!("form[action='/deals/{deal_id}'] .actions button[type=submit]")).await;
+        b.wait_for_path(|p| p == format!("/deals/{deal_id}")).await;
+        b.click("form[action$='/status'] button.primary").await;
+        b.wait_for_text("#deal-status", |t| t == "in progress" || t == "in_progress").await;
+        b.click("details.confirm summary").await;
+        b.click(&format!("#won-{deal_id}")).await;
+        b.wait_for_text("#deal-status", |t| t == "won").await;
+        // The listing shows sold.
+        b.goto(&format!("/properties/{property_id}")).await;
+        assert_eq!(b.text("#property-status").await, "sold");
+        let deal = app.get(&owner, &format!("/api/v1/deals/{deal_id}")).await;
+        assert_eq!(deal.body["property_id"], property_id.as_str());
+    }
+
     async fn a_website_form_made_in_settings_turns_a_visit_into_a_lead(app) {
         let _one = ONE_AT_A_TIME.lock().await;
         let owner = app.register("owner@example.com").await;

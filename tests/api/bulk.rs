@@ -48,6 +48,7 @@ both! {
             ("/api/v1/leads", json!({"name": "Lee"})),
             ("/api/v1/tasks", json!({"title": "Call", "due_date": "2099-01-01T10:00:00Z"})),
             ("/api/v1/deals", json!({"title": "Deal", "contact_id": a})),
+            ("/api/v1/properties", json!({"title": "Flat"})),
         ] {
             let id = app.post(&ann, path, body).await.body["id"].as_str().unwrap().to_string();
             let r = app.post(&ann, &format!("{path}/bulk"), json!({"ids": [id], "action": "add_tags", "tags": ["q4"]})).await;

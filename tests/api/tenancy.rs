@@ -323,6 +323,7 @@ both! {
             ("deals", &theirs.deal),
             ("leads", &theirs.lead),
             ("tasks", &theirs.task),
+            ("properties", &theirs.property),
         ] {
             for action in [json!({"action": "delete"}), json!({"action": "add_tags", "tags": ["x"]})] {
                 let mut body = action;

@@ -517,15 +517,15 @@ pub async fn plan(mut c: Exec<'_>, org: Uuid, object: &str, filters: &mut [Custo
     if c.backend() != crate::db::Backend::Sqlite {
         return Ok(());
     }
-    for i in 0..filters.len() {
-        let f = filters[i].clone();
+    for filter in filters.iter_mut() {
+        let f = filter.clone();
         let common: i64 = run!(c.re(), conn => {
             let mut q = sqlx::QueryBuilder::new("SELECT COUNT(*) FROM (SELECT 1 FROM custom_values WHERE organization_id = ");
             push_match(&mut q, org, object, &f);
             q.push(" LIMIT ").push_bind(WALK_FROM).push(") AS t");
             q.build_query_scalar().fetch_one(conn).await
         })?;
-        filters[i].walk = common >= WALK_FROM;
+        filter.walk = common >= WALK_FROM;
     }
     Ok(())
 }

@@ -153,6 +153,7 @@ impl Bulk for crate::services::companies::Company {}
 impl Bulk for crate::services::deals::Deal {}
 impl Bulk for crate::services::leads::Lead {}
 impl Bulk for crate::services::tasks::Task {}
+impl Bulk for crate::services::properties::Property {}
 
 fn too_many() -> AppError {
     AppError::rule(
