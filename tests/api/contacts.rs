@@ -16,9 +16,10 @@ const ORG: &str = "/api/v1/organization";
 const AUDIT: &str = "/api/v1/audit-log";
 
 /// Every field of a contact, sorted.
-const FIELDS: [&str; 14] = [
+const FIELDS: [&str; 15] = [
     "company_id",
     "created_at",
+    "custom",
     "customer_since",
     "email",
     "id",

@@ -375,11 +375,14 @@ pub enum Unwritten<R> {
     Refused(AppError),
 }
 
-/// A write that failed inside a larger operation (a lead's conversion):
-/// its refusal, or the database's error.
-impl<R> From<Unwritten<R>> for AppError {
+/// A write that failed inside a larger operation (a lead's conversion, a
+/// bulk action): its refusal; a unique violation (a concurrent write won
+/// the race) as the type's 409, its record not named (the transaction is
+/// lost, nothing more can be read in it); or the database's error.
+impl<R: Record> From<Unwritten<R>> for AppError {
     fn from(e: Unwritten<R>) -> Self {
         match e {
+            Unwritten::Database(e, _) if crate::db::is_unique_violation(&e) => R::duplicate(),
             Unwritten::Database(e, _) => e.into(),
             Unwritten::Refused(e) => e,
         }
