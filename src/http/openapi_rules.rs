@@ -456,6 +456,16 @@ fn query_rules() -> Vec<(&'static str, &'static str, Value)> {
             "bedrooms_min",
             json!({ "minimum": 0, "maximum": 1000 }),
         ),
+        (
+            "/api/v1/custom-fields",
+            "object",
+            json!({ "enum": ([crate::services::custom_fields::OBJECTS.as_slice(), &[""]].concat()) }),
+        ),
+        (
+            "/api/v1/views",
+            "object",
+            json!({ "enum": ([crate::services::views::OBJECTS.as_slice(), &[""]].concat()) }),
+        ),
         ("/api/v1/contacts", "q", json!({ "maxLength": MAX_QUERY_CHARS })),
         ("/api/v1/companies", "q", json!({ "maxLength": MAX_QUERY_CHARS })),
         ("/api/v1/deals", "q", json!({ "maxLength": MAX_QUERY_CHARS })),
