@@ -106,8 +106,9 @@ fn check_columns(v: &mut Validator, columns: Option<Vec<String>>) -> Vec<String>
 /// field is one the list accepts; its errors are named `query.<parameter>`.
 async fn check_query(state: &App, ctx: &OrgCtx, object: &str, query: &str) -> AppResult<String> {
     use crate::services::{companies, contacts, deals, leads, properties, tasks};
+    let given = query.to_string();
     let query = query.trim().trim_start_matches('?').to_string();
-    if query.chars().count() > MAX_QUERY {
+    if given.chars().count() > MAX_QUERY {
         return Err(AppError::field("query", format!("at most {MAX_QUERY} characters")));
     }
     let pairs: Vec<(String, String)> =
@@ -134,7 +135,8 @@ async fn check_query(state: &App, ctx: &OrgCtx, object: &str, query: &str) -> Ap
         _ => tasks::Task::page_of(state, ctx, &query, "1", None).await.map(drop),
     };
     match ran {
-        Ok(()) => Ok(query),
+        // Stored as the client wrote it (leads.md); readers drop a leading `?`.
+        Ok(()) => Ok(given),
         Err(mut e) if e.status == http::StatusCode::UNPROCESSABLE_ENTITY => {
             e.errors = e
                 .errors

@@ -71,13 +71,14 @@ pub async fn tabs(
     let tabs = saved
         .into_iter()
         .map(|v| {
-            let theirs: Vec<(String, String)> = serde_html_form::from_str(&v.query).unwrap_or_default();
+            let query = v.query.trim().trim_start_matches('?').to_string();
+            let theirs: Vec<(String, String)> = serde_html_form::from_str(&query).unwrap_or_default();
             Tab {
                 active: !current.is_empty() && normalized(&theirs) == current,
                 deletable: v.owner_id == web.ctx.user_id || (v.shared && web.ctx.role >= Role::Manager),
                 id: v.id.to_string(),
                 name: v.name,
-                query: v.query,
+                query,
                 shared: v.shared,
             }
         })
@@ -135,7 +136,11 @@ pub async fn save(State(state): State<App>, web: Web, Form(form): Form<SaveForm>
         shared: !form.shared.is_empty(),
     };
     match views::create(&state, &web.ctx, input).await {
-        Ok(v) => see_other(&format!("{}?{}", list_path(&v.object), v.query)),
+        Ok(v) => see_other(&format!(
+            "{}?{}",
+            list_path(&v.object),
+            v.query.trim().trim_start_matches('?')
+        )),
         Err(e) => view::error_page(&e),
     }
 }

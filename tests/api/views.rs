@@ -20,7 +20,7 @@ both! {
         let private = r.body["id"].as_str().unwrap().to_string();
         let r = app.post(&mia, VIEWS, json!({"object": "deals", "name": "Team big deals", "query": "?amount_min=1000", "shared": true, "columns": ["title", "amount"]})).await;
         r.assert(201);
-        assert_eq!(r.body["query"], "amount_min=1000");
+        assert_eq!(r.body["query"], "?amount_min=1000", "stored as given");
         let shared = r.body["id"].as_str().unwrap().to_string();
 
         // Another member's private view does not exist for them.
