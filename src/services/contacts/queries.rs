@@ -53,7 +53,7 @@ pub async fn find_duplicate(
 /// other than `except`, where `condition` (SQL after `AND`, or empty) holds:
 /// its id, its name, and which field collided (`email` first).
 pub async fn find_same_person(
-    c: Exec<'_>,
+    mut c: Exec<'_>,
     table: &str,
     condition: &str,
     org: Uuid,
@@ -61,33 +61,32 @@ pub async fn find_same_person(
     phone: Option<&str>,
     except: Option<Uuid>,
 ) -> Result<Option<(Uuid, String, &'static str)>, sqlx::Error> {
-    if email.is_none() && phone.is_none() {
-        return Ok(None);
-    }
     let condition = if condition.is_empty() {
         String::new()
     } else {
         format!(" AND {condition}")
     };
-    let sql = format!(
-        "SELECT id, name, email FROM {table} WHERE organization_id = $1 AND (email = $2 OR phone = $3) \
-         AND ($4 IS NULL OR id <> $4){condition} LIMIT 1"
-    );
-    let row: Option<(Uuid, String, Option<String>)> = run!(c, conn => sqlx::query_as(&sql)
-    .bind(org)
-    .bind(email)
-    .bind(phone)
-    .bind(except)
-    .fetch_optional(conn)
-    .await)?;
-    Ok(row.map(|(id, name, found_email)| {
-        let field = if email.is_some() && found_email.as_deref() == email {
-            "email"
-        } else {
-            "phone"
-        };
-        (id, name, field)
-    }))
+    // One lookup per field, each an equality its own (partial) unique index
+    // serves. As one `email = $2 OR phone = $3`, SQLite's planner cannot use
+    // the leads' partial indexes and scanned every open lead instead (67 ms
+    // per lead write on the benchmark's 200,000 leads).
+    for (field, value) in [("email", email), ("phone", phone)] {
+        let Some(value) = value else { continue };
+        let sql = format!(
+            "SELECT id, name FROM {table} WHERE organization_id = $1 AND {field} = $2 \
+             AND ($3 IS NULL OR id <> $3){condition} LIMIT 1"
+        );
+        let row: Option<(Uuid, String)> = run!(c.re(), conn => sqlx::query_as(&sql)
+            .bind(org)
+            .bind(value)
+            .bind(except)
+            .fetch_optional(conn)
+            .await)?;
+        if let Some((id, name)) = row {
+            return Ok(Some((id, name, field)));
+        }
+    }
+    Ok(None)
 }
 
 /// The name of a company of `org`, `None` when there is no such company.
