@@ -107,7 +107,7 @@ fn check_columns(v: &mut Validator, columns: Option<Vec<String>>) -> Vec<String>
 async fn check_query(state: &App, ctx: &OrgCtx, object: &str, query: &str) -> AppResult<String> {
     use crate::services::{companies, contacts, deals, leads, properties, tasks};
     let given = query.to_string();
-    let query = query.trim().trim_start_matches('?').to_string();
+    let query = crate::services::records::bulk::list_query(query).to_string();
     if given.chars().count() > MAX_QUERY {
         return Err(AppError::field("query", format!("at most {MAX_QUERY} characters")));
     }

@@ -500,7 +500,7 @@ where
         owner_id: view::filled(&form.owner_id),
     };
     let back = |extra: &str| {
-        let query = form.query.trim_start_matches('?');
+        let query = crate::services::records::bulk::list_query(&form.query);
         let sep = if query.is_empty() { "" } else { "&" };
         format!("{path}?{query}{sep}{extra}")
     };

@@ -14,6 +14,7 @@ use crate::app::App;
 use crate::error::AppResult;
 use crate::http::extract::IdPath;
 use crate::services::orgs::Role;
+use crate::services::records::bulk::list_query;
 use crate::services::views::{self, ViewInput, ViewQuery};
 
 /// One tab.
@@ -71,7 +72,7 @@ pub async fn tabs(
     let tabs = saved
         .into_iter()
         .map(|v| {
-            let query = v.query.trim().trim_start_matches('?').to_string();
+            let query = list_query(&v.query).to_string();
             let theirs: Vec<(String, String)> = serde_html_form::from_str(&query).unwrap_or_default();
             Tab {
                 active: !current.is_empty() && normalized(&theirs) == current,
@@ -114,18 +115,6 @@ pub fn list_of(kind: &str) -> &'static str {
     }
 }
 
-/// Where a list of `object` is.
-fn list_path(object: &str) -> &'static str {
-    match object {
-        "contacts" => "/contacts",
-        "companies" => "/companies",
-        "deals" => "/deals",
-        "leads" => "/leads",
-        "properties" => "/properties",
-        _ => "/tasks",
-    }
-}
-
 /// `POST /views`: saves the view and shows it.
 pub async fn save(State(state): State<App>, web: Web, Form(form): Form<SaveForm>) -> Response {
     let input = ViewInput {
@@ -136,11 +125,8 @@ pub async fn save(State(state): State<App>, web: Web, Form(form): Form<SaveForm>
         shared: !form.shared.is_empty(),
     };
     match views::create(&state, &web.ctx, input).await {
-        Ok(v) => see_other(&format!(
-            "{}?{}",
-            list_path(&v.object),
-            v.query.trim().trim_start_matches('?')
-        )),
+        // A view's object is its list's path (`views::OBJECTS`).
+        Ok(v) => see_other(&format!("/{}?{}", v.object, list_query(&v.query))),
         Err(e) => view::error_page(&e),
     }
 }
@@ -152,7 +138,7 @@ pub async fn delete(State(state): State<App>, web: Web, IdPath(id): IdPath) -> R
         Err(e) => return view::error_page(&e),
     };
     match views::delete(&state, &web.ctx, id).await {
-        Ok(()) => see_other(list_path(&object)),
+        Ok(()) => see_other(&format!("/{object}")),
         Err(e) => view::error_page(&e),
     }
 }

@@ -105,6 +105,12 @@ where
 {
 }
 
+/// A list query string as the list reads it: trimmed, a leading `?` dropped
+/// (a view keeps its query as given; a client may copy it from an address).
+pub fn list_query(query: &str) -> &str {
+    query.trim().trim_start_matches('?')
+}
+
 /// Reads a list query string into the list's query type (errors name `query.<parameter>`).
 pub fn parse_query<Q: serde::de::DeserializeOwned>(query: &str) -> AppResult<Q> {
     let deserializer = serde_html_form::Deserializer::from_bytes(query.as_bytes());
@@ -232,12 +238,7 @@ where
         v.finish()?;
         return Ok(out);
     }
-    let query = input
-        .query
-        .as_deref()
-        .unwrap_or_default()
-        .trim()
-        .trim_start_matches('?');
+    let query = list_query(input.query.as_deref().unwrap_or_default());
     let mut out = Vec::new();
     let mut cursor = None;
     loop {
