@@ -24,7 +24,10 @@ use chrono::{DateTime, SubsecRound, Utc};
 use sqlx::pool::PoolConnection;
 use sqlx::postgres::{PgConnectOptions, PgPoolOptions};
 use sqlx::sqlite::{SqliteConnectOptions, SqliteJournalMode, SqlitePoolOptions, SqliteSynchronous};
-use sqlx::{PgConnection, PgPool, Postgres, Sqlite, SqliteConnection, SqlitePool, Transaction};
+use sqlx::{ConnectOptions, PgConnection, PgPool, Postgres, Sqlite, SqliteConnection, SqlitePool, Transaction};
+
+mod writer;
+pub use writer::{WriteTx, Writer};
 
 static SQLITE_MIGRATIONS: sqlx::migrate::Migrator = sqlx::migrate!("migrations/sqlite");
 static POSTGRES_MIGRATIONS: sqlx::migrate::Migrator = sqlx::migrate!("migrations/postgres");
@@ -59,12 +62,13 @@ pub enum Backend {
 /// Pools of the configured database.
 ///
 /// SQLite allows one writer at a time. Rather than letting writers race for the
-/// lock (and surface `database is locked`), every write transaction goes through a
-/// pool of exactly one connection: writers queue for it in async code, and readers
-/// use a separate read-only pool that WAL mode never blocks.
+/// lock (and surface `database is locked`), every write transaction goes through
+/// one connection, the [`Writer`]: writers queue for it in async code and share
+/// its commits (group commit), and readers use a separate read-only pool that
+/// WAL mode never blocks.
 #[derive(Debug, Clone)]
 pub enum Db {
-    Sqlite { read: SqlitePool, write: SqlitePool },
+    Sqlite { read: SqlitePool, write: Writer },
     Postgres(PgPool),
 }
 
@@ -94,27 +98,30 @@ impl Db {
                 .foreign_keys(true)
                 .journal_mode(SqliteJournalMode::Wal)
                 .synchronous(SqliteSynchronous::Normal)
-                .busy_timeout(Duration::from_secs(10))
+                .busy_timeout(writer::BUSY_TIMEOUT)
                 .pragma("temp_store", "memory");
-            let write = SqlitePoolOptions::new()
-                .max_connections(1)
-                .min_connections(1)
-                // Writers queue here; give a burst of them time before a 503.
-                .acquire_timeout(settings.acquire_timeout * 6)
-                // The writer keeps a large page cache: it updates a dozen index
-                // b-trees per record. It checkpoints the WAL every 10,000 pages
-                // (40 MB) instead of SQLite's 1,000: a contact write dirties
-                // about 30 pages (its row, indexes, FTS and ~15 search terms),
-                // and a checkpoint copies each page once however often it was
-                // written since the last one.
-                .connect_with(
-                    base.clone()
-                        .create_if_missing(true)
-                        .pragma("cache_size", "-32000")
-                        .pragma("wal_autocheckpoint", "10000"),
-                )
+            // The writer keeps a large page cache: it updates a dozen index
+            // b-trees per record. A checkpointer beside it copies the WAL
+            // into the database file every 200 requests or so
+            // (writer::checkpoint_loop); the writer's own automatic
+            // checkpoint, every 100,000 pages (400 MB), is only a backstop
+            // for when readers keep it from catching up.
+            let conn = base
+                .clone()
+                .create_if_missing(true)
+                .pragma("cache_size", "-32000")
+                .pragma("wal_autocheckpoint", "100000")
+                .connect()
                 .await
                 .context("could not open the SQLite database")?;
+            let checkpointer = base
+                .clone()
+                .pragma("cache_size", "-2000")
+                .connect()
+                .await
+                .context("could not open the SQLite database for checkpoints")?;
+            // Writers queue for it; give a burst of them time before a 503.
+            let write = Writer::new(conn, Some(checkpointer), settings.acquire_timeout * 6);
             let read = SqlitePoolOptions::new()
                 .max_connections(settings.max_connections.max(2))
                 .acquire_timeout(settings.acquire_timeout)
@@ -149,7 +156,7 @@ impl Db {
     /// Applies the pending migrations of this backend.
     pub async fn migrate(&self) -> anyhow::Result<()> {
         match self {
-            Db::Sqlite { write, .. } => SQLITE_MIGRATIONS.run(write).await?,
+            Db::Sqlite { write, .. } => SQLITE_MIGRATIONS.run(&mut *write.connection().await?).await?,
             Db::Postgres(pool) => POSTGRES_MIGRATIONS.run(pool).await?,
         }
         Ok(())
@@ -180,7 +187,7 @@ impl Db {
     /// (`busy_timeout`). In this process the writer is alone, so it costs nothing.
     pub async fn begin(&self) -> Result<Tx, sqlx::Error> {
         Ok(match self {
-            Db::Sqlite { write, .. } => Tx::Sqlite(write.begin_with("BEGIN IMMEDIATE").await?),
+            Db::Sqlite { write, .. } => Tx::Sqlite(write.begin().await?),
             Db::Postgres(pool) => Tx::Postgres(pool.begin().await?),
         })
     }
@@ -224,10 +231,10 @@ impl Db {
     /// Pool usage for `/metrics`: (pool name, open connections, idle connections).
     pub fn pool_usage(&self) -> Vec<(&'static str, u32, usize)> {
         match self {
-            Db::Sqlite { read, write } => vec![
-                ("read", read.size(), read.num_idle()),
-                ("write", write.size(), write.num_idle()),
-            ],
+            Db::Sqlite { read, write } => {
+                let (open, idle) = write.usage();
+                vec![("read", read.size(), read.num_idle()), ("write", open, idle)]
+            }
             Db::Postgres(pool) => vec![("main", pool.size(), pool.num_idle())],
         }
     }
@@ -237,10 +244,9 @@ impl Db {
             Db::Sqlite { read, write } => {
                 read.close().await;
                 // Fold the WAL back into the main file on a clean stop.
-                if let Ok(mut c) = write.acquire().await {
+                if let Ok(mut c) = write.connection().await {
                     let _ = sqlx::query("PRAGMA wal_checkpoint(TRUNCATE)").execute(&mut *c).await;
                 }
-                write.close().await;
             }
             Db::Postgres(pool) => pool.close().await,
         }
@@ -270,7 +276,8 @@ impl Conn {
 
 /// A write transaction. Dropped without [`Tx::commit`], it rolls back.
 pub enum Tx {
-    Sqlite(Transaction<'static, Sqlite>),
+    /// A savepoint in a group's transaction ([`Writer`]).
+    Sqlite(WriteTx),
     Postgres(Transaction<'static, Postgres>),
 }
 
@@ -278,7 +285,7 @@ impl Tx {
     pub fn exec(&mut self) -> Exec<'_> {
         match self {
             Tx::Sqlite(t) => Exec {
-                link: Link::Sqlite(t),
+                link: Link::Sqlite(&mut *t),
                 in_transaction: true,
             },
             Tx::Postgres(t) => Exec {

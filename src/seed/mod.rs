@@ -497,7 +497,7 @@ pub async fn run(db: &Db, args: &SeedArgs) -> anyhow::Result<()> {
 
     if let Db::Sqlite { write, .. } = db {
         // A large page cache keeps the many index b-trees of a bulk load in memory.
-        let mut c = write.acquire().await?;
+        let mut c = write.connection().await?;
         sqlx::query("PRAGMA cache_size = -1000000").execute(&mut *c).await?;
     }
     let mut s = Seeder {
@@ -529,14 +529,17 @@ pub async fn run(db: &Db, args: &SeedArgs) -> anyhow::Result<()> {
         seed_org(&mut s, org).await?;
     }
     let loaded = started.elapsed().as_secs_f64();
-    s.bar.set_message(format!("building {} indexes", indexes.len()));
-    sink::recreate_indexes(&mut s.tx, &indexes).await?;
-    s.bar.set_message("deriving the contact search terms");
-    sink::fill_contact_terms(&mut s.tx, terms_key).await?;
-    let indexed = started.elapsed().as_secs_f64() - loaded;
     s.bar.set_message("committing");
     let Seeder { tx, bar, written, .. } = s;
     tx.commit().await?;
+    if let Db::Postgres(pool) = db {
+        bar.set_message(format!(
+            "building {} indexes and the contact search terms",
+            indexes.len()
+        ));
+        sink::build_indexes(pool, indexes, terms_key).await?;
+    }
+    let indexed = started.elapsed().as_secs_f64() - loaded;
     // Fresh statistics, so the planner knows the large organization at once.
     // On PostgreSQL, VACUUM also sets the visibility map of the one table not
     // loaded frozen (contact_terms), so searches scan its key without visiting
@@ -544,7 +547,10 @@ pub async fn run(db: &Db, args: &SeedArgs) -> anyhow::Result<()> {
     bar.set_message("analyzing");
     match db {
         Db::Postgres(pool) => sqlx::query("VACUUM (ANALYZE)").execute(pool).await.map(|_| ())?,
-        Db::Sqlite { write, .. } => sqlx::query("ANALYZE").execute(write).await.map(|_| ())?,
+        Db::Sqlite { write, .. } => sqlx::query("ANALYZE")
+            .execute(&mut *write.connection().await?)
+            .await
+            .map(|_| ())?,
     }
     bar.finish_and_clear();
 

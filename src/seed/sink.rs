@@ -3,6 +3,8 @@
 
 use std::fmt::Write as _;
 
+use anyhow::Context as _;
+
 use chrono::{DateTime, NaiveDate, SecondsFormat, Utc};
 use sqlx::{QueryBuilder, Sqlite};
 use uuid::Uuid;
@@ -137,7 +139,7 @@ pub async fn prepare_bulk_load(tx: &mut Tx, tables: &[&Table]) -> anyhow::Result
 /// The contact search terms (`contact_terms`, migration 12) are kept by
 /// triggers on `contacts`. Row by row, a million contacts would add 15 million
 /// index entries one at a time; on PostgreSQL the seed switches the triggers
-/// off and drops the table's primary key, and [`fill_contact_terms`] derives
+/// off and drops the table's primary key, and [`build_indexes`] derives
 /// every row in one statement and builds the key by sorting. SQLite keeps its
 /// triggers on (its inserts run in one in-process transaction).
 pub async fn suspend_contact_terms(tx: &mut Tx) -> anyhow::Result<Option<String>> {
@@ -162,35 +164,58 @@ pub async fn suspend_contact_terms(tx: &mut Tx) -> anyhow::Result<Option<String>
     )))
 }
 
-/// Fills `contact_terms` from the loaded contacts with the function the
-/// triggers use, builds its primary key and switches the triggers back on.
-pub async fn fill_contact_terms(tx: &mut Tx, primary_key: Option<String>) -> anyhow::Result<()> {
-    let (Tx::Postgres(t), Some(primary_key)) = (tx, primary_key) else {
-        return Ok(());
-    };
-    for statement in [
-        "INSERT INTO contact_terms (organization_id, term, created_at, contact_id) \
-         SELECT c.organization_id, t, c.created_at, c.id FROM contacts AS c, contact_search_terms(c.search_text) AS t",
-        &primary_key,
-        "ALTER TABLE contacts ENABLE TRIGGER USER",
-    ] {
-        sqlx::query(statement).execute(&mut **t).await?;
+/// Builds what the load left out, once its rows are committed: the secondary
+/// indexes ([`prepare_bulk_load`]) and `contact_terms` (its rows, derived
+/// with the function the triggers use, and its primary key), then switches
+/// the contact triggers back on.
+///
+/// Index builds are half of the seed and most of them run on one core
+/// (a GIN index, the term table's rows), so two connections build side by
+/// side, the longest jobs first, each with half the sort memory. (A
+/// seed that fails here leaves a database to throw away, as any failed
+/// seed does: the load is committed.)
+pub async fn build_indexes(
+    pool: &sqlx::PgPool,
+    mut statements: Vec<String>,
+    terms_key: Option<String>,
+) -> anyhow::Result<()> {
+    // Longest first: the term table, then GIN indexes, then the b-trees.
+    statements.sort_by_key(|s| !s.contains("USING gin"));
+    let mut jobs: std::collections::VecDeque<Vec<String>> = statements.into_iter().map(|s| vec![s]).collect();
+    if let Some(primary_key) = terms_key {
+        jobs.push_front(vec![
+            "INSERT INTO contact_terms (organization_id, term, created_at, contact_id) \
+             SELECT c.organization_id, t, c.created_at, c.id FROM contacts AS c, contact_search_terms(c.search_text) AS t"
+                .to_string(),
+            primary_key,
+        ]);
     }
-    Ok(())
-}
-
-/// Runs the statements [`drop_secondary_indexes`] returned, with memory enough
-/// to sort each index in one pass.
-pub async fn recreate_indexes(tx: &mut Tx, statements: &[String]) -> anyhow::Result<()> {
-    let Tx::Postgres(t) = tx else {
-        return Ok(());
+    let jobs = std::sync::Mutex::new(jobs);
+    let worker = || async {
+        let mut conn = pool.acquire().await?;
+        sqlx::query("SET maintenance_work_mem = '512MB'")
+            .execute(&mut *conn)
+            .await?;
+        loop {
+            let job = match jobs.lock() {
+                Ok(mut jobs) => jobs.pop_front(),
+                Err(_) => anyhow::bail!("an index builder panicked"),
+            };
+            let Some(job) = job else {
+                return Ok::<(), anyhow::Error>(());
+            };
+            for statement in job {
+                sqlx::query(&statement)
+                    .execute(&mut *conn)
+                    .await
+                    .with_context(|| format!("building failed: {statement}"))?;
+            }
+        }
     };
-    sqlx::query("SET LOCAL maintenance_work_mem = '1GB'")
-        .execute(&mut **t)
+    tokio::try_join!(worker(), worker())?;
+    sqlx::query("ALTER TABLE contacts ENABLE TRIGGER USER")
+        .execute(pool)
         .await?;
-    for statement in statements {
-        sqlx::query(statement).execute(&mut **t).await?;
-    }
     Ok(())
 }
 
