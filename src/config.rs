@@ -197,7 +197,8 @@ pub struct Settings {
     /// how long a job of a stopped instance waits to run again).
     #[arg(long, env = "CRM_JOB_LEASE", global = true, default_value = "120")]
     pub job_lease: String,
-    /// Maximum database connections (per pool).
+    /// Maximum database connections (per pool; SQLite's readers are also
+    /// capped at three per core).
     #[arg(long, env = "CRM_DB_MAX_CONNECTIONS", global = true, default_value = "10")]
     pub db_max_connections: String,
     /// Log filter, in tracing's EnvFilter syntax (e.g. `info`, `crm=debug,sqlx=warn`).

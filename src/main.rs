@@ -1,3 +1,7 @@
+// See Cargo.toml: memory per thread and the cost of small allocations.
+#[global_allocator]
+static GLOBAL: mimalloc::MiMalloc = mimalloc::MiMalloc;
+
 #[tokio::main]
 async fn main() -> std::process::ExitCode {
     match crm::cli::run().await {

@@ -13,7 +13,7 @@ uuid_sql() { # the text form of a uuid column on either backend
   fi
 }
 
-# make_targets DIR: writes DIR/{R1,R2,R3,R4,R5,W2,M1}.urls (M1: R1-R5 in
+# make_targets DIR: writes DIR/{R1,R2,R3,R3w,R4,R5,W2,M1}.urls (M1: R1-R5 in
 # equal shares, as bench/run's mix).
 make_targets() {
   local dir=$1 of total space created_sql
@@ -32,6 +32,14 @@ make_targets() {
     done >"$dir/R2.urls"
   sql "SELECT lower(substr(name, 1, 2)) || '%20' || lower(substr(substr(name, $space + 1), 1, 2)) FROM (SELECT name, ROW_NUMBER() OVER (ORDER BY id) AS rn FROM contacts WHERE $of) AS t WHERE rn % $((total / 200 + 1)) = 0" |
     sed "s|^|$API/contacts?limit=50\&q=|" >"$dir/R3.urls"
+  # R3w: the worst pairs, as bench/run's.
+  local common
+  common=$(sql "SELECT lower(substr(name, 1, 2)) FROM contacts WHERE $of GROUP BY 1 ORDER BY COUNT(*) DESC LIMIT 1")
+  sql "SELECT DISTINCT lower(substr(substr(name, $space + 1), 1, 2)) FROM contacts WHERE $of ORDER BY 1" |
+    while read -r last; do
+      echo "$API/contacts?limit=50&q=$common%20$last"
+      echo "$API/contacts?limit=50&q=lo%20$last"
+    done >"$dir/R3w.urls"
   sql "SELECT $(uuid_sql id) FROM (SELECT id, ROW_NUMBER() OVER (ORDER BY id) AS rn FROM contacts WHERE $of) AS t WHERE rn % $((total / 1000 + 1)) = 0" |
     sed "s|^|$API/contacts/|" >"$dir/R4.urls"
   sql "SELECT $(uuid_sql user_id) FROM memberships WHERE $of ORDER BY user_id" |

@@ -122,8 +122,15 @@ impl Db {
                 .context("could not open the SQLite database for checkpoints")?;
             // Writers queue for it; give a burst of them time before a 503.
             let write = Writer::new(conn, Some(checkpointer), settings.acquire_timeout * 6);
+            // Reads run on their connection's thread, in this process: more
+            // readers than about three per core add memory (a page cache, a
+            // statement cache and malloc arenas each), not throughput. With
+            // 16 readers on 2 cores, R3's searches held 302 MB at peak; with
+            // 8, 139-195 MB and as many searches per second (docs/performance.md,
+            // issue 17).
+            let cores = std::thread::available_parallelism().map_or(2, |n| n.get()) as u32;
             let read = SqlitePoolOptions::new()
-                .max_connections(settings.max_connections.max(2))
+                .max_connections(settings.max_connections.min(3 * cores).max(2))
                 .acquire_timeout(settings.acquire_timeout)
                 // Readers keep a small one each (4 MB) and lean on the OS page
                 // cache, which is shared and not part of the server's memory:
