@@ -320,10 +320,7 @@ async fn release(
         return commit_group(&mut state).await.map(|()| None);
     }
     let done = group.done.subscribe();
-    if !group.flush_queued {
-        group.flush_queued = true;
-        tokio::spawn(flush(writer.clone()));
-    }
+    queue_flush(&writer, group);
     Ok(Some(done))
 }
 
@@ -402,7 +399,15 @@ async fn settle(writer: &Writer, state: &mut State) {
         state.group = None;
     } else if writer.waiting.load(Ordering::SeqCst) == 0 {
         let _ = commit_group(state).await;
-    } else if !group.flush_queued {
+    } else {
+        queue_flush(writer, group);
+    }
+}
+
+/// Makes sure one flusher is queued behind the waiting requests to commit
+/// `group` if none of them does.
+fn queue_flush(writer: &Writer, group: &mut Group) {
+    if !group.flush_queued {
         group.flush_queued = true;
         tokio::spawn(flush(writer.clone()));
     }

@@ -308,7 +308,7 @@ async fn merge_start(
     if search.terms.len() < 2 {
         return Ok(Some(after));
     }
-    let (dir, op) = if search.descending { ("DESC", "<") } else { ("ASC", ">") };
+    let dir = if search.descending { "DESC" } else { "ASC" };
     let heads: Vec<(DateTime<Utc>, Uuid)> = run!(c, conn => {
         let mut q = sqlx::QueryBuilder::new("");
         for (i, term) in search.terms.iter().enumerate() {
@@ -319,13 +319,7 @@ async fn merge_start(
                 .push_bind(org)
                 .push(" AND term = ")
                 .push_bind(term.clone());
-            if let Some(cursor) = after {
-                q.push(format!(" AND (created_at, contact_id) {op} ("))
-                    .push_bind(cursor.at)
-                    .push(", ")
-                    .push_bind(cursor.id)
-                    .push(")");
-            }
+            push_after(&mut q, "", search.descending, after);
             q.push(format!(" ORDER BY created_at {dir}, contact_id {dir} LIMIT 1) AS h{i}"));
         }
         q.build_query_as().fetch_all(conn).await
@@ -344,6 +338,27 @@ async fn merge_start(
         id,
         inclusive: true,
     })))
+}
+
+/// Appends ` AND ({table}created_at, {table}contact_id) < (cursor)` (`>`
+/// ascending; `<=`/`>=` when the cursor is inclusive): the part of a term
+/// list after, or from, `cursor` in list order. Nothing without a cursor.
+fn push_after<'q, DB>(q: &mut sqlx::QueryBuilder<'q, DB>, table: &str, descending: bool, cursor: Option<Cursor>)
+where
+    DB: sqlx::Database,
+    Uuid: sqlx::Encode<'q, DB> + sqlx::Type<DB>,
+    DateTime<Utc>: sqlx::Encode<'q, DB> + sqlx::Type<DB>,
+{
+    let Some(cursor) = cursor else {
+        return;
+    };
+    let op = if descending { "<" } else { ">" };
+    let eq = if cursor.inclusive { "=" } else { "" };
+    q.push(format!(" AND ({table}created_at, {table}contact_id) {op}{eq} ("))
+        .push_bind(cursor.at)
+        .push(", ")
+        .push_bind(cursor.id)
+        .push(")");
 }
 
 /// Appends the merge of the terms' key ranges: up to `n` rows `(at_, cid)`,
@@ -366,17 +381,8 @@ fn push_term_merge<'q, DB>(
     DateTime<Utc>: sqlx::Encode<'q, DB> + sqlx::Type<DB>,
     i64: sqlx::Encode<'q, DB> + sqlx::Type<DB>,
 {
-    let (dir, op) = if search.descending { ("DESC", "<") } else { ("ASC", ">") };
-    let after = |q: &mut sqlx::QueryBuilder<'q, DB>, table: &str| {
-        if let Some(cursor) = cursor {
-            let eq = if cursor.inclusive { "=" } else { "" };
-            q.push(format!(" AND ({table}created_at, {table}contact_id) {op}{eq} ("))
-                .push_bind(cursor.at)
-                .push(", ")
-                .push_bind(cursor.id)
-                .push(")");
-        }
-    };
+    let dir = if search.descending { "DESC" } else { "ASC" };
+    let after = |q: &mut sqlx::QueryBuilder<'q, DB>, table: &str| push_after(q, table, search.descending, cursor);
     match backend {
         crate::db::Backend::Postgres => {
             q.push("SELECT t0.created_at AS at_, t0.contact_id AS cid FROM contact_terms AS t0");
