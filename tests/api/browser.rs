@@ -1028,7 +1028,11 @@ both! {
         assert_eq!(lead.body["preferences"]["locations"], json!(["Lisbon", "Porto"]));
 
         // A follow-up due today puts it in "Follow up today".
-        let soon = (chrono::Utc::now() + chrono::Duration::minutes(30)).to_rfc3339();
+        // Half an hour from now, but never past today's end (UTC, the reader's
+        // zone here): after 23:30 that would be tomorrow's follow-up.
+        let now = chrono::Utc::now();
+        let last_minute = now.date_naive().and_hms_opt(23, 59, 0).unwrap().and_utc();
+        let soon = (now + chrono::Duration::minutes(30)).min(last_minute.max(now)).to_rfc3339();
         app.patch(&owner, &format!("/api/v1/leads/{lead_id}"), json!({"next_follow_up_at": soon})).await.assert(200);
         app.post(&owner, "/api/v1/leads", json!({"name": "Later Larry"})).await.assert(201);
         b.goto("/leads").await;
