@@ -396,4 +396,39 @@ both! {
         assert_eq!((lee["title"].as_str(), lee["phone"].as_str()), (Some("CTO"), None));
         assert_eq!(contact_by_email(&app, &ann, "ada@example.com").await["owner_id"].as_str(), Some(ann.user_id.as_str()));
     }
+
+    async fn a_large_contacts_import_leaves_the_search_terms_analyzed(app) {
+        // 10,000 rows: enough for the import to refresh PostgreSQL's
+        // statistics of contact_terms, without which a new database's
+        // searches would be planned on estimates of one row a term
+        // (docs/performance.md). Only a manual ANALYZE sets last_analyze.
+        let ann = app.register("ann@example.com").await;
+        let mut csv = String::from("Name,Email\n");
+        for i in 0..10_000 {
+            csv.push_str(&format!("Person {i} Evans,p{i}@example.com\n"));
+        }
+        let done = import(&app, &ann, &csv, &[]).await;
+        assert_eq!((done["status"].as_str(), done["created"].as_i64()), (Some("completed"), Some(10_000)), "{done}");
+        let found = app.get(&ann, "/api/v1/contacts?q=pe%20ev&limit=1").await;
+        found.assert(200);
+        assert!(found.body["data"][0]["name"].as_str().is_some_and(|n| n.ends_with(" Evans")), "{}", found.body);
+        if app.backend == Backend::Postgres {
+            let pool = sqlx::PgPool::connect(&app.database_url).await.unwrap();
+            let start = Instant::now();
+            loop {
+                // Statistics reach other sessions within a second or so.
+                let analyzed: bool = sqlx::query_scalar(
+                    "SELECT last_analyze IS NOT NULL FROM pg_stat_user_tables WHERE relname = 'contact_terms'",
+                )
+                .fetch_one(&pool)
+                .await
+                .unwrap();
+                if analyzed {
+                    break;
+                }
+                assert!(start.elapsed() < Duration::from_secs(15), "contact_terms was not analyzed");
+                tokio::time::sleep(Duration::from_millis(250)).await;
+            }
+        }
+    }
 }

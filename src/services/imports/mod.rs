@@ -561,8 +561,35 @@ async fn run_import(state: &App, org: Uuid, id: Uuid, progress: &mut (dyn FnMut(
         }
         progress(done);
     }
+    if object == Object::Contacts && done - import.processed_rows >= ANALYZE_AFTER_ROWS {
+        analyze_terms(state).await;
+    }
     finish(state, org, id, None).await?;
     Ok(())
+}
+
+/// Contact rows an import writes before it analyzes the search term table.
+const ANALYZE_AFTER_ROWS: i64 = 10_000;
+
+/// Refreshes PostgreSQL's statistics of `contact_terms` after a large
+/// import. A term table that was never analyzed (a new database's first
+/// import) gets row estimates of one, and the search merge's plan becomes a
+/// nested loop over a whole term range per row, quadratic, until autovacuum
+/// analyzes it a minute later (docs/performance.md, "A never-analyzed term
+/// table plans a quadratic merge"). Sampled, so it takes a fraction of a
+/// second whatever the table's size; a failure only leaves that to
+/// autovacuum. SQLite plans this search without statistics.
+async fn analyze_terms(state: &App) {
+    if state.db.backend() != crate::db::Backend::Postgres {
+        return;
+    }
+    let analyzed = async {
+        let mut conn = state.db.read().await?;
+        run!(conn.exec(), c => sqlx::query("ANALYZE contact_terms").execute(c).await.map(drop))
+    };
+    if let Err(e) = analyzed.await {
+        tracing::warn!(error = %e, "could not analyze contact_terms after an import");
+    }
 }
 
 /// Applies `rows` in one transaction that also moves the import's progress
